@@ -1,0 +1,40 @@
+"""Domain errors of the engine. Each carries a message a user can act on.
+
+The command line prints ``str(error)`` on one line; the GUI shows it in a dialog or a row's status.
+"""
+
+
+class ReviveError(Exception):
+    """Base class of every error the engine raises on purpose."""
+
+
+class UnsupportedImage(ReviveError):
+    """A file that cannot be read as a photo (not an image, truncated, odd format)."""
+
+
+class ImageTooLarge(UnsupportedImage):
+    """An image whose pixel count is over the decompression-bomb guard."""
+
+
+class OutputError(ReviveError):
+    """An output that cannot be written (read-only folder, disk full, would overwrite an input)."""
+
+
+class ModelFileError(ReviveError):
+    """A model file that is damaged, foreign, or unsafe to load."""
+
+
+class ModelNotFound(ReviveError):
+    """A model name or path that matches no installed model."""
+
+
+class DeviceError(ReviveError):
+    """A requested device that this machine does not have."""
+
+
+class OutOfMemory(ReviveError):
+    """The device ran out of memory; the message names the fix."""
+
+
+class Cancelled(ReviveError):
+    """The user cancelled the operation."""
