@@ -1,0 +1,38 @@
+"""Network architectures (``nn.Module`` only, no training logic) and their registry.
+
+A model file names its architecture and the keyword arguments to build it; ``build`` turns that
+back into a module. Every architecture here maps lightness to chroma (see ``Colorizer``'s contract):
+input ``(N, 1, H, W)`` L*/50 - 1 in [-1, 1], H and W multiples of ``SIZE_MULTIPLE``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from torch import nn
+
+from engine.architectures.patchgan import PatchDiscriminator
+from engine.architectures.resnet_generator import ResnetGenerator
+from engine.architectures.unet_colorizer import UNetColorizer
+
+ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
+    "unet_colorizer": UNetColorizer,
+    "resnet_generator": ResnetGenerator,
+    "patch_discriminator": PatchDiscriminator,
+}
+
+# Architectures a model file may hold for colorization (discriminators only live in training state).
+COLORIZER_ARCHITECTURES = frozenset({"unet_colorizer", "resnet_generator"})
+
+
+def build(name: str, kwargs: dict[str, Any]) -> nn.Module:
+    """Build architecture ``name`` with ``kwargs``; ValueError names what is wrong."""
+    try:
+        factory = ARCHITECTURES[name]
+    except KeyError:
+        known = ", ".join(sorted(ARCHITECTURES))
+        raise ValueError(f"unknown architecture {name!r} (known: {known})") from None
+    try:
+        return factory(**kwargs)
+    except TypeError as error:
+        raise ValueError(f"bad arguments for architecture {name!r}: {error}") from None

@@ -1,0 +1,91 @@
+"""The base colorizer: a compact U-Net that predicts a*b* colour classes from L*.
+
+Design (after Zhang et al. 2016 "Colorful Image Colorization", made cheap enough for a 2-core CPU):
+a stride-2 stem so every layer runs at half resolution or less, four encoder stages, dilated
+residual blocks plus a global-context branch at 1/16 for the long range a colorizer needs ("sky is
+up, grass is green"), and a decoder with skip connections back to 1/2, where a 1x1 head predicts a
+distribution over the quantised a*b* bins of ``engine.ab_bins``. The annealed-mean decoding
+(temperature) turns that into colour; the temperature is part of the model card.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from engine.ab_bins import ab_bin_centers, annealed_mean
+
+
+def _conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride=stride, padding=dilation, dilation=dilation, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+class _DilatedBlock(nn.Module):
+    def __init__(self, channels: int, dilation: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            _conv(channels, channels, dilation=dilation),
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(x + self.body(x))
+
+
+class UNetColorizer(nn.Module):
+    """L* -> a*b* class logits.
+
+    Input ``(N, 1, H, W)``: L*/50 - 1 in [-1, 1], H and W multiples of 16.
+    ``forward`` returns logits ``(N, Q, H/2, W/2)`` over ``ab_bin_centers()``;
+    ``predict_ab`` returns a*b* ``(N, 2, H/2, W/2)`` in Lab units (about +-110).
+    """
+
+    size_multiple = 16
+
+    def __init__(self, widths: tuple[int, ...] | list[int] = (32, 64, 128, 256), blocks: int = 4) -> None:
+        super().__init__()
+        widths = tuple(int(w) for w in widths)
+        if len(widths) != 4 or min(widths) < 4:
+            raise ValueError(f"widths must be 4 positive channel counts, got {widths}")
+        if blocks < 0:
+            raise ValueError(f"blocks must be 0 or more, got {blocks}")
+        w1, w2, w3, w4 = widths
+        centers = ab_bin_centers()
+        self.register_buffer("bin_centers", centers, persistent=True)
+        self.stem = nn.Sequential(_conv(1, w1, stride=2), _conv(w1, w1))  # 1/2
+        self.down2 = nn.Sequential(_conv(w1, w2, stride=2), _conv(w2, w2))  # 1/4
+        self.down3 = nn.Sequential(_conv(w2, w3, stride=2), _conv(w3, w3))  # 1/8
+        self.down4 = nn.Sequential(_conv(w3, w4, stride=2), _conv(w4, w4))  # 1/16
+        self.middle = nn.Sequential(*[_DilatedBlock(w4, 2 ** (1 + i % 3)) for i in range(blocks)])
+        self.context = nn.Sequential(nn.Linear(w4, w4), nn.ReLU(inplace=True), nn.Linear(w4, w4))
+        self.up3 = _conv(w4 + w3, w3)
+        self.up2 = _conv(w3 + w2, w2)
+        self.up1 = nn.Sequential(_conv(w2 + w1, w2), _conv(w2, w2))
+        self.head = nn.Conv2d(w2, len(centers), 1)
+
+    @staticmethod
+    def _up(x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        return torch.cat((x, skip), dim=1)
+
+    def forward(self, lightness: torch.Tensor) -> torch.Tensor:
+        s1 = self.stem(lightness)
+        s2 = self.down2(s1)
+        s3 = self.down3(s2)
+        x = self.middle(self.down4(s3))
+        # Global context: the whole photo's summary steers every pixel's colour.
+        x = x + self.context(x.mean(dim=(2, 3)))[:, :, None, None]
+        x = self.up3(self._up(x, s3))
+        x = self.up2(self._up(x, s2))
+        x = self.up1(self._up(x, s1))
+        return self.head(x)
+
+    def predict_ab(self, lightness: torch.Tensor, temperature: float = 0.38) -> torch.Tensor:
+        """a*b* ``(N, 2, H/2, W/2)`` from L* ``(N, 1, H, W)`` in [-1, 1], by the annealed mean."""
+        return annealed_mean(self(lightness), self.bin_centers, temperature)

@@ -1,0 +1,156 @@
+"""The Colorizer: a model loaded once, called per photo.
+
+Contract: a photo's luminance goes in, an sRGB photo of the same size comes out, with the luminance
+kept. Colour is predicted at the render size (short side, aspect ratio kept by padding, never
+stretching) and merged with the full-resolution luminance (``engine.chroma_merge``).
+
+The three stages are separate so the batch runner can overlap them across photos:
+``prepare`` (CPU, small) -> ``predict`` (the model, on the device) -> ``merge_chroma`` (CPU, full size).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from engine.chroma_merge import ChromaField, fit_chroma_field, merge_chroma
+from engine.color import gray_to_lightness, lab_to_rgb, rgb_to_ycbcr_chroma
+from engine.device import DeviceChoice, is_out_of_memory, select_device
+from engine.errors import OutOfMemory
+from engine.model_file import ModelCard, load_model
+from engine.model_registry import resolve_model
+
+log = logging.getLogger(__name__)
+
+MIN_RENDER_SIZE = 64
+MAX_RENDER_SIZE = 2048
+MAX_ASPECT = 4.0  # the long side at render size is capped at this many times the short side
+
+
+@dataclass(frozen=True)
+class ColorizeSettings:
+    """What a user can tune. ``None`` means: as the model card says."""
+
+    render_size: int | None = None
+    saturation: float = 1.0  # multiplies the predicted chroma: 0 = gray, 1 = as predicted
+    temperature: float | None = None  # annealed-mean temperature: lower = more vivid
+
+    def __post_init__(self) -> None:
+        if self.render_size is not None and not MIN_RENDER_SIZE <= self.render_size <= MAX_RENDER_SIZE:
+            raise ValueError(
+                f"render size must be between {MIN_RENDER_SIZE} and {MAX_RENDER_SIZE}, got {self.render_size}"
+            )
+        if not 0.0 <= self.saturation <= 3.0:
+            raise ValueError(f"saturation must be between 0 and 3, got {self.saturation}")
+        if self.temperature is not None and not 0.01 <= self.temperature <= 2.0:
+            raise ValueError(f"temperature must be between 0.01 and 2, got {self.temperature}")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A photo's luminance at render size: ``guide`` ``(h, w)`` float32 Y in [0, 1]."""
+
+    guide: torch.Tensor
+
+
+def render_shape(width: int, height: int, render_size: int) -> tuple[int, int]:
+    """(w, h) at which colour is predicted: short side ``render_size`` (never upscaled), aspect kept."""
+    short = min(width, height)
+    scale = min(1.0, render_size / short)
+    w = max(8, round(width * scale))
+    h = max(8, round(height * scale))
+    cap = int(render_size * MAX_ASPECT)
+    if max(w, h) > cap:
+        factor = cap / max(w, h)
+        w, h = max(8, round(w * factor)), max(8, round(h * factor))
+    return w, h
+
+
+class Colorizer:
+    """A loaded colorization model on a device. Not thread-safe: one thread calls it."""
+
+    def __init__(self, module: torch.nn.Module, card: ModelCard, device: DeviceChoice, path: Path | None = None):
+        self.card = card
+        self.device = device
+        self.path = path
+        self._module = module.to(device.device).eval()
+        if device.device.type == "cpu":
+            self._module = self._module.to(memory_format=torch.channels_last)
+        self._multiple = int(getattr(module, "size_multiple", 16))
+
+    @classmethod
+    def load(cls, model: str | Path | None = None, device: str = "auto", precision: str = "auto") -> "Colorizer":
+        """Load a model by name or path (None: the default model) on ``device``."""
+        choice = select_device(device, precision)
+        path = resolve_model(str(model) if model is not None else None)
+        module, card = load_model(path)
+        log.info("loaded model %s (%s) on %s", card.name, path, choice.description)
+        return cls(module, card, choice, path)
+
+    def resolve(self, settings: ColorizeSettings) -> tuple[int, float]:
+        return (
+            settings.render_size or self.card.render_size,
+            settings.temperature if settings.temperature is not None else self.card.temperature,
+        )
+
+    def prepare(self, luma: np.ndarray, settings: ColorizeSettings) -> Prepared:
+        """Shrink the luma ``(H, W)`` uint8/uint16 to render size (Pillow, fast)."""
+        render_size, _ = self.resolve(settings)
+        height, width = luma.shape
+        w, h = render_shape(width, height, render_size)
+        if luma.dtype == np.uint16:
+            small = Image.fromarray(luma.astype(np.float32) / 65535.0, mode="F").resize((w, h), Image.BILINEAR)
+            guide = torch.from_numpy(np.asarray(small, dtype=np.float32).copy())
+        else:
+            image = Image.fromarray(luma)
+            if (w, h) != (width, height):
+                # reducing_gap: a cheap box reduction first, then a proper filter over the last factor 2.
+                image = image.resize((w, h), Image.BILINEAR, reducing_gap=2.0)
+            guide = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0)
+        return Prepared(guide.clamp(0.0, 1.0))
+
+    @torch.inference_mode()
+    def predict(self, prepared: Prepared, settings: ColorizeSettings) -> ChromaField:
+        """Predict the colour of one prepared photo; OutOfMemory names the fix."""
+        render_size, temperature = self.resolve(settings)
+        guide = prepared.guide
+        h, w = guide.shape
+        lightness = gray_to_lightness(guide)  # (h, w) L* in [0, 100]
+        pad_h = (-h) % self._multiple
+        pad_w = (-w) % self._multiple
+        x = (lightness / 50.0 - 1.0)[None, None]
+        if pad_h or pad_w:
+            mode = "reflect" if pad_h < h and pad_w < w else "replicate"
+            x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+        device = self.device.device
+        try:
+            x = x.to(device)
+            if device.type == "cpu":
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=self.device.dtype, enabled=self.device.dtype != torch.float32):
+                ab = self._module.predict_ab(x, temperature)
+            ab = ab.float()
+            ab = F.interpolate(ab, size=x.shape[-2:], mode="bilinear", align_corners=False)[..., :h, :w]
+            ab = ab.cpu()
+        except RuntimeError as error:
+            if is_out_of_memory(error):
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
+                raise OutOfMemory(
+                    f"out of memory on {self.device.description} at render size {render_size}: "
+                    "try a smaller render size, or the CPU (--device cpu)"
+                ) from None
+            raise
+        ab = ab[0] * settings.saturation
+        rgb = lab_to_rgb(torch.cat((lightness[None], ab), dim=0)[None])[0]
+        return fit_chroma_field(guide, rgb_to_ycbcr_chroma(rgb))
+
+    def colorize(self, luma: np.ndarray, settings: ColorizeSettings = ColorizeSettings()) -> np.ndarray:
+        """The whole pipeline for one photo: ``(H, W)`` uint8/uint16 luma -> ``(H, W, 3)`` sRGB, same dtype."""
+        return merge_chroma(luma, self.predict(self.prepare(luma, settings), settings))
