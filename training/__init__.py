@@ -1,0 +1,1 @@
+"""Training: the base colorizer (``base_trainer``) and CycleGAN fine-tuning. No Qt here."""
