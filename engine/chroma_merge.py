@@ -80,7 +80,7 @@ def _full_resolution_chroma(field: ChromaField, luma: np.ndarray, scale: float):
         bottom = (top + 1).clamp(max=low_h - 1)
         weight = (centres - top.float()).view(1, 1, -1, 1)
         rows = wide[:, :, top] * (1 - weight) + wide[:, :, bottom] * weight  # (1, 4, rows, W)
-        y = torch.from_numpy(luma[row0:row1]).float().mul_(scale)
+        y = torch.from_numpy(luma[row0:row1].astype(np.float32)).mul_(scale)
         cb = rows[0, 0].mul_(y).add_(rows[0, 1])
         cr = rows[0, 2].mul_(y).add_(rows[0, 3])
         yield row0, row1, cb, cr
@@ -106,7 +106,7 @@ def merge_chroma(luma: np.ndarray, field: ChromaField) -> np.ndarray:
     # 16-bit: the same merge in float, written to uint16 (Pillow has no 16-bit colour modes).
     rgb = np.empty((height, width, 3), np.uint16)
     for row0, row1, cb, cr in _full_resolution_chroma(field, luma, 1.0 / 65535.0):
-        y = torch.from_numpy(luma[row0:row1]).float() / 65535.0
+        y = torch.from_numpy(luma[row0:row1].astype(np.float32)) / 65535.0
         r = y + 1.402 * cr
         g = y - 0.344136 * cb - 0.714136 * cr
         b = y + 1.772 * cb
