@@ -1,0 +1,1 @@
+"""Revive's desktop app (PySide6). Entry point: ``gui.app.run_app``."""

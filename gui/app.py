@@ -1,0 +1,93 @@
+"""Starting the desktop app: QApplication, the qasync event loop, style, error hook, main window."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import threading
+import traceback
+from types import TracebackType
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox, QStyle
+
+from engine.paths import resources_dir
+from gui.app_settings import AppSettings
+from gui.controller import Controller
+from gui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "Revive"
+STYLE_SHEET = "revive.qss"
+
+
+def load_style(app: QApplication) -> None:
+    """Fusion plus Revive's dark style sheet (resources/styles/revive.qss, icons from resources/icons)."""
+    app.setStyle("Fusion")
+    path = resources_dir() / "styles" / STYLE_SHEET
+    try:
+        sheet = path.read_text(encoding="utf-8")
+        app.setStyleSheet(sheet.replace("@ICONS@", (resources_dir() / "icons").as_posix()))
+    except OSError as error:
+        log.warning("no style sheet (%s): using the platform look", error)
+
+
+def install_excepthook() -> None:
+    """Uncaught exceptions are logged with their traceback and shown in a dialog; the app goes on."""
+    previous = sys.excepthook
+    showing: list[QMessageBox] = []  # keeps each dialog alive while it is open
+
+    def hook(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            previous(kind, error, trace)
+            return
+        log.error("uncaught exception", exc_info=(kind, error, trace))
+        app = QApplication.instance()
+        if app is None or threading.current_thread() is not threading.main_thread():
+            return  # dialogs only on the GUI thread (the main one); the log has it either way
+        box = QMessageBox(QMessageBox.Icon.Critical, "Something went wrong",
+                          f"Revive hit an unexpected problem and stopped that action:\n\n{error}",
+                          QMessageBox.StandardButton.Ok)
+        box.setDetailedText("".join(traceback.format_exception(kind, error, trace)))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        showing.append(box)
+        box.finished.connect(lambda _result: showing.remove(box))
+        box.show()
+
+    sys.excepthook = hook
+
+
+def create_main_window(model: str | None = None, device: str | None = None) -> MainWindow:
+    """The window with its controller, inference thread started. Needs a QApplication."""
+    controller = Controller(AppSettings(), model=model, device=device)
+    window = MainWindow(controller)
+    controller.setParent(window)
+    controller.start()
+    return window
+
+
+def run_app(argv: list[str]) -> int:
+    """Run the desktop app until its window closes; returns the exit code."""
+    app = QApplication.instance() or QApplication(argv)
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(APP_NAME)
+    icon = resources_dir() / "icons" / "revive.svg"
+    app.setWindowIcon(QIcon(str(icon)) if icon.exists() else app.style().standardIcon(QStyle.StandardPixmap.SP_DesktopIcon))
+    load_style(app)
+    install_excepthook()
+
+    import qasync  # the asyncio loop runs inside Qt's, so coroutines can await background work
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        window = create_main_window()
+        window.show()
+        with loop:
+            code = loop.run_forever()  # Qt's exec(); quits when the last window closes
+    finally:
+        asyncio.set_event_loop(None)
+    return int(code or 0)

@@ -1,0 +1,175 @@
+"""The app's persistent settings: a typed face on a QSettings INI file at ``engine.paths.settings_path()``.
+
+Keys live under ``gui/`` (the command line shares the file) and each has one getter and one setter,
+so a typo cannot create a second key and a wrong type read back from the INI file cannot leak out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from engine.paths import settings_path
+
+MAX_RECENT = 10
+
+
+class AppSettings:
+    def __init__(self, path: Path | None = None) -> None:
+        path = Path(path) if path is not None else settings_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._qs = QSettings(str(path), QSettings.Format.IniFormat)
+
+    @property
+    def path(self) -> Path:
+        return Path(self._qs.fileName())
+
+    def sync(self) -> None:
+        self._qs.sync()
+
+    # -- typed access ---------------------------------------------------------------------------
+    def _str(self, key: str, default: str = "") -> str:
+        value = self._qs.value(key, default)
+        return value if isinstance(value, str) else default
+
+    def _int(self, key: str, default: int, low: int, high: int) -> int:
+        try:
+            value = int(self._qs.value(key, default))
+        except (TypeError, ValueError):
+            return default
+        return value if low <= value <= high else default
+
+    def _bool(self, key: str, default: bool) -> bool:
+        value = self._qs.value(key, default)
+        if isinstance(value, str):
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        return bool(value)
+
+    def _path(self, key: str) -> Path | None:
+        text = self._str(key)
+        return Path(text) if text else None
+
+    def _set(self, key: str, value: object) -> None:
+        self._qs.setValue(key, value)
+
+    # -- window ---------------------------------------------------------------------------------
+    def window_geometry(self) -> QByteArray | None:
+        value = self._qs.value("gui/window/geometry")
+        return value if isinstance(value, QByteArray) else None
+
+    def set_window_geometry(self, value: QByteArray) -> None:
+        self._set("gui/window/geometry", value)
+
+    def window_state(self) -> QByteArray | None:
+        value = self._qs.value("gui/window/state")
+        return value if isinstance(value, QByteArray) else None
+
+    def set_window_state(self, value: QByteArray) -> None:
+        self._set("gui/window/state", value)
+
+    # -- model and tuning -----------------------------------------------------------------------
+    def model(self) -> str:
+        return self._str("gui/model")
+
+    def set_model(self, name: str) -> None:
+        self._set("gui/model", name)
+
+    def device(self) -> str:
+        value = self._str("gui/device", "auto")
+        return value if value in ("auto", "cpu", "cuda", "mps") else "auto"
+
+    def render_size(self) -> int:
+        return self._int("gui/tuning/render_size", 0, 0, 2048)
+
+    def set_render_size(self, value: int) -> None:
+        self._set("gui/tuning/render_size", int(value))
+
+    def saturation_percent(self) -> int:
+        return self._int("gui/tuning/saturation", 100, 0, 300)
+
+    def set_saturation_percent(self, value: int) -> None:
+        self._set("gui/tuning/saturation", int(value))
+
+    def boldness(self) -> int:
+        return self._int("gui/tuning/boldness", 50, 0, 100)
+
+    def set_boldness(self, value: int) -> None:
+        self._set("gui/tuning/boldness", int(value))
+
+    def auto_colorize(self) -> bool:
+        return self._bool("gui/auto_colorize", True)
+
+    def set_auto_colorize(self, value: bool) -> None:
+        self._set("gui/auto_colorize", bool(value))
+
+    # -- folders and export -----------------------------------------------------------------------
+    def open_folder(self) -> Path | None:
+        return self._path("gui/folders/open")
+
+    def set_open_folder(self, path: Path) -> None:
+        self._set("gui/folders/open", str(path))
+
+    def export_folder(self) -> Path | None:
+        return self._path("gui/folders/export")
+
+    def set_export_folder(self, path: Path) -> None:
+        self._set("gui/folders/export", str(path))
+
+    def export_format(self) -> str:
+        value = self._str("gui/export/format", "same")
+        return value if value in ("same", "png", "jpg", "tiff") else "same"
+
+    def set_export_format(self, value: str) -> None:
+        self._set("gui/export/format", value)
+
+    # -- batch ------------------------------------------------------------------------------------
+    def batch_input(self) -> Path | None:
+        return self._path("gui/batch/input")
+
+    def set_batch_input(self, path: Path) -> None:
+        self._set("gui/batch/input", str(path))
+
+    def batch_output(self) -> Path | None:
+        return self._path("gui/batch/output")
+
+    def set_batch_output(self, path: Path) -> None:
+        self._set("gui/batch/output", str(path))
+
+    def batch_recursive(self) -> bool:
+        return self._bool("gui/batch/recursive", True)
+
+    def set_batch_recursive(self, value: bool) -> None:
+        self._set("gui/batch/recursive", bool(value))
+
+    def batch_skip_existing(self) -> bool:
+        return self._bool("gui/batch/skip_existing", True)
+
+    def set_batch_skip_existing(self, value: bool) -> None:
+        self._set("gui/batch/skip_existing", bool(value))
+
+    def batch_format(self) -> str:
+        value = self._str("gui/batch/format", "same")
+        return value if value in ("same", "png", "jpg", "tiff") else "same"
+
+    def set_batch_format(self, value: str) -> None:
+        self._set("gui/batch/format", value)
+
+    # -- recent items ----------------------------------------------------------------------------
+    def recent(self) -> list[Path]:
+        value = self._qs.value("gui/recent", [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            return []
+        return [Path(v) for v in value if isinstance(v, str) and v][:MAX_RECENT]
+
+    def add_recent(self, paths: list[Path]) -> list[Path]:
+        """Put ``paths`` at the top of the recent list (most recent first); returns the new list."""
+        items = [Path(p) for p in paths] + [p for p in self.recent() if p not in paths]
+        items = items[:MAX_RECENT]
+        self._set("gui/recent", [str(p) for p in items])
+        return items
+
+    def clear_recent(self) -> None:
+        self._set("gui/recent", [])

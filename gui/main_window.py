@@ -1,0 +1,437 @@
+"""The main window: photo strip, before/after view, tuning and batch panels, menus and status bar.
+
+It arranges the widgets and turns user gestures into controller calls; everything that happens to
+photos happens in the controller and the worker behind it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from pathlib import Path
+from typing import Iterable
+
+from PySide6.QtCore import QEvent, QObject, Qt, QUrl
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractSpinBox, QApplication, QComboBox, QFileDialog, QLabel, QLineEdit, QMainWindow, QMessageBox, QSplitter,
+    QStyle, QTabWidget, QToolBar, QWidget,
+)
+
+from engine.imaging import IMAGE_SUFFIXES
+from gui.batch_panel import BatchPanel
+from gui.batch_progress import BatchProgress
+from gui.compare_view import SIDE_BY_SIDE, SPLIT, CompareView
+from gui.controller import Controller
+from gui.export_naming import default_export_path, name_filters
+from gui.jobs import ModelInfo
+from gui.photo_list import PhotoList
+from gui.photo_session import PhotoStatus
+from gui.qt_images import to_pixmap
+from gui.settings_panel import SettingsPanel
+
+log = logging.getLogger(__name__)
+
+TRAINING_WIZARD_MODULE = "gui.training_wizard"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, controller: Controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.setWindowTitle("Revive")
+        self.setObjectName("MainWindow")
+        self.setAcceptDrops(True)
+        self.resize(1280, 800)
+        self._shown: Path | None = None  # the photo the view shows
+
+        self.photo_list = PhotoList()
+        self.compare_view = CompareView()
+        self.settings_panel = SettingsPanel()
+        self.batch_panel = BatchPanel()
+        self.side_tabs = QTabWidget()
+        self.side_tabs.setObjectName("SideTabs")
+        self.side_tabs.addTab(self.settings_panel, "Adjust")
+        self.side_tabs.addTab(self.batch_panel, "Batch")
+        self.side_tabs.setMinimumWidth(340)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("MainSplitter")
+        self.splitter.addWidget(self.photo_list)
+        self.splitter.addWidget(self.compare_view)
+        self.splitter.addWidget(self.side_tabs)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([250, 690, 340])
+        self.splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(self.splitter)
+
+        self.status_message = QLabel()
+        self.zoom_label = QLabel()
+        self.model_label = QLabel("No model")
+        self.device_label = QLabel("Device: —")
+        for label in (self.zoom_label, self.model_label, self.device_label):
+            label.setObjectName("StatusField")
+        self.statusBar().addPermanentWidget(self.zoom_label)
+        self.statusBar().addPermanentWidget(self.model_label)
+        self.statusBar().addPermanentWidget(self.device_label)
+
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._load_settings()
+        self._connect()
+        self._update_photo_actions()
+        QApplication.instance().installEventFilter(self)
+
+    # -- building --------------------------------------------------------------------------------------------
+    def _action(self, text: str, slot, shortcuts: Iterable[str] = (), icon: QStyle.StandardPixmap | None = None,
+                tip: str = "", short: str = "") -> QAction:
+        action = QAction(text, self)
+        if short:
+            action.setIconText(short)  # the toolbar's label
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts work wherever the focus is in the window
+        return action
+
+    def _build_actions(self) -> None:
+        SP = QStyle.StandardPixmap
+        self.open_action = self._action("&Open Photos…", self._on_open_action_triggered, ["Ctrl+O"], SP.SP_DialogOpenButton,
+                                        "Open photos to colorize", "Open")
+        self.open_folder_action = self._action("Open &Folder…", self._on_open_folder_action_triggered, ["Ctrl+Shift+O"],
+                                               SP.SP_DirOpenIcon, "Open every photo in a folder", "Folder")
+        self.export_action = self._action("&Export…", self.export_current, ["Ctrl+E"], SP.SP_DialogSaveButton,
+                                          "Save the colorized photo", "Export")
+        self.quit_action = self._action("&Quit", self.close, [QKeySequence(QKeySequence.StandardKey.Quit).toString() or "Ctrl+Q"])
+        self.colorize_action = self._action("&Colorize Waiting Photos", self.controller.colorize_waiting, ["Ctrl+Return"],
+                                            SP.SP_MediaPlay, "Colorize the photos not done yet", "Colorize")
+        self.redo_action = self._action("&Redo With These Settings", self.redo_current, ["Ctrl+R"], SP.SP_BrowserReload,
+                                        "Colorize the photo on show again with the current settings", "Redo")
+        self.stop_action = self._action("&Stop Colorizing", self.controller.cancel_photos, ["Esc"], SP.SP_MediaStop,
+                                        "Drop the photos still waiting")
+        self.next_action = self._action("&Next Photo", self.photo_list.select_next, ["Right", "PgDown"], SP.SP_ArrowRight,
+                                        "Next photo (→)", "Next")
+        self.previous_action = self._action("&Previous Photo", self.photo_list.select_previous, ["Left", "PgUp"],
+                                            SP.SP_ArrowLeft, "Previous photo (←)", "Previous")
+        self.zoom_in_action = self._action("Zoom &In", self.compare_view.zoom_in, ["Ctrl++", "Ctrl+="])
+        self.zoom_out_action = self._action("Zoom &Out", self.compare_view.zoom_out, ["Ctrl+-"])
+        self.zoom_fit_action = self._action("&Fit to Window", self.compare_view.zoom_fit, ["Ctrl+0"], None,
+                                            "Fit the photo in the view (Ctrl+0)", "Fit")
+        self.zoom_actual_action = self._action("&Actual Size (100 %)", self.compare_view.zoom_actual, ["Ctrl+1"], None,
+                                               "One photo pixel per screen pixel (Ctrl+1)", "100 %")
+        self.split_action = self._action("&Split View", lambda: self.compare_view.set_mode(SPLIT), ["Ctrl+T"], None,
+                                         "Before and after split by a divider you drag (Ctrl+T)", "Split")
+        self.side_action = self._action("Si&de by Side", lambda: self.compare_view.set_mode(SIDE_BY_SIDE), ["Ctrl+Shift+T"],
+                                        None, "Before and after next to each other (Ctrl+Shift+T)", "Side by side")
+        modes = QActionGroup(self)
+        for action in (self.split_action, self.side_action):
+            action.setCheckable(True)
+            modes.addAction(action)
+        self.split_action.setChecked(True)
+        self.reload_models_action = self._action("Reload &Models", self.controller.refresh_models)
+        self.about_action = self._action("&About Revive", self._on_about_action_triggered)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.open_action)
+        file_menu.addAction(self.open_folder_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        file_menu.addSeparator()
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        photo_menu = bar.addMenu("&Photo")
+        for action in (self.colorize_action, self.redo_action, self.stop_action, None, self.next_action,
+                       self.previous_action):
+            photo_menu.addSeparator() if action is None else photo_menu.addAction(action)
+        view_menu = bar.addMenu("&View")
+        for action in (self.zoom_in_action, self.zoom_out_action, self.zoom_fit_action, self.zoom_actual_action, None,
+                       self.split_action, self.side_action):
+            view_menu.addSeparator() if action is None else view_menu.addAction(action)
+        hint = view_menu.addAction("Hold Space to See the Original")
+        hint.setEnabled(False)
+        tools_menu = bar.addMenu("&Tools")
+        self.train_action: QAction | None = None
+        if importlib.util.find_spec(TRAINING_WIZARD_MODULE) is not None:
+            self.train_action = self._action("&Train a Model…", self._on_train_action_triggered)
+            tools_menu.addAction(self.train_action)
+        tools_menu.addAction(self.reload_models_action)
+        bar.addMenu("&Help").addAction(self.about_action)
+        self._fill_recent_menu(self.controller.settings.recent())
+
+    def _build_toolbar(self) -> None:
+        toolbar = QToolBar("Main")
+        toolbar.setObjectName("MainToolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for action in (self.open_action, self.open_folder_action, None, self.colorize_action, self.redo_action,
+                       self.export_action, None, self.previous_action, self.next_action, None, self.zoom_fit_action,
+                       self.zoom_actual_action, self.split_action, self.side_action):
+            toolbar.addSeparator() if action is None else toolbar.addAction(action)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+
+    def _load_settings(self) -> None:
+        settings = self.controller.settings
+        geometry, state = settings.window_geometry(), settings.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+        tuning = self.controller.tuning()
+        self.settings_panel.set_tuning(tuning.render_size, tuning.saturation_percent, tuning.boldness)
+        self.settings_panel.auto_colorize.setChecked(self.controller.auto_colorize())
+        self.settings_panel.set_export_format(settings.export_format())
+        self.batch_panel.set_form(input_dir=settings.batch_input(), output_dir=settings.batch_output(),
+                                  recursive=settings.batch_recursive(), format=settings.batch_format(),
+                                  skip_existing=settings.batch_skip_existing())
+
+    def _connect(self) -> None:
+        c = self.controller
+        c.photos_added.connect(self._on_controller_photos_added)
+        c.photo_status_changed.connect(self._on_controller_photo_status_changed)
+        c.thumbnail_ready.connect(self._on_controller_thumbnail_ready)
+        c.preview_ready.connect(self._on_controller_preview_ready)
+        c.preview_failed.connect(self._on_controller_preview_failed)
+        c.nothing_found.connect(self.show_message)
+        c.models_listed.connect(self._on_controller_models_listed)
+        c.model_loading.connect(self._on_controller_model_loading)
+        c.model_changed.connect(self._on_controller_model_changed)
+        c.model_problem.connect(self._on_controller_model_problem)
+        c.export_finished.connect(self._on_controller_export_finished)
+        c.export_failed.connect(self._on_controller_export_failed)
+        c.batch_started.connect(self.batch_panel.show_started)
+        c.batch_progressed.connect(self.batch_panel.show_progress)
+        c.batch_finished.connect(self._on_controller_batch_finished)
+        c.batch_failed.connect(self._on_controller_batch_failed)
+        c.recent_changed.connect(self._fill_recent_menu)
+        self.photo_list.current_photo_changed.connect(self._on_photo_list_current_photo_changed)
+        self.compare_view.zoom_changed.connect(self._on_compare_view_zoom_changed)
+        panel = self.settings_panel
+        panel.model_chosen.connect(c.choose_model)
+        panel.tuning_changed.connect(self._on_settings_panel_tuning_changed)
+        panel.auto_colorize_toggled.connect(c.set_auto_colorize)
+        panel.redo_requested.connect(self.redo_current)
+        panel.colorize_requested.connect(c.colorize_waiting)
+        panel.export_requested.connect(self.export_current)
+        panel.export_format_changed.connect(c.settings.set_export_format)
+        self.batch_panel.start_requested.connect(c.start_batch)
+        self.batch_panel.cancel_requested.connect(c.cancel_batch)
+        self.batch_panel.open_output_requested.connect(self.open_batch_output)
+
+    # -- public entry points (menus, drops, tests) ---------------------------------------------------------------
+    def open_paths(self, paths: Iterable[Path]) -> None:
+        """The one opener behind drops, the Open dialogs and recent items."""
+        self.controller.open_paths([Path(p) for p in paths])
+
+    def show_message(self, text: str, milliseconds: int = 6000) -> None:
+        self.statusBar().showMessage(text, milliseconds)
+
+    def redo_current(self) -> None:
+        if self.controller.redo():
+            self.show_message("Colorizing again with the new settings…")
+
+    def export_current(self, target: Path | None = None) -> None:
+        """Export the photo on show; asks where (a save dialog) unless ``target`` is given."""
+        source = self.controller.current()
+        if source is None or not self.controller.can_export():
+            self.show_message("Colorize a photo before exporting it")
+            return
+        if target is None:
+            fmt = self.settings_panel.chosen_export_format()
+            suggested = default_export_path(source, fmt, self.controller.settings.export_folder())
+            filters, selected = name_filters(suggested.suffix)
+            name, _ = QFileDialog.getSaveFileName(self, "Export colorized photo", str(suggested), ";;".join(filters),
+                                                  selected)
+            if not name:
+                return
+            target = Path(name)
+            if not target.suffix:
+                target = target.with_suffix(suggested.suffix)
+        self.controller.export(Path(target))  # refuses the original itself (export_failed says why)
+
+    def open_batch_output(self) -> None:
+        folder = self.controller.last_batch_output
+        if folder is not None and folder.is_dir():
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    # -- drag and drop --------------------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+
+    # -- holding Space shows the original, wherever the focus is (except text fields) ----------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and event.key() == Qt.Key.Key_Space:
+            focus = QApplication.focusWidget()
+            if (self.isActiveWindow() and focus is not None and self.isAncestorOf(focus)
+                    and not isinstance(focus, (QLineEdit, QAbstractSpinBox, QComboBox))):
+                if not event.isAutoRepeat():
+                    self.compare_view.show_original(event.type() == QEvent.Type.KeyPress)
+                return True
+        return super().eventFilter(watched, event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+        settings = self.controller.settings
+        settings.set_window_geometry(self.saveGeometry())
+        settings.set_window_state(self.saveState())
+        self.controller.shutdown()
+        event.accept()
+
+    # -- handlers ----------------------------------------------------------------------------------------------
+    def _on_open_action_triggered(self) -> None:
+        settings = self.controller.settings
+        pattern = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
+        names, _ = QFileDialog.getOpenFileNames(self, "Open photos", str(settings.open_folder() or Path.home()),
+                                                f"Photos ({pattern});;All files (*)")
+        if names:
+            settings.set_open_folder(Path(names[0]).parent)
+            self.open_paths(Path(n) for n in names)
+
+    def _on_open_folder_action_triggered(self) -> None:
+        settings = self.controller.settings
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of photos", str(settings.open_folder() or Path.home()))
+        if folder:
+            settings.set_open_folder(Path(folder))
+            self.open_paths([Path(folder)])
+
+    def _fill_recent_menu(self, items: list[Path]) -> None:
+        self.recent_menu.clear()
+        for path in items:
+            action = self.recent_menu.addAction(str(path))
+            action.triggered.connect(lambda _=False, p=path: self.open_paths([p]))
+        if items:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear List", self._on_clear_recent_triggered)
+        self.recent_menu.setEnabled(bool(items))
+
+    def _on_clear_recent_triggered(self) -> None:
+        self.controller.settings.clear_recent()
+        self._fill_recent_menu([])
+
+    def _on_controller_photos_added(self, paths: list[Path]) -> None:
+        for path in paths:
+            self.photo_list.add_photo(path)
+        if self.photo_list.current_path() is None and paths:
+            self.photo_list.select_path(paths[0])
+        self.show_message(f"Added {len(paths)} photo{'s' if len(paths) != 1 else ''}")
+
+    def _on_controller_photo_status_changed(self, path: Path, status: PhotoStatus, message: str) -> None:
+        self.photo_list.set_status(path, status, message)
+        if path == self.photo_list.current_path():
+            self._update_photo_actions()
+            if status == PhotoStatus.FAILED:
+                self.compare_view.set_placeholder(f"{path.name} could not be colorized:\n{message}")
+
+    def _on_controller_thumbnail_ready(self, path: Path, image) -> None:
+        self.photo_list.set_thumbnail(path, to_pixmap(image))
+
+    def _on_controller_preview_ready(self, path: Path, before, after, size: tuple[int, int]) -> None:
+        if path != self.photo_list.current_path():
+            return
+        if path == self._shown and self.compare_view.has_photo():
+            self.compare_view.set_after(to_pixmap(after))
+        else:
+            self.compare_view.set_photo(to_pixmap(before), to_pixmap(after), size)
+            self._shown = path
+        self._update_photo_actions()
+
+    def _on_controller_preview_failed(self, path: Path, message: str) -> None:
+        if path == self.photo_list.current_path():
+            self.compare_view.clear()
+            self._shown = None
+            self.compare_view.set_placeholder(f"Cannot show {path.name}:\n{message}")
+
+    def _on_photo_list_current_photo_changed(self, path: Path | None) -> None:
+        if path != self._shown:
+            self.compare_view.clear()
+            self._shown = None
+            self.compare_view.set_placeholder("Loading…" if path else "Drop photos or folders here")
+        self.controller.select(path)
+        self._update_photo_actions()
+
+    def _update_photo_actions(self) -> None:
+        path = self.photo_list.current_path()
+        entry = self.controller.session.get(path) if path is not None else None
+        can_redo = entry is not None and entry.status not in (PhotoStatus.QUEUED, PhotoStatus.WORKING)
+        can_export = self.controller.can_export(path) if path is not None else False
+        self.settings_panel.set_photo_actions(can_redo, can_export)
+        self.redo_action.setEnabled(can_redo)
+        self.export_action.setEnabled(can_export)
+
+    def _on_compare_view_zoom_changed(self, zoom: float) -> None:
+        fit = " (fit)" if self.compare_view.is_fitted() else ""
+        self.zoom_label.setText(f"Zoom {zoom * 100:.0f} %{fit}")
+
+    def _on_settings_panel_tuning_changed(self) -> None:
+        tuning = self.settings_panel.tuning()
+        self.controller.set_tuning(tuning.render_size, tuning.saturation_percent, tuning.boldness)
+
+    def _on_controller_models_listed(self, names: list[str], current: str, tooltips: dict) -> None:
+        self.settings_panel.set_models(names, current, tooltips)
+        if not names:
+            self.settings_panel.set_model_details("No model installed")
+
+    def _on_controller_model_loading(self, name: str) -> None:
+        self.model_label.setText(f"Loading model {name}…" if name else "Loading model…")
+
+    def _on_controller_model_changed(self, info: ModelInfo) -> None:
+        self.model_label.setText(f"Model: {info.name}")
+        self.device_label.setText(f"Device: {info.device}")
+        details = info.description or "No description"
+        self.settings_panel.set_model_details(f"{details}\nRenders colour at {info.render_size} px.")
+
+    def _on_controller_model_problem(self, message: str) -> None:
+        self.model_label.setText("No model loaded" if self.controller.model_info() is None else self.model_label.text())
+        self.show_message(message, 15000)
+        self._show_nonblocking(QMessageBox.Icon.Warning, "Model problem", message)
+
+    def _on_controller_export_finished(self, path: Path) -> None:
+        self.show_message(f"Exported {path}")
+
+    def _on_controller_export_failed(self, message: str) -> None:
+        self._show_nonblocking(QMessageBox.Icon.Warning, "Export failed", message[0].upper() + message[1:])
+
+    def _on_controller_batch_finished(self, progress: BatchProgress) -> None:
+        self.batch_panel.show_finished(progress)
+        if progress.summary is not None:
+            verb = "cancelled" if progress.summary.cancelled else "finished"
+            self.show_message(f"Batch {verb}: {progress.summary.done} photos colorized")
+
+    def _on_controller_batch_failed(self, message: str) -> None:
+        self.batch_panel.show_error(message)
+        self._show_nonblocking(QMessageBox.Icon.Warning, "Batch could not start", message)
+
+    def _on_train_action_triggered(self) -> None:
+        try:
+            module = importlib.import_module(TRAINING_WIZARD_MODULE)
+            module.open_training_wizard(self, self.controller)
+        except ImportError as error:
+            log.warning("the training wizard is not available: %s", error)
+            self._show_nonblocking(QMessageBox.Icon.Information, "Training", "Training is not available in this build.")
+
+    def _on_about_action_triggered(self) -> None:
+        QMessageBox.about(self, "About Revive", "<b>Revive</b><br>Colorize old photographs with a deep model.<br>"
+                          "Drop photos or folders on the window to begin.")
+
+    def _show_nonblocking(self, icon: QMessageBox.Icon, title: str, text: str) -> None:
+        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.show()
