@@ -1,0 +1,208 @@
+"""CycleGAN fine-tuning: the loop, resume and cancel, export, presets and the loss parts. Tiny and fast."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from engine.architectures.resnet_generator import ResnetGenerator
+from engine.architectures.unet_colorizer import UNetColorizer
+from engine.cancel import CancelToken
+from engine.colorizer import Colorizer
+from engine.device import select_device
+from engine.errors import ReviveError
+from engine.model_file import ModelCard, load_model, save_model
+from engine.model_registry import user_model_path
+from training.cyclegan_config import CycleGANConfig, load_run_config
+from training.cyclegan_data import make_batch
+from training.cyclegan_events import PreviewReady
+from training.cyclegan_export import export_cyclegan
+from training.cyclegan_parts import ImagePool, build_discriminator, learning_rate_factor
+from training.cyclegan_step import LOSS_NAMES, CycleGANNetworks, RGBGenerator, diversity_penalty
+from training.cyclegan_trainer import train_cyclegan
+from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted
+from training.presets import PRESETS, estimate_seconds, make_config
+
+BASE = "tiny-base"
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def write_photos(folder: Path, count: int, kind: str, seed: int = 0, size=(40, 48)) -> list[Path]:
+    """``count`` small smooth photos: ``gray`` (mode L), ``sepia`` (RGB tint) or ``colour``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    h, w = size
+    paths = []
+    for i in range(count):
+        y, x = np.mgrid[0:h, 0:w] / max(h, w)
+        base = (np.sin(x * rng.uniform(2, 8) + rng.uniform(0, 6)) * np.cos(y * rng.uniform(2, 8)) + 1) / 2
+        if kind == "gray":
+            image = Image.fromarray((base * 255).astype(np.uint8), "L")
+        elif kind == "sepia":
+            rgb = np.stack((base, base * 0.85, base * 0.65), axis=2)
+            image = Image.fromarray((rgb * 255).astype(np.uint8))
+        else:
+            phases = rng.uniform(0, 6, 3)
+            rgb = np.stack([(np.sin(x * 5 + p) * np.cos(y * 3 - p) + 1) / 2 for p in phases], axis=2)
+            image = Image.fromarray((rgb * 255).astype(np.uint8))
+        path = folder / f"{kind}_{seed}_{i:02d}.png"
+        image.save(path)
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """REVIVE_HOME in tmp_path with a tiny random base model installed as ``tiny-base``."""
+    monkeypatch.setenv("REVIVE_HOME", str(tmp_path / "home"))
+    torch.manual_seed(0)
+    module = UNetColorizer(widths=(8, 8, 16, 16), blocks=1).eval()
+    card = ModelCard(name=BASE, architecture="unet_colorizer", arguments={"widths": [8, 8, 16, 16], "blocks": 1}, render_size=64)
+    save_model(user_model_path(BASE), module, card)
+    return tmp_path
+
+
+@pytest.fixture
+def folders(home) -> tuple[Path, Path]:
+    old, colour = home / "old", home / "colour"
+    write_photos(old, 6, "gray", seed=1)
+    write_photos(old, 4, "sepia", seed=2)
+    write_photos(colour, 10, "colour", seed=3)
+    return old, colour
+
+
+def tiny_config(folders, **changes) -> CycleGANConfig:
+    values = {"name": "tuned", "base": BASE, "device": "cpu", "precision": "fp32", **changes}
+    return make_config("tiny", folders[0], folders[1], **values)
+
+
+def test_config_errors_say_what_to_fix(tmp_path):
+    with pytest.raises(ValueError, match="steps must be at least 1, got 0"):
+        CycleGANConfig(tmp_path, tmp_path, steps=0)
+    with pytest.raises(ValueError, match="size must be a multiple of 16"):
+        CycleGANConfig(tmp_path, tmp_path, size=50)
+    with pytest.raises(ValueError, match="norm must be one of"):
+        CycleGANConfig(tmp_path, tmp_path, norm="layer")
+    with pytest.raises(ValueError, match="preset must be one of"):
+        make_config("huge", tmp_path, tmp_path)
+
+
+def test_presets_cover_cpu_tests_and_gpu(tmp_path):
+    assert {"tiny", "quick-cpu", "gpu-standard"} <= set(PRESETS)
+    standard = make_config("gpu-standard", tmp_path, tmp_path)
+    assert standard.size == 256 and standard.f_blocks == 9 and standard.steps >= 5000
+    quick = make_config("quick-cpu", tmp_path, tmp_path, steps=120)
+    assert quick.steps == 120 and quick.size <= 96 and quick.preset == "quick-cpu"
+
+
+def test_training_runs_both_cycles_previews_and_exports_a_usable_model(folders):
+    events = list(train_cyclegan(tiny_config(folders)))
+    assert isinstance(events[0], TrainingStarted) and events[0].start_step == 0
+    previews = [e for e in events if isinstance(e, PreviewReady)]
+    assert previews[0].step == 0 and previews[0].base and previews[-1].step == 4
+    name, before, after = previews[0].images[0]
+    assert before.dtype == after.dtype == np.uint8 and before.shape == after.shape and before.shape[2] == 3
+    steps = [e for e in events if isinstance(e, StepDone)]
+    assert [e.step for e in steps] == [1, 2, 3, 4]
+    for event in steps:
+        assert set(event.losses) == set(LOSS_NAMES)
+        assert all(math.isfinite(v) for v in event.losses.values()), event.losses
+        assert event.losses["cycle_A"] > 0 and event.losses["cycle_B"] > 0 and event.losses["paired"] > 0
+    assert any(isinstance(e, CheckpointSaved) for e in events)
+    finished = events[-1]
+    assert isinstance(finished, TrainingFinished) and not finished.cancelled and finished.step == 4
+    assert finished.model_path == user_model_path("tuned")
+
+    module, card = load_model(finished.model_path)
+    assert card.base_model == BASE and card.training["steps_done"] == 4 and card.training["preset"] == "tiny"
+    assert "CycleGAN" in card.description and "old" in card.trained_on
+    luma = (np.arange(50 * 70) % 256).astype(np.uint8).reshape(50, 70)
+    rgb = Colorizer(module, card, select_device("cpu", "fp32")).colorize(luma)
+    assert rgb.shape == (50, 70, 3) and rgb.dtype == np.uint8
+    run_dir = events[0].run_dir
+    assert load_run_config(run_dir).name == "tuned"
+    assert (run_dir / "previews" / "step_000000.png").is_file()
+
+
+def test_cancel_stops_within_a_step_and_resume_continues(folders):
+    config = tiny_config(folders, name=None, steps=4, checkpoint_every=100)
+    cancel = CancelToken()
+    events = []
+    for event in train_cyclegan(config, cancel):
+        events.append(event)
+        if isinstance(event, StepDone) and event.step == 2:
+            cancel.cancel()
+    assert max(e.step for e in events if isinstance(e, StepDone)) == 2
+    assert isinstance(events[-1], TrainingFinished) and events[-1].cancelled and events[-1].step == 2
+    state_path = config.resolved_run_dir() / "state.pt"
+    state = torch.load(state_path, weights_only=True)
+    assert int(state["step"]) == 2 and state["opt_G"]["state"]
+
+    with pytest.raises(ReviveError, match="already exists"):
+        next(iter(train_cyclegan(config)))
+    resumed = list(train_cyclegan(CycleGANConfig(**{**config.__dict__, "resume": True})))
+    assert resumed[0].start_step == 2
+    assert [e.step for e in resumed if isinstance(e, StepDone)] == [3, 4]
+    assert resumed[-1].step == 4 and not resumed[-1].cancelled and resumed[-1].model_path is None
+    # Export afterwards, from the run folder, works like the automatic one.
+    path = export_cyclegan(config.resolved_run_dir(), "later")
+    assert load_model(path)[1].training["steps_done"] == 4
+
+
+def test_batches_are_a_function_of_the_step(folders):
+    config = tiny_config(folders)
+    cache = torch.randint(0, 256, (5, config.cache_size, config.cache_size, 3), dtype=torch.uint8)
+    first = make_batch(cache, config, 7, salt=0)
+    assert torch.equal(first, make_batch(cache, config, 7, salt=0))
+    assert not torch.equal(first, make_batch(cache, config, 8, salt=0))
+    assert first.shape == (2, 3, 32, 32) and first.min() >= -1 and first.max() <= 1
+
+
+def test_estimate_is_positive_and_grows_with_steps(folders):
+    short = estimate_seconds(tiny_config(folders, steps=10))
+    assert 0 < short < 60
+    assert estimate_seconds(tiny_config(folders, steps=1000)) > short
+
+
+def test_plain_rgb_cyclegan_step_both_directions():
+    """The paper's setting (the Monet example): RGB -> RGB generators both ways."""
+    torch.manual_seed(0)
+    config = CycleGANConfig(Path("a"), Path("b"), f_filters=4, f_blocks=1, d_filters=4, d_layers=2, batch_size=2, size=32)
+    g = RGBGenerator(ResnetGenerator(3, 3, filters=4, n_blocks=1))
+    f = ResnetGenerator(3, 3, filters=4, n_blocks=1)
+    d_a, d_b = build_discriminator(config), build_discriminator(config)
+    networks = CycleGANNetworks.create(g, f, d_a, d_b, config, torch.device("cpu"))
+    real = torch.rand(2, 3, 32, 32) * 2 - 1
+    losses = networks.step(real, real.flip(-1), config, 1.0, torch.float32)
+    assert all(math.isfinite(v) for v in losses.values()) and losses["paired"] == 0 and losses["identity"] > 0
+
+
+def test_diversity_penalty_fires_only_when_every_photo_gets_the_same_colour():
+    same = torch.full((4, 2, 8, 8), 20.0)
+    varied = torch.stack([torch.full((2, 8, 8), float(v)) for v in (-30, -10, 10, 30)])
+    assert diversity_penalty(same, 4.0) > 0.9
+    assert diversity_penalty(varied, 4.0) == 0
+    assert diversity_penalty(same[:1], 4.0) == 0
+
+
+def test_image_pool_and_learning_rate_schedule():
+    pool = ImagePool(3, seed=0)
+    for i in range(10):
+        out = pool.query(torch.full((2, 1, 1, 1), float(i)))
+        assert out.shape == (2, 1, 1, 1)
+    assert len(pool) == 3
+    assert torch.equal(ImagePool(0).query(torch.ones(2, 1)), torch.ones(2, 1))
+    assert learning_rate_factor(0, 100, 50) == 1.0 and learning_rate_factor(49, 100, 50) == 1.0
+    assert learning_rate_factor(75, 100, 50) == pytest.approx(0.5) and learning_rate_factor(100, 100, 50) == 0.0
