@@ -60,9 +60,13 @@ def install_excepthook() -> None:
     sys.excepthook = hook
 
 
-def create_main_window(model: str | None = None, device: str | None = None) -> MainWindow:
-    """The window with its controller, inference thread started. Needs a QApplication."""
-    controller = Controller(AppSettings(), model=model, device=device)
+def create_main_window(model: str | None = None, device: str | None = None,
+                       settings: AppSettings | None = None) -> MainWindow:
+    """The window with its controller, inference thread started. Needs a QApplication.
+
+    ``model``/``device`` override the saved choice for this run; ``settings`` defaults to the user's file.
+    """
+    controller = Controller(settings or AppSettings(), model=model, device=device)
     window = MainWindow(controller)
     controller.setParent(window)
     controller.start()

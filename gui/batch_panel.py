@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.batch_progress import BatchProgress
+from gui.icons import icon
 from gui.export_naming import EXPORT_FORMATS, FORMAT_LABELS
 from gui.tuning import describe_eta
 
@@ -48,9 +49,9 @@ class BatchPanel(QWidget):
         for name in EXPORT_FORMATS:
             self.format.addItem(FORMAT_LABELS[name], name)
 
-        self.start_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Start batch")
+        self.start_button = QPushButton(icon("play", QStyle.StandardPixmap.SP_MediaPlay, self), "Start batch")
         self.start_button.setObjectName("PrimaryButton")
-        self.cancel_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Cancel")
+        self.cancel_button = QPushButton(icon("stop", QStyle.StandardPixmap.SP_MediaStop, self), "Cancel")
         self.open_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon), "Open output folder")
 
         self.progress_bar = QProgressBar()
@@ -173,7 +174,8 @@ class BatchPanel(QWidget):
         self.current_label.setText(f"Now: {progress.current.name}" if progress.current else "")
         while self.failures.count() < len(progress.failed):
             source, message = progress.failed[self.failures.count()]
-            self.failures.addItem(f"{source.name}: {message}")
+            prefix = f"{source.name}: "
+            self.failures.addItem(prefix + (message[len(prefix):] if message.startswith(prefix) else message))
 
     def show_finished(self, progress: BatchProgress) -> None:
         self.show_progress(progress)

@@ -24,6 +24,7 @@ from gui.batch_panel import BatchPanel
 from gui.batch_progress import BatchProgress
 from gui.compare_view import SIDE_BY_SIDE, SPLIT, CompareView
 from gui.controller import Controller
+from gui.icons import icon as themed_icon
 from gui.export_naming import default_export_path, name_filters
 from gui.jobs import ModelInfo
 from gui.photo_list import PhotoList
@@ -34,6 +35,12 @@ from gui.settings_panel import SettingsPanel
 log = logging.getLogger(__name__)
 
 TRAINING_WIZARD_MODULE = "gui.training_wizard"
+_FALLBACK_ICONS = {
+    "play": QStyle.StandardPixmap.SP_MediaPlay, "stop": QStyle.StandardPixmap.SP_MediaStop,
+    "previous": QStyle.StandardPixmap.SP_ArrowLeft, "next": QStyle.StandardPixmap.SP_ArrowRight,
+    "fit": QStyle.StandardPixmap.SP_TitleBarMaxButton, "split": QStyle.StandardPixmap.SP_TitleBarNormalButton,
+    "side-by-side": QStyle.StandardPixmap.SP_FileDialogDetailedView,
+}
 
 
 class MainWindow(QMainWindow):
@@ -71,6 +78,7 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel("Device: —")
         for label in (self.zoom_label, self.model_label, self.device_label):
             label.setObjectName("StatusField")
+        self.zoom_label.hide()  # until a photo is on show
         self.statusBar().addPermanentWidget(self.zoom_label)
         self.statusBar().addPermanentWidget(self.model_label)
         self.statusBar().addPermanentWidget(self.device_label)
@@ -84,12 +92,14 @@ class MainWindow(QMainWindow):
         QApplication.instance().installEventFilter(self)
 
     # -- building --------------------------------------------------------------------------------------------
-    def _action(self, text: str, slot, shortcuts: Iterable[str] = (), icon: QStyle.StandardPixmap | None = None,
+    def _action(self, text: str, slot, shortcuts: Iterable[str] = (), icon: QStyle.StandardPixmap | str | None = None,
                 tip: str = "", short: str = "") -> QAction:
         action = QAction(text, self)
         if short:
             action.setIconText(short)  # the toolbar's label
-        if icon is not None:
+        if isinstance(icon, str):  # one of ours, with a standard icon to fall back on
+            action.setIcon(themed_icon(icon, _FALLBACK_ICONS[icon], self))
+        elif icon is not None:
             action.setIcon(self.style().standardIcon(icon))
         action.setShortcuts([QKeySequence(s) for s in shortcuts])
         if tip:
@@ -109,25 +119,25 @@ class MainWindow(QMainWindow):
                                           "Save the colorized photo", "Export")
         self.quit_action = self._action("&Quit", self.close, [QKeySequence(QKeySequence.StandardKey.Quit).toString() or "Ctrl+Q"])
         self.colorize_action = self._action("&Colorize Waiting Photos", self.controller.colorize_waiting, ["Ctrl+Return"],
-                                            SP.SP_MediaPlay, "Colorize the photos not done yet", "Colorize")
+                                            "play", "Colorize the photos not done yet", "Colorize")
         self.redo_action = self._action("&Redo With These Settings", self.redo_current, ["Ctrl+R"], SP.SP_BrowserReload,
                                         "Colorize the photo on show again with the current settings", "Redo")
-        self.stop_action = self._action("&Stop Colorizing", self.controller.cancel_photos, ["Esc"], SP.SP_MediaStop,
+        self.stop_action = self._action("&Stop Colorizing", self.controller.cancel_photos, ["Esc"], "stop",
                                         "Drop the photos still waiting")
-        self.next_action = self._action("&Next Photo", self.photo_list.select_next, ["Right", "PgDown"], SP.SP_ArrowRight,
+        self.next_action = self._action("&Next Photo", self.photo_list.select_next, ["Right", "PgDown"], "next",
                                         "Next photo (→)", "Next")
         self.previous_action = self._action("&Previous Photo", self.photo_list.select_previous, ["Left", "PgUp"],
-                                            SP.SP_ArrowLeft, "Previous photo (←)", "Previous")
+                                            "previous", "Previous photo (←)", "Previous")
         self.zoom_in_action = self._action("Zoom &In", self.compare_view.zoom_in, ["Ctrl++", "Ctrl+="])
         self.zoom_out_action = self._action("Zoom &Out", self.compare_view.zoom_out, ["Ctrl+-"])
-        self.zoom_fit_action = self._action("&Fit to Window", self.compare_view.zoom_fit, ["Ctrl+0"], None,
+        self.zoom_fit_action = self._action("&Fit to Window", self.compare_view.zoom_fit, ["Ctrl+0"], "fit",
                                             "Fit the photo in the view (Ctrl+0)", "Fit")
         self.zoom_actual_action = self._action("&Actual Size (100 %)", self.compare_view.zoom_actual, ["Ctrl+1"], None,
                                                "One photo pixel per screen pixel (Ctrl+1)", "100 %")
-        self.split_action = self._action("&Split View", lambda: self.compare_view.set_mode(SPLIT), ["Ctrl+T"], None,
+        self.split_action = self._action("&Split View", lambda: self.compare_view.set_mode(SPLIT), ["Ctrl+T"], "split",
                                          "Before and after split by a divider you drag (Ctrl+T)", "Split")
         self.side_action = self._action("Si&de by Side", lambda: self.compare_view.set_mode(SIDE_BY_SIDE), ["Ctrl+Shift+T"],
-                                        None, "Before and after next to each other (Ctrl+Shift+T)", "Side by side")
+                                        "side-by-side", "Before and after next to each other (Ctrl+Shift+T)", "Side by side")
         modes = QActionGroup(self)
         for action in (self.split_action, self.side_action):
             action.setCheckable(True)
@@ -378,6 +388,7 @@ class MainWindow(QMainWindow):
     def _on_compare_view_zoom_changed(self, zoom: float) -> None:
         fit = " (fit)" if self.compare_view.is_fitted() else ""
         self.zoom_label.setText(f"Zoom {zoom * 100:.0f} %{fit}")
+        self.zoom_label.show()
 
     def _on_settings_panel_tuning_changed(self) -> None:
         tuning = self.settings_panel.tuning()

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
+from gui.icons import icon
 from gui.export_naming import EXPORT_FORMATS, FORMAT_LABELS
 from gui.tuning import BOLDNESS_NEUTRAL, Tuning
 
@@ -57,7 +58,7 @@ class SettingsPanel(QWidget):
         for name in EXPORT_FORMATS:
             self.export_format.addItem(FORMAT_LABELS[name], name)
 
-        self.colorize_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Colorize")
+        self.colorize_button = QPushButton(icon("play", QStyle.StandardPixmap.SP_MediaPlay, self), "Colorize")
         self.colorize_button.setToolTip("Colorize the photos that are waiting")
         self.redo_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_BrowserReload), "Redo photo")
         self.redo_button.setToolTip("Colorize the photo on show again with these settings (Ctrl+R)")
