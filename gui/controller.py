@@ -38,6 +38,8 @@ from gui.tuning import Tuning
 log = logging.getLogger(__name__)
 
 PREVIEW_CACHE_SIZE = 6  # display-sized before/after pairs kept in memory
+CACHE_BUDGET_BYTES = 4 * 1024**3  # full-resolution results kept on disk for export; the oldest go first
+DROPPED_FROM_CACHE = "result dropped to save disk space: redo to export it"
 PROGRESS_INTERVAL_S = 0.1  # batch progress reaches the panel at most this often (plus key events)
 _STALE_CACHE_S = 24 * 3600
 
@@ -95,6 +97,8 @@ class Controller(QObject):
         self._progress: BatchProgress | None = None
         self._last_progress_emit = 0.0
         self.last_batch_output: Path | None = None
+        self.cache_budget_bytes = CACHE_BUDGET_BYTES
+        self._cached: OrderedDict[Path, int] = OrderedDict()  # source -> bytes of its cached result, oldest first
         self._closed = False
 
         self.tasks = BackgroundTasks(self)
@@ -389,8 +393,31 @@ class Controller(QObject):
         entry.cache_path, entry.full_size = result.cache_path, result.full_size
         self._remember(result.source, result.before, result.after, result.full_size)
         self._set_status(result.source, PhotoStatus.DONE, f"{result.seconds:.1f} s")
+        self._keep_in_cache(result.source, result.cache_path)
         if result.source == self._current:
             self.preview_ready.emit(result.source, result.before, result.after, result.full_size)
+
+    def _keep_in_cache(self, source: Path, cache_path: Path) -> None:
+        """Account for a new cached result and drop the oldest ones over the disk budget."""
+        try:
+            self._cached[source] = cache_path.stat().st_size
+        except OSError:
+            return
+        self._cached.move_to_end(source)
+        while sum(self._cached.values()) > self.cache_budget_bytes and len(self._cached) > 1:
+            oldest = next(iter(self._cached))
+            if oldest == self._current:  # the photo on show keeps its result
+                self._cached.move_to_end(oldest)
+                oldest = next(iter(self._cached))
+                if oldest == source:
+                    break
+            del self._cached[oldest]
+            entry = self.session.get(oldest)
+            if entry is not None and entry.cache_path is not None:
+                entry.cache_path.unlink(missing_ok=True)
+                entry.cache_path = None
+                if entry.status == PhotoStatus.DONE:
+                    self._set_status(oldest, PhotoStatus.DONE, DROPPED_FROM_CACHE)
 
     def _on_worker_photo_failed(self, failure: PhotoFailure) -> None:
         self._set_status(failure.source, PhotoStatus.FAILED, failure.message)

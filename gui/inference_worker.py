@@ -84,8 +84,13 @@ class InferenceWorker(QObject):
         self.model_failed.emit(describe_error(error))
 
     def _ensure_model(self) -> Colorizer:
+        """The loaded model, loading the wanted one first if needed (a failure is reported, then raised)."""
         if self._colorizer is None:
-            self._load(self._wanted or ModelRequest(None))
+            try:
+                self._load(self._wanted or ModelRequest(None))
+            except Exception as error:
+                self._report_model_failure(error)
+                raise
         assert self._colorizer is not None
         return self._colorizer
 

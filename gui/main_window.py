@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1280, 800)
         self._shown: Path | None = None  # the photo the view shows
+        self._last_model_problem = ""
 
         self.photo_list = PhotoList()
         self.compare_view = CompareView()
@@ -409,9 +410,12 @@ class MainWindow(QMainWindow):
         self.settings_panel.set_model_details(f"{details}\nRenders colour at {info.render_size} px.")
 
     def _on_controller_model_problem(self, message: str) -> None:
-        self.model_label.setText("No model loaded" if self.controller.model_info() is None else self.model_label.text())
+        if self.controller.model_info() is None:
+            self.model_label.setText("No model loaded")
         self.show_message(message, 15000)
-        self._show_nonblocking(QMessageBox.Icon.Warning, "Model problem", message)
+        if message != self._last_model_problem:  # each photo of a drop may meet the same problem: say it once
+            self._last_model_problem = message
+            self._show_nonblocking(QMessageBox.Icon.Warning, "Model problem", message)
 
     def _on_controller_export_finished(self, path: Path) -> None:
         self.show_message(f"Exported {path}")

@@ -210,3 +210,18 @@ def test_run_app_opens_the_window_and_returns_when_it_closes(qtbot, revive_home)
 
     QTimer.singleShot(200, close_windows)
     assert run_app(["revive"]) == 0
+
+
+def test_old_results_leave_the_disk_cache_but_the_one_on_show_stays(qtbot, make_window, photos):
+    window = make_window()
+    window.controller.cache_budget_bytes = 1  # every new result pushes older ones out
+    drop(window, photos)
+    wait_all_finished(qtbot, window, 3)
+    controller = window.controller
+    assert controller.current() == photos[0]
+    assert controller.can_export(photos[0]) and controller.can_export(photos[2])
+    assert not controller.can_export(photos[1])
+    assert "redo to export" in window.photo_list.status_text(photos[1])
+    assert controller.redo(photos[1])
+    wait_all_finished(qtbot, window, 3)
+    assert controller.can_export(photos[1])
