@@ -9,13 +9,13 @@ import threading
 import traceback
 from types import TracebackType
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QStyle
 
 from engine.paths import resources_dir
 from gui.app_settings import AppSettings
 from gui.controller import Controller
+from gui.dialogs import show_nonblocking
 from gui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,6 @@ def load_style(app: QApplication) -> None:
 def install_excepthook() -> None:
     """Uncaught exceptions are logged with their traceback and shown in a dialog; the app goes on."""
     previous = sys.excepthook
-    showing: list[QMessageBox] = []  # keeps each dialog alive while it is open
 
     def hook(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
         if issubclass(kind, KeyboardInterrupt):
@@ -48,14 +47,9 @@ def install_excepthook() -> None:
         app = QApplication.instance()
         if app is None or threading.current_thread() is not threading.main_thread():
             return  # dialogs only on the GUI thread (the main one); the log has it either way
-        box = QMessageBox(QMessageBox.Icon.Critical, "Something went wrong",
-                          f"Revive hit an unexpected problem and stopped that action:\n\n{error}",
-                          QMessageBox.StandardButton.Ok)
-        box.setDetailedText("".join(traceback.format_exception(kind, error, trace)))
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        showing.append(box)
-        box.finished.connect(lambda _result: showing.remove(box))
-        box.show()
+        show_nonblocking(None, QMessageBox.Icon.Critical, "Something went wrong",
+                         f"Revive hit an unexpected problem and stopped that action:\n\n{error}",
+                         details="".join(traceback.format_exception(kind, error, trace)))
 
     sys.excepthook = hook
 

@@ -32,16 +32,15 @@ from gui.export_naming import export_problem
 from gui.inference_worker import NO_MODEL_MESSAGE, InferenceWorker
 from gui.jobs import BatchRequest, ModelInfo, ModelRequest, PhotoFailure, PhotoJob, PhotoResult
 from gui.photo_list import THUMBNAIL_SIDE
-from gui.photo_session import PhotoSession, PhotoStatus, cache_file_for, expand_paths
+from gui.photo_session import PhotoSession, PhotoStatus, expand_paths
+from gui.result_cache import ResultCache
 from gui.tuning import Tuning
 
 log = logging.getLogger(__name__)
 
 PREVIEW_CACHE_SIZE = 6  # display-sized before/after pairs kept in memory
-CACHE_BUDGET_BYTES = 4 * 1024**3  # full-resolution results kept on disk for export; the oldest go first
 DROPPED_FROM_CACHE = "result dropped to save disk space: redo to export it"
 PROGRESS_INTERVAL_S = 0.1  # batch progress reaches the panel at most this often (plus key events)
-_STALE_CACHE_S = 24 * 3600
 
 
 def _is_model_path(name: str) -> bool:
@@ -82,7 +81,7 @@ class Controller(QObject):
         super().__init__(parent)
         self.settings = settings
         self.session = PhotoSession()
-        self.cache_dir = revive_home() / "cache" / "gui"
+        self.results = ResultCache(revive_home() / "cache" / "gui")
         self._explicit_model = model
         self._device = device or settings.device()
         self._tuning = Tuning(model or settings.model(), settings.render_size(), settings.saturation_percent(),
@@ -97,8 +96,6 @@ class Controller(QObject):
         self._progress: BatchProgress | None = None
         self._last_progress_emit = 0.0
         self.last_batch_output: Path | None = None
-        self.cache_budget_bytes = CACHE_BUDGET_BYTES
-        self._cached: OrderedDict[Path, int] = OrderedDict()  # source -> bytes of its cached result, oldest first
         self._closed = False
 
         self.tasks = BackgroundTasks(self)
@@ -124,7 +121,7 @@ class Controller(QObject):
     # -- life cycle ------------------------------------------------------------------------------------
     def start(self) -> None:
         """Start the inference thread, list the models and load the chosen one (on the worker)."""
-        self._clear_stale_cache()
+        self.results.clear_stale()
         self.thread.start()
         self.refresh_models()
         if self._tuning.model:
@@ -141,21 +138,8 @@ class Controller(QObject):
         self.tasks.shutdown()
         self.thread.quit()
         self.thread.wait()
-        for entry in self.session.entries.values():
-            if entry.cache_path is not None:
-                entry.cache_path.unlink(missing_ok=True)
+        self.results.discard_all()
         self.settings.sync()
-
-    def _clear_stale_cache(self) -> None:
-        if not self.cache_dir.is_dir():
-            return
-        limit = time.time() - _STALE_CACHE_S
-        for path in self.cache_dir.glob("*.npy"):
-            try:
-                if path.stat().st_mtime < limit:
-                    path.unlink()
-            except OSError as error:
-                log.debug("could not clear %s: %s", path, error)
 
     # -- models -------------------------------------------------------------------------------------------
     def refresh_models(self) -> None:
@@ -259,7 +243,7 @@ class Controller(QObject):
         if entry is None or self._closed:
             return
         self._set_status(source, PhotoStatus.QUEUED)
-        self._photo_requested.emit(PhotoJob(source, self.colorize_settings(), cache_file_for(self.cache_dir, source),
+        self._photo_requested.emit(PhotoJob(source, self.colorize_settings(), self.results.path_for(source),
                                             self._photo_token))
 
     def _set_status(self, path: Path, status: PhotoStatus, message: str = "") -> None:
@@ -393,31 +377,14 @@ class Controller(QObject):
         entry.cache_path, entry.full_size = result.cache_path, result.full_size
         self._remember(result.source, result.before, result.after, result.full_size)
         self._set_status(result.source, PhotoStatus.DONE, f"{result.seconds:.1f} s")
-        self._keep_in_cache(result.source, result.cache_path)
-        if result.source == self._current:
-            self.preview_ready.emit(result.source, result.before, result.after, result.full_size)
-
-    def _keep_in_cache(self, source: Path, cache_path: Path) -> None:
-        """Account for a new cached result and drop the oldest ones over the disk budget."""
-        try:
-            self._cached[source] = cache_path.stat().st_size
-        except OSError:
-            return
-        self._cached.move_to_end(source)
-        while sum(self._cached.values()) > self.cache_budget_bytes and len(self._cached) > 1:
-            oldest = next(iter(self._cached))
-            if oldest == self._current:  # the photo on show keeps its result
-                self._cached.move_to_end(oldest)
-                oldest = next(iter(self._cached))
-                if oldest == source:
-                    break
-            del self._cached[oldest]
-            entry = self.session.get(oldest)
-            if entry is not None and entry.cache_path is not None:
-                entry.cache_path.unlink(missing_ok=True)
+        for dropped in self.results.add(result.source, result.cache_path, keep=self._current):
+            entry = self.session.get(dropped)
+            if entry is not None:
                 entry.cache_path = None
                 if entry.status == PhotoStatus.DONE:
-                    self._set_status(oldest, PhotoStatus.DONE, DROPPED_FROM_CACHE)
+                    self._set_status(dropped, PhotoStatus.DONE, DROPPED_FROM_CACHE)
+        if result.source == self._current:
+            self.preview_ready.emit(result.source, result.before, result.after, result.full_size)
 
     def _on_worker_photo_failed(self, failure: PhotoFailure) -> None:
         self._set_status(failure.source, PhotoStatus.FAILED, failure.message)

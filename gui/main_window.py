@@ -6,8 +6,6 @@ photos happens in the controller and the worker behind it.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 from pathlib import Path
 from typing import Iterable
@@ -24,7 +22,8 @@ from gui.batch_panel import BatchPanel
 from gui.batch_progress import BatchProgress
 from gui.compare_view import SIDE_BY_SIDE, SPLIT, CompareView
 from gui.controller import Controller
-from gui.icons import icon as themed_icon
+from gui.actions import add_actions, make_action
+from gui.dialogs import open_training, show_nonblocking, training_available
 from gui.export_naming import default_export_path, name_filters
 from gui.jobs import ModelInfo
 from gui.photo_list import PhotoList
@@ -34,13 +33,6 @@ from gui.settings_panel import SettingsPanel
 
 log = logging.getLogger(__name__)
 
-TRAINING_WIZARD_MODULE = "gui.training_wizard"
-_FALLBACK_ICONS = {
-    "play": QStyle.StandardPixmap.SP_MediaPlay, "stop": QStyle.StandardPixmap.SP_MediaStop,
-    "previous": QStyle.StandardPixmap.SP_ArrowLeft, "next": QStyle.StandardPixmap.SP_ArrowRight,
-    "fit": QStyle.StandardPixmap.SP_TitleBarMaxButton, "split": QStyle.StandardPixmap.SP_TitleBarNormalButton,
-    "side-by-side": QStyle.StandardPixmap.SP_FileDialogDetailedView,
-}
 
 
 class MainWindow(QMainWindow):
@@ -93,22 +85,8 @@ class MainWindow(QMainWindow):
         QApplication.instance().installEventFilter(self)
 
     # -- building --------------------------------------------------------------------------------------------
-    def _action(self, text: str, slot, shortcuts: Iterable[str] = (), icon: QStyle.StandardPixmap | str | None = None,
-                tip: str = "", short: str = "") -> QAction:
-        action = QAction(text, self)
-        if short:
-            action.setIconText(short)  # the toolbar's label
-        if isinstance(icon, str):  # one of ours, with a standard icon to fall back on
-            action.setIcon(themed_icon(icon, _FALLBACK_ICONS[icon], self))
-        elif icon is not None:
-            action.setIcon(self.style().standardIcon(icon))
-        action.setShortcuts([QKeySequence(s) for s in shortcuts])
-        if tip:
-            action.setToolTip(tip)
-            action.setStatusTip(tip)
-        action.triggered.connect(slot)
-        self.addAction(action)  # shortcuts work wherever the focus is in the window
-        return action
+    def _action(self, *args, **kwargs) -> QAction:
+        return make_action(self, *args, **kwargs)
 
     def _build_actions(self) -> None:
         SP = QStyle.StandardPixmap
@@ -157,20 +135,17 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
-        photo_menu = bar.addMenu("&Photo")
-        for action in (self.colorize_action, self.redo_action, self.stop_action, None, self.next_action,
-                       self.previous_action):
-            photo_menu.addSeparator() if action is None else photo_menu.addAction(action)
+        add_actions(bar.addMenu("&Photo"), [self.colorize_action, self.redo_action, self.stop_action, None,
+                                            self.next_action, self.previous_action])
         view_menu = bar.addMenu("&View")
-        for action in (self.zoom_in_action, self.zoom_out_action, self.zoom_fit_action, self.zoom_actual_action, None,
-                       self.split_action, self.side_action):
-            view_menu.addSeparator() if action is None else view_menu.addAction(action)
+        add_actions(view_menu, [self.zoom_in_action, self.zoom_out_action, self.zoom_fit_action, self.zoom_actual_action,
+                                None, self.split_action, self.side_action])
         hint = view_menu.addAction("Hold Space to See the Original")
         hint.setEnabled(False)
         tools_menu = bar.addMenu("&Tools")
         self.train_action: QAction | None = None
-        if importlib.util.find_spec(TRAINING_WIZARD_MODULE) is not None:
-            self.train_action = self._action("&Train a Model…", self._on_train_action_triggered)
+        if training_available():  # the wizard is an optional module: the app works without it
+            self.train_action = self._action("&Train a Model…", lambda: open_training(self, self.controller))
             tools_menu.addAction(self.train_action)
         tools_menu.addAction(self.reload_models_action)
         bar.addMenu("&Help").addAction(self.about_action)
@@ -181,10 +156,9 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("MainToolbar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for action in (self.open_action, self.open_folder_action, None, self.colorize_action, self.redo_action,
-                       self.export_action, None, self.previous_action, self.next_action, None, self.zoom_fit_action,
-                       self.zoom_actual_action, self.split_action, self.side_action):
-            toolbar.addSeparator() if action is None else toolbar.addAction(action)
+        add_actions(toolbar, [self.open_action, self.open_folder_action, None, self.colorize_action, self.redo_action,
+                              self.export_action, None, self.previous_action, self.next_action, None,
+                              self.zoom_fit_action, self.zoom_actual_action, self.split_action, self.side_action])
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
 
     def _load_settings(self) -> None:
@@ -433,20 +407,9 @@ class MainWindow(QMainWindow):
         self.batch_panel.show_error(message)
         self._show_nonblocking(QMessageBox.Icon.Warning, "Batch could not start", message)
 
-    def _on_train_action_triggered(self) -> None:
-        try:
-            module = importlib.import_module(TRAINING_WIZARD_MODULE)
-            module.open_training_wizard(self, self.controller)
-        except ImportError as error:
-            log.warning("the training wizard is not available: %s", error)
-            self._show_nonblocking(QMessageBox.Icon.Information, "Training", "Training is not available in this build.")
-
     def _on_about_action_triggered(self) -> None:
         QMessageBox.about(self, "About Revive", "<b>Revive</b><br>Colorize old photographs with a deep model.<br>"
                           "Drop photos or folders on the window to begin.")
 
     def _show_nonblocking(self, icon: QMessageBox.Icon, title: str, text: str) -> None:
-        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.setWindowModality(Qt.WindowModality.NonModal)
-        box.show()
+        show_nonblocking(self, icon, title, text)

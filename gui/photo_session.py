@@ -7,7 +7,6 @@ a photo (the same file opened twice is one entry).
 from __future__ import annotations
 
 import enum
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,8 +85,3 @@ def expand_paths(paths: Sequence[Path], recursive: bool = True) -> tuple[list[Pa
     unique = list(dict.fromkeys(found))
     return unique, skipped
 
-
-def cache_file_for(cache_dir: Path, source: Path) -> Path:
-    """Where the full-resolution result of ``source`` is kept during the session."""
-    digest = hashlib.sha1(str(Path(source).resolve()).encode("utf-8")).hexdigest()[:16]
-    return cache_dir / f"{Path(source).stem[:40]}-{digest}.npy"

@@ -10,7 +10,8 @@ from engine.batch_plan import Job
 from engine.batch_run import BatchFinished, BatchStarted, BatchSummary, JobDone, JobFailed, JobStarted
 from gui.batch_progress import BatchProgress
 from gui.export_naming import default_export_name, default_export_path, export_problem
-from gui.photo_session import PhotoSession, PhotoStatus, cache_file_for, expand_paths
+from gui.photo_session import PhotoSession, PhotoStatus, expand_paths
+from gui.result_cache import ResultCache
 from gui.tuning import Tuning, describe_eta, temperature_for_boldness
 from gui.view_transform import ViewTransform
 from tests.gui.conftest import write_photo_file
@@ -81,7 +82,25 @@ def test_session_keeps_one_entry_per_photo(tmp_path):
     assert session.add([tmp_path / "a.jpg"]) == []
     session.get(tmp_path / "a.jpg").status = PhotoStatus.DONE
     assert session.counts()[PhotoStatus.DONE] == 1
-    assert cache_file_for(tmp_path, tmp_path / "a.jpg") != cache_file_for(tmp_path, tmp_path / "x" / "a.jpg")
+
+
+def test_result_cache_drops_the_oldest_over_budget_but_keeps_the_one_on_show(tmp_path):
+    cache = ResultCache(tmp_path / "cache", budget_bytes=250)
+    assert cache.path_for(tmp_path / "a.jpg") != cache.path_for(tmp_path / "x" / "a.jpg")
+    sources = [tmp_path / f"{name}.jpg" for name in "abcd"]
+    files = []
+    for source in sources:
+        path = cache.path_for(source)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x" * 100)
+        files.append(path)
+    assert cache.add(sources[0], files[0]) == []
+    assert cache.add(sources[1], files[1], keep=sources[0]) == []
+    assert cache.add(sources[2], files[2], keep=sources[0]) == [sources[1]]  # 300 > 250: b goes, a is on show
+    assert not files[1].exists() and files[0].exists()
+    assert cache.add(sources[3], files[3], keep=None) == [sources[0]]
+    cache.discard_all()
+    assert not any(path.exists() for path in files)
 
 
 def test_zoom_keeps_the_point_under_the_cursor():

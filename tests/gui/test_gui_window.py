@@ -214,7 +214,7 @@ def test_run_app_opens_the_window_and_returns_when_it_closes(qtbot, revive_home)
 
 def test_old_results_leave_the_disk_cache_but_the_one_on_show_stays(qtbot, make_window, photos):
     window = make_window()
-    window.controller.cache_budget_bytes = 1  # every new result pushes older ones out
+    window.controller.results.budget_bytes = 1  # every new result pushes older ones out
     drop(window, photos)
     wait_all_finished(qtbot, window, 3)
     controller = window.controller
