@@ -52,8 +52,8 @@ def test_batch_runs_to_the_end_and_opens_the_output(qtbot, make_window, tmp_path
 
 
 def test_cancel_midway_keeps_finished_outputs_and_resumes(qtbot, make_window, tmp_path):
-    count = 40
-    make_album(tmp_path / "album", count, size=(640, 480))
+    count = 24
+    make_album(tmp_path / "album", count, size=(480, 360))
     output = tmp_path / "out"
     window = make_window()
     controller = window.controller
@@ -71,7 +71,7 @@ def test_cancel_midway_keeps_finished_outputs_and_resumes(qtbot, make_window, tm
     for path in written:
         with Image.open(path) as image:
             image.load()  # complete files only
-            assert image.size == (640, 480)
+            assert image.size == (480, 360)
     assert not list(output.rglob("*.part"))
     report = json.loads((output / REPORT_NAME).read_text())
     assert report["cancelled"] is True
