@@ -1,0 +1,210 @@
+"""Wizard page 4: the training run, live: losses, previews, progress, Pause/Resume and Stop.
+
+Training starts when the page is entered, in a fresh run folder under ``<REVIVE_HOME>/runs/``, on its
+own thread (``gui.wizard_training_run``). Stopping sets the cancel token at once: the trainer saves a
+resumable state at the next step and reports a cancelled finish; the page is then complete, and the
+model as it is can still be saved on the next page.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWizardPage,
+)
+
+from engine.paths import runs_dir
+from gui.wizard_loss_curve import LossCurve
+from gui.wizard_preview_grid import PreviewGrid
+from gui.wizard_texts import ERROR_COLOUR, format_eta, suggest_model_name, unique_run_dir
+from gui.wizard_training_run import TrainingRun
+from gui.wizard_training_worker import Train
+from training.cyclegan_config import CycleGANConfig
+from training.cyclegan_events import PreviewReady
+from training.cyclegan_trainer import train_cyclegan
+from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted
+
+
+class TrainPage(QWizardPage):
+    run_stopped = Signal()  # the training thread has finished (any outcome)
+    running_changed = Signal(bool)
+
+    def __init__(self, config: Callable[[], CycleGANConfig | None], train: Train = train_cyclegan, parent=None) -> None:
+        """``config()`` gives the options page's config; ``train`` is the trainer (a fake in some tests)."""
+        super().__init__(parent)
+        self.setTitle("Training")
+        self.setSubTitle("Watch the held-out photos change. You can pause, or stop and keep the model as it is.")
+        self._config_source, self._train = config, train
+        self.status = QLabel("Preparing…")
+        self.status.setTextFormat(Qt.TextFormat.RichText)
+        self.status.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m steps")
+        self.pause_button = QPushButton("Pause")
+        self.stop_button = QPushButton("Stop training")
+        self.stop_button.setToolTip("Stop now; the run is saved and the model as it is can still be kept")
+        self.curve = LossCurve()
+        self.previews = PreviewGrid("Now")
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.previews)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        curve_box, preview_box = QGroupBox("Losses (log scale)"), QGroupBox("Held-out photos")
+        QVBoxLayout(curve_box).addWidget(self.curve)
+        QVBoxLayout(preview_box).addWidget(scroll)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.progress, 1)
+        buttons.addWidget(self.pause_button)
+        buttons.addWidget(self.stop_button)
+        panels = QHBoxLayout()
+        panels.addWidget(curve_box, 1)
+        panels.addWidget(preview_box, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+        layout.addLayout(panels, 1)
+        self.pause_button.clicked.connect(self._on_pause_button_clicked)
+        self.stop_button.clicked.connect(self._on_stop_button_clicked)
+
+        self.run: TrainingRun | None = None
+        self.run_dir: Path | None = None
+        self.base_preview: PreviewReady | None = None
+        self.last_preview: PreviewReady | None = None
+        self.finished: TrainingFinished | None = None
+        self.error = ""
+        self._step = 0
+        self._stopping = False
+        self._set_buttons(False)
+
+    # -- public --------------------------------------------------------------------------------------
+    def is_running(self) -> bool:
+        return self.run is not None and self.run.is_running()
+
+    def stop(self) -> None:
+        """Set the cancel token (effective at the next step); ``run_stopped`` follows."""
+        if self.is_running():
+            self._stopping = True
+            self.run.cancel()
+            self.pause_button.setEnabled(False)
+            self.stop_button.setEnabled(False)
+            self.status.setText(f"Stopping at step {self._step} and saving the run…")
+
+    def wait(self) -> None:
+        """Block until the training thread has finished (used when the app quits)."""
+        if self.run is not None:
+            self.run.wait()
+
+    def step(self) -> int:
+        return self._step
+
+    def isComplete(self) -> bool:  # noqa: N802
+        return self.finished is not None and not self.is_running()
+
+    def initializePage(self) -> None:  # noqa: N802
+        self._start()
+
+    # -- running -----------------------------------------------------------------------------------------
+    def _start(self) -> None:
+        config = self._config_source()
+        if config is None:
+            self._fail("the options are not valid: go back and check them")
+            return
+        stem = suggest_model_name(config.base or "model", config.old)
+        self.run_dir = unique_run_dir(runs_dir(), stem)
+        config = dataclasses.replace(config, run_dir=self.run_dir, resume=False)
+        self.base_preview = self.last_preview = self.finished = None
+        self.error, self._step, self._stopping = "", 0, False
+        self.curve.clear(config.steps)
+        self.progress.setRange(0, config.steps)
+        self.progress.setValue(0)
+        self.status.setText("Loading the photos and the base model…")
+        self.run = TrainingRun(config, self, self._train)
+        worker = self.run.worker
+        worker.run_started.connect(self._on_worker_run_started)
+        worker.steps_done.connect(self._on_worker_steps_done)
+        worker.preview_made.connect(self._on_worker_preview_made)
+        worker.checkpoint_saved.connect(self._on_worker_checkpoint_saved)
+        worker.run_finished.connect(self._on_worker_run_finished)
+        worker.run_failed.connect(self._on_worker_run_failed)
+        self.run.stopped.connect(self._on_run_stopped)
+        self.run.start()
+        self._set_buttons(True)
+        self.running_changed.emit(True)
+        self.completeChanged.emit()
+
+    def _set_buttons(self, running: bool) -> None:
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        self.pause_button.setText("Pause")
+
+    def _fail(self, message: str) -> None:
+        self.error = message[:1].upper() + message[1:]
+        self.status.setText(f'<span style="color:{ERROR_COLOUR}"><b>Training failed:</b> {html.escape(self.error)}</span>')
+
+    def _on_pause_button_clicked(self) -> None:
+        if self.run is None:
+            return
+        if self.run.is_paused():
+            self.run.resume()
+            self.pause_button.setText("Pause")
+            self.status.setText(f"Step {self._step}: resuming…")
+        else:
+            self.run.pause()
+            self.pause_button.setText("Resume")
+            self.status.setText(f"Paused at step {self._step} (after the step in progress).")
+
+    def _on_stop_button_clicked(self) -> None:
+        self.stop()
+
+    # -- worker reports ------------------------------------------------------------------------------------
+    def _on_worker_run_started(self, event: TrainingStarted) -> None:
+        self._step = event.start_step
+        self.progress.setRange(0, event.total_steps)
+        self.progress.setValue(event.start_step)
+        self.status.setText(f"Training on {html.escape(event.device)} with {event.train_images} photos…")
+
+    def _on_worker_steps_done(self, batch: tuple[StepDone, ...]) -> None:
+        self.curve.add_steps((e.step, e.losses) for e in batch)
+        last = batch[-1]
+        self._step = last.step
+        self.progress.setValue(last.step)
+        if self._stopping or (self.run is not None and self.run.is_paused()):
+            return
+        self.status.setText(f"Step {last.step} of {last.total_steps} · {last.seconds_per_step:.2f} s per step · "
+                            f"{format_eta(last.eta_seconds)} left")
+
+    def _on_worker_preview_made(self, event: PreviewReady) -> None:
+        if event.base or self.base_preview is None:
+            self.base_preview = event
+            self.previews.set_base(event.images)
+        self.last_preview = event
+        self.previews.set_current(event.images, f"Step {event.step}")
+
+    def _on_worker_checkpoint_saved(self, event: CheckpointSaved) -> None:
+        self.setToolTip(f"Last saved at step {event.step}: {event.path}")
+
+    def _on_worker_run_finished(self, event: TrainingFinished) -> None:
+        self.finished = event
+        self._step = event.step
+        if event.cancelled:
+            self.status.setText(f"Stopped at step {event.step} of {self.progress.maximum()}. The run is saved in "
+                                f"{html.escape(str(self.run_dir))}; you can still keep the model as it is.")
+        else:
+            self.progress.setValue(event.step)
+            self.status.setText(f"<b>Finished</b>: {event.step} steps. Next, name your model.")
+
+    def _on_worker_run_failed(self, message: str) -> None:
+        self._fail(message)
+
+    def _on_run_stopped(self) -> None:
+        self._set_buttons(False)
+        self.pause_button.setEnabled(False)
+        self.stop_button.setEnabled(False)
+        self.running_changed.emit(False)
+        self.completeChanged.emit()
+        self.run_stopped.emit()

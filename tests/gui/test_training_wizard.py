@@ -1,0 +1,292 @@
+"""The training wizard: base model -> folders -> preset -> live training -> install, plus stopping,
+closing mid-run, the folder check blocking Next, the time estimate, the worker adapter and the texts."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from PySide6.QtWidgets import QWizard
+
+from engine.cancel import CancelToken
+from engine.errors import ReviveError
+from engine.model_file import load_model
+from gui.training_wizard import TrainingWizard
+from gui.wizard_loss_curve import curve_values
+from gui.wizard_texts import ERROR_COLOUR, format_duration, format_eta, suggest_model_name, unique_run_dir
+from gui.wizard_training_worker import TrainingWorker
+from tests.gui.conftest import TINY
+from training.cyclegan_config import STATE_FILE
+from training.events import StepDone, TrainingFinished, TrainingStarted
+
+TRAINING_TIMEOUT_MS = 120_000  # generous: the test machine is shared and loaded
+
+
+class FakeController:
+    """The controller's face the wizard uses; records what it was asked."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def tuning(self):
+        return SimpleNamespace(model=TINY)
+
+    def refresh_models(self) -> None:
+        self.calls.append(("refresh",))
+
+    def choose_model(self, name: str) -> None:
+        self.calls.append(("choose", name))
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Two busy torch threads on a loaded 2-core machine spin against each other; one is faster."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def quick_estimate(monkeypatch):
+    """The real estimate runs real steps (covered by the training tests); here it answers at once."""
+    monkeypatch.setattr("gui.wizard_options_page.estimate", lambda config: (config.steps * 0.6, "CPU, 1 thread, fp32"))
+
+
+@pytest.fixture
+def folders(tmp_path) -> tuple[Path, Path]:
+    """10 gray-ish and 10 colour 48x48 PNGs."""
+    rng = np.random.default_rng(0)
+    old, colour = tmp_path / "old", tmp_path / "colour"
+    old.mkdir()
+    colour.mkdir()
+    y, x = np.mgrid[0:48, 0:48] / 48
+    for i in range(10):
+        base = (np.sin(x * rng.uniform(2, 8) + rng.uniform(0, 6)) * np.cos(y * rng.uniform(2, 8)) + 1) / 2
+        gray = (base * 255).astype(np.uint8)
+        Image.fromarray(np.stack([gray, gray, np.clip(gray.astype(int) + 3, 0, 255).astype(np.uint8)], 2)).save(
+            old / f"old{i:02d}.png")
+        phases = rng.uniform(0, 6, 3)
+        rgb = np.stack([(np.sin(x * 5 + p) * np.cos(y * 3 - p) + 1) / 2 for p in phases], axis=2)
+        Image.fromarray((rgb * 255).astype(np.uint8)).save(colour / f"colour{i:02d}.png")
+    return old, colour
+
+
+@pytest.fixture
+def make_wizard(qtbot, revive_home):
+    """A wizard on a fake controller whose stop question is answered Yes; stopped and closed afterwards."""
+    made = []
+
+    def make() -> TrainingWizard:
+        controller = FakeController()
+        wizard = TrainingWizard(controller)
+        wizard.asked: list[bool] = []
+        wizard.confirm_stop = lambda: wizard.asked.append(True) or True
+        qtbot.addWidget(wizard)
+        wizard.show()
+        made.append(wizard)
+        return wizard
+
+    yield make
+    for wizard in made:
+        wizard.shutdown()
+        wizard.close()
+
+
+def to_options(qtbot, wizard: TrainingWizard, folders: tuple[Path, Path], preset: str = "tiny", **values) -> None:
+    """Base model -> folders (checked) -> options with ``preset`` and spin-box ``values``."""
+    assert wizard.currentId() == wizard.BASE_PAGE
+    assert wizard.base_page.chosen_model() == TINY
+    wizard.next()
+    page = wizard.folders_page
+    page.old_field.set_folder(folders[0])
+    page.color_field.set_folder(folders[1])
+    qtbot.waitUntil(page.isComplete, timeout=30_000)
+    wizard.next()
+    assert wizard.currentId() == wizard.OPTIONS_PAGE
+    wizard.options_page.set_preset(preset)
+    for name, value in values.items():
+        getattr(wizard.options_page, name).setValue(value)
+    assert wizard.options_page.isComplete()
+
+
+def start_training(qtbot, wizard, folders, **values) -> None:
+    to_options(qtbot, wizard, folders, **values)
+    wizard.next()
+    assert wizard.currentId() == wizard.TRAIN_PAGE
+    qtbot.waitUntil(lambda: wizard.train_page.step() >= 1, timeout=TRAINING_TIMEOUT_MS)
+
+
+def test_the_wizard_trains_and_installs_a_model_that_loads(qtbot, make_wizard, folders, revive_home):
+    wizard = make_wizard()
+    to_options(qtbot, wizard, folders)
+    findings = wizard.folders_page.findings.text()
+    assert "Old photos:</b> 10" in findings and "10 colour" in findings
+    qtbot.waitUntil(lambda: "Training should take" in wizard.options_page.estimate_label.text())
+    wizard.next()
+    page = wizard.train_page
+    assert not wizard.button(QWizard.WizardButton.BackButton).isVisible()  # no going back mid-run
+    qtbot.waitUntil(page.isComplete, timeout=TRAINING_TIMEOUT_MS)
+    assert page.error == ""
+    assert page.finished.step == 4 and not page.finished.cancelled
+    assert page.curve.point_count() == 4
+    assert page.progress.value() == 4
+    assert page.base_preview.base and page.last_preview.step == 4
+    assert page.previews.photo_count() == len(page.last_preview.images) > 0
+    assert "Finished" in page.status.text()
+    assert not page.is_running()
+    wizard.grab().save("/tmp/wizard.png")
+
+    wizard.next()
+    finish = wizard.finish_page
+    assert finish.name.text() == f"{TINY}-old"
+    finish.name.setText("bad/name")
+    assert not finish.isComplete() and ERROR_COLOUR in finish.name_problem.text()
+    finish.name.setText("family-album")
+    assert finish.isComplete() and finish.make_active.isChecked()
+    wizard.button(QWizard.WizardButton.FinishButton).click()
+
+    path = revive_home / "models" / "family-album.safetensors"
+    assert path.is_file()
+    module, card = load_model(path)
+    assert card.name == "family-album" and card.base_model == TINY
+    assert wizard.controller.calls == [("choose", "family-album"), ("refresh",)]
+    assert not wizard.isVisible()
+
+
+def test_stop_saves_a_resumable_run_and_stops_the_thread(qtbot, make_wizard, folders):
+    wizard = make_wizard()
+    start_training(qtbot, wizard, folders, steps=500)
+    page = wizard.train_page
+    page.stop_button.click()
+    qtbot.waitUntil(page.isComplete, timeout=TRAINING_TIMEOUT_MS)
+    assert page.finished.cancelled and page.finished.step < 500
+    assert (page.run_dir / STATE_FILE).is_file()
+    assert not page.run.thread.isRunning()
+    assert "Stopped at step" in page.status.text()
+    assert wizard.asked == []  # the Stop button does not ask; it is the user's explicit choice
+
+
+def test_closing_mid_run_asks_then_stops_cleanly_even_when_paused(qtbot, make_wizard, folders):
+    wizard = make_wizard()
+    start_training(qtbot, wizard, folders, steps=500)
+    page = wizard.train_page
+    page.pause_button.click()
+    assert page.pause_button.text() == "Resume"
+    qtbot.wait(1500)  # the step in progress finishes, then the worker waits
+    paused_at = page.step()
+    qtbot.wait(1000)
+    assert page.step() == paused_at and page.is_running()
+
+    wizard.confirm_stop = lambda: wizard.asked.append(False) or False  # "No": keep training
+    wizard.reject()
+    assert wizard.isVisible() and page.is_running() and not page.run.cancel_token.cancelled
+
+    wizard.confirm_stop = lambda: wizard.asked.append(True) or True
+    wizard.reject()
+    assert page.run.cancel_token.cancelled  # set at once, not through the event queue
+    qtbot.waitUntil(lambda: not wizard.isVisible(), timeout=TRAINING_TIMEOUT_MS)
+    assert wizard.asked == [False, True]
+    assert not page.run.thread.isRunning()
+    assert page.finished.cancelled
+    assert (page.run_dir / STATE_FILE).is_file()
+
+
+def test_the_folder_page_blocks_next_while_a_folder_is_missing(qtbot, make_wizard, folders, tmp_path):
+    wizard = make_wizard()
+    wizard.next()
+    page = wizard.folders_page
+    next_button = wizard.button(QWizard.WizardButton.NextButton)
+    page.old_field.set_folder(folders[0])
+    assert not page.isComplete() and "colour photos" in page.findings.text()
+    page.color_field.set_folder(tmp_path / "nowhere")
+    assert "Checking" in page.findings.text()
+    qtbot.waitUntil(lambda: not page.is_checking(), timeout=30_000)
+    assert not page.isComplete() and not next_button.isEnabled()
+    assert ERROR_COLOUR in page.findings.text() and "does not exist" in page.findings.text()
+
+    page.color_field.set_folder(folders[1])
+    qtbot.waitUntil(page.isComplete, timeout=30_000)
+    assert next_button.isEnabled()
+    wizard.next()  # the folders are remembered for next time
+    settings = wizard.settings
+    settings.sync()
+    assert settings.value("gui/training/old_folder") == str(folders[0])
+    assert settings.value("gui/training/color_folder") == str(folders[1])
+
+
+def test_the_estimate_follows_the_options_and_bad_values_block_next(qtbot, make_wizard, folders):
+    wizard = make_wizard()
+    to_options(qtbot, wizard, folders, preset="quick-cpu")
+    page = wizard.options_page
+    assert page.steps.value() == 300 and page.f_blocks.value() == 3  # the preset's values
+    qtbot.waitUntil(lambda: "about 3 min" in page.estimate_label.text())
+    assert "CPU, 1 thread, fp32" in page.estimate_label.text()
+    page.steps.setValue(200)
+    assert "Estimating" in page.estimate_label.text()
+    qtbot.waitUntil(lambda: "about 2 min" in page.estimate_label.text())
+    page.size.setValue(40)  # not a multiple of 16
+    assert not page.isComplete() and "multiple of 16" in page.estimate_label.text()
+    page.size.setValue(48)
+    assert page.isComplete() and page.config().size == 48 and page.config().base == TINY
+
+
+def test_the_worker_batches_steps_and_reports_errors_as_messages(qtbot):
+    import threading
+
+    def train(config, cancel):
+        yield TrainingStarted(Path("run"), 0, 200, "CPU", 20, 2)
+        for step in range(1, 201):
+            yield StepDone(step, 200, {"G_adv": 1.0, "cycle_A": 0.5, "cycle_B": 0.5, "D_A": 0.2, "D_B": 0.4}, 0.01, 1.0)
+        yield TrainingFinished(200, None)
+        raise ReviveError("the colour folder vanished")
+
+    gate = threading.Event()
+    gate.set()
+    worker = TrainingWorker(None, CancelToken(), gate, train)
+    batches, finished, failures, stops = [], [], [], []
+    worker.steps_done.connect(batches.append)
+    worker.run_finished.connect(finished.append)
+    worker.run_failed.connect(failures.append)
+    worker.stopped.connect(lambda: stops.append(True))
+    worker.run()  # on this thread: signals are direct
+    assert [e.step for batch in batches for e in batch] == list(range(1, 201))
+    assert len(batches) < 20  # throttled, not one signal per step
+    assert finished[0].step == 200
+    assert failures == ["the colour folder vanished"] and stops == [True]
+    assert curve_values(batches[0][0].losses) == {"G_adv": 1.0, "cycle": 1.0, "D": pytest.approx(0.3)}
+
+
+def test_texts_and_names():
+    assert format_duration(42) == "about 42 s"
+    assert format_duration(185) == "about 3 min"
+    assert format_duration(2 * 3600 + 15 * 60) == "about 2 h 15 min"
+    assert format_eta(65) == "1:05" and format_eta(3725) == "1:02:05"
+    assert suggest_model_name("revive-base", Path("/photos/Grandma's album")) == "revive-base-Grandma's-album"
+    assert suggest_model_name("tiny", Path("old"), {"tiny-old", "tiny-old-2"}) == "tiny-old-3"
+
+
+def test_unique_run_dir_never_reuses_a_run(tmp_path):
+    (tmp_path / "tiny-old").mkdir()
+    assert unique_run_dir(tmp_path, "tiny-old") == tmp_path / "tiny-old-2"
+    assert unique_run_dir(tmp_path / "none-yet", "a b") == tmp_path / "none-yet" / "a-b"
+
+
+def test_the_main_window_opens_the_wizard_and_closing_the_window_stops_it(qtbot, make_window):
+    window = make_window()
+    window.train_action.trigger()
+    wizards = window.findChildren(TrainingWizard)
+    assert len(wizards) == 1 and wizards[0].isVisible()
+    window.train_action.trigger()  # the open one comes to the front; no second wizard
+    assert len(window.findChildren(TrainingWizard)) == 1
+    assert wizards[0].base_page.chosen_model() == TINY
+    window.close()
+    assert not wizards[0].isVisible()
