@@ -54,7 +54,6 @@ class TrainingWizard(QWizard):
                  train: Train = train_cyclegan) -> None:
         super().__init__(parent)
         self.setWindowTitle("Train a Model")
-        self.setWindowFlag(Qt.WindowType.Window)  # its own window, even with a parent
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, False)

@@ -28,6 +28,7 @@ class BaseModelPage(QWizardPage):
         self.setTitle("Base model")
         self.setSubTitle("Training starts from a model you have and teaches it the look of your own photos.")
         self._current_model = current_model
+        self._listed: dict[str, InstalledModel] = {}
         self.models = QListWidget()
         self.models.setAlternatingRowColors(True)
         self.details = QLabel()
@@ -44,7 +45,8 @@ class BaseModelPage(QWizardPage):
         """List the installed models again; keep the choice, else pick the app's model or the default."""
         chosen = self.chosen_model() or self._current_model
         self.models.clear()
-        for model in list_models():
+        self._listed = {m.name: m for m in list_models()}
+        for model in self._listed.values():
             problem = can_fine_tune(model)
             description = model.card.description if model.card else ""
             item = QListWidgetItem(f"{model.name}  ({model.source})" + (f"\n{description}" if description else ""))
@@ -71,7 +73,7 @@ class BaseModelPage(QWizardPage):
         return False
 
     def chosen_model(self) -> str:
-        item = self.models.currentItem() if hasattr(self, "models") else None
+        item = self.models.currentItem()
         return item.data(_NAME_ROLE) if item is not None else ""
 
     def choose(self, name: str) -> bool:
@@ -82,7 +84,7 @@ class BaseModelPage(QWizardPage):
         return bool(self.chosen_model())
 
     def _on_models_current_item_changed(self, item: QListWidgetItem | None, _previous) -> None:
-        model = next((m for m in list_models() if item is not None and m.name == item.data(_NAME_ROLE)), None)
+        model = self._listed.get(item.data(_NAME_ROLE)) if item is not None else None
         if model is None or model.card is None:
             self.details.setText("")
         else:

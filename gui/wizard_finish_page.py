@@ -29,7 +29,7 @@ class FinishPage(QWizardPage):
         ``on_installed(name, make_active)`` is called after a successful export."""
         super().__init__(parent)
         self.setTitle("Your new model")
-        self.setSubTitle("Give it a name. Finish installs it next to your other models.")
+        self.setSubTitle("Give it a name and compare it with the model it started from. Install adds it to your models.")
         self._outcome, self._on_installed = outcome, on_installed
         self.name = QLineEdit()
         self.name_problem = QLabel()

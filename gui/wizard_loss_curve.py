@@ -17,10 +17,10 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 # (key, legend, colour)
 CURVES = (
-    ("G_adv", "G adversarial", "#1e88e5"),
+    ("G_adv", "G adv.", "#1e88e5"),
     ("cycle", "cycle", "#43a047"),
-    ("paired", "paired colour", "#8e24aa"),
-    ("D", "discriminators", "#e53935"),
+    ("paired", "paired", "#8e24aa"),
+    ("D", "D (mean)", "#e53935"),
 )
 _FLOOR = 1e-4  # log scale: smaller values are drawn at the floor
 
@@ -49,6 +49,8 @@ class LossCurve(QWidget):
         self._total = 0
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumHeight(140)
+        self.setToolTip("G adv.: G's adversarial loss (LSGAN); cycle: old->colour->old plus colour->old->colour (L1);\n"
+                        "paired: G colouring gray copies of the colour photos; D (mean): the two discriminators")
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(420, 200)
@@ -95,7 +97,9 @@ class LossCurve(QWidget):
         low = math.floor(math.log10(max(_FLOOR, float(finite.min())))) if finite.size else -2
         high = math.ceil(math.log10(max(_FLOOR, float(finite.max())))) if finite.size else 1
         high = max(high, low + 1)
-        x_end = max(float(self._total or self._steps[-1]), 1.0)
+        # The x axis spans the steps so far (the curve grows to fill it), not the whole run.
+        x_start = float(self._steps[0])
+        x_span = max(float(self._steps[-1]) - x_start, 1.0)
 
         grid = QColor(text_colour)
         grid.setAlpha(50)
@@ -108,7 +112,9 @@ class LossCurve(QWidget):
             painter.drawText(QRectF(0, y - metrics.height() / 2, left - 4, metrics.height()),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
         painter.drawText(QRectF(plot.left(), plot.bottom() + 2, plot.width(), metrics.height()),
-                         Qt.AlignmentFlag.AlignRight, f"step {self._steps[-1]}")
+                         Qt.AlignmentFlag.AlignRight, f"step {self._steps[-1]}" + (f" of {self._total}" if self._total else ""))
+        painter.drawText(QRectF(plot.left(), plot.bottom() + 2, plot.width(), metrics.height()),
+                         Qt.AlignmentFlag.AlignLeft, f"step {self._steps[0]}")
 
         for key, _, colour in CURVES:
             path = QPainterPath()
@@ -117,7 +123,7 @@ class LossCurve(QWidget):
                 if not math.isfinite(value):
                     drawing = False
                     continue
-                x = plot.left() + step / x_end * plot.width()
+                x = plot.left() + (step - x_start) / x_span * plot.width()
                 y = plot.bottom() - (math.log10(max(_FLOOR, value)) - low) / (high - low) * plot.height()
                 if drawing:
                     path.lineTo(x, y)

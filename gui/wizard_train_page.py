@@ -45,6 +45,8 @@ class TrainPage(QWizardPage):
         self.status.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m steps")
+        self.saved = QLabel()
+        self.saved.setObjectName("Hint")
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop training")
         self.stop_button.setToolTip("Stop now; the run is saved and the model as it is can still be kept")
@@ -67,6 +69,7 @@ class TrainPage(QWizardPage):
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
+        layout.addWidget(self.saved)
         layout.addLayout(panels, 1)
         self.pause_button.clicked.connect(self._on_pause_button_clicked)
         self.stop_button.clicked.connect(self._on_stop_button_clicked)
@@ -120,6 +123,7 @@ class TrainPage(QWizardPage):
         self.base_preview = self.last_preview = self.finished = None
         self.error, self._step, self._stopping = "", 0, False
         self.curve.clear(config.steps)
+        self.saved.setText("")
         self.progress.setRange(0, config.steps)
         self.progress.setValue(0)
         self.status.setText("Loading the photos and the base model…")
@@ -186,7 +190,7 @@ class TrainPage(QWizardPage):
         self.previews.set_current(event.images, f"Step {event.step}")
 
     def _on_worker_checkpoint_saved(self, event: CheckpointSaved) -> None:
-        self.setToolTip(f"Last saved at step {event.step}: {event.path}")
+        self.saved.setText(f"Saved at step {event.step} in {event.path.parent}")
 
     def _on_worker_run_finished(self, event: TrainingFinished) -> None:
         self.finished = event
