@@ -53,14 +53,28 @@ def ab_to_bin(ab: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
     return index.view(n, h, w)
 
 
-def annealed_mean(logits: torch.Tensor, centers: torch.Tensor, temperature: float) -> torch.Tensor:
+def annealed_mean(
+    logits: torch.Tensor,
+    centers: torch.Tensor,
+    temperature: float,
+    log_class_weights: torch.Tensor | None = None,
+    prior_correction: float = 0.0,
+) -> torch.Tensor:
     """Decode class logits ``(N, Q, H, W)`` to a*b* ``(N, 2, H, W)``.
 
     The annealed mean of the paper: softmax(logits / T) weighted mean of the bin centres.
     T = 1 is the plain mean (safe, desaturated); T -> 0 approaches the mode (vivid, patchy);
     the paper uses 0.38.
+
+    A network trained with class rebalancing predicts roughly p(q) * w(q) (rare colours boosted by
+    their weight w). ``prior_correction`` alpha in [0, 1] divides w^alpha back out
+    (``log_class_weights`` = log w, ``(Q,)``): 0 keeps the boosted, bold colours, 1 returns to the
+    plain posterior (safer, duller). The trainer picks alpha and T on held-out photos.
     """
     if temperature <= 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
-    probs = torch.softmax(logits.float() / temperature, dim=1)
+    logits = logits.float()
+    if log_class_weights is not None and prior_correction:
+        logits = logits - prior_correction * log_class_weights.to(logits.device, logits.dtype).view(1, -1, 1, 1)
+    probs = torch.softmax(logits / temperature, dim=1)
     return torch.einsum("nqhw,qc->nchw", probs, centers.to(probs.device, probs.dtype))

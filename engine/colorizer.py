@@ -134,7 +134,7 @@ class Colorizer:
             if device.type == "cpu":
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=self.device.dtype, enabled=self.device.dtype != torch.float32):
-                ab = self._module.predict_ab(x, temperature)
+                ab = self._module.predict_ab(x, temperature, self.card.prior_correction)
             ab = ab.float()
             ab = F.interpolate(ab, size=x.shape[-2:], mode="bilinear", align_corners=False)[..., :h, :w]
             ab = ab.cpu()
@@ -147,7 +147,7 @@ class Colorizer:
                     "try a smaller render size, or the CPU (--device cpu)"
                 ) from None
             raise
-        ab = ab[0] * settings.saturation
+        ab = ab[0] * (self.card.chroma_scale * settings.saturation)
         rgb = lab_to_rgb(torch.cat((lightness[None], ab), dim=0)[None])[0]
         return fit_chroma_field(guide, rgb_to_ycbcr_chroma(rgb))
 

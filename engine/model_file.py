@@ -42,6 +42,8 @@ class ModelCard:
     color_space: str = "lab"  # input L*/50 - 1 in [-1, 1]; output a*b* (Lab units)
     render_size: int = 256  # default short side at which colour is predicted
     temperature: float = 0.38  # annealed-mean temperature for classification heads
+    prior_correction: float = 0.0  # how much of the class rebalancing to undo at decoding (0..1)
+    chroma_scale: float = 1.0  # the model's own colour strength; the user's saturation multiplies it
     description: str = ""
     trained_on: str = ""
     base_model: str | None = None
@@ -134,8 +136,13 @@ def load_model(path: Path) -> tuple[nn.Module, ModelCard]:
     except (SafetensorError, OSError, ValueError, RuntimeError) as error:
         raise ModelFileError(f"{path.name}: damaged model weights ({error})") from None
     tensors = {name: t.float() if t.is_floating_point() else t for name, t in tensors.items()}
+    # Buffers added after a model was made (e.g. the decoding prior) keep their defaults.
+    optional = set(getattr(module, "optional_state_keys", ()))
     try:
-        module.load_state_dict(tensors, strict=True)
+        missing, unexpected = module.load_state_dict(tensors, strict=False)
+        if unexpected or set(missing) - optional:
+            names = ", ".join(list(unexpected)[:3] + sorted(set(missing) - optional)[:3])
+            raise RuntimeError(f"unexpected or missing weights: {names}")
     except RuntimeError as error:
         first = str(error).splitlines()[1:2] or [str(error)]
         raise ModelFileError(

@@ -24,7 +24,10 @@ class BaseTrainingConfig:
     validation_images: int = 96
     render_size: int = 256  # written to the model card: the default inference short side
     seed: int = 0
-    temperatures: tuple[float, ...] = field(default=(0.25, 0.3, 0.38, 0.45, 0.55, 0.7, 1.0))
+    # Decodings swept on the held-out photos at export (see training.base_trainer.choose_decoding).
+    temperatures: tuple[float, ...] = field(default=(0.2, 0.3, 0.38, 0.5))
+    prior_corrections: tuple[float, ...] = field(default=(0.0, 0.25, 0.5))
+    chroma_scales: tuple[float, ...] = field(default=(0.7, 0.85, 1.0))
 
     def __post_init__(self) -> None:
         if self.steps < 1:

@@ -12,7 +12,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from engine.ab_bins import annealed_mean
 from engine.architectures.unet_colorizer import UNetColorizer
 from engine.cancel import CancelToken
 from engine.color import lab_to_rgb, rgb_to_lab
@@ -88,12 +89,38 @@ def _save_state(path: Path, model, optimizer, step: int, class_weights: torch.Te
     os.replace(temporary, path)
 
 
+@dataclass(frozen=True)
+class Decoding:
+    """How class probabilities become colour (see ``engine.ab_bins.annealed_mean``)."""
+
+    temperature: float = 0.38
+    prior_correction: float = 0.0
+    chroma_scale: float = 1.0
+
+    @property
+    def label(self) -> str:
+        return f"T={self.temperature:g} alpha={self.prior_correction:g} scale={self.chroma_scale:g}"
+
+
+DEFAULT_DECODING = Decoding()
+
+
+def decoding_grid(config: BaseTrainingConfig) -> tuple[Decoding, ...]:
+    return tuple(
+        Decoding(t, a, s)
+        for t in config.temperatures
+        for a in config.prior_corrections
+        for s in config.chroma_scales
+    )
+
+
 @torch.inference_mode()
-def evaluate(model: UNetColorizer, images: np.ndarray, temperatures, device, dtype) -> dict[float, dict[str, float]]:
-    """Colorize held-out photos ``(N, S, S, 3)`` uint8 from their L* and score each temperature."""
+def evaluate(model: UNetColorizer, images: np.ndarray, decodings, device, dtype) -> dict[Decoding, dict[str, float]]:
+    """Colorize held-out photos ``(N, S, S, 3)`` uint8 from their L* and score each decoding,
+    with a gray copy's scores beside them (``gray_psnr``, ``gray_ciede2000``)."""
     model.eval()
-    results: dict[float, dict[str, list[float]]] = {t: {} for t in temperatures}
-    gray_scores: dict[str, list[float]] = {}
+    results: dict[Decoding, dict[str, list[float]]] = {d: {} for d in decodings}
+    gray_scores: dict[str, list[float]] = {"psnr": [], "ciede2000": [], "colourfulness": []}
     for start in range(0, len(images), 16):
         chunk = torch.from_numpy(images[start : start + 16])
         lab = _to_lab(chunk)
@@ -101,20 +128,20 @@ def evaluate(model: UNetColorizer, images: np.ndarray, temperatures, device, dty
         with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
             logits = model(x).float()
         gray = lab_to_rgb(torch.cat((lab[:, :1], torch.zeros_like(lab[:, 1:])), 1))
-        for t in temperatures:
-            ab = torch.einsum("nqhw,qc->nchw", torch.softmax(logits / t, 1), model.bin_centers)
+        for decoding in decodings:
+            ab = annealed_mean(
+                logits, model.bin_centers, decoding.temperature, model.log_class_weights, decoding.prior_correction
+            ) * decoding.chroma_scale
             ab = F.interpolate(ab, size=lab.shape[-2:], mode="bilinear", align_corners=False).cpu()
             rgb = lab_to_rgb(torch.cat((lab[:, :1], ab), 1))
+            scores = results[decoding]
             for i in range(len(chunk)):
                 out = (rgb[i].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
                 ref = chunk[i].numpy()
-                scores = results[t]
                 scores.setdefault("psnr", []).append(psnr(out, ref))
                 scores.setdefault("ciede2000", []).append(mean_ciede2000(out, ref))
                 scores.setdefault("colourfulness", []).append(colourfulness(out))
                 scores.setdefault("almost_gray", []).append(float(is_almost_gray(out)))
-        if not gray_scores:
-            gray_scores = {"psnr": [], "ciede2000": [], "colourfulness": []}
         for i in range(len(chunk)):
             out = (gray[i].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
             ref = chunk[i].numpy()
@@ -122,7 +149,7 @@ def evaluate(model: UNetColorizer, images: np.ndarray, temperatures, device, dty
             gray_scores["ciede2000"].append(mean_ciede2000(out, ref))
             gray_scores["colourfulness"].append(colourfulness(ref))
     model.train()
-    summary = {t: {k: float(np.mean(v)) for k, v in s.items()} for t, s in results.items()}
+    summary = {d: {k: float(np.mean(v)) for k, v in s.items()} for d, s in results.items()}
     for scores in summary.values():
         scores["gray_psnr"] = float(np.mean(gray_scores["psnr"]))
         scores["gray_ciede2000"] = float(np.mean(gray_scores["ciede2000"]))
@@ -130,16 +157,24 @@ def evaluate(model: UNetColorizer, images: np.ndarray, temperatures, device, dty
     return summary
 
 
-def choose_temperature(summary: dict[float, dict[str, float]]) -> float:
-    """The most colourful temperature that still beats a gray copy on PSNR and CIEDE2000."""
+# Margins by which a shipped decoding must beat a gray copy, so the win is not noise.
+PSNR_MARGIN_DB = 0.25
+CIEDE_MARGIN = 0.25
+
+
+def choose_decoding(summary: dict[Decoding, dict[str, float]]) -> Decoding:
+    """The most colourful decoding that beats a gray copy on PSNR and CIEDE2000 (by a margin) and
+    leaves almost no photo gray; if none does, the one with the best PSNR."""
     good = [
-        t
-        for t, s in summary.items()
-        if s["psnr"] > s["gray_psnr"] and s["ciede2000"] < s["gray_ciede2000"]
+        d
+        for d, s in summary.items()
+        if s["psnr"] > s["gray_psnr"] + PSNR_MARGIN_DB
+        and s["ciede2000"] < s["gray_ciede2000"] - CIEDE_MARGIN
+        and s["almost_gray"] <= 0.05
     ]
     if good:
-        return max(good, key=lambda t: summary[t]["colourfulness"])
-    return max(summary, key=lambda t: summary[t]["psnr"])
+        return max(good, key=lambda d: summary[d]["colourfulness"])
+    return max(summary, key=lambda d: summary[d]["psnr"])
 
 
 def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) -> Iterator[object]:
@@ -165,13 +200,16 @@ def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) ->
     start_step = 0
     if config.resume and state_path.exists():
         state = torch.load(state_path, map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
+        missing, unexpected = model.load_state_dict(state["model"], strict=False)
+        if unexpected or set(missing) - {"log_class_weights"}:
+            raise ReviveError(f"the saved state in {run_dir} does not match this model (delete the run to start over)")
         optimizer.load_state_dict(state["optimizer"])
         start_step = int(state["step"])
         class_weights = state["class_weights"].to(device)
     else:
         sample = _to_lab(train_cache[:: max(1, len(train_cache) // 1000)])
         class_weights = rebalancing_weights(F.avg_pool2d(sample[:, 1:], 4), centers.cpu()).to(device)
+    model.log_class_weights.copy_(class_weights.log())
     yield TrainingStarted(run_dir, start_step, config.steps, choice.description, len(train_cache), len(validation_cache))
 
     model.train()
@@ -205,28 +243,35 @@ def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) ->
             _save_state(state_path, model, optimizer, step, class_weights)
             yield CheckpointSaved(step, state_path)
         if (step % config.validate_every == 0 or step == config.steps) and len(validation_cache):
-            summary = evaluate(model, validation_cache, (0.38,), device, dtype)
-            yield ValidationDone(step, summary[0.38])
+            summary = evaluate(model, validation_cache, (DEFAULT_DECODING,), device, dtype)
+            yield ValidationDone(step, summary[DEFAULT_DECODING])
     log.info("trained %d steps in %.0f s", step - start_step, time.monotonic() - started)
     yield from _export(config, model, validation_cache, train_paths, device, dtype, step)
 
 
 def _export(config, model, validation_cache, train_paths, device, dtype, step) -> Iterator[object]:
-    summary = evaluate(model, validation_cache, config.temperatures, device, dtype) if len(validation_cache) else {}
-    temperature = choose_temperature(summary) if summary else 0.38
-    metrics = {"validation": summary.get(temperature, {}), "temperature_sweep": {str(t): s for t, s in summary.items()}}
+    summary = evaluate(model, validation_cache, decoding_grid(config), device, dtype) if len(validation_cache) else {}
+    decoding = choose_decoding(summary) if summary else DEFAULT_DECODING
+    metrics = {
+        "validation": summary.get(decoding, {}),
+        "validation_images": len(validation_cache),
+        "decoding_sweep": {d.label: s for d, s in summary.items()},
+    }
     card = ModelCard(
         name=config.name,
         architecture="unet_colorizer",
         arguments={"widths": list(config.widths), "blocks": config.blocks},
         render_size=config.render_size,
-        temperature=temperature,
+        temperature=decoding.temperature,
+        prior_correction=decoding.prior_correction,
+        chroma_scale=decoding.chroma_scale,
         description="Revive base colorizer: predicts a*b* colour classes from L* (Zhang et al. 2016 loss).",
         trained_on=f"{len(train_paths)} colour photos from {Path(config.photos).name}/ (held-out split by file-name hash)",
         training={
             **{k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items() if k not in ("run_dir", "resume")},
             "steps_done": step,
             "loss": "class-rebalanced soft colour classification (lambda 0.5, 5 neighbours, sigma 5)",
+            "decoding": "chosen on the held-out photos: the most colourful that beats a gray copy on PSNR and CIEDE2000",
         },
         metrics=metrics,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),

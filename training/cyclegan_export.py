@@ -82,6 +82,8 @@ def export_cyclegan(run: Path, name: str) -> Path:
         color_space=base.color_space,
         render_size=base.render_size,
         temperature=base.temperature,
+        prior_correction=base.prior_correction,
+        chroma_scale=base.chroma_scale,
         description=f"{base.name} fine-tuned with CycleGAN on {summary} ({steps} steps)",
         trained_on=summary,
         base_model=base.name,

@@ -51,13 +51,21 @@ class ColorizerG:
 
     colorizer = True
 
-    def __init__(self, module: nn.Module, temperature: float, class_weights: torch.Tensor | None, freeze_bn: bool):
+    def __init__(
+        self,
+        module: nn.Module,
+        temperature: float,
+        class_weights: torch.Tensor | None,
+        freeze_bn: bool,
+        prior_correction: float = 0.0,
+    ):
         self.module, self.temperature, self.class_weights, self.freeze_bn = module, temperature, class_weights, freeze_bn
+        self.prior_correction = prior_correction
 
     def translate(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """RGB ``(N, 3, H, W)`` in [-1, 1] -> (coloured RGB ``(N, 3, H, W)`` in [-1, 1], a*b* ``(N, 2, h, w)``)."""
         lightness = lab_from_rgb11(rgb)[:, :1]
-        ab = self.module.predict_ab(lightness_input(lightness), self.temperature).float()
+        ab = self.module.predict_ab(lightness_input(lightness), self.temperature, self.prior_correction).float()
         return rgb11_from_lab(lightness, ab), ab
 
     def paired_loss(self, lab_b: torch.Tensor, cycle_weight: float) -> torch.Tensor:
@@ -65,7 +73,7 @@ class ColorizerG:
         x = lightness_input(lab_b[:, :1])
         if isinstance(self.module, UNetColorizer) and self.class_weights is not None:
             return colour_class_loss(self.module(x), lab_b[:, 1:], self.module.bin_centers, self.class_weights)
-        ab = self.module.predict_ab(x, self.temperature).float()
+        ab = self.module.predict_ab(x, self.temperature, self.prior_correction).float()
         if ab.shape[-2:] != lab_b.shape[-2:]:
             ab = F.interpolate(ab, size=lab_b.shape[-2:], mode="bilinear", align_corners=False)
         return cycle_weight * F.l1_loss(ab / AB_SCALE, lab_b[:, 1:] / AB_SCALE)

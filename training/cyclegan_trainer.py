@@ -76,7 +76,7 @@ def load_base(base: str | None) -> tuple[nn.Module, ModelCard, Path]:
 def build_networks(config: CycleGANConfig, device: torch.device, base_module: nn.Module, base_card: ModelCard) -> CycleGANNetworks:
     """G from the base model, F (RGB -> old-photo RGB, 3 -> 3 so it can learn sepia tints and fading)
     and the two PatchGANs from the config's options."""
-    g = ColorizerG(base_module, base_card.temperature, None, config.freeze_g_batch_norm)
+    g = ColorizerG(base_module, base_card.temperature, None, config.freeze_g_batch_norm, base_card.prior_correction)
     f = init_weights(build_resnet(config, 3, 3))
     d_a = init_weights(build_discriminator(config))
     d_b = init_weights(build_discriminator(config))

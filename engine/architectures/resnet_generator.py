@@ -96,9 +96,10 @@ class ResnetGenerator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
 
-    def predict_ab(self, lightness: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-        """a*b* ``(N, 2, H, W)`` from L* ``(N, 1, H, W)`` in [-1, 1]; ``temperature`` is unused
-        (a regressing generator has no distribution to anneal) and kept for a uniform contract."""
+    def predict_ab(self, lightness: torch.Tensor, temperature: float = 1.0, prior_correction: float = 0.0) -> torch.Tensor:
+        """a*b* ``(N, 2, H, W)`` from L* ``(N, 1, H, W)`` in [-1, 1]; ``temperature`` and
+        ``prior_correction`` are unused (a regressing generator has no distribution to decode)
+        and kept for a uniform contract."""
         if self.in_channels != 1 or self.out_channels != 2:
             raise ValueError("this generator does not map L* to a*b* (needs in_channels=1, out_channels=2)")
         return self(lightness) * AB_SCALE

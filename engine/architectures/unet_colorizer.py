@@ -47,6 +47,8 @@ class UNetColorizer(nn.Module):
     """
 
     size_multiple = 16
+    # Buffers a model file may lack (made before they existed); see engine.model_file.load_model.
+    optional_state_keys = ("log_class_weights",)
 
     def __init__(self, widths: tuple[int, ...] | list[int] = (32, 64, 128, 256), blocks: int = 4) -> None:
         super().__init__()
@@ -58,6 +60,8 @@ class UNetColorizer(nn.Module):
         w1, w2, w3, w4 = widths
         centers = ab_bin_centers()
         self.register_buffer("bin_centers", centers, persistent=True)
+        # log of the training run's class-rebalancing weights, for ``prior_correction`` at decoding.
+        self.register_buffer("log_class_weights", torch.zeros(len(centers)), persistent=True)
         self.stem = nn.Sequential(_conv(1, w1, stride=2), _conv(w1, w1))  # 1/2
         self.down2 = nn.Sequential(_conv(w1, w2, stride=2), _conv(w2, w2))  # 1/4
         self.down3 = nn.Sequential(_conv(w2, w3, stride=2), _conv(w3, w3))  # 1/8
@@ -86,6 +90,7 @@ class UNetColorizer(nn.Module):
         x = self.up1(self._up(x, s1))
         return self.head(x)
 
-    def predict_ab(self, lightness: torch.Tensor, temperature: float = 0.38) -> torch.Tensor:
-        """a*b* ``(N, 2, H/2, W/2)`` from L* ``(N, 1, H, W)`` in [-1, 1], by the annealed mean."""
-        return annealed_mean(self(lightness), self.bin_centers, temperature)
+    def predict_ab(self, lightness: torch.Tensor, temperature: float = 0.38, prior_correction: float = 0.0) -> torch.Tensor:
+        """a*b* ``(N, 2, H/2, W/2)`` from L* ``(N, 1, H, W)`` in [-1, 1], by the annealed mean
+        (see ``engine.ab_bins.annealed_mean`` for ``temperature`` and ``prior_correction``)."""
+        return annealed_mean(self(lightness), self.bin_centers, temperature, self.log_class_weights, prior_correction)
