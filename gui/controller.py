@@ -161,8 +161,10 @@ class Controller(QObject):
     def _tuning_values(self) -> tuple[int, int, int]:
         return self._tuning.render_size, self._tuning.saturation_percent, self._tuning.boldness
 
-    def choose_model(self, name: str) -> None:
-        if not name or (name == self._tuning.model and self._model_info is not None):
+    def choose_model(self, name: str, reload: bool = False) -> None:
+        """Make ``name`` the active model; ``reload`` loads it again even when it is already active
+        (its file was just replaced, e.g. by the training wizard)."""
+        if not name or (not reload and name == self._tuning.model and self._model_info is not None):
             return
         self._tuning = Tuning(name, *self._tuning_values())
         self.settings.set_model(name)

@@ -99,7 +99,7 @@ class TrainingWizard(QWizard):
     def _on_finish_page_installed(self, name: str, make_active: bool) -> None:
         self.installed = name
         if make_active:
-            self.controller.choose_model(name)  # first, so the refreshed list shows it as current
+            self.controller.choose_model(name, reload=True)  # first, so the refreshed list shows it as current
         self.controller.refresh_models()
 
     # -- running and closing ----------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ class FakeController:
     def refresh_models(self) -> None:
         self.calls.append(("refresh",))
 
-    def choose_model(self, name: str) -> None:
+    def choose_model(self, name: str, reload: bool = False) -> None:
         self.calls.append(("choose", name))
 
 
