@@ -1,0 +1,124 @@
+"""Shared factories for the engine tests: tiny models, tiny generated photos, a CPU colorizer.
+
+Everything here is small enough that a test using it runs in well under a second on a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from engine.architectures.unet_colorizer import UNetColorizer
+from engine.colorizer import Colorizer
+from engine.device import select_device
+from engine.model_file import ModelCard, save_model
+
+TINY_WIDTHS = (8, 8, 16, 16)
+TINY_BLOCKS = 1
+TINY_ARGUMENTS = {"widths": list(TINY_WIDTHS), "blocks": TINY_BLOCKS}
+
+
+def tiny_module(seed: int = 0) -> UNetColorizer:
+    """A randomly initialised (but reproducible) tiny U-Net colorizer in eval mode."""
+    torch.manual_seed(seed)
+    return UNetColorizer(widths=TINY_WIDTHS, blocks=TINY_BLOCKS).eval()
+
+
+def tiny_card(name: str = "tiny", **changes) -> ModelCard:
+    card = ModelCard(name=name, architecture="unet_colorizer", arguments=dict(TINY_ARGUMENTS))
+    return card.with_updates(**changes) if changes else card
+
+
+def constant_colour_module(a: float, b: float, strength: float = 30.0) -> UNetColorizer:
+    """A tiny colorizer whose output is the a*b* bin nearest (a, b), for every pixel of every photo.
+
+    The head's weights are zero and its bias favours one bin so strongly that the annealed mean is
+    that bin's centre: the output colour is known, whatever the (random) body computes.
+    """
+    module = tiny_module()
+    centers = module.bin_centers
+    index = int(torch.cdist(torch.tensor([[a, b]], dtype=centers.dtype), centers).argmin())
+    with torch.no_grad():
+        module.head.weight.zero_()
+        module.head.bias.zero_()
+        module.head.bias[index] = strength
+    return module
+
+
+def bin_nearest(module: UNetColorizer, a: float, b: float) -> tuple[float, float]:
+    centers = module.bin_centers
+    index = int(torch.cdist(torch.tensor([[a, b]], dtype=centers.dtype), centers).argmin())
+    return float(centers[index, 0]), float(centers[index, 1])
+
+
+def install_model(home: Path, name: str = "tiny", module: torch.nn.Module | None = None, **card_changes) -> Path:
+    """Save a tiny model as user model ``name`` under ``home`` (the REVIVE_HOME of the test)."""
+    module = module if module is not None else tiny_module()
+    return save_model(Path(home) / "models" / f"{name}.safetensors", module, tiny_card(name, **card_changes))
+
+
+def cpu_colorizer(module: torch.nn.Module | None = None, render_size: int = 64, **card_changes) -> Colorizer:
+    """A Colorizer on the CPU in fp32 (deterministic, whatever the CPU's bf16 support)."""
+    module = module if module is not None else tiny_module()
+    card = tiny_card(render_size=render_size, **card_changes)
+    return Colorizer(module, card, select_device("cpu", "fp32"))
+
+
+def gradient_luma(width: int, height: int, low: int = 40, high: int = 210, dtype=np.uint8) -> np.ndarray:
+    """``(height, width)`` luma: a smooth diagonal ramp from ``low`` to ``high`` (8-bit levels)."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    ramp = (x / max(1, width - 1) + y / max(1, height - 1)) / 2.0
+    values = low + (high - low) * ramp
+    if dtype == np.uint16:
+        return np.round(values * 257.0).astype(np.uint16)
+    return np.round(values).astype(np.uint8)
+
+
+def colour_shapes(width: int, height: int, seed: int) -> np.ndarray:
+    """``(height, width, 3)`` uint8 sRGB: a coloured background with a few flat coloured rectangles."""
+    rng = np.random.default_rng(seed)
+    palette = np.array(
+        [[200, 30, 30], [30, 160, 40], [40, 60, 200], [230, 200, 40], [240, 240, 240], [90, 40, 120]],
+        dtype=np.uint8,
+    )
+    image = np.empty((height, width, 3), np.uint8)
+    image[:] = palette[rng.integers(len(palette))]
+    for _ in range(3):
+        x0, y0 = rng.integers(0, width // 2), rng.integers(0, height // 2)
+        x1, y1 = x0 + rng.integers(width // 4, width // 2), y0 + rng.integers(height // 4, height // 2)
+        image[y0:y1, x0:x1] = palette[rng.integers(len(palette))]
+    return image
+
+
+def write_gray_photo(path: Path, width: int = 40, height: int = 30, **save_options) -> Path:
+    """A small gray photo file (type from the suffix) with a gradient, for batch and CLI tests."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(gradient_luma(width, height)).save(path, **save_options)
+    return path
+
+
+def assert_close(actual: torch.Tensor, expected: torch.Tensor, atol: float) -> None:
+    """Same shape and every value within ``atol`` (torch.testing's version costs seconds to import)."""
+    assert actual.shape == expected.shape, (tuple(actual.shape), tuple(expected.shape))
+    difference = (actual.double() - expected.double()).abs().max().item()
+    assert difference <= atol, f"largest difference {difference:.3g} > {atol:.3g}"
+
+
+@contextlib.contextmanager
+def torch_threads(count: int):
+    """Run torch's CPU ops on ``count`` threads inside the block, then restore the previous count.
+
+    Tiny tensors gain nothing from two threads, and on a busy machine (a training job in the
+    background) threads that wait on each other at every op made tiny tests many times slower.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -1,0 +1,201 @@
+"""Training a base colorizer (training.base_trainer): it learns, resumes exactly, installs a usable model.
+
+Runs are tiny (32 px crops, a network of a few thousand weights, a dozen steps) on generated photos
+whose colour follows their brightness (dark blue and bright yellow stripes), so a few steps are
+enough for the loss to fall whatever the random crop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from engine import device as device_module
+from engine.cancel import CancelToken
+from engine.colorizer import Colorizer
+from engine.device import select_device
+from engine.errors import ReviveError
+from engine.model_file import load_model
+from training.base_config import BaseTrainingConfig
+from training.base_trainer import train_base
+from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted, ValidationDone
+from tests.helpers import gradient_luma, torch_threads
+
+STEPS = 10
+DARK_BLUE = (30, 40, 160)
+BRIGHT_YELLOW = (240, 220, 60)
+
+
+def _stripes(shift: int) -> np.ndarray:
+    image = np.empty((48, 48, 3), np.uint8)
+    x = (np.arange(48) + shift) // 4 % 2
+    image[:, x == 0] = DARK_BLUE
+    image[:, x == 1] = BRIGHT_YELLOW
+    return image
+
+
+def _config(photos: Path, name: str, **changes) -> BaseTrainingConfig:
+    settings = dict(
+        photos=photos, name=name, steps=STEPS, size=32, batch_size=4, learning_rate=0.6,
+        widths=(8, 8, 16, 16), blocks=1, device="cpu", checkpoint_every=3, validation_images=4,
+        temperatures=(0.38, 1.0), seed=0,
+    )
+    settings.update(changes)
+    return BaseTrainingConfig(**settings)
+
+
+def _run(config: BaseTrainingConfig, cancel_after: int | None = None) -> list[object]:
+    """All events of a run; the network's initial weights are seeded, so runs can be compared."""
+    cancel = CancelToken()
+    torch.manual_seed(1234)
+    events = []
+    for event in train_base(config, cancel):
+        events.append(event)
+        if cancel_after is not None and isinstance(event, StepDone) and event.step == cancel_after:
+            cancel.cancel()
+    return events
+
+
+def _losses(events) -> dict[int, float]:
+    return {e.step: e.losses["colour_classes"] for e in events if isinstance(e, StepDone)}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """At this size a step is pure overhead: two threads waiting on each other on a busy machine
+    made a 10-step run take a minute instead of a second."""
+    with torch_threads(1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """REVIVE_HOME, a folder of colour photos, fp32 on the CPU (deterministic on every CPU)."""
+    root = tmp_path_factory.mktemp("training")
+    photos = root / "photos"
+    photos.mkdir()
+    for i in range(2):
+        Image.fromarray(_stripes(shift=i)).save(photos / f"stripes{i}.png")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REVIVE_HOME", str(root / "home"))
+        patch.setattr(device_module, "cpu_has_fast_bf16", lambda: False)
+        yield root, photos
+
+
+@pytest.fixture(scope="module")
+def finished_run(workspace):
+    root, photos = workspace
+    config = _config(photos, "stripes")
+    return config, _run(config)
+
+
+def test_training_lowers_the_loss(finished_run):
+    _, events = finished_run
+    losses = list(_losses(events).values())
+    assert len(losses) == STEPS
+    assert all(np.isfinite(losses))
+    first, last = np.mean(losses[:3]), np.mean(losses[-3:])
+    assert last < 0.85 * first, losses
+
+
+def test_a_run_reports_its_progress(finished_run, workspace):
+    root, _ = workspace
+    _, events = finished_run
+    started = events[0]
+    assert isinstance(started, TrainingStarted)
+    assert (started.start_step, started.total_steps) == (0, STEPS)
+    assert started.train_images == 1 and started.validation_images == 1
+    assert started.run_dir == root / "home" / "runs" / "base-stripes"
+    assert [e.step for e in events if isinstance(e, StepDone)] == list(range(1, STEPS + 1))
+    assert [e.step for e in events if isinstance(e, CheckpointSaved)] == [3, 6, 9, 10]
+    [validation] = [e for e in events if isinstance(e, ValidationDone)]
+    assert validation.step == STEPS and "psnr" in validation.metrics
+    finished = events[-1]
+    assert isinstance(finished, TrainingFinished) and not finished.cancelled
+    assert finished.step == STEPS
+    assert finished.model_path == root / "home" / "models" / "stripes.safetensors"
+
+
+def test_the_installed_model_loads_and_colorizes(finished_run):
+    config, events = finished_run
+    module, card = load_model(events[-1].model_path)
+    assert card.name == "stripes" and card.architecture == "unet_colorizer"
+    assert card.arguments == {"widths": [8, 8, 16, 16], "blocks": 1}
+    assert card.temperature in config.temperatures
+    assert card.training["steps_done"] == STEPS
+    assert "1 colour photos" in card.trained_on
+    colorizer = Colorizer(module, card, select_device("cpu", "fp32"), events[-1].model_path)
+    rgb = colorizer.colorize(gradient_luma(45, 30))
+    assert rgb.shape == (30, 45, 3) and rgb.dtype == np.uint8
+    # and by name, as a user would
+    assert Colorizer.load("stripes", device="cpu").path == events[-1].model_path
+
+
+def test_starting_over_an_existing_run_without_resume_is_refused(finished_run):
+    config, _ = finished_run
+    with pytest.raises(ReviveError, match="--resume"):
+        list(train_base(config))
+
+
+def test_resume_continues_from_the_saved_step(finished_run):
+    config, _ = finished_run
+    events = _run(_config(config.photos, "stripes", steps=STEPS + 2, resume=True))
+    started = events[0]
+    assert isinstance(started, TrainingStarted)
+    assert (started.start_step, started.total_steps) == (STEPS, STEPS + 2)
+    assert list(_losses(events)) == [STEPS + 1, STEPS + 2]
+    assert events[-1].step == STEPS + 2 and events[-1].model_path is not None
+
+
+def test_cancel_saves_the_state_and_resuming_gives_the_same_training(finished_run):
+    config, straight = finished_run
+    stopped_at = 6
+    first = _run(_config(config.photos, "interrupted"), cancel_after=stopped_at)
+    assert first[-1] == TrainingFinished(stopped_at, None, cancelled=True)
+    assert [e.step for e in first if isinstance(e, CheckpointSaved)][-1] == stopped_at
+    assert list(_losses(first)) == list(range(1, stopped_at + 1))
+
+    second = _run(_config(config.photos, "interrupted", resume=True))
+    assert second[0].start_step == stopped_at
+    assert second[-1].step == STEPS and not second[-1].cancelled
+    resumed = _losses(second)
+    assert list(resumed) == list(range(stopped_at + 1, STEPS + 1))
+    # the same batches, weights and optimiser state as the uninterrupted run
+    expected = _losses(straight)
+    for step, loss in resumed.items():
+        assert loss == pytest.approx(expected[step], rel=1e-3), step
+
+
+def test_a_missing_photo_folder_is_a_revive_error(workspace):
+    root, _ = workspace
+    with pytest.raises(ReviveError, match="does not exist"):
+        list(train_base(_config(root / "missing", "nothing")))
+
+
+def test_a_folder_of_unreadable_photos_is_a_revive_error(workspace):
+    root, _ = workspace
+    junk = root / "junk"
+    junk.mkdir()
+    (junk / "a.jpg").write_text("not a photo")
+    (junk / "b.png").write_text("not a photo either")
+    with pytest.raises(ReviveError, match="no readable photos"):
+        list(train_base(_config(junk, "junk")))
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"steps": 0}, "steps must be at least 1, got 0"),
+        ({"size": 40}, "size must be a multiple of 16"),
+        ({"batch_size": 0}, "batch size must be at least 1"),
+        ({"learning_rate": 1.5}, "learning rate must be between 0 and 1"),
+        ({"name": ""}, "needs a name"),
+    ],
+)
+def test_bad_settings_say_what_is_wrong(tmp_path, changes, message):
+    with pytest.raises(ValueError, match=message):
+        _config(tmp_path, **{"name": "x", **changes})
