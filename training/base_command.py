@@ -19,7 +19,7 @@ from training.events import CheckpointSaved, StepDone, TrainingFinished, Trainin
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--photos", required=True, type=Path, metavar="DIR", help="folder of colour photos")
     parser.add_argument("--out", required=True, metavar="NAME", help="name of the model to install")
-    parser.add_argument("--steps", type=int, default=4500, help="training steps (default 4500)")
+    parser.add_argument("--steps", type=int, default=5000, help="training steps (default 5000)")
     parser.add_argument("--size", type=int, default=128, help="training crop size in pixels (default 128)")
     parser.add_argument("--batch-size", type=int, default=16, help="photos per step (default 16)")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")

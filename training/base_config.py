@@ -10,7 +10,7 @@ from pathlib import Path
 class BaseTrainingConfig:
     photos: Path  # folder of colour photos; gray inputs are made from them
     name: str  # the installed model's name
-    steps: int = 4000
+    steps: int = 5000
     size: int = 128  # training crop side, pixels
     batch_size: int = 16
     learning_rate: float = 1e-3

@@ -183,7 +183,6 @@ def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) ->
     choice = select_device(config.device)
     device, dtype = choice.device, choice.dtype
     run_dir = run_dir_for(config)
-    run_dir.mkdir(parents=True, exist_ok=True)
     state_path = run_dir / "state.pt"
     if state_path.exists() and not config.resume:
         raise ReviveError(f"a training run already exists in {run_dir}: add --resume to continue it, or pick another name")
@@ -191,9 +190,11 @@ def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) ->
     train_paths, validation_paths = split_photos(list_photos(config.photos))
     if not train_paths:
         raise ReviveError(f"no photos found in {config.photos}")
+    run_dir.mkdir(parents=True, exist_ok=True)
     train_cache = torch.from_numpy(load_square_cache(train_paths, config.cache_size))
     validation_cache = load_square_cache(validation_paths[: config.validation_images], config.size)
 
+    torch.manual_seed(config.seed)  # the same seed gives the same initial weights, hence the same model
     model = UNetColorizer(widths=config.widths, blocks=config.blocks).to(device)
     centers = model.bin_centers
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, betas=(0.9, 0.99), weight_decay=1e-5)
