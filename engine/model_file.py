@@ -173,6 +173,9 @@ def save_model(path: Path, module: nn.Module, card: ModelCard, half: bool = True
         state[name] = tensor
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=path.parent)
     os.close(descriptor)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; a model file is an ordinary file
     try:
         save_file(state, temporary, metadata={CARD_KEY: card.to_json(), "format": FORMAT})
         os.replace(temporary, path)
