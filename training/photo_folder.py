@@ -15,10 +15,10 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from engine.errors import ReviveError
+from engine.imaging import is_image_path
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 HOLDOUT_PERCENT = 3
 
 
@@ -33,9 +33,7 @@ def list_photos(folder: Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise ReviveError(f"photo folder {folder} does not exist")
-    return sorted(
-        p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
-    )
+    return sorted(p for p in folder.rglob("*") if p.is_file() and is_image_path(p))
 
 
 def split_photos(paths: list[Path], percent: int = HOLDOUT_PERCENT) -> tuple[list[Path], list[Path]]:
