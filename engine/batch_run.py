@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,11 +19,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+from engine.atomic_files import write_text_atomically
 from engine.batch_plan import REPORT_NAME, BatchOptions, BatchPlan, Job
 from engine.cancel import CancelToken
 from engine.chroma_merge import ChromaField, merge_chroma
 from engine.colorizer import Colorizer, Prepared
-from engine.errors import ReviveError
+from engine.errors import OutputError, ReviveError
 from engine.imaging import Photo, read_photo, write_photo
 
 log = logging.getLogger(__name__)
@@ -204,6 +204,7 @@ def run_batch(
 
 def _write_report(plan, options, colorizer, record, began, seconds, cancelled) -> Path | None:
     path = plan.output_dir / REPORT_NAME
+    render_size, temperature = colorizer.resolve(options.settings)
     report = {
         "started": began,
         "seconds": round(seconds, 3),
@@ -212,8 +213,8 @@ def _write_report(plan, options, colorizer, record, began, seconds, cancelled) -
         "model_path": str(colorizer.path) if colorizer.path else None,
         "device": colorizer.device.description,
         "settings": {
-            "render_size": colorizer.resolve(options.settings)[0],
-            "temperature": colorizer.resolve(options.settings)[1],
+            "render_size": render_size,
+            "temperature": temperature,
             "saturation": options.settings.saturation,
             "format": options.format,
             "quality": options.quality,
@@ -224,11 +225,8 @@ def _write_report(plan, options, colorizer, record, began, seconds, cancelled) -
         "files": record.entries,
     }
     try:
-        plan.output_dir.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.part")
-        temporary.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        os.replace(temporary, path)
-    except OSError as error:
+        write_text_atomically(path, json.dumps(report, indent=2) + "\n")
+    except OutputError as error:
         log.warning("could not write the batch report %s: %s", path, error)
         return None
     return path

@@ -38,3 +38,8 @@ class OutOfMemory(ReviveError):
 
 class Cancelled(ReviveError):
     """The user cancelled the operation."""
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message, or its type name when it has none."""
+    return (str(error) or type(error).__name__).splitlines()[0]

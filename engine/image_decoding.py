@@ -28,7 +28,7 @@ from PIL import (  # importing a plugin registers its reader in Image.OPEN, used
 )
 from PIL.ExifTags import IFD, Base
 
-from engine.errors import ImageTooLarge, UnsupportedImage
+from engine.errors import ImageTooLarge, UnsupportedImage, first_line
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def _open_image(fp: BinaryIO, name: str, max_pixels: int) -> ImageFile.ImageFile
         except Image.DecompressionBombError as e:  # some plugins (WebP) check Pillow's own limit
             raise _too_large(name, e) from e
         except _DECODE_ERRORS as e:
-            reason = _reason(e)
+            reason = first_line(e)
             continue
         width, height = im.size
         if width * height > max_pixels:
@@ -112,15 +112,11 @@ def _load(im: ImageFile.ImageFile, name: str) -> None:
     except Image.DecompressionBombError as e:  # TIFF checks Pillow's own limit while loading
         raise _too_large(name, e) from e
     except _DECODE_ERRORS as e:
-        raise UnsupportedImage(f"{name}: damaged or truncated image ({_reason(e)})") from e
+        raise UnsupportedImage(f"{name}: damaged or truncated image ({first_line(e)})") from e
 
 
 def _too_large(name: str, error: Image.DecompressionBombError) -> ImageTooLarge:
-    return ImageTooLarge(f"{name}: too large to decode safely ({_reason(error)})")
-
-
-def _reason(error: BaseException) -> str:
-    return (str(error) or type(error).__name__).splitlines()[0]
+    return ImageTooLarge(f"{name}: too large to decode safely ({first_line(error)})")
 
 
 def _convert(im: Image.Image, mode: str, name: str) -> Image.Image:

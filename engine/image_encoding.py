@@ -1,7 +1,7 @@
 """Writing results for engine.imaging: atomic files and the encoders Pillow lacks.
 
-Every output goes to a hidden ``.part`` file in the target folder, is fsynced, then moved over the
-target with ``os.replace``. Pillow cannot write 16-bit-per-channel RGB, so 16-bit PNG and all TIFF
+Every output goes through ``engine.atomic_files`` (a hidden ``.part`` file, fsync, ``os.replace``).
+Pillow cannot write 16-bit-per-channel RGB, so 16-bit PNG and all TIFF
 are encoded here with numpy and zlib (PNG: Sub filter; TIFF: Deflate with horizontal-differencing
 predictor, tags serialised by Pillow's ``ImageFileDirectory_v2``, which also writes the EXIF
 sub-IFDs libtiff refuses). 8-bit JPEG, PNG, WebP and BMP go through Pillow.
@@ -9,14 +9,11 @@ sub-IFDs libtiff refuses). 8-bit JPEG, PNG, WebP and BMP go through Pillow.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
-import secrets
 import struct
 import zlib
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -24,7 +21,7 @@ import numpy as np
 from PIL import Image, TiffImagePlugin
 
 from engine.errors import OutputError
-from engine.image_decoding import _descriptive_exif, _reason
+from engine.image_decoding import _descriptive_exif
 
 if TYPE_CHECKING:  # engine.imaging imports this module; the annotation needs no import at runtime
     from engine.imaging import PhotoMetadata
@@ -50,63 +47,6 @@ def _refuse_inputs(path: Path, forbidden: Iterable[Path]) -> None:
         if same:
             raise OutputError(f"{path.name}: refusing to overwrite an input photo; "
                               "choose another output folder or name")
-
-
-def _ensure_folder(path: Path) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError) as e:
-        raise OutputError(f"{path.name}: cannot create the output folder {path.parent}: "
-                          "a file is in the way") from e
-    except OSError as e:
-        raise OutputError(_describe(path, e)) from e
-
-
-def _describe(path: Path, error: OSError) -> str:
-    if error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-        return f"{path.name}: the disk is full; free some space or choose another output folder"
-    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"{path.name}: no permission to write in {path.parent}; choose another output folder"
-    return f"{path.name}: cannot be written ({error.strerror or _reason(error)})"
-
-
-@contextmanager
-def _atomic_file(path: Path) -> Iterator[BinaryIO]:
-    """A file object whose content replaces ``path`` only once fully written and synced."""
-    temp = path.with_name(f".{path.name[:200]}.{secrets.token_hex(6)}.part")
-    try:
-        # os.open with mode 0o666 lets the umask decide permissions, as for any new file.
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    except OSError as e:
-        raise OutputError(_describe(path, e)) from e
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except (OSError, ValueError) as e:  # ValueError: Pillow's encoders reject what they can't store
-        temp.unlink(missing_ok=True)
-        message = _describe(path, e) if isinstance(e, OSError) else f"{path.name}: {_reason(e)}"
-        raise OutputError(message) from e
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    _sync_folder(path.parent)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the rename durable where the platform allows fsync on a folder (not on Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError as e:  # some filesystems refuse; the file itself is already synced
-        log.debug("fsync of folder %s failed: %s", folder, e)
-    finally:
-        os.close(fd)
 
 
 def _to_uint8(values: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from engine.atomic_files import atomic_file, ensure_folder
 from engine.errors import OutputError
 from engine.image_decoding import (
     _TRANSPOSE,
@@ -33,8 +34,6 @@ from engine.image_decoding import (
     _split_channels,
 )
 from engine.image_encoding import (
-    _atomic_file,
-    _ensure_folder,
     _like,
     _refuse_inputs,
     _save_8bit,
@@ -53,6 +52,8 @@ _WRITE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF"
                   ".webp": "WEBP", ".bmp": "BMP"}
 _SAME_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "BMP": ".png"}
 _REQUESTED_SUFFIX = {"png": ".png", "jpg": ".jpg", "tiff": ".tif"}
+OUTPUT_FORMATS: tuple[str, ...] = ("same", *_REQUESTED_SUFFIX)
+"""What a user may ask for as the output type ('same' keeps the source's where it can)."""
 _SIXTEEN_BIT_SUFFIXES = {".png", ".tif"}
 _ALPHA_FORMATS = {"PNG", "TIFF", "WEBP", "BMP"}
 
@@ -205,6 +206,11 @@ def output_suffix(source_format: str, requested: str, bit_depth: int, has_alpha:
     return suffix
 
 
+def format_of(path: Path) -> str:
+    """The file format a path's suffix names ('JPEG', 'PNG', ...), or '' for an unknown suffix."""
+    return _WRITE_FORMATS.get(Path(path).suffix.lower(), "")
+
+
 def write_photo(path: Path, rgb: np.ndarray, metadata: PhotoMetadata,
                 alpha: np.ndarray | None = None, quality: int = 95,
                 forbidden: Iterable[Path] = ()) -> Path:
@@ -227,10 +233,10 @@ def write_photo(path: Path, rgb: np.ndarray, metadata: PhotoMetadata,
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be between 1 and 100, got {quality}")
     _refuse_inputs(path, forbidden)
-    _ensure_folder(path)
+    ensure_folder(path)
     if fmt not in _ALPHA_FORMATS:
         alpha = None
-    with _atomic_file(path) as f:
+    with atomic_file(path) as f:
         if fmt == "TIFF":  # own writer: Pillow has no 16-bit RGB, and its libtiff path no EXIF IFD
             _write_tiff(f, rgb, None if alpha is None else _like(alpha, rgb.dtype), metadata)
         elif fmt == "PNG" and rgb.dtype == np.uint16:

@@ -10,19 +10,18 @@ card for people; the header is what counts.
 from __future__ import annotations
 
 import json
-import os
 import struct
-import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
 from engine.architectures import COLORIZER_ARCHITECTURES, build
+from engine.atomic_files import write_bytes_atomically, write_text_atomically
 from engine.errors import ModelFileError
 
 FORMAT = "revive-model/1"
@@ -163,7 +162,6 @@ def save_model(path: Path, module: nn.Module, card: ModelCard, half: bool = True
     path = Path(path)
     if path.suffix != MODEL_SUFFIX:
         raise ValueError(f"model files end in {MODEL_SUFFIX}, got {path.name}")
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {}
     parameter_names = {name for name, _ in module.named_parameters()}
     for name, tensor in module.state_dict().items():
@@ -171,19 +169,6 @@ def save_model(path: Path, module: nn.Module, card: ModelCard, half: bool = True
         if half and name in parameter_names and tensor.is_floating_point():
             tensor = tensor.to(torch.float16)
         state[name] = tensor
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part", dir=path.parent)
-    os.close(descriptor)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; a model file is an ordinary file
-    try:
-        save_file(state, temporary, metadata={CARD_KEY: card.to_json(), "format": FORMAT})
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-    sidecar = path.with_suffix(".json")
-    sidecar_tmp = sidecar.with_name(f".{sidecar.name}.part")
-    sidecar_tmp.write_text(card.to_json() + "\n", encoding="utf-8")
-    os.replace(sidecar_tmp, sidecar)
+    write_bytes_atomically(path, save(state, metadata={CARD_KEY: card.to_json(), "format": FORMAT}))
+    write_text_atomically(path.with_suffix(".json"), card.to_json() + "\n")
     return path

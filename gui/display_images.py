@@ -5,12 +5,12 @@ These run off the GUI thread (in the inference worker or the background pool); n
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from engine.atomic_files import atomic_file, ensure_folder
 from engine.imaging import read_photo, read_preview_rgb, write_photo
 from gui.jobs import DISPLAY_MAX_SIDE
 
@@ -33,11 +33,9 @@ def to_display(rgb: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> np.ndarray:
 
 def save_cached(path: Path, rgb: np.ndarray) -> Path:
     """Keep a full-resolution result for export (raw .npy: exact, any bit depth, fast); atomic."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.part")
-    with temporary.open("wb") as handle:
+    ensure_folder(path)
+    with atomic_file(path) as handle:
         np.save(handle, rgb, allow_pickle=False)
-    os.replace(temporary, path)
     return path
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -23,6 +22,7 @@ import torch.nn.functional as F
 
 from engine.ab_bins import annealed_mean
 from engine.architectures.unet_colorizer import UNetColorizer
+from engine.atomic_files import atomic_file
 from engine.cancel import CancelToken
 from engine.color import lab_to_rgb, rgb_to_lab
 from engine.device import select_device
@@ -76,17 +76,16 @@ def make_batch(cache: torch.Tensor, config: BaseTrainingConfig, step: int) -> tu
 
 
 def _save_state(path: Path, model, optimizer, step: int, class_weights: torch.Tensor) -> None:
-    temporary = path.with_name(f".{path.name}.part")
-    torch.save(
-        {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "step": torch.tensor(step),
-            "class_weights": class_weights,
-        },
-        temporary,
-    )
-    os.replace(temporary, path)
+    with atomic_file(path) as handle:
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "step": torch.tensor(step),
+                "class_weights": class_weights,
+            },
+            handle,
+        )
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
+from engine.atomic_files import atomic_file, ensure_folder
 from training.cyclegan_parts import rgb11_to_uint8, uint8_to_rgb11
 
 GAP = 4  # pixels between tiles
@@ -53,8 +53,7 @@ def before_after_grid(images) -> np.ndarray:
 def save_grid(images, path: Path) -> Path:
     """Write ``before_after_grid(images)`` as a PNG (atomically)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.part")
-    Image.fromarray(before_after_grid(images)).save(temporary, format="PNG")
-    os.replace(temporary, path)
+    ensure_folder(path)
+    with atomic_file(path) as handle:
+        Image.fromarray(before_after_grid(images)).save(handle, format="PNG")
     return path

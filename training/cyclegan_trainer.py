@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Iterator
@@ -31,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.architectures import build
+from engine.atomic_files import atomic_file, write_text_atomically
 from engine.cancel import CancelToken
 from engine.device import is_out_of_memory, select_device
 from engine.errors import OutOfMemory, ReviveError
@@ -94,15 +94,12 @@ def class_weights_for(module: nn.Module, cache) -> torch.Tensor | None:
 
 
 def _write_json(path: Path, data) -> None:
-    temporary = path.with_name(f".{path.name}.part")
-    temporary.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    write_text_atomically(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def save_state(path: Path, networks: CycleGANNetworks, step: int) -> None:
-    temporary = path.with_name(f".{path.name}.part")
-    torch.save({**networks.state_dict(), "step": torch.tensor(step)}, temporary)
-    os.replace(temporary, path)
+    with atomic_file(path) as handle:
+        torch.save({**networks.state_dict(), "step": torch.tensor(step)}, handle)
 
 
 def _prepare_run(config: CycleGANConfig, run_dir: Path, base_card: ModelCard, base_path: Path, a: DomainData, b: DomainData) -> None:
