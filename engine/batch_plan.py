@@ -14,13 +14,9 @@ from typing import Iterable, Sequence
 
 from engine.colorizer import ColorizeSettings
 from engine.errors import ReviveError
-from engine.imaging import IMAGE_SUFFIXES, is_image_path
+from engine.imaging import IMAGE_SUFFIXES, OUTPUT_FORMATS, format_of, is_image_path, output_suffix
 
-FORMATS = ("same", "png", "jpg", "tiff")
-_SUFFIX_OF_FORMAT = {"png": ".png", "jpg": ".jpg", "tiff": ".tif"}
-# 'same' keeps the input's type where it can carry the result; BMP carries no metadata, so PNG.
-_SAME_SUFFIX = {".jpeg": ".jpg", ".jpg": ".jpg", ".png": ".png", ".tif": ".tif", ".tiff": ".tif",
-                ".webp": ".webp", ".bmp": ".png"}
+FORMATS = OUTPUT_FORMATS
 REPORT_NAME = "revive-report.json"
 
 
@@ -56,9 +52,9 @@ class BatchPlan:
 
 
 def output_suffix_for(source: Path, format: str) -> str:
-    if format == "same":
-        return _SAME_SUFFIX.get(source.suffix.lower(), ".png")
-    return _SUFFIX_OF_FORMAT[format]
+    """The output suffix for ``source`` by its name alone (planning opens no file): 'same' keeps the
+    source's type where it can hold a result (BMP becomes PNG); see ``engine.imaging.output_suffix``."""
+    return output_suffix(format_of(source), format, bit_depth=8, has_alpha=False)
 
 
 def _walk(folder: Path, recursive: bool, exclude: Path | None) -> Iterable[Path]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.batch_plan import output_suffix_for
+from engine.batch_plan import FORMATS, output_suffix_for
 
-EXPORT_FORMATS = ("same", "png", "jpg", "tiff")
+EXPORT_FORMATS = FORMATS
 FORMAT_LABELS = {"same": "Same as the original", "png": "PNG", "jpg": "JPEG", "tiff": "TIFF"}
 # QFileDialog name filters, by suffix
 _FILTERS = {".png": "PNG image (*.png)", ".jpg": "JPEG image (*.jpg *.jpeg)",
