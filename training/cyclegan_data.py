@@ -19,6 +19,7 @@ from PIL import Image, ImageOps
 from engine.errors import ReviveError
 from training.cyclegan_parts import uint8_to_rgb11
 from training.dataset_check import choose_holdout, holdout_order, list_images
+from training.photo_folder import open_rgb, square
 
 log = logging.getLogger(__name__)
 
@@ -37,28 +38,10 @@ class DomainData:
         return int(self.cache.shape[0])
 
 
-def _open_rgb(path: Path, draft: int) -> Image.Image | None:
-    try:
-        with Image.open(path) as image:
-            image.draft("RGB", (draft, draft))
-            result = ImageOps.exif_transpose(image).convert("RGB")
-            result.load()
-            return result
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        log.warning("skipping %s: %s", path.name, error)
-        return None
-
-
-def square(path: Path, size: int) -> np.ndarray | None:
-    """Centre square of a photo resized to ``size``: ``(size, size, 3)`` uint8, or None if unreadable."""
-    image = _open_rgb(path, size)
-    return None if image is None else np.asarray(ImageOps.fit(image, (size, size), Image.BICUBIC))
-
-
 def preview_image(path: Path, short_side: int) -> np.ndarray | None:
     """A photo with its short side at ``short_side`` (long side capped at 2x), both sides multiples of
     16 (the colorizer's), centre-cropped: ``(h, w, 3)`` uint8 sRGB; None if unreadable."""
-    image = _open_rgb(path, short_side)
+    image = open_rgb(path, short_side)
     if image is None:
         return None
     scale = short_side / min(image.size)

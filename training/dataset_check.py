@@ -31,9 +31,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from training.photo_folder import list_photos
+
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 MIN_IMAGES = 8  # fewer is an error
 FEW_IMAGES = 50  # fewer is a warning
 THUMBNAIL = 64
@@ -105,7 +106,7 @@ def list_images(folder: Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+    return list_photos(folder)
 
 
 def holdout_order(paths: list[Path]) -> list[Path]:

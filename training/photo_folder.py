@@ -47,15 +47,24 @@ def split_photos(paths: list[Path], percent: int = HOLDOUT_PERCENT) -> tuple[lis
     return train, validation
 
 
-def _load_square(path: Path, size: int) -> np.ndarray | None:
+def open_rgb(path: Path, draft: int) -> Image.Image | None:
+    """A photo upright in RGB, decoded at a reduced scale near ``draft`` pixels where the format
+    allows (JPEG); None, with a warning, when it cannot be read."""
     try:
         with Image.open(path) as image:
-            image.draft("RGB", (size, size))
-            image = ImageOps.exif_transpose(image).convert("RGB")
-            return np.asarray(ImageOps.fit(image, (size, size), Image.BICUBIC))
-    except (OSError, ValueError, Image.DecompressionBombError) as error:
+            image.draft("RGB", (draft, draft))
+            result = ImageOps.exif_transpose(image).convert("RGB")
+            result.load()
+            return result
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
         log.warning("skipping %s: %s", path.name, error)
         return None
+
+
+def square(path: Path, size: int) -> np.ndarray | None:
+    """Centre square of a photo resized to ``size``: ``(size, size, 3)`` uint8, or None if unreadable."""
+    image = open_rgb(path, size)
+    return None if image is None else np.asarray(ImageOps.fit(image, (size, size), Image.BICUBIC))
 
 
 def load_square_cache(paths: list[Path], size: int, workers: int = 2) -> np.ndarray:
@@ -64,7 +73,7 @@ def load_square_cache(paths: list[Path], size: int, workers: int = 2) -> np.ndar
     Unreadable files are skipped with a warning; ReviveError when none is readable.
     """
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        images = [im for im in pool.map(lambda p: _load_square(p, size), paths) if im is not None]
+        images = [im for im in pool.map(lambda p: square(p, size), paths) if im is not None]
     if not images:
         raise ReviveError("no readable photos to train on")
     return np.stack(images)
