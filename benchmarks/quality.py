@@ -21,7 +21,8 @@ from PIL import Image
 
 
 def score(paths: list[Path], colorizer, settings) -> dict[str, dict[str, float]]:
-    from engine.metrics import colourfulness, is_almost_gray, mean_ciede2000, psnr
+    from engine.metrics import colourfulness
+    from engine.metrics import score as score_photo
 
     rows: dict[str, dict[str, list[float]]] = {"model": {}, "gray": {}}
     originals = []
@@ -35,11 +36,8 @@ def score(paths: list[Path], colorizer, settings) -> dict[str, dict[str, float]]
             outputs["model"] = colorizer.colorize(luma, settings)
         originals.append(colourfulness(original))
         for name, output in outputs.items():
-            row = rows[name]
-            row.setdefault("psnr", []).append(psnr(output, original))
-            row.setdefault("ciede2000", []).append(mean_ciede2000(output, original))
-            row.setdefault("colourfulness", []).append(colourfulness(output))
-            row.setdefault("almost_gray", []).append(float(is_almost_gray(output)))
+            for metric, value in score_photo(output, original).items():
+                rows[name].setdefault(metric, []).append(value)
     result = {name: {k: float(np.mean(v)) for k, v in row.items()} for name, row in rows.items() if row}
     for row in result.values():
         row["original_colourfulness"] = float(np.mean(originals))

@@ -95,3 +95,15 @@ def colourfulness(rgb: np.ndarray) -> float:
 
 def is_almost_gray(rgb: np.ndarray) -> bool:
     return colourfulness(rgb) < ALMOST_GRAY_COLOURFULNESS
+
+
+def score(output: np.ndarray, reference: np.ndarray) -> dict[str, float]:
+    """Every metric of one colorized photo against its original (the same size):
+    ``psnr``, ``ciede2000``, ``colourfulness`` (of the output) and ``almost_gray`` (1.0 or 0.0)."""
+    fullness = colourfulness(output)
+    return {
+        "psnr": psnr(output, reference),
+        "ciede2000": mean_ciede2000(output, reference),
+        "colourfulness": fullness,
+        "almost_gray": float(fullness < ALMOST_GRAY_COLOURFULNESS),
+    }

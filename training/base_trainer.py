@@ -27,7 +27,7 @@ from engine.cancel import CancelToken
 from engine.color import lab_to_rgb, rgb_to_lab
 from engine.device import select_device
 from engine.errors import ReviveError
-from engine.metrics import colourfulness, is_almost_gray, mean_ciede2000, psnr
+from engine.metrics import colourfulness, mean_ciede2000, psnr, score
 from engine.model_file import ModelCard, save_model
 from engine.model_registry import user_model_path
 from engine.paths import runs_dir
@@ -136,11 +136,8 @@ def evaluate(model: UNetColorizer, images: np.ndarray, decodings, device, dtype)
             scores = results[decoding]
             for i in range(len(chunk)):
                 out = (rgb[i].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
-                ref = chunk[i].numpy()
-                scores.setdefault("psnr", []).append(psnr(out, ref))
-                scores.setdefault("ciede2000", []).append(mean_ciede2000(out, ref))
-                scores.setdefault("colourfulness", []).append(colourfulness(out))
-                scores.setdefault("almost_gray", []).append(float(is_almost_gray(out)))
+                for metric, value in score(out, chunk[i].numpy()).items():
+                    scores.setdefault(metric, []).append(value)
         for i in range(len(chunk)):
             out = (gray[i].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
             ref = chunk[i].numpy()
