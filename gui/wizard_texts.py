@@ -9,11 +9,15 @@ import html
 import re
 from pathlib import Path
 
+from engine import terminal_progress
 from training.dataset_check import DatasetReport
 
 ERROR_COLOUR = "#c62828"  # red: blocks the next step
 WARNING_COLOUR = "#b26a00"  # amber: for the user to judge
 KIND_LABELS = {"gray": "gray", "tinted": "tinted", "colour": "colour"}
+
+# A countdown that does not flicker between units: 1:05:09, 4:07, 0:12 (as on the command line).
+format_eta = terminal_progress.format_duration
 
 
 def format_duration(seconds: float) -> str:
@@ -26,14 +30,6 @@ def format_duration(seconds: float) -> str:
         return f"about {minutes} min"
     hours, minutes = divmod(minutes, 60)
     return f"about {hours} h {minutes} min" if minutes else f"about {hours} h"
-
-
-def format_eta(seconds: float) -> str:
-    """A countdown that does not flicker between units: ``1:05:09``, ``4:07``, ``0:12``."""
-    seconds = max(0, round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
 def _kinds(counts: dict[str, int]) -> str:
