@@ -24,7 +24,7 @@ from engine.batch_plan import REPORT_NAME, BatchOptions, BatchPlan, Job
 from engine.cancel import CancelToken
 from engine.chroma_merge import ChromaField, merge_chroma
 from engine.colorizer import Colorizer, Prepared
-from engine.errors import OutputError, ReviveError
+from engine.errors import OutputError, describe_error
 from engine.imaging import Photo, read_photo, write_photo
 
 log = logging.getLogger(__name__)
@@ -82,14 +82,6 @@ class BatchFinished:
 
 
 BatchEvent = BatchStarted | JobStarted | JobDone | JobSkipped | JobFailed | BatchFinished
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, ReviveError):
-        return str(error)
-    if isinstance(error, MemoryError):
-        return "not enough memory for this photo"
-    return f"{type(error).__name__}: {error}"
 
 
 @dataclass
@@ -153,7 +145,7 @@ def run_batch(
             try:
                 future.result()
             except Exception as error:  # noqa: BLE001 - any failure of one file is reported, the batch goes on
-                message = _describe(error)
+                message = describe_error(error)
                 failed.append((job.source, message))
                 record.add(job, "failed", message)
                 yield JobFailed(job, message)
@@ -178,7 +170,7 @@ def run_batch(
                 photo, prepared = future.result()
                 chroma = colorizer.predict(prepared, options.settings)
             except Exception as error:  # noqa: BLE001 - one bad file never stops the batch
-                message = _describe(error)
+                message = describe_error(error)
                 failed.append((job.source, message))
                 record.add(job, "failed", message)
                 yield JobFailed(job, message)

@@ -40,6 +40,16 @@ class Cancelled(ReviveError):
     """The user cancelled the operation."""
 
 
+def describe_error(error: BaseException) -> str:
+    """One line for people: a domain error's own message, memory exhaustion with its fix, anything
+    else by its type (a bug: the caller should log its traceback)."""
+    if isinstance(error, ReviveError):
+        return str(error)
+    if isinstance(error, MemoryError):
+        return "not enough memory for this photo: try a smaller render size"
+    return f"unexpected error ({type(error).__name__}: {error})"
+
+
 def first_line(error: BaseException) -> str:
     """The first line of an exception's message, or its type name when it has none."""
     return (str(error) or type(error).__name__).splitlines()[0]

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
-from engine.errors import ReviveError
+from engine.errors import ReviveError, describe_error
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class _Task(QRunnable):
             self._fail(str(error))
         except Exception as error:  # noqa: BLE001 - reported to the user, logged with the traceback
             log.exception("background task %s failed", getattr(self._function, "__name__", self._function))
-            self._fail(f"unexpected error ({type(error).__name__}: {error})")
+            self._fail(describe_error(error))
         else:
             self._relay.finished.emit(self._on_done, result)
 

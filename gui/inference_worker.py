@@ -18,6 +18,7 @@ from engine.batch_plan import plan_batch
 from engine.batch_run import run_batch
 from engine.colorizer import Colorizer
 from engine.errors import ModelNotFound, ReviveError
+from engine.errors import describe_error as engine_describe_error
 from engine.imaging import read_photo, read_preview_rgb
 from gui.display_images import save_cached, to_display
 from gui.jobs import DISPLAY_MAX_SIDE, BatchRequest, ModelInfo, ModelRequest, PhotoFailure, PhotoJob, PhotoResult
@@ -31,14 +32,10 @@ NO_MODEL_MESSAGE = (
 
 
 def describe_error(error: BaseException) -> str:
-    """One line for people: a domain error's own message; anything else by type (and logged)."""
+    """``engine.errors.describe_error``, with the app's own advice when no model is installed."""
     if isinstance(error, ModelNotFound) and "no colorization model is installed" in str(error).lower():
         return NO_MODEL_MESSAGE
-    if isinstance(error, ReviveError):
-        return str(error)
-    if isinstance(error, MemoryError):
-        return "not enough memory for this photo: try a smaller render size"
-    return f"unexpected error ({type(error).__name__}: {error})"
+    return engine_describe_error(error)
 
 
 class InferenceWorker(QObject):

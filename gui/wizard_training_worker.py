@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 from PySide6.QtCore import QObject, Signal, Slot
 
 from engine.cancel import CancelToken
-from engine.errors import ReviveError
+from engine.errors import ReviveError, describe_error
 from training.cyclegan_config import CycleGANConfig
 from training.cyclegan_events import PreviewReady
 from training.cyclegan_trainer import train_cyclegan
@@ -61,7 +61,7 @@ class TrainingWorker(QObject):
         except Exception as error:  # noqa: BLE001 - reported to the user, logged with the traceback
             log.exception("training failed")
             self._flush()
-            self.run_failed.emit(f"unexpected error ({type(error).__name__}: {error})")
+            self.run_failed.emit(describe_error(error))
         finally:
             self.stopped.emit()
 
