@@ -14,9 +14,10 @@ import time
 from pathlib import Path
 
 from engine.batch_plan import FORMATS, BatchOptions, plan_batch
-from engine.batch_run import BatchFinished, JobDone, JobFailed, JobSkipped, JobStarted, run_batch
+from engine.batch_progress import BatchProgress
+from engine.batch_run import BatchFinished, JobFailed, run_batch
 from engine.cancel import CancelToken
-from engine.colorizer import MAX_RENDER_SIZE, MIN_RENDER_SIZE, ColorizeSettings, Colorizer
+from engine.colorizer import MAX_RENDER_SIZE, MIN_RENDER_SIZE, Colorizer, ColorizeSettings
 from engine.device import DEVICE_CHOICES
 from engine.errors import ReviveError
 from engine.terminal_progress import ProgressLine, format_duration
@@ -62,31 +63,22 @@ def run(args: argparse.Namespace) -> int:
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     progress = ProgressLine(len(plan.jobs))
-    finished = processed = 0
-    current = ""
-    summary = None
-    started = time.monotonic()
+    tally = BatchProgress()
     try:
         for event in run_batch(plan, colorizer, options, cancel):
-            if isinstance(event, JobStarted):
-                current = event.job.source.name
-            elif isinstance(event, JobSkipped):
-                finished += 1
-            elif isinstance(event, (JobDone, JobFailed)):
-                finished += 1
-                processed += 1
-                if isinstance(event, JobFailed):
-                    progress.close()
-                    print(f"failed: {event.job.source}: {event.message}", file=sys.stderr)
-            elif isinstance(event, BatchFinished):
-                summary = event.summary
+            tally.apply(event, time.monotonic())
+            if isinstance(event, JobFailed):
+                progress.close()
+                print(f"failed: {event.job.source}: {event.message}", file=sys.stderr)
+            if isinstance(event, BatchFinished):
                 continue
-            # ETA from the photos actually processed (skipped ones cost nothing).
-            eta = (time.monotonic() - started) / processed * (len(plan.jobs) - finished) if processed else None
-            progress.update(finished, current, eta_seconds=eta, force=finished == len(plan.jobs))
+            finished = tally.skipped + tally.finished_count
+            current = tally.current.name if tally.current else ""
+            progress.update(finished, current, eta_seconds=tally.eta_seconds(), force=finished == len(plan.jobs))
     finally:
         signal.signal(signal.SIGINT, previous)
         progress.close()
+    summary = tally.summary
     assert summary is not None
     failed = len(summary.failed)
     print(

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QProgressBar, QPushButton, QStyle, QToolButton, QVBoxLayout, QWidget,
 )
 
-from gui.batch_progress import BatchProgress
+from engine.batch_progress import BatchProgress
 from gui.icons import icon
 from gui.export_naming import EXPORT_FORMATS, FORMAT_LABELS
 from gui.tuning import describe_eta

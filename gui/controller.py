@@ -17,6 +17,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal
 
 from engine.batch_plan import BatchOptions
+from engine.batch_progress import BatchProgress
 from engine.batch_run import BatchFinished, BatchStarted, JobFailed
 from engine.cancel import CancelToken
 from engine.colorizer import ColorizeSettings
@@ -26,7 +27,6 @@ from engine.paths import revive_home
 from gui.app_settings import AppSettings
 from gui.background_tasks import BackgroundTasks
 from gui.batch_panel import BatchForm
-from gui.batch_progress import BatchProgress
 from gui.display_images import export_result, load_display_pair, make_thumbnail
 from gui.export_naming import export_problem
 from gui.inference_worker import NO_MODEL_MESSAGE, InferenceWorker

@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
     QStyle, QTabWidget, QToolBar, QWidget,
 )
 
+from engine.batch_progress import BatchProgress
 from engine.imaging import IMAGE_SUFFIXES
 from gui.batch_panel import BatchPanel
-from gui.batch_progress import BatchProgress
 from gui.compare_view import SIDE_BY_SIDE, SPLIT, CompareView
 from gui.controller import Controller
 from gui.actions import add_actions, make_action

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from engine.batch_plan import Job
+from engine.batch_progress import BatchProgress
 from engine.batch_run import BatchFinished, BatchStarted, BatchSummary, JobDone, JobFailed, JobStarted
-from gui.batch_progress import BatchProgress
 from gui.export_naming import default_export_name, default_export_path, export_problem
 from gui.photo_session import PhotoSession, PhotoStatus, expand_paths
 from gui.result_cache import ResultCache

@@ -1,4 +1,5 @@
-"""Progress of a running batch, fed with the engine's batch events. Plain Python, no Qt.
+"""Progress of a running batch, fed with its events: counts, current photo, ETA. Used by the
+command line's progress bar and the app's batch panel.
 
 The ETA is the mean time per finished photo times the photos left, measured from the first photo's
 start (so the model warm-up of the first one is counted once, not extrapolated from a cold start).
