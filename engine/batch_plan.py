@@ -57,7 +57,9 @@ def output_suffix_for(source: Path, format: str) -> str:
     return output_suffix(format_of(source), format, bit_depth=8, has_alpha=False)
 
 
-def _walk(folder: Path, recursive: bool, exclude: Path | None) -> Iterable[Path]:
+def walk_images(folder: Path, recursive: bool = True, exclude: Path | None = None) -> Iterable[Path]:
+    """Image files under ``folder`` in a stable order, hidden files and folders skipped;
+    ``exclude`` (a resolved folder) is not walked into."""
     for root, dirs, files in os.walk(folder):
         root_path = Path(root)
         dirs[:] = sorted(
@@ -83,7 +85,7 @@ def plan_batch(inputs: Sequence[Path], options: BatchOptions) -> BatchPlan:
         if item.is_dir():
             if item.resolve() == output_resolved:
                 raise ReviveError(f"the output folder {output_dir} is also an input folder: choose another output folder")
-            for path in _walk(item, options.recursive, output_resolved):
+            for path in walk_images(item, options.recursive, output_resolved):
                 sources.append((path, path.relative_to(item).with_suffix("")))
         elif item.is_file():
             sources.append((item, Path(item.stem)))

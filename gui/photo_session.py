@@ -7,11 +7,11 @@ a photo (the same file opened twice is one entry).
 from __future__ import annotations
 
 import enum
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from engine.batch_plan import walk_images
 from engine.imaging import is_image_path
 
 
@@ -71,10 +71,7 @@ def expand_paths(paths: Sequence[Path], recursive: bool = True) -> tuple[list[Pa
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
-                found.extend(Path(root) / name for name in sorted(files)
-                             if not name.startswith(".") and is_image_path(Path(root) / name))
+            found.extend(walk_images(path, recursive))
         elif path.is_file():
             if is_image_path(path):
                 found.append(path)
