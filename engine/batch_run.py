@@ -119,13 +119,14 @@ def run_batch(
     done = skipped = 0
     failed: list[tuple[Path, str]] = []
 
-    pending = [job for job in plan.jobs if not (options.skip_existing and job.output.exists())]
+    # Each output is looked for once: a resumed batch of thousands on a network share stays quick.
+    finished = {job for job in plan.jobs if options.skip_existing and job.output.exists()}
+    pending = [job for job in plan.jobs if job not in finished]
     yield BatchStarted(len(plan.jobs), len(pending))
-    for job in plan.jobs:
-        if options.skip_existing and job.output.exists():
-            skipped += 1
-            record.add(job, "skipped", "output exists")
-            yield JobSkipped(job, "output exists")
+    for job in (job for job in plan.jobs if job in finished):
+        skipped += 1
+        record.add(job, "skipped", "output exists")
+        yield JobSkipped(job, "output exists")
 
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="revive-read")
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="revive-write")
