@@ -2,43 +2,71 @@
 
 With no arguments, opens the desktop app; with a subcommand, runs it on the command line:
 ``colorize``, ``models``, ``train-base``, ``train``. See ``main.py --help``.
+
+Nothing else lives here: parsing, logging, and handing over to the app or a command. The command
+modules are imported statically (the import graph is visible to the tools that check it) and
+import torch only when they run, so ``--help`` answers at once.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
+import logging.handlers
 import os
 import sys
 
+from engine import colorize_command, models_command
+from engine.cli_runtime import exit_on_sigterm, say
+from engine.paths import log_dir
+from training import base_command, train_command
+
 # (subcommand, module with add_arguments/run, one-line help)
 COMMANDS = (
-    ("colorize", "engine.colorize_command", "colorize photos and folders into an output folder"),
-    ("models", "engine.models_command", "list the installed colorization models"),
-    ("train-base", "training.base_command", "train a base colorizer on a folder of colour photos"),
-    ("train", "training.train_command", "fine-tune a model on your old photos and colour photos (CycleGAN)"),
+    ("colorize", colorize_command, "colorize photos and folders into an output folder"),
+    ("models", models_command, "list the installed colorization models"),
+    ("train-base", base_command, "train a base colorizer on a folder of colour photos"),
+    ("train", train_command, "fine-tune a model on your old photos and colour photos (CycleGAN)"),
 )
+
+log = logging.getLogger("revive")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="main.py",
+        prog="revive",
         description="Revive colorizes old black-and-white and sepia photos. Without a command, the desktop app opens.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show warnings and details on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module_name, help_text in COMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name != module_name:
-                raise
-            continue
+    for name, module, help_text in COMMANDS:
         command = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
         module.add_arguments(command)
         command.set_defaults(run=module.run)
     return parser
+
+
+def setup_logging(verbose: bool) -> None:
+    """Everything (INFO and up, Python warnings included) goes to a rotating log file; stderr shows
+    errors only, or everything with ``-v``: library warnings must not break the progress line."""
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.INFO if verbose else logging.ERROR)
+    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(console)
+    try:
+        folder = log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(folder / "revive.log", maxBytes=2_000_000, backupCount=3,
+                                                       encoding="utf-8")
+    except OSError:
+        pass  # a read-only profile: no log file, the command still runs
+    else:
+        handler.setLevel(logging.INFO)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    logging.captureWarnings(True)
 
 
 def _tune_allocator() -> None:
@@ -61,28 +89,31 @@ def _tune_allocator() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    _tune_allocator()
-    if args.command is None:
-        try:
-            from gui.app import run_app
-        except ImportError as error:
-            if os.environ.get("REVIVE_DEBUG"):
-                raise
-            print(f"revive: the desktop app is not available ({error}); here are the commands:\n", file=sys.stderr)
-            parser.print_help()
-            return 0
-        return run_app(sys.argv[:1] + argv)
+    exit_on_sigterm()
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        setup_logging(args.verbose)
+        _tune_allocator()
+        if args.command is None:
+            return _run_app(parser, argv)
         return args.run(args)
     except KeyboardInterrupt:
-        print("\nrevive: interrupted", file=sys.stderr)
+        print(file=sys.stderr)
+        say("revive: interrupted")
         return 130
+
+
+def _run_app(parser: argparse.ArgumentParser, argv: list[str]) -> int:
+    try:
+        from gui.app import run_app
+    except ImportError as error:
+        if os.environ.get("REVIVE_DEBUG"):
+            raise
+        say(f"revive: the desktop app is not available ({error}); here are the commands:\n")
+        parser.print_help()
+        return 0
+    return run_app(sys.argv[:1] + argv)
 
 
 if __name__ == "__main__":

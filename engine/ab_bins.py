@@ -22,10 +22,11 @@ GRID_LIMIT = 110.0
 def _centers() -> torch.Tensor:
     # A cell is kept when any colour inside it is displayable at some lightness: sample the a*b*
     # plane finely, test every sample against the sRGB gamut, and keep the cells that got a hit.
-    fine = torch.arange(-GRID_LIMIT - 5.0, GRID_LIMIT + 5.0 + 0.1, 2.5, dtype=torch.float64)
+    # Explicitly on the CPU: the first call may come while a module is built on the meta device.
+    fine = torch.arange(-GRID_LIMIT - 5.0, GRID_LIMIT + 5.0 + 0.1, 2.5, dtype=torch.float64, device="cpu")
     a, b = torch.meshgrid(fine, fine, indexing="ij")
     ab = torch.stack((a.flatten(), b.flatten()), dim=1)
-    lightness = torch.linspace(1.0, 99.0, 50, dtype=torch.float64)
+    lightness = torch.linspace(1.0, 99.0, 50, dtype=torch.float64, device="cpu")
     lab = torch.stack(
         (
             lightness.view(1, -1).expand(len(ab), -1),

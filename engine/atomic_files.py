@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,15 +42,26 @@ def ensure_folder(path: Path) -> None:
         raise OutputError(describe_write_error(path, e)) from e
 
 
-@contextmanager
-def atomic_file(path: Path) -> Iterator[BinaryIO]:
-    """A binary file object whose content replaces ``path`` only once fully written and synced.
+PART_PATTERN = re.compile(r"^\.(?P<name>.+)\.[0-9a-f]{12}\.part$")
+"""The name of a temporary file of ``atomic_file``: ``.NAME.<12 hex digits>.part``."""
 
-    The folder must exist (see ``ensure_folder``). On any failure the temporary file is removed;
-    OSError, and ValueError from encoders that reject what they cannot store, become OutputError.
+
+def temporary_name(path: Path) -> Path:
+    return path.with_name(f".{path.name[:200]}.{secrets.token_hex(6)}.part")
+
+
+@contextmanager
+def atomic_file(path: Path, replace: bool = True) -> Iterator[BinaryIO]:
+    """A binary file object whose content becomes ``path`` only once fully written and synced.
+
+    ``replace`` False never replaces anything at ``path``: the finished file is linked into place,
+    which fails if something appeared there meanwhile (OutputError, and the other file is left
+    alone). The folder must exist (see ``ensure_folder``). On any failure the temporary file is
+    removed; OSError, and ValueError from encoders that reject what they cannot store, become
+    OutputError.
     """
     path = Path(path)
-    temp = path.with_name(f".{path.name[:200]}.{secrets.token_hex(6)}.part")
+    temp = temporary_name(path)
     try:
         # os.open with mode 0o666 lets the umask decide permissions, as for any new file.
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
@@ -60,7 +72,14 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.replace(temp, path)
+        if replace:
+            os.replace(temp, path)
+        else:
+            _place_without_replacing(temp, path)
+    except FileExistsError as e:
+        temp.unlink(missing_ok=True)
+        raise OutputError(f"{path.name}: a file of that name appeared while Revive was writing; "
+                          "it was left untouched") from e
     except (OSError, ValueError) as e:
         temp.unlink(missing_ok=True)
         message = describe_write_error(path, e) if isinstance(e, OSError) else f"{path.name}: {first_line(e)}"
@@ -69,6 +88,46 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
         temp.unlink(missing_ok=True)
         raise
     _sync_folder(path.parent)
+
+
+def _place_without_replacing(temp: Path, path: Path) -> None:
+    """Give ``temp`` the name ``path`` only if nothing has that name (a hard link is atomic and
+    fails when the name is taken); file systems without hard links get a check, then a rename."""
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        raise
+    except OSError as e:
+        if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK,
+                           getattr(errno, "ENOSYS", -1)):
+            raise
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, "exists", str(path)) from e
+        os.replace(temp, path)
+        return
+    os.unlink(temp)
+
+
+def remove_stale_parts(folder: Path, names: set[str], older_than: float) -> int:
+    """Delete ``atomic_file``'s leftovers in ``folder`` for files called one of ``names`` (a batch
+    killed mid-write leaves them), modified before ``older_than`` (a time.time() value). Only
+    Revive's own temporary names are touched. Returns how many were removed."""
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        match = PART_PATTERN.match(entry.name)
+        if not match or match.group("name") not in names:
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < older_than:
+                os.unlink(entry.path)
+                removed += 1
+        except OSError as e:
+            log.debug("could not remove %s: %s", entry.path, e)
+    return removed
 
 
 def write_bytes_atomically(path: Path, data: bytes) -> Path:

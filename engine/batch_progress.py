@@ -10,7 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.batch_run import BatchFinished, BatchStarted, BatchSummary, JobDone, JobFailed, JobSkipped, JobStarted
+from engine.batch_run import (
+    BatchFinished,
+    BatchStarted,
+    BatchSummary,
+    InputProblem,
+    JobDone,
+    JobFailed,
+    JobSkipped,
+    JobStarted,
+)
 
 
 @dataclass
@@ -20,6 +29,7 @@ class BatchProgress:
     done: int = 0
     skipped: int = 0
     failed: list[tuple[Path, str]] = field(default_factory=list)
+    problems: list[tuple[Path, str]] = field(default_factory=list)  # inputs that could not be used
     current: Path | None = None
     summary: BatchSummary | None = None
     _first_start: float | None = None
@@ -38,6 +48,8 @@ class BatchProgress:
         """Update from one engine batch event; ``now`` is a monotonic time in seconds."""
         if isinstance(event, BatchStarted):
             self.total, self.to_do = event.total, event.to_do
+        elif isinstance(event, InputProblem):
+            self.problems.append((event.path, event.message))
         elif isinstance(event, JobStarted):
             self.current = event.job.source
             if self._first_start is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,13 +20,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from engine.atomic_files import write_text_atomically
+from engine.atomic_files import remove_stale_parts, write_text_atomically
 from engine.batch_plan import REPORT_NAME, BatchOptions, BatchPlan, Job
 from engine.cancel import CancelToken
 from engine.chroma_merge import ChromaField, merge_chroma
 from engine.colorizer import Colorizer, Prepared
 from engine.errors import OutputError, describe_error
 from engine.imaging import Photo, read_photo, write_photo
+from engine.output_ledger import OutputLedger
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,14 @@ READ_AHEAD = 2
 class BatchStarted:
     total: int
     to_do: int  # after skipping finished outputs
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """An input that could not be used (missing, a looping link, a pipe...): reported, not run."""
+
+    path: Path
+    message: str
 
 
 @dataclass(frozen=True)
@@ -66,7 +76,7 @@ class BatchSummary:
     total: int
     done: int
     skipped: int
-    failed: tuple[tuple[Path, str], ...]
+    failed: tuple[tuple[Path, str], ...]  # photos that failed and inputs that could not be used
     cancelled: bool
     seconds: float
     report_path: Path | None = None
@@ -81,7 +91,7 @@ class BatchFinished:
     summary: BatchSummary
 
 
-BatchEvent = BatchStarted | JobStarted | JobDone | JobSkipped | JobFailed | BatchFinished
+BatchEvent = BatchStarted | InputProblem | JobStarted | JobDone | JobSkipped | JobFailed | BatchFinished
 
 
 @dataclass
@@ -102,9 +112,26 @@ def _read(job: Job, colorizer: Colorizer, options: BatchOptions) -> tuple[Photo,
     return photo, colorizer.prepare(photo.luma, options.settings)
 
 
-def _finish(job: Job, photo: Photo, chroma: ChromaField, options: BatchOptions, forbidden: frozenset[Path]) -> None:
+def _finish(job: Job, photo: Photo, chroma: ChromaField, options: BatchOptions, forbidden: frozenset[Path],
+            ledger: OutputLedger) -> None:
     rgb = merge_chroma(photo.luma, chroma)
-    write_photo(job.output, rgb, photo.metadata, alpha=photo.alpha, quality=options.quality, forbidden=forbidden)
+    # Replace only a file proven Revive's own from this photo, checked again now: it may have been
+    # swapped for another since planning.
+    replace = job.existing and ledger.owns(job.output, job.source)
+    write_photo(job.output, rgb, photo.metadata, alpha=photo.alpha, quality=options.quality,
+                forbidden=forbidden, replace=replace)
+    ledger.record(job.output, job.source)
+
+
+def _clean_leftovers(plan: BatchPlan, started_wall: float) -> None:
+    """Remove temporary files a killed earlier run left beside this plan's outputs."""
+    names: dict[Path, set[str]] = {}
+    for job in plan.jobs:
+        names.setdefault(job.output.parent, set()).add(job.output.name)
+    names.setdefault(plan.output_dir, set()).update({REPORT_NAME})
+    removed = sum(remove_stale_parts(folder, wanted, started_wall) for folder, wanted in names.items())
+    if removed:
+        log.info("removed %d temporary file(s) left by an interrupted run", removed)
 
 
 def run_batch(
@@ -113,16 +140,24 @@ def run_batch(
     """Colorize every job of ``plan``; yields events, the last one ``BatchFinished``."""
     cancel = cancel or CancelToken()
     started = time.monotonic()
-    began = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    began_at = datetime.now(timezone.utc)
+    began = began_at.isoformat(timespec="seconds")
     forbidden = frozenset(job.source for job in plan.jobs)
     record = _Record()
     done = skipped = 0
     failed: list[tuple[Path, str]] = []
+    ledger = OutputLedger.load(plan.output_dir)
+    _clean_leftovers(plan, time.time() - 1.0)
 
-    # Each output is looked for once: a resumed batch of thousands on a network share stays quick.
-    finished = {job for job in plan.jobs if options.skip_existing and job.output.exists()}
+    # The plan proved which outputs are finished work of Revive's from the same photo; a resumed
+    # batch of thousands on a network share looks at each output once, while planning.
+    finished = {job for job in plan.jobs if options.skip_existing and job.existing}
     pending = [job for job in plan.jobs if job not in finished]
     yield BatchStarted(len(plan.jobs), len(pending))
+    for path, message in plan.problems:
+        failed.append((path, message))
+        record.entries.append({"source": str(path), "status": "failed", "detail": message})
+        yield InputProblem(path, message)
     for job in (job for job in plan.jobs if job in finished):
         skipped += 1
         record.add(job, "skipped", "output exists")
@@ -176,7 +211,7 @@ def run_batch(
                 record.add(job, "failed", message)
                 yield JobFailed(job, message)
                 continue
-            writes.append((job, writer.submit(_finish, job, photo, chroma, options, forbidden), tick))
+            writes.append((job, writer.submit(_finish, job, photo, chroma, options, forbidden, ledger), tick))
             del photo, prepared, chroma
             yield from drain(block=len(writes) > 1)
         # Photos already being written are finished even on cancel: they are complete work.
@@ -190,13 +225,18 @@ def run_batch(
     seconds = time.monotonic() - started
     report_path = None
     if options.write_report:
-        report_path = _write_report(plan, options, colorizer, record, began, seconds, cancelled)
+        report_path = _write_report(plan, options, colorizer, record, began, seconds, cancelled, ledger, began_at)
+    try:
+        ledger.compact()
+    except OutputError as error:
+        log.warning("could not tidy the output ledger: %s", error)
     summary = BatchSummary(len(plan.jobs), done, skipped, tuple(failed), cancelled, seconds, report_path)
     yield BatchFinished(summary)
 
 
-def _write_report(plan, options, colorizer, record, began, seconds, cancelled) -> Path | None:
-    path = plan.output_dir / REPORT_NAME
+def _write_report(plan, options, colorizer, record, began, seconds, cancelled, ledger, began_at) -> Path | None:
+    """``revive-report.json`` (the latest run) and ``revive-report-<UTC time>.json`` (kept), each
+    written only where nothing is or Revive's own report is."""
     render_size, temperature = colorizer.resolve(options.settings)
     report = {
         "started": began,
@@ -217,9 +257,19 @@ def _write_report(plan, options, colorizer, record, began, seconds, cancelled) -
         },
         "files": record.entries,
     }
-    try:
-        write_text_atomically(path, json.dumps(report, indent=2) + "\n")
-    except OutputError as error:
-        log.warning("could not write the batch report %s: %s", path, error)
-        return None
-    return path
+    text = json.dumps(report, indent=2) + "\n"
+    stamp = began_at.strftime("%Y%m%d-%H%M%S")
+    latest = None
+    for name in (f"revive-report-{stamp}.json", REPORT_NAME):
+        path = plan.output_dir / name
+        if os.path.lexists(path) and not ledger.owns(path):
+            log.warning("not writing the batch report over %s: Revive did not write that file", path)
+            continue
+        try:
+            write_text_atomically(path, text)
+            ledger.record(path)
+        except (OutputError, OSError) as error:
+            log.warning("could not write the batch report %s: %s", path, error)
+            continue
+        latest = path
+    return latest

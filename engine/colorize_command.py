@@ -1,26 +1,39 @@
 """The ``colorize`` command: plan, run with a progress bar, print a summary.
 
-Exit status: 0 all succeeded, 1 some files failed (the rest are written), 2 usage or configuration
-error (one line on stderr), 130 cancelled with Ctrl-C (finished files are kept; rerun with
-``--skip-existing`` to resume).
+Exit status: 0 all succeeded, 1 some files failed or some inputs could not be used (the rest are
+written), 2 usage or configuration error (one line on stderr), 130 cancelled with Ctrl+C or
+SIGTERM (finished files are kept; rerun with ``--skip-existing`` to resume).
+
+Only torch-free modules are imported at the top: ``--help`` and planning never wait for torch, and
+the plan is printed while the model loads.
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
+import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from engine.batch_plan import FORMATS, BatchOptions, plan_batch
-from engine.batch_progress import BatchProgress
-from engine.batch_run import BatchFinished, JobFailed, run_batch
+from engine.batch_plan import BatchPlan, plan_batch, prepare_output_folder
+from engine.batch_settings import (
+    DEVICE_CHOICES,
+    FORMATS,
+    MAX_RENDER_SIZE,
+    MIN_RENDER_SIZE,
+    BatchOptions,
+    ColorizeSettings,
+)
 from engine.cancel import CancelToken
-from engine.colorizer import MAX_RENDER_SIZE, MIN_RENDER_SIZE, Colorizer, ColorizeSettings
-from engine.device import DEVICE_CHOICES
+from engine.cli_runtime import events_from_thread, in_background, interrupts, say
 from engine.errors import ReviveError
+from engine.folder_scan import describe_other_types
 from engine.terminal_progress import ProgressLine, format_duration
+
+log = logging.getLogger(__name__)
+
+NOTES_SHOWN = 8  # notes beyond this are counted, not listed (a big archive may have thousands)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +52,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto", help=argparse.SUPPRESS)
 
 
+def _load_colorizer(model, device, precision):
+    from engine.colorizer import Colorizer  # torch: imported while the plan is printed
+
+    return Colorizer.load(model, device, precision)
+
+
+def _print_plan(plan: BatchPlan) -> None:
+    for note in plan.notes[:NOTES_SHOWN]:
+        say(f"note: {note}")
+    if len(plan.notes) > NOTES_SHOWN:
+        say(f"note: ... and {len(plan.notes) - NOTES_SHOWN} more renamed outputs (the report lists them all)")
+    for path, message in plan.problems:
+        say(f"skipped: {path}: {message}")
+    if plan.revive_outputs:
+        say(f"note: {plan.revive_outputs} file(s) under the inputs are Revive's own earlier results; not colorized again")
+    other = describe_other_types(plan.other_types)
+    if other:
+        say(f"note: skipped {other}")
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         settings = ColorizeSettings(args.render_size, args.saturation, args.temperature)
@@ -46,51 +79,76 @@ def run(args: argparse.Namespace) -> int:
             output_dir=args.output, format=args.format, skip_existing=args.skip_existing,
             recursive=args.recursive, quality=args.quality, settings=settings,
         )
+    except ValueError as error:
+        say(f"revive: {error}")
+        return 2
+    # The model loads (torch import included, seconds) while the inputs are planned and listed.
+    loading = in_background(_load_colorizer, args.model, args.device, args.precision)
+    try:
         plan = plan_batch(args.inputs, options)
         if not plan.jobs:
-            print("revive: no photos found in the given inputs", file=sys.stderr)
+            for path, message in plan.problems:
+                say(f"revive: {path}: {message}")
+            if not plan.problems:
+                say("revive: no photos found in the given inputs")
             return 2
-        colorizer = Colorizer.load(args.model, args.device, args.precision)
-    except (ReviveError, ValueError) as error:
-        print(f"revive: {error}", file=sys.stderr)
+    except ReviveError as error:
+        say(f"revive: {error}")
         return 2
+    say(f"Colorizing {len(plan.jobs)} photo(s) into {options.output_dir}")
+    _print_plan(plan)
+    try:
+        colorizer = loading.result()
+        prepare_output_folder(options.output_dir)  # after the model: a usage error leaves no folder
+    except (ReviveError, ValueError) as error:
+        say(f"revive: {error}")
+        return 2
+    for warning in getattr(colorizer, "warnings", ()):
+        say(f"warning: {warning}")
+    say(f"Model {colorizer.card.name} ({colorizer.path}) on {colorizer.device.description}")
+    return _run_plan(plan, colorizer, options)
 
-    print(f"Colorizing {len(plan.jobs)} photo(s) with {colorizer.card.name} on {colorizer.device.description}",
-          file=sys.stderr)
-    for note in plan.notes:
-        print(f"note: {note}", file=sys.stderr)
+
+def _run_plan(plan: BatchPlan, colorizer, options: BatchOptions) -> int:
+    from engine.batch_progress import BatchProgress
+    from engine.batch_run import BatchFinished, InputProblem, JobFailed, run_batch
 
     cancel = CancelToken()
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     progress = ProgressLine(len(plan.jobs))
     tally = BatchProgress()
-    try:
-        for event in run_batch(plan, colorizer, options, cancel):
-            tally.apply(event, time.monotonic())
-            if isinstance(event, JobFailed):
-                progress.close()
-                print(f"failed: {event.job.source}: {event.message}", file=sys.stderr)
-            if isinstance(event, BatchFinished):
-                continue
-            finished = tally.skipped + tally.finished_count
-            current = tally.current.name if tally.current else ""
-            progress.update(finished, current, eta_seconds=tally.eta_seconds(), force=finished == len(plan.jobs))
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        progress.close()
+
+    def events() -> Iterator[object]:
+        return run_batch(plan, colorizer, options, cancel)
+
+    with interrupts(cancel, "stopping after the photos in progress; finished photos are kept"):
+        try:
+            for event in events_from_thread(events, "revive-batch"):
+                tally.apply(event, time.monotonic())
+                if isinstance(event, JobFailed):
+                    progress.close()
+                    say(f"failed: {event.job.source}: {event.message}")
+                if isinstance(event, (BatchFinished, InputProblem)):
+                    continue
+                finished = tally.skipped + tally.finished_count
+                current = tally.current.name if tally.current else ""
+                progress.update(finished, current, eta_seconds=tally.eta_seconds(), force=finished == len(plan.jobs))
+        finally:
+            progress.close()
     summary = tally.summary
     assert summary is not None
     failed = len(summary.failed)
-    print(
+    say(
         f"Done {summary.done}, skipped {summary.skipped}, failed {failed} in {format_duration(summary.seconds)}"
-        f" ({summary.images_per_second:.2f} images/s)" + (" - cancelled" if summary.cancelled else ""),
-        file=sys.stderr,
+        f" ({summary.images_per_second:.2f} images/s)" + (" - cancelled" if summary.cancelled else "")
     )
     for source, message in summary.failed:
-        print(f"  {source}: {message}", file=sys.stderr)
+        say(f"  {source}: {message}")
+    other = describe_other_types(plan.other_types)
+    if other:
+        say(f"Skipped {other}.")
     if summary.report_path:
-        print(f"Report: {summary.report_path}", file=sys.stderr)
+        say(f"Report: {summary.report_path}")
     if summary.cancelled:
-        print("Cancelled: finished photos are kept; run again with --skip-existing to resume.", file=sys.stderr)
+        say("Cancelled: finished photos are kept; run again with --skip-existing to resume.")
         return 130
     return 1 if failed else 0

@@ -19,37 +19,17 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from engine.batch_settings import MAX_RENDER_SIZE, MIN_RENDER_SIZE, ColorizeSettings
 from engine.chroma_merge import ChromaField, fit_chroma_field, merge_chroma
 from engine.color import gray_to_lightness, lab_to_rgb, rgb_to_ycbcr_chroma
 from engine.device import DeviceChoice, is_out_of_memory, select_device
 from engine.errors import OutOfMemory
 from engine.model_file import ModelCard, load_model
-from engine.model_registry import resolve_model
+from engine.model_registry import resolve
 
 log = logging.getLogger(__name__)
 
-MIN_RENDER_SIZE = 64
-MAX_RENDER_SIZE = 2048
 MAX_ASPECT = 4.0  # the long side at render size is capped at this many times the short side
-
-
-@dataclass(frozen=True)
-class ColorizeSettings:
-    """What a user can tune. ``None`` means: as the model card says."""
-
-    render_size: int | None = None
-    saturation: float = 1.0  # multiplies the predicted chroma: 0 = gray, 1 = as predicted
-    temperature: float | None = None  # annealed-mean temperature: lower = more vivid
-
-    def __post_init__(self) -> None:
-        if self.render_size is not None and not MIN_RENDER_SIZE <= self.render_size <= MAX_RENDER_SIZE:
-            raise ValueError(
-                f"render size must be between {MIN_RENDER_SIZE} and {MAX_RENDER_SIZE}, got {self.render_size}"
-            )
-        if not 0.0 <= self.saturation <= 3.0:
-            raise ValueError(f"saturation must be between 0 and 3, got {self.saturation}")
-        if self.temperature is not None and not 0.01 <= self.temperature <= 2.0:
-            raise ValueError(f"temperature must be between 0.01 and 2, got {self.temperature}")
 
 
 @dataclass(frozen=True)
@@ -79,6 +59,7 @@ class Colorizer:
         self.card = card
         self.device = device
         self.path = path
+        self.warnings: tuple[str, ...] = ()  # what the user should hear about how it was chosen
         self._module = module.to(device.device).eval()
         if device.device.type == "cpu":
             self._module = self._module.to(memory_format=torch.channels_last)
@@ -88,10 +69,14 @@ class Colorizer:
     def load(cls, model: str | Path | None = None, device: str = "auto", precision: str = "auto") -> "Colorizer":
         """Load a model by name or path (None: the default model) on ``device``."""
         choice = select_device(device, precision)
-        path = resolve_model(str(model) if model is not None else None)
-        module, card = load_model(path)
-        log.info("loaded model %s (%s) on %s", card.name, path, choice.description)
-        return cls(module, card, choice, path)
+        resolved = resolve(str(model) if model is not None else None)
+        module, card = load_model(resolved.path)
+        for warning in resolved.warnings:
+            log.warning("%s", warning)
+        log.info("loaded model %s (%s) on %s", card.name, resolved.path, choice.description)
+        colorizer = cls(module, card, choice, resolved.path)
+        colorizer.warnings = resolved.warnings
+        return colorizer
 
     def resolve(self, settings: ColorizeSettings) -> tuple[int, float]:
         return (

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import torch
 
+from engine.batch_settings import DEVICE_CHOICES
 from engine.errors import DeviceError
 
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
 @dataclass(frozen=True)

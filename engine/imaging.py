@@ -54,6 +54,7 @@ _SAME_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", 
 _REQUESTED_SUFFIX = {"png": ".png", "jpg": ".jpg", "tiff": ".tif"}
 OUTPUT_FORMATS: tuple[str, ...] = ("same", *_REQUESTED_SUFFIX)
 """What a user may ask for as the output type ('same' keeps the source's where it can)."""
+FORMATS = OUTPUT_FORMATS
 _SIXTEEN_BIT_SUFFIXES = {".png", ".tif"}
 _ALPHA_FORMATS = {"PNG", "TIFF", "WEBP", "BMP"}
 
@@ -213,7 +214,7 @@ def format_of(path: Path) -> str:
 
 def write_photo(path: Path, rgb: np.ndarray, metadata: PhotoMetadata,
                 alpha: np.ndarray | None = None, quality: int = 95,
-                forbidden: Iterable[Path] = ()) -> Path:
+                forbidden: Iterable[Path] = (), replace: bool = False) -> Path:
     """Write an sRGB result atomically, with the source's metadata; returns ``path``.
 
     ``rgb`` is (H, W, 3) uint8 or uint16 sRGB; ``alpha`` (H, W) uint8 or uint16 or None. The format
@@ -221,8 +222,10 @@ def write_photo(path: Path, rgb: np.ndarray, metadata: PhotoMetadata,
     per channel to PNG and TIFF and rounded to 8 bits elsewhere. EXIF, ICC profile and DPI go to
     JPEG, PNG, TIFF and WebP (WebP has no DPI field). JPEG is 4:2:0 at ``quality`` and has no
     alpha; WebP is lossy at ``quality``; TIFF is Deflate-compressed.
-    Refuses (OutputError) to replace any path in ``forbidden`` (resolved paths, or the same file
-    by os.path.samefile); creates missing folders; leaves no temporary file behind on failure.
+    Never replaces an existing file unless ``replace`` is True (the caller has proved the file at
+    ``path`` is Revive's own, see ``engine.output_ledger``), and even then refuses (OutputError) to
+    replace any path in ``forbidden`` (resolved paths, or the same file by os.path.samefile);
+    creates missing folders; leaves no temporary file behind on failure.
     """
     path = Path(path)
     fmt = _WRITE_FORMATS.get(path.suffix.lower())
@@ -236,7 +239,7 @@ def write_photo(path: Path, rgb: np.ndarray, metadata: PhotoMetadata,
     ensure_folder(path)
     if fmt not in _ALPHA_FORMATS:
         alpha = None
-    with atomic_file(path) as f:
+    with atomic_file(path, replace=replace) as f:
         if fmt == "TIFF":  # own writer: Pillow has no 16-bit RGB, and its libtiff path no EXIF IFD
             _write_tiff(f, rgb, None if alpha is None else _like(alpha, rgb.dtype), metadata)
         elif fmt == "PNG" and rgb.dtype == np.uint16:

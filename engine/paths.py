@@ -45,6 +45,28 @@ def runs_dir() -> Path:
     return revive_home() / "runs"
 
 
+def log_dir() -> Path:
+    """Where the app and the commands keep their rotating log (``REVIVE_HOME/logs`` when that is
+    set, else the platform's log folder)."""
+    override = os.environ.get("REVIVE_HOME")
+    if override:
+        return Path(override).expanduser() / "logs"
+    import platformdirs
+
+    return Path(platformdirs.user_log_dir(APP_NAME.lower(), appauthor=False))
+
+
+def cache_dir() -> Path:
+    """Disposable data (the app's result cache): the platform's cache folder, never the roaming
+    profile (``REVIVE_HOME/cache`` when that is set)."""
+    override = os.environ.get("REVIVE_HOME")
+    if override:
+        return Path(override).expanduser() / "cache"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP_NAME.lower(), appauthor=False))
+
+
 def settings_path() -> Path:
     """The settings file (INI) shared by the app and the command line."""
     return revive_home() / "settings.ini"

@@ -91,7 +91,8 @@ def test_names_that_would_collide_get_distinct_outputs(tmp_path):
     plan = plan_batch([folder], BatchOptions(tmp_path / "out", format="png"))
     outputs = [job.output.name for job in plan.jobs]
     assert len(set(outputs)) == 2 and "a.png" in outputs
-    assert len(plan.notes) == 1 and "a-2.png" in plan.notes[0]
+    # names that differ only by extension keep it visible
+    assert len(plan.notes) == 1 and "a-jpg.png" in plan.notes[0]
     # with their own types there is nothing to rename
     plan = plan_batch([folder], BatchOptions(tmp_path / "out"))
     assert sorted(job.output.name for job in plan.jobs) == ["a.jpg", "a.png"]
@@ -115,17 +116,10 @@ def test_the_output_folder_cannot_be_the_input_folder(album):
         plan_batch([album], BatchOptions(album))
 
 
-def test_an_output_folder_inside_the_input_folder_is_not_walked(album):
-    out = album / "colorized"
-    write_gray_photo(out / "beach.jpg")  # a result of an earlier run
-    plan = plan_batch([album], BatchOptions(out))
-    assert all(out not in job.source.parents for job in plan.jobs)
+def test_a_missing_input_is_a_problem_of_the_plan_and_the_rest_goes_on(album, tmp_path):
+    plan = plan_batch([tmp_path / "absent", album], BatchOptions(tmp_path / "out"))
     assert len(plan.jobs) == 4
-
-
-def test_a_missing_input_is_an_error(tmp_path):
-    with pytest.raises(ReviveError, match="no such file or folder"):
-        plan_batch([tmp_path / "absent"], BatchOptions(tmp_path / "out"))
+    assert plan.problems == ((tmp_path / "absent", "no such file or folder"),)
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [({"format": "gif"}, "format must be one of"), ({"quality": 0}, "quality")])
@@ -187,15 +181,22 @@ def test_skip_existing_leaves_finished_outputs_alone(album, tmp_path, colorizer)
     assert events[-1].summary.skipped == 3 and events[-1].summary.done == 1
 
 
-def test_without_skip_existing_outputs_are_replaced(album, tmp_path, colorizer):
+def test_without_skip_existing_revive_outputs_are_replaced_but_nothing_else(album, tmp_path, colorizer):
     options = BatchOptions(tmp_path / "out")
     plan = plan_batch([album], options)
     _events(plan, colorizer, options)
-    stale = plan.jobs[0].output
-    stale.write_bytes(b"stale")
-    _events(plan, colorizer, options)
-    with Image.open(stale) as image:
+    ours, theirs = plan.jobs[0].output, plan.jobs[1].output
+    theirs.write_bytes(b"somebody else's file")  # replaced by hand: no longer Revive's
+    again = plan_batch([album], options)
+    by_source = {job.source: job for job in again.jobs}
+    assert by_source[plan.jobs[0].source].output == ours and by_source[plan.jobs[0].source].existing
+    moved = by_source[plan.jobs[1].source].output
+    assert moved != theirs and moved.stem == theirs.stem + "-2"
+    _events(again, colorizer, options)
+    assert theirs.read_bytes() == b"somebody else's file"
+    with Image.open(ours) as image, Image.open(moved) as other:
         image.load()
+        other.load()
 
 
 def test_cancel_stops_between_photos_and_leaves_only_complete_files(tmp_path, colorizer):

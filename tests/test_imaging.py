@@ -426,7 +426,9 @@ def test_atomic_writes_replace_outputs_and_leave_no_part_files(tmp_path):
     rgb = gray_rgb(gradient())
     for suffix in (".jpg", ".png", ".tif", ".webp"):
         write_photo(tmp_path / f"result{suffix}", rgb, NO_METADATA)
-        write_photo(tmp_path / f"result{suffix}", rgb[::-1].copy(), NO_METADATA)  # replace
+        with pytest.raises(OutputError, match="appeared"):  # never replaced unless proven Revive's own
+            write_photo(tmp_path / f"result{suffix}", rgb[::-1].copy(), NO_METADATA)
+        write_photo(tmp_path / f"result{suffix}", rgb[::-1].copy(), NO_METADATA, replace=True)
         with Image.open(tmp_path / f"result{suffix}") as again:
             assert again.size == (64, 48)
     assert no_part_files(tmp_path)

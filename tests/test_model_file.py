@@ -322,7 +322,7 @@ def test_no_model_installed_says_how_to_get_one(home):
 
 @pytest.mark.parametrize("name", ["", "a/b", "..\\x", ".hidden", "c:d"])
 def test_user_model_names_must_be_plain_file_names(home, name):
-    with pytest.raises(ValueError, match="plain file name"):
+    with pytest.raises(ValueError, match="needs a name|plain name|must not start with a dot"):
         user_model_path(name)
 
 

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from torch import nn
 
+from engine.architectures import arguments
 from engine.architectures.patchgan import PatchDiscriminator
 from engine.architectures.resnet_generator import ResnetGenerator
 from engine.architectures.unet_colorizer import UNetColorizer
@@ -25,14 +26,31 @@ ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
 COLORIZER_ARCHITECTURES = frozenset({"unet_colorizer", "resnet_generator"})
 
 
-def build(name: str, kwargs: dict[str, Any]) -> nn.Module:
-    """Build architecture ``name`` with ``kwargs``; ValueError names what is wrong."""
+def check(name: str, kwargs: Any) -> int:
+    """Check ``kwargs`` for architecture ``name`` (types, ranges, parameter budget) without building
+    it; returns the parameter count. ValueError names what is wrong."""
     try:
         factory = ARCHITECTURES[name]
-    except KeyError:
+    except (KeyError, TypeError):
         known = ", ".join(sorted(ARCHITECTURES))
-        raise ValueError(f"unknown architecture {name!r} (known: {known})") from None
+        raise ValueError(f"unknown architecture {str(name)[:40]!r} (known: {known})") from None
+    arguments.check_arguments(name, factory.ARGUMENT_RULES, kwargs)
     try:
-        return factory(**kwargs)
+        count = arguments.parameter_count(factory, kwargs)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"bad arguments for architecture {name!r}: {error}") from None
+    if count > arguments.MAX_PARAMETERS:
+        raise ValueError(
+            f"architecture {name!r} with these arguments has {count / 1e6:.0f} M parameters, over the "
+            f"{arguments.MAX_PARAMETERS / 1e6:.0f} M a model file may ask for"
+        )
+    return count
+
+
+def build(name: str, kwargs: dict[str, Any]) -> nn.Module:
+    """Build architecture ``name`` with ``kwargs`` after ``check``; ValueError names what is wrong."""
+    check(name, kwargs)
+    try:
+        return ARCHITECTURES[name](**kwargs)
     except TypeError as error:
         raise ValueError(f"bad arguments for architecture {name!r}: {error}") from None

@@ -5,12 +5,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from engine.architectures.layers import norm_layer
+from engine.architectures import arguments
+from engine.architectures.layers import NORMS, norm_layer
 
 
 class PatchDiscriminator(nn.Module):
     """Input ``(N, in_channels, H, W)`` in [-1, 1] -> realness map ``(N, 1, h, w)`` (raw scores,
     for the least-squares GAN loss). The first layer has no normalisation, as in the paper."""
+
+    ARGUMENT_RULES = {
+        "in_channels": arguments.whole(1, 8), "filters": arguments.whole(1, 256),
+        "n_layers": arguments.whole(1, 6), "norm": arguments.one_of(*NORMS),
+    }
 
     def __init__(self, in_channels: int = 3, filters: int = 64, n_layers: int = 3, norm: str = "instance") -> None:
         super().__init__()

@@ -11,7 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from engine.architectures.layers import activation, norm_layer
+from engine.architectures import arguments
+from engine.architectures.layers import ACTIVATIONS, NORMS, activation, norm_layer
 
 # Output scale when the generator is used as a colorizer (2 output channels = a*b*):
 # tanh's [-1, 1] maps to [-AB_SCALE, AB_SCALE] Lab units.
@@ -44,6 +45,13 @@ class ResnetGenerator(nn.Module):
     """
 
     size_multiple = 4
+    ARGUMENT_RULES = {
+        "in_channels": arguments.whole(1, 4), "out_channels": arguments.whole(1, 4),
+        "filters": arguments.whole(1, 256), "n_blocks": arguments.whole(0, 32),
+        "norm": arguments.one_of(*NORMS), "activation_name": arguments.one_of(*ACTIVATIONS),
+        "downsampling": arguments.one_of("strided", "pool"),
+        "norm_first": arguments.flag, "norm_last": arguments.flag,
+    }
 
     def __init__(
         self,

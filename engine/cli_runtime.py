@@ -1,0 +1,128 @@
+"""What every long command-line command needs: interrupts that work, and text that stays on one line.
+
+Interrupts: the first Ctrl+C (or SIGTERM, e.g. from ``kill`` or a service manager) asks for a clean
+stop through the command's cancel token; a second one exits at once with status 130. The work runs
+on a worker thread and the main thread only waits on a queue, so Python's signal handlers run at
+once even while the model is busy in a long native call (a big render took 25 s to notice a
+second Ctrl+C when the main thread did the work itself).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from typing import TypeVar
+
+from engine.cancel import CancelToken
+
+T = TypeVar("T")
+
+_CONTROL = {i: f"\\x{i:02x}" for i in range(32)} | {0x7F: "\\x7f", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
+_DONE = object()
+
+
+def printable(text: object) -> str:
+    """``text`` on one line: newlines, tabs and other control characters (in a file name, say)
+    shown as escapes, as ``ls -b`` does, so one message is one line."""
+    return str(text).translate(_CONTROL)
+
+
+def say(message: object) -> None:
+    """One line on stderr, made printable."""
+    print(printable(message), file=sys.stderr, flush=True)
+
+
+@contextmanager
+def interrupts(cancel: CancelToken, stopping_message: str):
+    """Inside the block, Ctrl+C and SIGTERM cancel ``cancel`` (printing ``stopping_message``); a
+    second one exits the process at once with status 130."""
+    presses = 0
+
+    def handle(signum, frame) -> None:
+        nonlocal presses
+        presses += 1
+        if presses == 1:
+            cancel.cancel()
+            print(file=sys.stderr)
+            say(f"revive: {stopping_message} (press Ctrl+C again to quit at once)")
+        else:
+            say("revive: stopped at once")
+            sys.stderr.flush()
+            os._exit(130)
+
+    previous = {sig: signal.signal(sig, handle) for sig in _signals()}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _signals() -> tuple[int, ...]:
+    found = [signal.SIGINT]
+    if hasattr(signal, "SIGTERM"):
+        found.append(signal.SIGTERM)
+    return tuple(found)
+
+
+def events_from_thread(produce: Callable[[], Iterable[T]], name: str = "revive-work") -> Iterator[T]:
+    """Run the generator ``produce()`` on a worker thread and yield its items here. The caller's
+    thread only waits on a queue (with a timeout), so signal handlers are never delayed. An
+    exception of the worker is raised here, in the caller's thread."""
+    items: queue.Queue = queue.Queue(maxsize=256)
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for item in produce():
+                items.put(item)
+        except BaseException as error:  # noqa: BLE001 - handed to the caller's thread, re-raised there
+            failure.append(error)
+        finally:
+            items.put(_DONE)
+
+    thread = threading.Thread(target=work, name=name, daemon=True)
+    thread.start()
+    while True:
+        try:
+            item = items.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        if item is _DONE:
+            break
+        yield item
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
+def in_background(function: Callable[..., T], *args) -> Future:
+    """``function(*args)`` on a daemon thread; a Future of its result. Unlike a thread pool's
+    worker, it never holds up the process's exit when the command ends early."""
+    future: Future = Future()
+
+    def work() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(function(*args))
+        except BaseException as error:  # noqa: BLE001 - delivered through the future
+            future.set_exception(error)
+
+    threading.Thread(target=work, name="revive-background", daemon=True).start()
+    return future
+
+
+def exit_on_sigterm() -> None:
+    """Until a command installs its own handling, SIGTERM acts as Ctrl+C (KeyboardInterrupt), so
+    it too ends with one line and status 130 instead of a silent 143."""
+    if hasattr(signal, "SIGTERM"):
+        def raise_interrupt(signum, frame):
+            raise KeyboardInterrupt
+        signal.signal(signal.SIGTERM, raise_interrupt)
