@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from engine.batch_settings import MAX_RENDER_SIZE, MIN_RENDER_SIZE, ColorizeSettings
+from engine.ab_bins import annealed_mean
 from engine.chroma_merge import ChromaField, fit_chroma_field, merge_chroma
 from engine.color import gray_to_lightness, lab_to_rgb, rgb_to_ycbcr_chroma
 from engine.device import DeviceChoice, is_out_of_memory, select_device
@@ -100,41 +101,88 @@ class Colorizer:
             guide = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0)
         return Prepared(guide.clamp(0.0, 1.0))
 
+    @property
+    def takes_hints(self) -> bool:
+        """True when the model has colour-hint input channels."""
+        return bool(getattr(self._module, "hints", False))
+
+    @property
+    def classifies(self) -> bool:
+        """True for a model that predicts a distribution over a*b* classes (decoding applies)."""
+        return hasattr(self._module, "bin_centers")
+
     @torch.inference_mode()
-    def predict(self, prepared: Prepared, settings: ColorizeSettings) -> ChromaField:
-        """Predict the colour of one prepared photo; OutOfMemory names the fix."""
-        render_size, temperature = self.resolve(settings)
+    def forward(self, prepared: Prepared, hints: torch.Tensor | None = None) -> torch.Tensor:
+        """The network's raw output for one prepared photo, on the CPU in float32, cropped to the
+        render shape ``(h, w)`` of ``prepared.guide``: class logits ``(1, Q, h, w)`` for a
+        classifying model, a*b* ``(1, 2, h, w)`` in Lab units for a regressing one.
+
+        ``hints`` ``(3, h, w)`` float32 (a*b* / 110 and a 0/1 mask, ``engine.hints``) or None.
+        OutOfMemory names the fix.
+        """
         guide = prepared.guide
         h, w = guide.shape
         lightness = gray_to_lightness(guide)  # (h, w) L* in [0, 100]
         pad_h = (-h) % self._multiple
         pad_w = (-w) % self._multiple
         x = (lightness / 50.0 - 1.0)[None, None]
+        if hints is not None:
+            if not self.takes_hints:
+                raise ValueError(f"the model {self.card.name} takes no colour hints")
+            if tuple(hints.shape) != (3, h, w):
+                raise ValueError(f"hints must be (3, {h}, {w}), got {tuple(hints.shape)}")
+            x = torch.cat((x, hints.float()[None]), dim=1)
+        elif self.takes_hints:
+            x = torch.cat((x, x.new_zeros((1, 3, h, w))), dim=1)
         if pad_h or pad_w:
             mode = "reflect" if pad_h < h and pad_w < w else "replicate"
             x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+            if x.shape[1] > 1:  # hints are not mirrored into the padding: there is no photo there
+                x[:, 1:, h:, :] = 0
+                x[:, 1:, :, w:] = 0
         device = self.device.device
         try:
             x = x.to(device)
             if device.type == "cpu":
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=self.device.dtype, enabled=self.device.dtype != torch.float32):
-                ab = self._module.predict_ab(x, temperature, self.card.prior_correction)
-            ab = ab.float()
-            ab = F.interpolate(ab, size=x.shape[-2:], mode="bilinear", align_corners=False)[..., :h, :w]
-            ab = ab.cpu()
+                if self.classifies:
+                    raw = self._module(x)
+                else:
+                    raw = self._module.predict_ab(x)
+            raw = F.interpolate(raw.float(), size=x.shape[-2:], mode="bilinear", align_corners=False)[..., :h, :w]
+            return raw.cpu()
         except RuntimeError as error:
             if is_out_of_memory(error):
                 if device.type == "cuda":
                     torch.cuda.empty_cache()
                 raise OutOfMemory(
-                    f"out of memory on {self.device.description} at render size {render_size}: "
+                    f"out of memory on {self.device.description} at render size {min(h, w)}: "
                     "try a smaller render size, or the CPU (--device cpu)"
                 ) from None
             raise
-        ab = ab[0] * (self.card.chroma_scale * settings.saturation)
+
+    def decode(self, raw: torch.Tensor, prepared: Prepared, temperature: float, prior_correction: float,
+               chroma_scale: float) -> ChromaField:
+        """Colour from the network's raw output (``forward``): the annealed mean of the class
+        distribution (``engine.ab_bins``), scaled, as a chroma field for the full-resolution merge."""
+        if self.classifies:
+            ab = annealed_mean(raw, self._module.bin_centers.cpu(), temperature,
+                               self._module.log_class_weights.cpu(), prior_correction)
+        else:
+            ab = raw
+        lightness = gray_to_lightness(prepared.guide)
+        ab = ab[0] * chroma_scale
         rgb = lab_to_rgb(torch.cat((lightness[None], ab), dim=0)[None])[0]
-        return fit_chroma_field(guide, rgb_to_ycbcr_chroma(rgb))
+        return fit_chroma_field(prepared.guide, rgb_to_ycbcr_chroma(rgb))
+
+    @torch.inference_mode()
+    def predict(self, prepared: Prepared, settings: ColorizeSettings, hints: torch.Tensor | None = None) -> ChromaField:
+        """Predict the colour of one prepared photo (with optional hints at render size)."""
+        _, temperature = self.resolve(settings)
+        raw = self.forward(prepared, hints)
+        return self.decode(raw, prepared, temperature, self.card.prior_correction,
+                           self.card.chroma_scale * settings.saturation)
 
     def colorize(self, luma: np.ndarray, settings: ColorizeSettings = ColorizeSettings()) -> np.ndarray:
         """The whole pipeline for one photo: ``(H, W)`` uint8/uint16 luma -> ``(H, W, 3)`` sRGB, same dtype."""

@@ -1,7 +1,13 @@
-"""Colorization quality metrics: PSNR, CIEDE2000, colourfulness, and a gray check.
+"""Colorization quality metrics: PSNR, CIEDE2000, colourfulness, colour cast, ab-error AuC.
 
 Inputs are numpy sRGB images ``(H, W, 3)`` uint8 (or float in [0, 1]). Used by
-``benchmarks/quality.py`` and by training's validation.
+``benchmarks/quality.py``, the decoding sweep and training's validation.
+
+- ``mean_a_error``/``mean_b_error``: the signed mean of output minus original a* (b*), Lab units.
+  A colour cast shows as a mean far from 0 (a blue cast: b* error well below 0).
+- ``auc``: the area under the cumulative distribution of the per-pixel a*b* error (Euclidean,
+  Lab units) over thresholds 0 to 150, normalised to [0, 1] (Zhang, Isola & Efros 2016, "AuC").
+  1 is a perfect colour match.
 """
 
 from __future__ import annotations
@@ -97,13 +103,57 @@ def is_almost_gray(rgb: np.ndarray) -> bool:
     return colourfulness(rgb) < ALMOST_GRAY_COLOURFULNESS
 
 
+AUC_THRESHOLDS = 150
+
+
+def ab_error_auc(lab_output: np.ndarray, lab_reference: np.ndarray) -> float:
+    """Area under the CDF of the per-pixel a*b* error over thresholds 0..150 (step 1), in [0, 1]."""
+    distance = np.hypot(lab_output[..., 1] - lab_reference[..., 1], lab_output[..., 2] - lab_reference[..., 2])
+    # share of pixels with error <= t, for t = 0, 1, ..., 150: a histogram of ceil(error) and a cumsum
+    bins = np.minimum(np.ceil(distance).astype(np.int64).ravel(), AUC_THRESHOLDS + 1)
+    counts = np.bincount(bins, minlength=AUC_THRESHOLDS + 2)[: AUC_THRESHOLDS + 1]
+    cdf = np.cumsum(counts) / distance.size
+    return float(cdf.mean())
+
+
 def score(output: np.ndarray, reference: np.ndarray) -> dict[str, float]:
-    """Every metric of one colorized photo against its original (the same size):
-    ``psnr``, ``ciede2000``, ``colourfulness`` (of the output) and ``almost_gray`` (1.0 or 0.0)."""
+    """Every metric of one colorized photo against its original (the same size): ``psnr``,
+    ``ciede2000``, ``colourfulness`` (of the output), ``almost_gray`` (1.0 or 0.0), the signed
+    ``mean_a_error`` and ``mean_b_error`` (the cast) and ``auc``."""
     fullness = colourfulness(output)
+    lab_output, lab_reference = to_lab(output), to_lab(reference)
     return {
         "psnr": psnr(output, reference),
-        "ciede2000": mean_ciede2000(output, reference),
+        "ciede2000": float(np.mean(ciede2000(lab_output, lab_reference))),
         "colourfulness": fullness,
         "almost_gray": float(fullness < ALMOST_GRAY_COLOURFULNESS),
+        "mean_a_error": float(np.mean(lab_output[..., 1] - lab_reference[..., 1])),
+        "mean_b_error": float(np.mean(lab_output[..., 2] - lab_reference[..., 2])),
+        "auc": ab_error_auc(lab_output, lab_reference),
     }
+
+
+def gray_copy(reference: np.ndarray) -> np.ndarray:
+    """The baseline every colorizer must beat: the photo's own luma as gray RGB ``(H, W, 3)`` uint8."""
+    from PIL import Image  # Pillow's 'L' conversion: exactly what a gray copy saved as a file holds
+
+    rgb = reference if reference.dtype == np.uint8 else np.clip(np.rint(reference * 255.0), 0, 255).astype(np.uint8)
+    plane = np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).convert("L"))
+    return np.repeat(plane[..., None], 3, axis=2)
+
+
+def summarize(model: list[dict[str, float]], gray: list[dict[str, float]], original_colourfulness: list[float]
+              ) -> dict[str, float]:
+    """Means of per-photo ``score``s of a model and of the gray copies of the same photos, plus
+    ``better_than_gray`` (share of photos where the model's CIEDE2000 is lower) and
+    ``colourfulness_ratio`` (the model's mean colourfulness over the originals')."""
+    if not model or len(model) != len(gray):
+        raise ValueError("summarize needs the same photos scored for the model and the gray copy")
+    result = {key: float(np.mean([row[key] for row in model])) for key in model[0]}
+    for key in ("psnr", "ciede2000", "auc", "mean_a_error", "mean_b_error"):
+        result[f"gray_{key}"] = float(np.mean([row[key] for row in gray]))
+    result["better_than_gray"] = float(np.mean([m["ciede2000"] < g["ciede2000"] for m, g in zip(model, gray)]))
+    result["original_colourfulness"] = float(np.mean(original_colourfulness))
+    result["colourfulness_ratio"] = result["colourfulness"] / max(1e-6, result["original_colourfulness"])
+    result["photos"] = float(len(model))
+    return result

@@ -124,7 +124,7 @@ def test_the_installed_model_loads_and_colorizes(finished_run):
     config, events = finished_run
     module, card = load_model(events[-1].model_path)
     assert card.name == "stripes" and card.architecture == "unet_colorizer"
-    assert card.arguments == {"widths": [8, 8, 16, 16], "blocks": 1}
+    assert card.arguments == {"widths": [8, 8, 16, 16], "blocks": 1, "hints": True, "global_fusion": True}
     assert card.temperature in config.temperatures
     assert card.training["steps_done"] == STEPS
     assert "1 colour photos" in card.trained_on

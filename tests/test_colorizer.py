@@ -237,7 +237,7 @@ def test_out_of_memory_names_the_render_size_and_the_cpu(monkeypatch):
     def exhausted(*args, **kwargs):
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(colorizer._module, "predict_ab", exhausted)
+    monkeypatch.setattr(colorizer._module, "forward", exhausted)
     settings = ColorizeSettings(render_size=96)
     prepared = colorizer.prepare(gradient_luma(200, 150), settings)
     with pytest.raises(OutOfMemory) as caught:
@@ -253,7 +253,7 @@ def test_other_runtime_errors_are_not_called_out_of_memory(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("some other failure")
 
-    monkeypatch.setattr(colorizer._module, "predict_ab", broken)
+    monkeypatch.setattr(colorizer._module, "forward", broken)
     with pytest.raises(RuntimeError, match="some other failure"):
         colorizer.colorize(gradient_luma(80, 60))
 

@@ -1,19 +1,20 @@
-"""The ``train-base`` command: train a base colorizer and install it as a user model."""
+"""The ``train-base`` command: train a base colorizer and install it as a user model.
+
+Torch is imported only when the command runs (``main.py --help`` stays instant). The name is
+checked before anything else; the first Ctrl+C (or SIGTERM) saves a resumable state, a second
+quits at once.
+"""
 
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
 from pathlib import Path
 
+from engine.batch_settings import DEVICE_CHOICES
 from engine.cancel import CancelToken
-from engine.device import DEVICE_CHOICES
+from engine.cli_runtime import events_from_thread, interrupts, say
 from engine.errors import ReviveError
-from engine.terminal_progress import ProgressLine, format_duration
-from training.base_config import BaseTrainingConfig
-from training.base_trainer import train_base
-from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted, ValidationDone
+from engine.terminal_progress import ProgressLine
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,62 +25,66 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=16, help="photos per step (default 16)")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     parser.add_argument("--resume", action="store_true", help="continue the run of the same NAME")
+    parser.add_argument("--tune", type=Path, metavar="DIR",
+                        help="colour photos never trained on, to choose the decoding on (default: a held-out share of --photos)")
+    parser.add_argument("--force", action="store_true", help="allow a NAME that replaces a shipped model")
     parser.add_argument("--seed", type=int, default=0)
 
 
 def run(args: argparse.Namespace) -> int:
+    from training.base_config import BaseTrainingConfig
+
     try:
         config = BaseTrainingConfig(
             photos=args.photos, name=args.out, steps=args.steps, size=args.size,
             batch_size=args.batch_size, device=args.device, resume=args.resume, seed=args.seed,
+            tune_photos=args.tune, force=args.force,
         )
     except ValueError as error:
-        print(f"revive: {error}", file=sys.stderr)
+        say(f"revive: {error}")
         return 2
+    from training.base_trainer import train_base
+    from training.events import StepDone, TrainingFinished, TrainingStarted, ValidationDone
+
     cancel = CancelToken()
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     progress: ProgressLine | None = None
     try:
-        for event in train_base(config, cancel):
-            if isinstance(event, TrainingStarted):
-                print(
-                    f"Training {config.name} on {event.train_images} photos ({event.validation_images} held out)"
-                    f" on {event.device}, steps {event.start_step}->{event.total_steps}\nRun folder: {event.run_dir}",
-                    file=sys.stderr,
-                )
-                progress = ProgressLine(event.total_steps)
-            elif isinstance(event, StepDone) and progress:
-                losses = " ".join(f"{k} {v:.3f}" for k, v in event.losses.items())
-                progress.update(event.step, losses, event.eta_seconds)
-            elif isinstance(event, ValidationDone):
-                if progress:
-                    progress.close()
-                m = event.metrics
-                print(
-                    f"step {event.step}: validation PSNR {m['psnr']:.2f} dB (gray {m['gray_psnr']:.2f}),"
-                    f" CIEDE2000 {m['ciede2000']:.2f} (gray {m['gray_ciede2000']:.2f}),"
-                    f" colourfulness {m['colourfulness']:.1f} (originals {m['original_colourfulness']:.1f})",
-                    file=sys.stderr,
-                )
-            elif isinstance(event, CheckpointSaved):
-                pass
-            elif isinstance(event, TrainingFinished):
-                if progress:
-                    progress.close()
-                if event.cancelled:
-                    print(f"Stopped at step {event.step}; state saved. Resume with the same command and --resume.",
-                          file=sys.stderr)
-                    return 130
-                print(f"Installed model {config.name}: {event.model_path}\n"
-                      f"Use it with: main.py colorize --model {config.name} PHOTOS -o OUT", file=sys.stderr)
+        with interrupts(cancel, "saving the run so it can be resumed"):
+            for event in events_from_thread(lambda: train_base(config, cancel), "revive-train"):
+                if isinstance(event, TrainingStarted):
+                    say(f"Training {config.name} on {event.train_images} photos ({event.validation_images} held out)"
+                        f" on {event.device}, steps {event.start_step}->{event.total_steps}")
+                    say(f"Run folder: {event.run_dir}")
+                    progress = ProgressLine(event.total_steps)
+                elif isinstance(event, StepDone) and progress:
+                    losses = " ".join(f"{k} {v:.3f}" for k, v in event.losses.items())
+                    progress.update(event.step, losses, event.eta_seconds)
+                elif isinstance(event, ValidationDone):
+                    if progress:
+                        progress.close()
+                    say(f"step {event.step}: {_scores(event.metrics)}")
+                elif isinstance(event, TrainingFinished):
+                    if progress:
+                        progress.close()
+                    if event.cancelled:
+                        say(f"Stopped at step {event.step}; state saved. Resume with the same command and --resume.")
+                        return 130
+                    chosen = event.metrics.get("chosen") or {}
+                    if chosen:
+                        say(f"Decoding chosen on {event.metrics.get('tuned_photos')} photos"
+                            f" ({event.metrics.get('tuned_on')}): {_scores(chosen)}")
+                    say(f"Installed model {config.name}: {event.model_path}")
+                    say(f"Use it with: main.py colorize --model {config.name} PHOTOS -o OUT")
     except (ReviveError, ValueError) as error:
         if progress:
             progress.close()
-        print(f"revive: {error}", file=sys.stderr)
+        say(f"revive: {error}")
         return 2
-    finally:
-        signal.signal(signal.SIGINT, previous)
     return 0
 
 
-__all__ = ["add_arguments", "run", "format_duration"]
+def _scores(m: dict) -> str:
+    return (f"PSNR {m['psnr']:.2f} dB (gray {m['gray_psnr']:.2f}), CIEDE2000 {m['ciede2000']:.2f}"
+            f" (gray {m['gray_ciede2000']:.2f}), better than gray {m['better_than_gray']:.0%},"
+            f" cast a* {m['mean_a_error']:+.1f} b* {m['mean_b_error']:+.1f},"
+            f" colourfulness {m['colourfulness_ratio']:.0%} of the originals")

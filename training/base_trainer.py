@@ -1,13 +1,24 @@
-"""Training the base colorizer: L* -> a*b* colour classes, on a folder of colour photos.
+"""Training the base colorizer: L* (and optional hints) -> a*b* colour classes, on colour photos.
 
 The loop is a generator of ``training.events`` objects; it checks a cancel token every step, saves
-a resumable state (``state.pt``, tensors only, loaded with ``weights_only=True``) every
-``checkpoint_every`` steps and on cancel, and exports a normal model file at the end.
+a resumable state (``state.pt``, tensors only, loaded with ``weights_only=True`` and checked field
+by field) every ``checkpoint_every`` steps and on cancel, a snapshot of the averaged weights as a
+model file at every validation, and exports a normal model file at the end.
+
+Recipe (revive-base v2): sources balanced by square-root sampling (``training.base_data``); random
+crops, scale and flips; inputs degraded like old scans (``training.augment``); simulated colour
+hints in half of the batches (``training.hint_sampling``); the class-rebalanced colour loss of
+Zhang et al. 2016 plus a light L1 term on the distribution's mean a*b*, which pulls uncertain
+regions toward neutral rather than toward the prior's favourite blue; an exponential moving
+average (EMA) of the weights for validation and export; the decoding chosen at export on photos
+the run never trained on (``training.decoding_sweep``).
+
 Batches are a pure function of (seed, step), so a resumed run continues the same sequence.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -27,12 +38,17 @@ from engine.cancel import CancelToken
 from engine.color import lab_to_rgb, rgb_to_lab
 from engine.device import select_device
 from engine.errors import ReviveError
-from engine.metrics import colourfulness, mean_ciede2000, psnr, score
+from engine.metrics import colourfulness, gray_copy, score, summarize
 from engine.model_file import ModelCard, save_model
-from engine.model_registry import user_model_path
+from engine.model_registry import is_shipped_name, user_model_path
 from engine.paths import runs_dir
 from training.base_config import BaseTrainingConfig
-from training.colour_classes import colour_class_loss, rebalancing_weights
+from training.augment import degrade
+from training.base_data import load_photo_cache
+from training.colour_classes import colour_class_loss, mean_ab_l1, rebalancing_weights
+from training.decoding_sweep import Decoding, bars_met, grid, load_originals, sweep
+from training.decoding_sweep import choose as choose_decoding
+from training.hint_sampling import sample_hints
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted, ValidationDone
 from training.photo_folder import list_photos, load_square_cache, split_photos
 
@@ -58,11 +74,25 @@ def _to_lab(rgb_uint8: torch.Tensor) -> torch.Tensor:
     return rgb_to_lab(rgb_uint8.permute(0, 3, 1, 2).float() / 255.0)
 
 
-def make_batch(cache: torch.Tensor, config: BaseTrainingConfig, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Random crops (scale jitter, flips) for ``step``: (L* input ``(N, 1, S, S)`` in [-1, 1], a*b* ``(N, 2, S, S)``)."""
+@dataclass(frozen=True)
+class Batch:
+    """One training step's data: ``inputs`` ``(N, C, S, S)`` (L*/50 - 1 of the degraded photo,
+    then the hint channels when the model takes hints) and the clean photo's a*b* ``(N, 2, S, S)``."""
+
+    inputs: torch.Tensor
+    ab: torch.Tensor
+
+
+def make_batch(cache: torch.Tensor, config: BaseTrainingConfig, step: int,
+               weights: torch.Tensor | None = None) -> Batch:
+    """Random crops (scale jitter, flips) for ``step``, photos drawn with ``weights`` (``(N,)``
+    probabilities, None: uniform), inputs degraded and hinted as the config says."""
     generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
     count, side = cache.shape[0], cache.shape[1]
-    index = torch.randint(count, (config.batch_size,), generator=generator)
+    if weights is None:
+        index = torch.randint(count, (config.batch_size,), generator=generator)
+    else:
+        index = torch.multinomial(weights, config.batch_size, replacement=True, generator=generator)
     crop = int(torch.randint(config.size, side + 1, (1,), generator=generator))
     y = int(torch.randint(0, side - crop + 1, (1,), generator=generator))
     x = int(torch.randint(0, side - crop + 1, (1,), generator=generator))
@@ -72,14 +102,21 @@ def make_batch(cache: torch.Tensor, config: BaseTrainingConfig, step: int) -> tu
         lab = F.interpolate(lab, size=(config.size, config.size), mode="bilinear", align_corners=False)
     flip = torch.rand(config.batch_size, generator=generator) < 0.5
     lab[flip] = lab[flip].flip(-1)
-    return lab[:, :1] / 50.0 - 1.0, lab[:, 1:]
+    lightness, ab = lab[:, :1], lab[:, 1:]
+    if config.augment_strength > 0:
+        lightness = degrade(lightness, generator, config.augment_strength)
+    inputs = lightness / 50.0 - 1.0
+    if config.hints:
+        inputs = torch.cat((inputs, sample_hints(ab, generator, config.hint_none_probability)), dim=1)
+    return Batch(inputs, ab)
 
 
-def _save_state(path: Path, model, optimizer, step: int, class_weights: torch.Tensor) -> None:
+def _save_state(path: Path, model, ema, optimizer, step: int, class_weights: torch.Tensor) -> None:
     with atomic_file(path) as handle:
         torch.save(
             {
                 "model": model.state_dict(),
+                "ema": ema.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "step": torch.tensor(step),
                 "class_weights": class_weights,
@@ -88,125 +125,128 @@ def _save_state(path: Path, model, optimizer, step: int, class_weights: torch.Te
         )
 
 
-@dataclass(frozen=True)
-class Decoding:
-    """How class probabilities become colour (see ``engine.ab_bins.annealed_mean``)."""
-
-    temperature: float = 0.38
-    prior_correction: float = 0.0
-    chroma_scale: float = 1.0
-
-    @property
-    def label(self) -> str:
-        return f"T={self.temperature:g} alpha={self.prior_correction:g} scale={self.chroma_scale:g}"
+DAMAGED_RUN = "the saved run in {} is damaged; start again without --resume (or delete that folder)"
 
 
-DEFAULT_DECODING = Decoding()
+def load_state(path: Path, device: torch.device) -> dict:
+    """A saved run's state, loaded safely (tensors only) and checked; ReviveError in one line for
+    anything damaged or foreign, never advice to load it unsafely."""
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as error:  # noqa: BLE001 - unpickling errors have many types; all mean "damaged"
+        log.info("cannot load %s: %s", path, error)
+        raise ReviveError(DAMAGED_RUN.format(path.parent)) from None
+    expected = {"model": dict, "ema": dict, "optimizer": dict, "step": torch.Tensor, "class_weights": torch.Tensor}
+    if not isinstance(state, dict) or any(not isinstance(state.get(k), t) for k, t in expected.items()):
+        raise ReviveError(DAMAGED_RUN.format(path.parent))
+    step = state["step"]
+    if step.numel() != 1 or step.dtype not in (torch.int64, torch.int32) or not 0 <= int(step) <= 10_000_000:
+        raise ReviveError(DAMAGED_RUN.format(path.parent))
+    weights = state["class_weights"]
+    if weights.dim() != 1 or not weights.is_floating_point() or not torch.isfinite(weights).all() or (weights <= 0).any():
+        raise ReviveError(DAMAGED_RUN.format(path.parent))
+    return state
 
 
-def decoding_grid(config: BaseTrainingConfig) -> tuple[Decoding, ...]:
-    return tuple(
-        Decoding(t, a, s)
-        for t in config.temperatures
-        for a in config.prior_corrections
-        for s in config.chroma_scales
-    )
+class WeightAverage:
+    """Exponential moving average of a model's parameters and buffers (the weights exported)."""
+
+    def __init__(self, model: torch.nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval()
+        for parameter in self.model.parameters():
+            parameter.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module, step: int) -> None:
+        # A short warm-up (as in timm's ModelEmaV2 variants): early weights are forgotten quickly.
+        decay = min(self.decay, (1 + step) / (10 + step))
+        for average, current in zip(self.model.state_dict().values(), model.state_dict().values()):
+            if average.is_floating_point():
+                average.mul_(decay).add_(current.detach(), alpha=1 - decay)
+            else:
+                average.copy_(current)
+
+    def state_dict(self) -> dict:
+        return self.model.state_dict()
 
 
 @torch.inference_mode()
-def evaluate(model: UNetColorizer, images: np.ndarray, decodings, device, dtype) -> dict[Decoding, dict[str, float]]:
-    """Colorize held-out photos ``(N, S, S, 3)`` uint8 from their L* and score each decoding,
-    with a gray copy's scores beside them (``gray_psnr``, ``gray_ciede2000``)."""
+def evaluate(model: UNetColorizer, images: np.ndarray, device, dtype, temperature: float = 0.38) -> dict[str, float]:
+    """Colorize held-out squares ``(N, S, S, 3)`` uint8 from their L* (no hints) and score them
+    against a gray copy (``engine.metrics.summarize``): a quick check while training."""
     model.eval()
-    results: dict[Decoding, dict[str, list[float]]] = {d: {} for d in decodings}
-    gray_scores: dict[str, list[float]] = {"psnr": [], "ciede2000": [], "colourfulness": []}
+    rows, gray_rows, originals = [], [], []
     for start in range(0, len(images), 16):
         chunk = torch.from_numpy(images[start : start + 16])
         lab = _to_lab(chunk)
-        x = (lab[:, :1] / 50.0 - 1.0).to(device)
+        x = model.network_input((lab[:, :1] / 50.0 - 1.0).to(device))
         with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
             logits = model(x).float()
-        gray = lab_to_rgb(torch.cat((lab[:, :1], torch.zeros_like(lab[:, 1:])), 1))
-        for decoding in decodings:
-            ab = annealed_mean(
-                logits, model.bin_centers, decoding.temperature, model.log_class_weights, decoding.prior_correction
-            ) * decoding.chroma_scale
-            ab = F.interpolate(ab, size=lab.shape[-2:], mode="bilinear", align_corners=False).cpu()
-            rgb = lab_to_rgb(torch.cat((lab[:, :1], ab), 1))
-            scores = results[decoding]
-            for i in range(len(chunk)):
-                out = (rgb[i].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
-                for metric, value in score(out, chunk[i].numpy()).items():
-                    scores.setdefault(metric, []).append(value)
+        ab = annealed_mean(logits, model.bin_centers, temperature, model.log_class_weights, 0.0)
+        ab = F.interpolate(ab, size=lab.shape[-2:], mode="bilinear", align_corners=False).cpu()
+        rgb = lab_to_rgb(torch.cat((lab[:, :1], ab), 1))
         for i in range(len(chunk)):
-            out = (gray[i].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
-            ref = chunk[i].numpy()
-            gray_scores["psnr"].append(psnr(out, ref))
-            gray_scores["ciede2000"].append(mean_ciede2000(out, ref))
-            gray_scores["colourfulness"].append(colourfulness(ref))
-    model.train()
-    summary = {d: {k: float(np.mean(v)) for k, v in s.items()} for d, s in results.items()}
-    for scores in summary.values():
-        scores["gray_psnr"] = float(np.mean(gray_scores["psnr"]))
-        scores["gray_ciede2000"] = float(np.mean(gray_scores["ciede2000"]))
-        scores["original_colourfulness"] = float(np.mean(gray_scores["colourfulness"]))
-    return summary
-
-
-# Margins by which a shipped decoding must beat a gray copy, so the win is not noise.
-PSNR_MARGIN_DB = 0.25
-CIEDE_MARGIN = 0.25
-
-
-def choose_decoding(summary: dict[Decoding, dict[str, float]]) -> Decoding:
-    """The most colourful decoding that beats a gray copy on PSNR and CIEDE2000 (by a margin) and
-    leaves almost no photo gray; if none does, the one with the best PSNR."""
-    good = [
-        d
-        for d, s in summary.items()
-        if s["psnr"] > s["gray_psnr"] + PSNR_MARGIN_DB
-        and s["ciede2000"] < s["gray_ciede2000"] - CIEDE_MARGIN
-        and s["almost_gray"] <= 0.05
-    ]
-    if good:
-        return max(good, key=lambda d: summary[d]["colourfulness"])
-    return max(summary, key=lambda d: summary[d]["psnr"])
+            out = (rgb[i].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+            reference = chunk[i].numpy()
+            rows.append(score(out, reference))
+            gray_rows.append(score(gray_copy(reference), reference))
+            originals.append(colourfulness(reference))
+    return summarize(rows, gray_rows, originals)
 
 
 def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) -> Iterator[object]:
     """Train (or resume) a base colorizer and install it as user model ``config.name``."""
     cancel = cancel or CancelToken()
+    if is_shipped_name(config.name) and not config.force:
+        raise ReviveError(
+            f"{config.name!r} is the name of a shipped model: your model would replace it everywhere;"
+            " choose another name, or add --force"
+        )
     choice = select_device(config.device)
     device, dtype = choice.device, choice.dtype
     run_dir = run_dir_for(config)
     state_path = run_dir / "state.pt"
     if state_path.exists() and not config.resume:
         raise ReviveError(f"a training run already exists in {run_dir}: add --resume to continue it, or pick another name")
+    if config.resume and not state_path.exists():
+        raise ReviveError(f"there is no saved run to resume in {run_dir}")
 
     train_paths, validation_paths = split_photos(list_photos(config.photos))
     if not train_paths:
         raise ReviveError(f"no photos found in {config.photos}")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    train_cache = torch.from_numpy(load_square_cache(train_paths, config.cache_size))
+    state = load_state(state_path, device) if config.resume else None
+    data = load_photo_cache(train_paths, config.cache_size)
+    train_cache = data.images
+    weights = data.sampling_weights(config.balance_power) if config.balance_power < 1 else None
     validation_cache = load_square_cache(validation_paths[: config.validation_images], config.size)
+    run_dir.mkdir(parents=True, exist_ok=True)
 
     torch.manual_seed(config.seed)  # the same seed gives the same initial weights, hence the same model
-    model = UNetColorizer(widths=config.widths, blocks=config.blocks).to(device)
+    model = UNetColorizer(**config.architecture_arguments).to(device)
     centers = model.bin_centers
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, betas=(0.9, 0.99), weight_decay=1e-5)
     start_step = 0
-    if config.resume and state_path.exists():
-        state = torch.load(state_path, map_location=device, weights_only=True)
-        missing, unexpected = model.load_state_dict(state["model"], strict=False)
-        if unexpected or set(missing) - {"log_class_weights"}:
-            raise ReviveError(f"the saved state in {run_dir} does not match this model (delete the run to start over)")
-        optimizer.load_state_dict(state["optimizer"])
+    ema = WeightAverage(model, config.ema_decay)
+    if state is not None:
+        try:
+            model.load_state_dict(state["model"])
+            ema.model.load_state_dict(state["ema"])
+            optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as error:
+            log.info("state does not match: %s", error)
+            raise ReviveError(
+                f"the saved run in {run_dir} does not match this model or these options; start again without --resume"
+            ) from None
         start_step = int(state["step"])
         class_weights = state["class_weights"].to(device)
+        if class_weights.shape != (len(centers),):
+            raise ReviveError(DAMAGED_RUN.format(run_dir))
     else:
         sample = _to_lab(train_cache[:: max(1, len(train_cache) // 1000)])
-        class_weights = rebalancing_weights(F.avg_pool2d(sample[:, 1:], 4), centers.cpu()).to(device)
+        class_weights = rebalancing_weights(F.avg_pool2d(sample[:, 1:], 4), centers.cpu(), config.rebalance_lambda).to(device)
     model.log_class_weights.copy_(class_weights.log())
+    ema.model.log_class_weights.copy_(class_weights.log())
     yield TrainingStarted(run_dir, start_step, config.steps, choice.description, len(train_cache), len(validation_cache))
 
     model.train()
@@ -215,63 +255,106 @@ def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) ->
     recent: list[float] = []
     while step < config.steps:
         if cancel.cancelled:
-            _save_state(state_path, model, optimizer, step, class_weights)
+            _save_state(state_path, model, ema, optimizer, step, class_weights)
             yield CheckpointSaved(step, state_path)
             yield TrainingFinished(step, None, cancelled=True)
             return
         tick = time.monotonic()
         for group in optimizer.param_groups:
             group["lr"] = config.learning_rate * learning_rate_factor(step, config.steps)
-        lightness, ab = make_batch(train_cache, config, step)
-        lightness, ab = lightness.to(device), ab.to(device)
+        batch = make_batch(train_cache, config, step, weights)
+        inputs, ab = batch.inputs.to(device), batch.ab.to(device)
         with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
-            logits = model(lightness)
-        loss = colour_class_loss(logits, ab, centers, class_weights)
+            logits = model(inputs)
+        classes = colour_class_loss(logits, ab, centers, class_weights)
+        losses = {"colour_classes": classes}
+        loss = classes
+        if config.regression_weight:
+            regression = mean_ab_l1(logits, ab, centers)
+            losses["mean_ab_l1"] = regression
+            loss = loss + config.regression_weight * regression
         if not torch.isfinite(loss):
             raise ReviveError(f"training diverged at step {step} (loss is {loss.item()}); try a lower learning rate")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        ema.update(model, step)
         step += 1
         recent = (recent + [time.monotonic() - tick])[-50:]
         per_step = sum(recent) / len(recent)
-        yield StepDone(step, config.steps, {"colour_classes": loss.item()}, per_step, per_step * (config.steps - step))
+        yield StepDone(step, config.steps, {k: v.item() for k, v in losses.items()}, per_step,
+                       per_step * (config.steps - step))
         if step % config.checkpoint_every == 0 or step == config.steps:
-            _save_state(state_path, model, optimizer, step, class_weights)
+            _save_state(state_path, model, ema, optimizer, step, class_weights)
             yield CheckpointSaved(step, state_path)
         if (step % config.validate_every == 0 or step == config.steps) and len(validation_cache):
-            summary = evaluate(model, validation_cache, (DEFAULT_DECODING,), device, dtype)
-            yield ValidationDone(step, summary[DEFAULT_DECODING])
+            summary = evaluate(ema.model, validation_cache, device, dtype)
+            _save_snapshot(run_dir, config, ema.model, step, len(train_cache))
+            yield ValidationDone(step, summary)
     log.info("trained %d steps in %.0f s", step - start_step, time.monotonic() - started)
-    yield from _export(config, model, validation_cache, train_paths, device, dtype, step)
+    yield from _export(config, ema.model, validation_paths, len(train_cache), step, cancel)
 
 
-def _export(config, model, validation_cache, train_paths, device, dtype, step) -> Iterator[object]:
-    summary = evaluate(model, validation_cache, decoding_grid(config), device, dtype) if len(validation_cache) else {}
-    decoding = choose_decoding(summary) if summary else DEFAULT_DECODING
-    metrics = {
-        "validation": summary.get(decoding, {}),
-        "validation_images": len(validation_cache),
-        "decoding_sweep": {d.label: s for d, s in summary.items()},
-    }
-    card = ModelCard(
+def _card(config: BaseTrainingConfig, train_count: int, step: int, decoding: Decoding | None = None,
+          metrics: dict | None = None) -> ModelCard:
+    decoding = decoding or Decoding(config.render_size)
+    return ModelCard(
         name=config.name,
         architecture="unet_colorizer",
-        arguments={"widths": list(config.widths), "blocks": config.blocks},
-        render_size=config.render_size,
+        arguments=config.architecture_arguments,
+        render_size=decoding.render_size,
         temperature=decoding.temperature,
         prior_correction=decoding.prior_correction,
         chroma_scale=decoding.chroma_scale,
-        description="Revive base colorizer: predicts a*b* colour classes from L* (Zhang et al. 2016 loss).",
-        trained_on=f"{len(train_paths)} colour photos from {Path(config.photos).name}/ (held-out split by file-name hash)",
+        description="Revive's own colorizer: it predicts the colours of a photo from its gray tones"
+                    + (", and follows colour hints" if config.hints else "") + ".",
+        trained_on=f"{train_count} colour photos from {Path(config.photos).name}/ (held-out split by file-name hash)",
         training={
-            **{k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items() if k not in ("run_dir", "resume")},
+            **{k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()
+               if k not in ("run_dir", "resume", "force")},
             "steps_done": step,
-            "loss": "class-rebalanced soft colour classification (lambda 0.5, 5 neighbours, sigma 5)",
-            "decoding": "chosen on the held-out photos: the most colourful that beats a gray copy on PSNR and CIEDE2000",
+            "loss": f"class-rebalanced soft colour classification (lambda {config.rebalance_lambda}, 5 neighbours,"
+                    f" sigma 5) + {config.regression_weight} x L1 of the mean a*b*",
+            "decoding": "chosen on photos never trained on (training.decoding_sweep)",
         },
-        metrics=metrics,
+        metrics=metrics or {},
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
-    path = save_model(user_model_path(config.name), model.cpu().eval(), card)
+
+
+def _save_snapshot(run_dir: Path, config: BaseTrainingConfig, model, step: int, train_count: int) -> None:
+    """The averaged weights as a model file (``snapshots/step-N.safetensors``): any checkpoint can
+    be scored or used without loading the training state."""
+    snapshot = copy.deepcopy(model).cpu().eval()
+    save_model(run_dir / "snapshots" / f"step-{step:06d}.safetensors", snapshot, _card(config, train_count, step))
+
+
+def tune_paths(config: BaseTrainingConfig, validation_paths: list[Path]) -> list[Path]:
+    """The photos the decoding is chosen on: ``tune_photos`` when given, else the held-out split."""
+    paths = list_photos(config.tune_photos) if config.tune_photos else validation_paths
+    return paths[: config.tune_images]
+
+
+def _export(config, model, validation_paths, train_count, step, cancel) -> Iterator[object]:
+    from engine.colorizer import Colorizer
+    from engine.device import select_device as choose
+
+    model = copy.deepcopy(model).cpu().eval()
+    colorizer = Colorizer(model, _card(config, train_count, step), choose("cpu"))
+    photos = load_originals(tune_paths(config, validation_paths))
+    summaries: dict = {}
+    if photos:
+        decodings = grid(config.render_sizes, config.temperatures, config.prior_corrections, config.chroma_scales)
+        for done, result in sweep(colorizer, photos, decodings, cancel=cancel):
+            summaries = result or summaries
+    decoding = choose_decoding(summaries) if summaries else Decoding(config.render_size)
+    metrics = {
+        "tuned_on": str(config.tune_photos) if config.tune_photos else "held-out split of the training folder",
+        "tuned_photos": len(photos),
+        "chosen": summaries.get(decoding, {}),
+        "bars_met": bars_met(summaries[decoding]) if decoding in summaries else {},
+        "decoding_sweep": {d.label: s for d, s in summaries.items()},
+    }
+    card = _card(config, train_count, step, decoding, metrics)
+    path = save_model(user_model_path(config.name), model, card)
     yield TrainingFinished(step, path, metrics=metrics)

@@ -19,8 +19,9 @@ REBALANCE_LAMBDA = 0.5
 PRIOR_SIGMA = 5.0
 
 
-def rebalancing_weights(ab_samples: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
-    """Per-bin weights ``(Q,)`` from a*b* samples ``(N, 2, H, W)`` of the training photos."""
+def rebalancing_weights(ab_samples: torch.Tensor, centers: torch.Tensor, lam: float = REBALANCE_LAMBDA) -> torch.Tensor:
+    """Per-bin weights ``(Q,)`` from a*b* samples ``(N, 2, H, W)`` of the training photos;
+    ``lam`` 1 gives equal weights, 0 the full inverse of the (smoothed) prior."""
     bins = ab_to_bin(ab_samples, centers).flatten()
     counts = torch.bincount(bins, minlength=len(centers)).double()
     prior = counts / counts.sum()
@@ -29,7 +30,7 @@ def rebalancing_weights(ab_samples: torch.Tensor, centers: torch.Tensor) -> torc
     kernel = torch.exp(-(distance**2) / (2 * PRIOR_SIGMA**2))
     kernel = kernel / kernel.sum(dim=1, keepdim=True)
     smoothed = kernel @ prior
-    weights = 1.0 / ((1 - REBALANCE_LAMBDA) * smoothed + REBALANCE_LAMBDA / len(centers))
+    weights = 1.0 / ((1 - lam) * smoothed + lam / len(centers))
     weights = weights / (smoothed * weights).sum()
     return weights.float()
 
@@ -58,3 +59,18 @@ def colour_class_loss(
     per_pixel = -(picked * weight).sum(dim=1)
     pixel_weight = class_weights.to(logits.device)[index[:, 0]]  # weight of the nearest bin
     return (per_pixel * pixel_weight).mean()
+
+
+AB_SCALE = 110.0
+
+
+def mean_ab_l1(logits: torch.Tensor, ab: torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
+    """L1 between the distribution's mean a*b* (the annealed mean at T = 1) and the true a*b*, in
+    units of 110. Where the network is unsure, the mean is pulled toward the median colour, which
+    is near neutral: a light counterweight to the rebalanced loss's pull toward rare, vivid
+    colours. logits ``(N, Q, h, w)``; ab ``(N, 2, H, W)`` (resized to h, w)."""
+    if ab.shape[-2:] != logits.shape[-2:]:
+        ab = F.adaptive_avg_pool2d(ab, logits.shape[-2:])
+    probs = torch.softmax(logits.float(), dim=1)
+    mean = torch.einsum("nqhw,qc->nchw", probs, centers.to(probs.device, probs.dtype))
+    return (mean - ab).abs().mean() / AB_SCALE

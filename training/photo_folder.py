@@ -67,13 +67,15 @@ def square(path: Path, size: int) -> np.ndarray | None:
     return None if image is None else np.asarray(ImageOps.fit(image, (size, size), Image.BICUBIC))
 
 
-def load_square_cache(paths: list[Path], size: int, workers: int = 2) -> np.ndarray:
-    """All photos, centre-cropped and resized to ``size`` squared: ``(N, size, size, 3)`` uint8 sRGB.
+def load_square_cache(paths: list[Path], size: int, workers: int = 2, return_paths: bool = False):
+    """All photos, centre-cropped and resized to ``size`` squared: ``(N, size, size, 3)`` uint8 sRGB
+    (and, with ``return_paths``, the paths that were readable, in the same order).
 
     Unreadable files are skipped with a warning; ReviveError when none is readable.
     """
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        images = [im for im in pool.map(lambda p: square(p, size), paths) if im is not None]
-    if not images:
+        pairs = [(p, im) for p, im in zip(paths, pool.map(lambda p: square(p, size), paths)) if im is not None]
+    if not pairs:
         raise ReviveError("no readable photos to train on")
-    return np.stack(images)
+    images = np.stack([im for _, im in pairs])
+    return (images, [p for p, _ in pairs]) if return_paths else images

@@ -1,0 +1,144 @@
+"""Choosing how a trained colorizer decodes colour, on photos it never trained on.
+
+The network gives a distribution over a*b* classes; how that becomes colour is a choice: the
+render size (how much of the scene the network sees at once), the annealed-mean temperature, how
+much of the class rebalancing to undo (``prior_correction``) and a chroma scale. Each combination
+is scored on colour photos turned gray, through the engine's own pipeline (``Colorizer.forward``
+once per photo and render size, then ``decode`` and the full-resolution merge per decoding), and
+the choice is made against the product's bar (``BAR``) measured against a gray copy.
+
+Scores are computed on the merged result scaled to ``score_side`` (short side) so a sweep of
+hundreds of settings stays minutes on a CPU; ``benchmarks/quality.py`` measures the chosen one at
+full resolution.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from engine.batch_settings import ColorizeSettings
+from engine.cancel import CancelToken
+from engine.chroma_merge import merge_chroma
+from engine.errors import ReviveError
+from engine.imaging import read_preview_rgb
+from engine.metrics import colourfulness, score, summarize
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How class probabilities become colour (see ``engine.ab_bins.annealed_mean``)."""
+
+    render_size: int = 256
+    temperature: float = 0.38
+    prior_correction: float = 0.0
+    chroma_scale: float = 1.0
+
+    @property
+    def label(self) -> str:
+        return (f"R={self.render_size} T={self.temperature:g} alpha={self.prior_correction:g}"
+                f" scale={self.chroma_scale:g}")
+
+
+# The floors a shipped decoding must clear against a gray copy (issue: revive-base v2).
+BAR = {
+    "psnr_gain": 0.5,  # dB above the gray copy
+    "ciede_gain": 1.0,  # mean CIEDE2000 below the gray copy
+    "better_than_gray": 0.70,  # share of photos better than their gray copy on CIEDE2000
+    "colourfulness_ratio": 0.60,  # of the originals' colourfulness
+    "almost_gray": 0.0,  # share of outputs left gray
+    "cast": 2.0,  # |mean a* error| and |mean b* error|, Lab units
+}
+
+
+def bars_met(summary: dict[str, float]) -> dict[str, bool]:
+    """Which of ``BAR``'s floors a summary (``engine.metrics.summarize``) clears."""
+    return {
+        "psnr_gain": summary["psnr"] - summary["gray_psnr"] >= BAR["psnr_gain"],
+        "ciede_gain": summary["gray_ciede2000"] - summary["ciede2000"] >= BAR["ciede_gain"],
+        "better_than_gray": summary["better_than_gray"] >= BAR["better_than_gray"],
+        "colourfulness_ratio": summary["colourfulness_ratio"] >= BAR["colourfulness_ratio"],
+        "almost_gray": summary["almost_gray"] <= BAR["almost_gray"],
+        "cast": max(abs(summary["mean_a_error"]), abs(summary["mean_b_error"])) <= BAR["cast"],
+    }
+
+
+def choose(summaries: dict[Decoding, dict[str, float]]) -> Decoding:
+    """Among decodings that clear every floor, the one that beats the gray copy most often with
+    the most colour (``better_than_gray`` + half the colourfulness ratio, capped at 1); when none
+    clears them all, the one clearing the most, then the lowest CIEDE2000."""
+    if not summaries:
+        raise ValueError("nothing to choose from")
+
+    def merit(d: Decoding) -> float:
+        s = summaries[d]
+        return s["better_than_gray"] + 0.5 * min(1.0, s["colourfulness_ratio"])
+
+    passing = [d for d, s in summaries.items() if all(bars_met(s).values())]
+    if passing:
+        return max(passing, key=merit)
+    return max(summaries, key=lambda d: (sum(bars_met(summaries[d]).values()), -summaries[d]["ciede2000"]))
+
+
+def grid(render_sizes: Sequence[int], temperatures: Sequence[float], prior_corrections: Sequence[float],
+         chroma_scales: Sequence[float]) -> tuple[Decoding, ...]:
+    return tuple(Decoding(r, t, a, s) for r in render_sizes for t in temperatures
+                 for a in prior_corrections for s in chroma_scales)
+
+
+def _shrink(rgb: np.ndarray, side: int) -> np.ndarray:
+    height, width = rgb.shape[:2]
+    if min(height, width) <= side:
+        return rgb
+    scale = side / min(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(rgb).resize(size, Image.BOX))
+
+
+def load_originals(paths: Sequence[Path]) -> list[tuple[Path, np.ndarray]]:
+    """Colour photos as upright sRGB ``(H, W, 3)`` uint8 through the engine's guarded reader;
+    unreadable files are skipped with a warning."""
+    from engine.errors import UnsupportedImage
+
+    photos = []
+    for path in paths:
+        try:
+            photos.append((Path(path), read_preview_rgb(path, 1 << 20)))
+        except UnsupportedImage as error:
+            log.warning("skipping %s: %s", path, error)
+    return photos
+
+
+def sweep(colorizer, photos: Sequence[tuple[Path, np.ndarray]], decodings: Sequence[Decoding],
+          score_side: int = 128, cancel: CancelToken | None = None) -> Iterator[tuple[int, dict]]:
+    """Score every decoding on every photo. Yields ``(photos_done, summaries)`` after each photo;
+    the last ``summaries`` maps each Decoding to ``engine.metrics.summarize``'s dict."""
+    if not photos:
+        raise ReviveError("no photos to choose the decoding on")
+    cancel = cancel or CancelToken()
+    rows: dict[Decoding, list[dict[str, float]]] = {d: [] for d in decodings}
+    gray_rows: list[dict[str, float]] = []
+    originals: list[float] = []
+    by_size: dict[int, list[Decoding]] = {}
+    for d in decodings:
+        by_size.setdefault(d.render_size, []).append(d)
+    for done, (_, original) in enumerate(photos, start=1):
+        cancel.raise_if_cancelled()
+        luma = np.asarray(Image.fromarray(original).convert("L"))
+        reference = _shrink(original, score_side)
+        gray_rows.append(score(_shrink(np.repeat(luma[..., None], 3, axis=2), score_side), reference))
+        originals.append(colourfulness(reference))
+        for render_size, group in by_size.items():
+            prepared = colorizer.prepare(luma, ColorizeSettings(render_size=render_size))
+            raw = colorizer.forward(prepared)
+            for d in group:
+                field = colorizer.decode(raw, prepared, d.temperature, d.prior_correction, d.chroma_scale)
+                rows[d].append(score(_shrink(merge_chroma(luma, field), score_side), reference))
+        yield done, {d: summarize(r, gray_rows, originals) for d, r in rows.items()} if done == len(photos) else {}
