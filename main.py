@@ -16,20 +16,21 @@ import logging.handlers
 import os
 import sys
 
-from engine import colorize_command, models_command
-from engine.cli_runtime import exit_on_sigterm, say
-from engine.paths import log_dir
-from training import base_command, train_command
-
-# (subcommand, module with add_arguments/run, one-line help)
-COMMANDS = (
-    ("colorize", colorize_command, "colorize photos and folders into an output folder"),
-    ("models", models_command, "list the installed colorization models"),
-    ("train-base", base_command, "train a base colorizer on a folder of colour photos"),
-    ("train", train_command, "fine-tune a model on your old photos and colour photos (CycleGAN)"),
-)
-
 log = logging.getLogger("revive")
+
+
+def commands() -> tuple:
+    """(subcommand, module with add_arguments/run, one-line help). Imported here, inside a function,
+    so that a Ctrl+C during start-up is caught by ``main`` like any other."""
+    from engine import colorize_command, models_command
+    from training import base_command, train_command
+
+    return (
+        ("colorize", colorize_command, "colorize photos and folders into an output folder"),
+        ("models", models_command, "list the installed colorization models"),
+        ("train-base", base_command, "train a base colorizer on a folder of colour photos"),
+        ("train", train_command, "fine-tune a model on your old photos and colour photos (CycleGAN)"),
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="show warnings and details on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module, help_text in COMMANDS:
+    for name, module, help_text in commands():
         command = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
         module.add_arguments(command)
         command.set_defaults(run=module.run)
@@ -55,6 +56,8 @@ def setup_logging(verbose: bool) -> None:
     console.setLevel(logging.INFO if verbose else logging.ERROR)
     console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root.addHandler(console)
+    from engine.paths import log_dir
+
     try:
         folder = log_dir()
         folder.mkdir(parents=True, exist_ok=True)
@@ -89,8 +92,10 @@ def _tune_allocator() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    exit_on_sigterm()
     try:
+        from engine.cli_runtime import exit_on_sigterm
+
+        exit_on_sigterm()
         parser = build_parser()
         args = parser.parse_args(argv)
         setup_logging(args.verbose)
@@ -99,8 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             return _run_app(parser, argv)
         return args.run(args)
     except KeyboardInterrupt:
-        print(file=sys.stderr)
-        say("revive: interrupted")
+        print("\nrevive: interrupted", file=sys.stderr)
         return 130
 
 
@@ -110,7 +114,7 @@ def _run_app(parser: argparse.ArgumentParser, argv: list[str]) -> int:
     except ImportError as error:
         if os.environ.get("REVIVE_DEBUG"):
             raise
-        say(f"revive: the desktop app is not available ({error}); here are the commands:\n")
+        print(f"revive: the desktop app is not available ({error}); here are the commands:\n", file=sys.stderr)
         parser.print_help()
         return 0
     return run_app(sys.argv[:1] + argv)

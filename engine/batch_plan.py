@@ -70,15 +70,21 @@ def prepare_output_folder(output_dir: Path) -> None:
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ReviveError(f"cannot create the output folder {output_dir} ({error.strerror or error})") from None
-    probe = output_dir / f".revive-probe-{secrets.token_hex(6)}"
     try:
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.close(fd)
-        os.unlink(probe)
+        _probe_write(output_dir)
     except OSError as error:
         raise ReviveError(
             f"cannot write in the output folder {output_dir} ({error.strerror or error}): choose another folder"
         ) from None
+
+
+def _probe_write(folder: Path) -> None:
+    """Create and remove a hidden file in ``folder`` (OSError when that is impossible). A real
+    write, not os.access: permissions, read-only mounts and network shares all answer it."""
+    probe = folder / f".revive-probe-{secrets.token_hex(6)}"
+    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+    os.unlink(probe)
 
 
 def plan_batch(inputs: Sequence[Path], options: BatchOptions) -> BatchPlan:

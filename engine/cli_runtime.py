@@ -119,6 +119,59 @@ def in_background(function: Callable[..., T], *args) -> Future:
     return future
 
 
+@contextmanager
+def native_stderr_to_log(logger_name: str = "native"):
+    """Inside the block, what C libraries write straight to file descriptor 2 (libtiff's and
+    libjpeg's warnings: hundreds of lines on a mixed folder) goes to the log, one record per line,
+    instead of through the progress line. Python's own stderr (and the console log handler) keep
+    writing to the terminal. A no-op where file descriptors cannot be juggled."""
+    import io
+    import logging
+
+    if sys.stderr is not sys.__stderr__:  # already redirected (a test's capture, an embedding app)
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        read_end, write_end = os.pipe()
+    except (OSError, AttributeError, ValueError):
+        yield
+        return
+    logger = logging.getLogger(logger_name)
+    terminal = io.TextIOWrapper(os.fdopen(os.dup(saved), "wb", buffering=0), write_through=True,
+                                encoding=getattr(sys.stderr, "encoding", None) or "utf-8", errors="backslashreplace")
+    previous_stream = sys.stderr
+    handlers = [h for h in logging.getLogger().handlers
+                if isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) is previous_stream]
+
+    def pump() -> None:
+        with os.fdopen(read_end, "rb") as pipe:
+            for raw in pipe:
+                line = raw.decode("utf-8", errors="replace").rstrip()
+                if line:
+                    logger.info("%s", printable(line))
+
+    reader = threading.Thread(target=pump, name="revive-native-stderr", daemon=True)
+    reader.start()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    sys.stderr = terminal
+    for handler in handlers:
+        handler.setStream(terminal)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # closes the pipe's last write end: the reader sees its end
+        os.close(saved)
+        reader.join(timeout=2.0)
+        sys.stderr = previous_stream
+        for handler in handlers:
+            handler.setStream(previous_stream)
+        terminal.close()
+
+
 def exit_on_sigterm() -> None:
     """Until a command installs its own handling, SIGTERM acts as Ctrl+C (KeyboardInterrupt), so
     it too ends with one line and status 130 instead of a silent 143."""

@@ -26,7 +26,7 @@ from engine.batch_settings import (
     ColorizeSettings,
 )
 from engine.cancel import CancelToken
-from engine.cli_runtime import events_from_thread, in_background, interrupts, say
+from engine.cli_runtime import events_from_thread, in_background, interrupts, native_stderr_to_log, say
 from engine.errors import ReviveError
 from engine.folder_scan import describe_other_types
 from engine.terminal_progress import ProgressLine, format_duration
@@ -120,7 +120,7 @@ def _run_plan(plan: BatchPlan, colorizer, options: BatchOptions) -> int:
     def events() -> Iterator[object]:
         return run_batch(plan, colorizer, options, cancel)
 
-    with interrupts(cancel, "stopping after the photos in progress; finished photos are kept"):
+    with interrupts(cancel, "stopping after the photos in progress; finished photos are kept"), native_stderr_to_log():
         try:
             for event in events_from_thread(events, "revive-batch"):
                 tally.apply(event, time.monotonic())

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, TiffImagePlugin
 
 from engine.errors import OutputError
-from engine.image_decoding import _descriptive_exif
+from engine.image_decoding import _DPI_RANGE, _descriptive_exif, _shown, _valid_dpi
 
 if TYPE_CHECKING:  # engine.imaging imports this module; the annotation needs no import at runtime
     from engine.imaging import PhotoMetadata
@@ -45,8 +45,18 @@ def _refuse_inputs(path: Path, forbidden: Iterable[Path]) -> None:
             except OSError:
                 same = False
         if same:
-            raise OutputError(f"{path.name}: refusing to overwrite an input photo; "
+            raise OutputError(f"{_shown(path.name)}: refusing to overwrite an input photo; "
                               "choose another output folder or name")
+
+
+def _output_dpi(metadata: PhotoMetadata) -> tuple[float, float] | None:
+    """The DPI to write, or None. A caller's own metadata may hold any value; one that no format
+    can store (PNG: a uint32 of dots per metre, JFIF: a uint16) is left out, never a failure."""
+    dpi = _valid_dpi(metadata.dpi)
+    if dpi is None and metadata.dpi is not None:
+        log.info("writing without the resolution %r: not a number of dots per inch from %g to %g",
+                 metadata.dpi, *_DPI_RANGE)
+    return dpi
 
 
 def _to_uint8(values: np.ndarray) -> np.ndarray:
@@ -86,12 +96,12 @@ def _save_8bit(f: BinaryIO, fmt: str, rgb: np.ndarray, alpha: np.ndarray | None,
     if fmt in ("JPEG", "PNG", "WEBP"):
         if metadata.icc_profile:
             options["icc_profile"] = metadata.icc_profile
-        if metadata.dpi and fmt != "WEBP":
-            options["dpi"] = metadata.dpi
+        if fmt != "WEBP" and (dpi := _output_dpi(metadata)):
+            options["dpi"] = dpi
         if metadata.exif:
             if fmt == "JPEG" and len(metadata.exif) > _JPEG_EXIF_LIMIT:
                 log.warning("%s: EXIF block of %d bytes does not fit in a JPEG; written without it",
-                            getattr(f, "name", "output"), len(metadata.exif))
+                            _shown(str(getattr(f, "name", "output"))), len(metadata.exif))
             else:
                 options["exif"] = metadata.exif
     image.save(f, format=fmt, **options)
@@ -131,8 +141,9 @@ def _write_png16(f: BinaryIO, rgb: np.ndarray, alpha: np.ndarray | None,
     chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 2 if alpha is None else 6, 0, 0, 0))
     if metadata.icc_profile:
         chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(metadata.icc_profile))
-    if metadata.dpi:
-        x, y = (int(d / 0.0254 + 0.5) for d in metadata.dpi)
+    if dpi := _output_dpi(metadata):
+        # pHYs: dots per metre as uint32; the clamp only guards the struct (dpi is 1..65535)
+        x, y = (min(max(int(d / 0.0254 + 0.5), 1), 0xFFFFFFFF) for d in dpi)
         chunk(b"pHYs", struct.pack(">IIB", x, y, 1))
     if metadata.exif:
         chunk(b"eXIf", metadata.exif.removeprefix(b"Exif\x00\x00"))
@@ -186,8 +197,8 @@ def _write_tiff(f: BinaryIO, rgb: np.ndarray, alpha: np.ndarray | None,
     ifd[339] = (1,) * channels                            # SampleFormat: unsigned
     if alpha is not None:
         ifd[338] = (2,)                                   # ExtraSamples: unassociated alpha
-    if metadata.dpi:
-        ifd[282], ifd[283] = (TiffImagePlugin.IFDRational(d) for d in metadata.dpi)
+    if dpi := _output_dpi(metadata):  # finite and in range: a rational of two uint32s holds it
+        ifd[282], ifd[283] = (TiffImagePlugin.IFDRational(d) for d in dpi)
         ifd[296] = 2                                      # ResolutionUnit: inch
     if metadata.icc_profile:
         ifd[34675] = metadata.icc_profile

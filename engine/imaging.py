@@ -31,6 +31,7 @@ from engine.image_decoding import (
     _open_image,
     _read_exif,
     _rgb_icc,
+    _shown,
     _split_channels,
 )
 from engine.image_encoding import (
@@ -126,11 +127,14 @@ def read_photo(path: Path, max_pixels: int = MAX_PIXELS) -> Photo:
     to 0..65535. Float ('F') TIFFs become uint16: data whose maximum is at most 1.0 is taken as
     0..1 and scaled by 65535, anything else is clipped to 0..65535 as counts; NaN becomes 0.
     Pillow reads 16-bit colour as 8-bit RGB, so bit_depth 16 always means gray. Multi-frame files
-    give their first frame. Raises ImageTooLarge over ``max_pixels`` (checked
-    from the header, before decoding) and UnsupportedImage for anything unreadable.
+    give their first frame. Transparency comes from an alpha channel, a palette or a tRNS colour
+    key (also of 1-bit and 16-bit gray PNGs). A DPI outside 1..65535 (or NaN) is not carried.
+    Raises ImageTooLarge over ``max_pixels`` (checked from the header, before decoding) and
+    UnsupportedImage for anything unreadable, including pipes, devices and broken symlinks (which
+    are refused without blocking). Messages are one line: control characters in names are escaped.
     """
     path = Path(path)
-    name = path.name
+    name = _shown(path.name)
     with _open_file(path) as fp:
         im = _open_image(fp, name, max_pixels)
         _load(im, name)
@@ -144,7 +148,7 @@ def read_photo(path: Path, max_pixels: int = MAX_PIXELS) -> Photo:
         luma = luma.transpose(method)
         alpha = alpha.transpose(method) if alpha is not None else None
     metadata = PhotoMetadata(exif=exif, icc_profile=_rgb_icc(info, name),
-                             dpi=_dpi(info, swap=orientation in (5, 6, 7, 8)),
+                             dpi=_dpi(info, swap=orientation in (5, 6, 7, 8), name=name),
                              source_format=source_format, source_mode=source_mode)
     dtype = np.uint8 if bit_depth == 8 else np.uint16
     return Photo(luma=np.asarray(luma).astype(dtype, copy=False),
@@ -162,18 +166,19 @@ def read_preview_rgb(path: Path, max_side: int, max_pixels: int = MAX_PIXELS) ->
     if max_side < 1:
         raise ValueError(f"max_side must be at least 1, got {max_side}")
     path = Path(path)
+    name = _shown(path.name)
     with _open_file(path) as fp:
-        im = _open_image(fp, path.name, max_pixels)
+        im = _open_image(fp, name, max_pixels)
         if im.format in ("JPEG", "MPO"):
             im.draft("RGB", (max_side, max_side))
-        _load(im, path.name)
-        _, orientation = _read_exif(im, path.name)
+        _load(im, name)
+        _, orientation = _read_exif(im, name)
     if im.mode.startswith("I;16") or im.mode in ("I", "F"):
         view = Image.fromarray(_to_uint8(np.asarray(_luma16(im)).astype(np.uint16, copy=False)))
     elif im.mode in ("L", "RGB"):
         view = im
     else:
-        view = _convert(im, "L" if im.mode in ("1", "LA", "La") else "RGB", path.name)
+        view = _convert(im, "L" if im.mode in ("1", "LA", "La") else "RGB", name)
     view.thumbnail((max_side, max_side))
     method = _TRANSPOSE.get(orientation)
     if method is not None:
@@ -220,8 +225,9 @@ def write_photo(path: Path, rgb: np.ndarray, metadata: PhotoMetadata,
     ``rgb`` is (H, W, 3) uint8 or uint16 sRGB; ``alpha`` (H, W) uint8 or uint16 or None. The format
     follows the suffix (.jpg/.jpeg, .png, .tif/.tiff, .webp, .bmp). uint16 is written with 16 bits
     per channel to PNG and TIFF and rounded to 8 bits elsewhere. EXIF, ICC profile and DPI go to
-    JPEG, PNG, TIFF and WebP (WebP has no DPI field). JPEG is 4:2:0 at ``quality`` and has no
-    alpha; WebP is lossy at ``quality``; TIFF is Deflate-compressed.
+    JPEG, PNG, TIFF and WebP (WebP has no DPI field; a DPI outside 1..65535 is left out, never
+    a failure). JPEG is 4:2:0 at ``quality`` and has no alpha; WebP is lossy at ``quality``;
+    TIFF is Deflate-compressed.
     Never replaces an existing file unless ``replace`` is True (the caller has proved the file at
     ``path`` is Revive's own, see ``engine.output_ledger``), and even then refuses (OutputError) to
     replace any path in ``forbidden`` (resolved paths, or the same file by os.path.samefile);
@@ -230,7 +236,8 @@ def write_photo(path: Path, rgb: np.ndarray, metadata: PhotoMetadata,
     path = Path(path)
     fmt = _WRITE_FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise OutputError(f"{path.name}: cannot write {path.suffix or 'suffix-less'} files; "
+        raise OutputError(f"{_shown(path.name)}: cannot write "
+                          f"{_shown(path.suffix) or 'suffix-less'} files; "
                           "use .jpg, .png, .tif or .webp")
     _check_pixels(rgb, alpha)
     if not 1 <= quality <= 100:

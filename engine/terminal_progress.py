@@ -11,6 +11,9 @@ import time
 from typing import TextIO
 
 
+_CONTROL = {i: " " for i in range(32)}  # a file name with a newline must not break the line
+
+
 def format_duration(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     hours, rest = divmod(seconds, 3600)
@@ -21,12 +24,17 @@ def format_duration(seconds: float) -> str:
 class ProgressLine:
     def __init__(self, total: int, stream: TextIO | None = None, width: int = 28, plain_interval: float = 10.0):
         self.total = max(0, total)
-        self.stream = stream or sys.stderr
+        self._stream = stream
         self.width = width
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.plain_interval = plain_interval
         self._last = 0.0
         self._length = 0
+
+    @property
+    def stream(self) -> TextIO:
+        """The given stream, else stderr as it is now (a command may redirect it after creating us)."""
+        return self._stream or sys.stderr
 
     def update(self, done: int, detail: str = "", eta_seconds: float | None = None, force: bool = False) -> None:
         now = time.monotonic()
@@ -34,6 +42,7 @@ class ProgressLine:
         if not force and now - self._last < interval:
             return
         self._last = now
+        detail = detail.translate(_CONTROL)
         fraction = done / self.total if self.total else 1.0
         eta = f" ETA {format_duration(eta_seconds)}" if eta_seconds is not None and done < self.total else ""
         if self.tty:

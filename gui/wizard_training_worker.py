@@ -45,6 +45,7 @@ class TrainingWorker(QObject):
         self._config, self._cancel, self._gate, self._train = config, cancel, gate, train
         self._pending: list[StepDone] = []
         self._last_batch = 0.0
+        self.held = threading.Event()  # set while the worker waits at the closed gate (paused)
 
     @Slot()
     def run(self) -> None:
@@ -53,7 +54,9 @@ class TrainingWorker(QObject):
                 self._deliver(event)
                 if not self._gate.is_set():
                     self._flush()
+                    self.held.set()
                     self._gate.wait()
+                    self.held.clear()
             self._flush()
         except (ReviveError, ValueError) as error:
             self._flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from engine.colorizer import Colorizer
 from engine.device import select_device
 from engine.errors import ReviveError
 from engine.model_file import ModelCard, load_model, save_model
-from engine.model_registry import user_model_path
+from engine.model_registry import model_name_problem, user_model_path
+from engine.paths import runs_dir
 from training.cyclegan_config import CycleGANConfig, load_run_config
 from training.cyclegan_data import make_batch
 from training.cyclegan_events import PreviewReady
@@ -206,3 +208,65 @@ def test_image_pool_and_learning_rate_schedule():
     assert torch.equal(ImagePool(0).query(torch.ones(2, 1)), torch.ones(2, 1))
     assert learning_rate_factor(0, 100, 50) == 1.0 and learning_rate_factor(49, 100, 50) == 1.0
     assert learning_rate_factor(75, 100, 50) == pytest.approx(0.5) and learning_rate_factor(100, 100, 50) == 0.0
+
+
+@pytest.mark.parametrize("name", ["..", ".", ".hidden", "../x", "a/b", "", "bell\x07"])
+def test_config_refuses_names_unfit_for_a_model_or_a_run_folder(name, tmp_path):
+    with pytest.raises(ValueError) as caught:
+        CycleGANConfig(tmp_path, tmp_path, name=name)
+    assert str(caught.value) == model_name_problem(name)
+
+
+def test_torch_free_config_agrees_with_the_torch_modules():
+    """The config module repeats a few choices so it can stay torch-free; they must not drift."""
+    from engine.architectures import layers
+    from training import cyclegan_config, presets
+
+    assert cyclegan_config.NORMS == layers.NORMS and cyclegan_config.ACTIVATIONS == layers.ACTIVATIONS
+    assert presets.DEFAULT_PRESET == cyclegan_config.DEFAULT_PRESET
+    assert [(p.name, p.title, p.description, dict(p.values)) for p in presets.PRESETS.values()] == [
+        (p.name, p.title, p.description, dict(p.values)) for p in cyclegan_config.PRESETS.values()
+    ]
+
+
+def test_a_saved_config_with_a_bad_value_is_a_revive_error():
+    with pytest.raises(ReviveError, match="bad value"):
+        CycleGANConfig.from_json('{"old": "a", "color": "b", "steps": "many"}')
+    with pytest.raises(ReviveError, match="bad value"):
+        CycleGANConfig.from_json('{"old": "a", "color": "b", "name": "../up"}')
+
+
+def test_training_under_a_shipped_models_name_needs_force(folders):
+    with pytest.raises(ReviveError, match="shipped model"):
+        next(iter(train_cyclegan(tiny_config(folders, name="revive-base"))))
+    assert not (runs_dir() / "revive-base").exists()
+
+
+def _fake_run(run_dir: Path, state: bytes | None = None, dataset: str | None = None) -> Path:
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.json").write_text(CycleGANConfig(run_dir, run_dir).to_json())
+    card = ModelCard(name=BASE, architecture="unet_colorizer", arguments={"widths": [8, 8, 16, 16], "blocks": 1})
+    (run_dir / "base_card.json").write_text(card.to_json())
+    (run_dir / "dataset.json").write_text(dataset or json.dumps(
+        {"base_path": "b", "old_folder": "o", "color_folder": "c", "old_images": 1, "color_images": 1}))
+    (run_dir / "state.pt").write_bytes(state if state is not None else b"\x80\x04not a state")
+    return run_dir
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def test_exporting_a_damaged_or_hostile_run_is_one_revive_error(tmp_path, capsys):
+    hostile = tmp_path / "hostile.pt"
+    torch.save({"G": _RunsCode(), "step": torch.tensor(1)}, hostile)
+    for index, state in enumerate((b"", b"random \x00\xff bytes", hostile.read_bytes())):
+        with pytest.raises(ReviveError, match="damaged") as caught:
+            export_cyclegan(_fake_run(tmp_path / f"run{index}", state=state), "out")
+        assert "weights_only" not in str(caught.value) and "\n" not in str(caught.value)
+    assert "must never run" not in capsys.readouterr().out
+    with pytest.raises(ReviveError, match="damaged"):
+        export_cyclegan(_fake_run(tmp_path / "bad-dataset", dataset='{"base_path": 3}'), "out")
+    with pytest.raises(ReviveError, match="not a JSON object"):
+        export_cyclegan(_fake_run(tmp_path / "list-dataset", dataset="[1, 2]"), "out")

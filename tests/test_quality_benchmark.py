@@ -1,4 +1,5 @@
-"""benchmarks/quality.py on a tiny folder: its gray baseline scores what a gray copy must score."""
+"""benchmarks/quality.py on a tiny folder: the whole pipeline (gray copies, the batch runner,
+scores per folder and per source tag, the contact sheet) with a tiny random model."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
+from engine import model_registry
 from engine.metrics import colourfulness, mean_ciede2000, psnr
-from tests.helpers import colour_shapes, install_model
+from tests.helpers import colour_shapes, install_model, torch_threads
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -21,26 +24,44 @@ def _load_quality():
     try:
         spec = importlib.util.spec_from_file_location("quality_benchmark", BENCHMARKS / "quality.py")
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up while it is executed
         spec.loader.exec_module(module)
         return module
     finally:
+        sys.modules.pop("quality_benchmark", None)
         sys.path.remove(str(BENCHMARKS))
 
 
-def _photos(folder: Path, count: int = 3) -> list[np.ndarray]:
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    with torch_threads(1):
+        yield
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """REVIVE_HOME with the tiny model installed; no shipped models."""
+    home = tmp_path / "home"
+    install_model(home, "tiny", render_size=64)
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    monkeypatch.setenv("REVIVE_HOME", str(home))
+    monkeypatch.setattr(model_registry, "shipped_models_dir", lambda: shipped)
+    return home
+
+
+def _photos(folder: Path, names: tuple[str, ...] = ("photo_0.png", "photo_1.png", "photo_2.png")) -> list[np.ndarray]:
     folder.mkdir()
     images = []
-    for i in range(count):
+    for i, name in enumerate(names):
         rgb = colour_shapes(48, 32, seed=i)
-        Image.fromarray(rgb).save(folder / f"photo_{i}.png")
+        Image.fromarray(rgb).save(folder / name)
         images.append(rgb)
     return images
 
 
-def test_gray_baseline_scores_what_a_gray_copy_scores(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("REVIVE_HOME", str(tmp_path / "home"))
+def test_gray_baseline_scores_what_a_gray_copy_scores(tmp_path, capsys, home):
     originals = _photos(tmp_path / "photos")
-    install_model(tmp_path / "home")
     quality = _load_quality()
 
     assert quality.main([str(tmp_path / "photos"), "--model", "tiny", "--device", "cpu", "--json"]) == 0
@@ -73,3 +94,59 @@ def test_a_missing_folder_is_one_line_and_exit_2(tmp_path, capsys):
     quality = _load_quality()
     assert quality.main([str(tmp_path / "nope"), "--gray-only"]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_rows_per_source_tag_and_the_gray_row_never_beats_itself(tmp_path, capsys, home):
+    # three "azure" photos, two "dps" photos (JPEG: a lossy original is scored like any other)
+    _photos(tmp_path / "photos", ("azure_0.png", "azure_1.png", "dps_2.jpg", "azure_3.png", "dps_4.png"))
+    quality = _load_quality()
+    assert quality.main([str(tmp_path / "photos"), "--model", "tiny", "--device", "cpu", "--json"]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+
+    assert result["photos"] == 5 and result["failed"] == []
+    assert list(result["by_source"]) == ["azure", "dps"]  # the most photos first
+    assert [row["gray"]["photos"] for row in result["by_source"].values()] == [3, 2]
+    assert result["gray"]["better_than_gray"] == 0.0
+    assert all(row["gray"]["better_than_gray"] == 0.0 for row in result["by_source"].values())
+    model = result["model"]
+    for key in ("psnr", "ciede2000", "better_than_gray", "mean_a_error", "mean_b_error", "auc",
+                "colourfulness_ratio", "almost_gray"):
+        assert np.isfinite(model[key]), key
+    assert 0.0 <= model["auc"] <= 1.0
+    # the model's photos are exactly the gray row's photos
+    assert model["gray_ciede2000"] == result["gray"]["ciede2000"]
+    assert set(result["bars_met"]) == {"psnr_gain", "ciede_gain", "better_than_gray", "colourfulness_ratio",
+                                       "almost_gray", "cast"}
+    assert result["timing"]["photos"] == 5 and result["timing"]["photos_per_second"] > 0
+    assert result["run"]["render_size"] == 64
+    # the table comes along on stderr: folder rows, one line per tag, the bar
+    table = captured.err
+    assert "gray copy" in table and "clears" in table and "photos/s" in table
+    assert table.index("\nazure") < table.index("\ndps")
+
+
+def test_the_contact_sheet_is_a_png_of_gray_revive_original_rows(tmp_path, capsys, home):
+    _photos(tmp_path / "photos", ("a_0.png", "a_1.png", "b_2.png", "b_3.png"))
+    sheet = tmp_path / "sheets" / "sheet.png"
+    quality = _load_quality()
+    assert quality.main([str(tmp_path / "photos"), "--model", "tiny", "--device", "cpu",
+                         "--sheet", str(sheet)]) == 0
+    out = capsys.readouterr().out
+    assert f"contact sheet: {sheet}" in out
+    with Image.open(sheet) as image:
+        assert image.format == "PNG"
+        width, height = image.size
+    # four photos (fewer than the 8 worst): four rows of three 160-px-high thumbnails (48x32 -> 240x160)
+    assert 3 * 240 <= width <= 3 * 240 + 100
+    assert 4 * 160 <= height <= 4 * 160 + 200
+    assert list(sheet.parent.iterdir()) == [sheet]  # written atomically: no temporary file left beside it
+
+
+def test_the_model_settings_are_checked_before_any_work(tmp_path, capsys, home):
+    _photos(tmp_path / "photos")
+    quality = _load_quality()
+    assert quality.main([str(tmp_path / "photos"), "--model", "tiny", "--saturation", "9"]) == 2
+    assert "saturation must be between" in capsys.readouterr().err
+    assert quality.main([str(tmp_path / "photos"), "--gray-only", "--sheet", str(tmp_path / "s.png")]) == 2
+    assert "--sheet" in capsys.readouterr().err

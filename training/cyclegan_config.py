@@ -7,18 +7,23 @@ F: B -> A makes an "old photo" from a colour one (a ``ResnetGenerator`` built fr
 D_A and D_B are PatchGAN discriminators. The options the paper and its follow-ups study (residual
 blocks, batch vs instance norm, strided convolutions vs pooling, LeakyReLU vs ReLU) apply to F, to the
 discriminators, and to G only when G is a ``ResnetGenerator`` trained from scratch (the Monet example).
+
+Torch-free (so ``main.py --help`` and the checks of a command's options never load torch): the
+presets live here too, as data; ``training.presets`` adds the time estimate, which needs torch.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
-from engine.architectures.layers import ACTIVATIONS, NORMS
-from engine.device import DEVICE_CHOICES
+from engine.batch_settings import DEVICE_CHOICES
 from engine.errors import ReviveError
+from engine.model_registry import is_shipped_name, model_name_problem
 from engine.paths import runs_dir
 
 # A run folder's files (see training.cyclegan_trainer).
@@ -28,13 +33,24 @@ BASE_CARD_FILE = "base_card.json"
 DATASET_FILE = "dataset.json"
 METRICS_FILE = "metrics.json"
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+# The choices of engine.architectures.layers (which imports torch); a test keeps the two equal.
+NORMS = ("instance", "batch", "none")
+ACTIVATIONS = ("relu", "leaky_relu")
+DAMAGED_RUN = "the saved run in {} is damaged; start again without --resume (or delete that folder)"
+
+
+class DamagedRun(ReviveError):
+    """A run folder's saved files cannot be trusted (unreadable, foreign, or hostile)."""
+
+    def __init__(self, run_dir: Path) -> None:
+        super().__init__(DAMAGED_RUN.format(run_dir))
 
 
 @dataclass(frozen=True)
 class CycleGANConfig:
     old: Path  # domain A: folder of old photos (gray / sepia / faded)
     color: Path  # domain B: folder of colour photos
-    name: str | None = None  # installed model's name; set = export automatically at the end
+    name: str | None = None  # installed model's name (and run folder's); set = export automatically at the end
     base: str | None = None  # base model name or path; None = the installed default model
     preset: str = "custom"  # which preset these values came from (recorded in the model card)
 
@@ -68,6 +84,7 @@ class CycleGANConfig:
     device: str = "auto"
     precision: str = "auto"
     resume: bool = False
+    force: bool = False  # allow a name that hides a shipped model of the same name
     run_dir: Path | None = None  # default: <REVIVE_HOME>/runs/<name> (or runs/cyclegan without a name)
     checkpoint_every: int = 100
     preview_every: int = 50
@@ -77,6 +94,11 @@ class CycleGANConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        # The name first: it becomes a folder and a file name, so nothing else matters when it is unfit.
+        if self.name is not None:
+            problem = model_name_problem(self.name)
+            if problem:
+                raise ValueError(problem)
         object.__setattr__(self, "old", Path(self.old))
         object.__setattr__(self, "color", Path(self.color))
         if self.run_dir is not None:
@@ -116,8 +138,6 @@ class CycleGANConfig:
         if self.preview_size < 32 or self.preview_size % 16:
             raise ValueError(f"preview size must be a multiple of 16 and at least 32, got {self.preview_size}")
         _at_least("max images", self.max_images, 1)
-        if self.name is not None and (not self.name or any(c in self.name for c in '/\\:*?"<>|')):
-            raise ValueError(f"model name {self.name!r} must be a plain file name (no slashes)")
 
     @property
     def cache_size(self) -> int:
@@ -130,6 +150,8 @@ class CycleGANConfig:
         return int(round(self.steps * (1.0 - self.decay_fraction)))
 
     def resolved_run_dir(self) -> Path:
+        """The run folder: ``run_dir`` when given, else a sub-folder of the runs folder named after
+        the model (a checked name, so it can never be the runs folder itself or outside it)."""
         return self.run_dir or runs_dir() / (self.name or "cyclegan")
 
     def to_json(self) -> str:
@@ -138,7 +160,7 @@ class CycleGANConfig:
 
     @classmethod
     def from_json(cls, text: str, where: str = "config.json") -> "CycleGANConfig":
-        """Parse a saved config; ReviveError for damaged files, ValueError for bad values."""
+        """Parse a saved config; ReviveError for a damaged file or a bad value in it."""
         try:
             data: dict[str, Any] = json.loads(text)
         except json.JSONDecodeError as error:
@@ -146,11 +168,14 @@ class CycleGANConfig:
         if not isinstance(data, dict):
             raise ReviveError(f"{where}: not a JSON object")
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        try:
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except (TypeError, ValueError) as error:
+            raise ReviveError(f"{where}: bad value ({error})") from None
 
     def options(self) -> dict[str, Any]:
         """The training options worth recording in a model card (no paths or run mechanics)."""
-        skip = {"old", "color", "name", "base", "device", "precision", "resume", "run_dir", "preview_every",
+        skip = {"old", "color", "name", "base", "device", "precision", "resume", "force", "run_dir", "preview_every",
                 "preview_count", "preview_size", "checkpoint_every"}
         return {k: v for k, v in asdict(self).items() if k not in skip}
 
@@ -165,6 +190,95 @@ def load_run_config(run_dir: Path) -> CycleGANConfig:
     except OSError as error:
         raise ReviveError(f"cannot read {path}: {error.strerror}") from None
     return CycleGANConfig.from_json(text, str(path))
+
+
+def start_problem(config: CycleGANConfig) -> str | None:
+    """Why the run cannot start (None when it can), found at once, without torch and before any
+    folder is read: a name that would hide a shipped model (unless ``force``), an existing run
+    without ``resume``, or ``resume`` with nothing to resume."""
+    if config.name and is_shipped_name(config.name) and not config.force:
+        return (
+            f"{config.name!r} is the name of a shipped model: your model would replace it everywhere;"
+            " choose another name, or add --force"
+        )
+    run_dir = config.resolved_run_dir()
+    saved = os.path.lexists(run_dir / STATE_FILE)  # lexists: a dangling link is still "something there"
+    if saved and not config.resume:
+        return f"a training run already exists in {run_dir}: resume it (--resume) or pick another name"
+    if config.resume and not saved:
+        return f"there is no saved run to resume in {run_dir}; start without --resume"
+    return None
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    title: str  # for a menu
+    description: str  # for a tooltip: what to expect
+    values: Mapping[str, Any]  # CycleGANConfig fields
+
+
+def _preset(name: str, title: str, description: str, **values: Any) -> Preset:
+    return Preset(name, title, description, MappingProxyType(values))
+
+
+# Named starting points; anything can still be overridden (``make_config``).
+PRESETS: Mapping[str, Preset] = MappingProxyType(
+    {
+        p.name: p
+        for p in (
+            _preset(
+                "tiny",
+                "Tiny (tests)",
+                "A handful of steps on 32 px crops with very small networks: checks the pipeline in seconds.",
+                steps=4, size=32, batch_size=2, f_filters=8, f_blocks=1, d_filters=8, d_layers=2,
+                checkpoint_every=2, preview_every=2, preview_count=2, preview_size=32, max_images=64,
+            ),
+            _preset(
+                "quick-cpu",
+                "Quick (laptop CPU)",
+                "300 steps on 64 px crops with a small F (3 residual blocks): a visible change in a few"
+                " minutes on a laptop CPU. Good for trying a pair of folders.",
+                steps=300, size=64, batch_size=2, f_filters=16, f_blocks=3, d_filters=32, d_layers=3,
+                checkpoint_every=100, preview_every=50, preview_size=128, max_images=1000,
+            ),
+            _preset(
+                "gpu-fast",
+                "Fast (GPU)",
+                "5,000 steps on 128 px crops, 6 residual blocks (the paper's 128 px generator): tens of"
+                " minutes on a recent GPU.",
+                steps=5000, size=128, batch_size=4, f_filters=64, f_blocks=6, d_filters=64, d_layers=3,
+                checkpoint_every=500, preview_every=250, preview_size=256, max_images=5000,
+            ),
+            _preset(
+                "gpu-standard",
+                "Standard (GPU)",
+                "20,000 steps on 256 px crops, 9 residual blocks: the paper's setting; hours on a GPU.",
+                steps=20000, size=256, batch_size=4, f_filters=64, f_blocks=9, d_filters=64, d_layers=3,
+                checkpoint_every=1000, preview_every=500, preview_size=256, max_images=5000,
+            ),
+        )
+    }
+)
+DEFAULT_PRESET = "quick-cpu"
+
+
+def preset_names() -> tuple[str, ...]:
+    return tuple(PRESETS)
+
+
+def make_config(preset: str, old: Path, color: Path, **overrides: Any) -> CycleGANConfig:
+    """A config from ``preset``'s values, then ``overrides`` (None values are ignored).
+
+    ValueError for an unknown preset or field, or a bad value (the message says which)."""
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+    known = set(CycleGANConfig.__dataclass_fields__)
+    unknown = set(overrides) - known
+    if unknown:
+        raise ValueError(f"unknown training option(s): {', '.join(sorted(unknown))}")
+    values = {**PRESETS[preset].values, **{k: v for k, v in overrides.items() if v is not None}}
+    return CycleGANConfig(old=Path(old), color=Path(color), preset=preset, **values)
 
 
 def _at_least(label: str, value: int, minimum: int) -> None:

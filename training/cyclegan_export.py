@@ -2,12 +2,18 @@
 
 Only G is exported (F and the discriminators are training machinery). Its architecture and arguments
 are the base model's (from the run's ``base_card.json``), so the base file is not needed any more.
+
+A run folder's files come from outside (a copied folder, a damaged disk, a hostile file): the state
+is loaded with ``weights_only=True`` and checked field by field (``load_run_state``), the JSON files
+must be objects of the expected shape; anything else is one ``DamagedRun`` line, never a traceback
+and never advice to load the file unsafely.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,9 +23,13 @@ from engine.architectures import build
 from engine.errors import ReviveError
 from engine.model_file import ModelCard, save_model
 from engine.model_registry import user_model_path
-from training.cyclegan_config import BASE_CARD_FILE, DATASET_FILE, METRICS_FILE, STATE_FILE, load_run_config
+from training.cyclegan_config import BASE_CARD_FILE, DATASET_FILE, METRICS_FILE, STATE_FILE, DamagedRun, load_run_config
 
 log = logging.getLogger(__name__)
+
+MAX_STEP = 10_000_000  # far beyond any preset; a saved step outside 0..MAX_STEP is not a real run's
+NETWORKS = ("G", "F", "D_A", "D_B")
+OPTIMIZERS = ("opt_G", "opt_D")
 
 
 def _read_text(path: Path) -> str | None:
@@ -40,10 +50,113 @@ def required_run_file(path: Path) -> str:
 
 
 def parse_run_json(text: str, path: Path) -> dict:
+    """A run's JSON file (always an object); ReviveError in one line otherwise."""
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as error:
         raise ReviveError(f"{path}: not valid JSON ({error.msg})") from None
+    except RecursionError:
+        raise ReviveError(f"{path}: not valid JSON (nested too deeply)") from None
+    if not isinstance(data, dict):
+        raise ReviveError(f"{path}: not a JSON object")
+    return data
+
+
+def load_run_dataset(run_dir: Path) -> dict:
+    """``dataset.json`` of a run, checked: the folders and base path are strings, the counts
+    whole numbers, the held-out lists lists of names. DamagedRun otherwise."""
+    path = Path(run_dir) / DATASET_FILE
+    data = parse_run_json(required_run_file(path), path)
+    strings = all(isinstance(data.get(k), str) for k in ("base_path", "old_folder", "color_folder"))
+    counts = all(_is_int(data.get(k)) and data[k] >= 0 for k in ("old_images", "color_images"))
+    held_out = all(
+        isinstance(data.get(k, []), list) and all(isinstance(n, str) for n in data.get(k, []))
+        for k in ("old_holdout", "color_holdout")
+    )
+    if not (strings and counts and held_out):
+        log.info("%s: unexpected fields", path)
+        raise DamagedRun(run_dir)
+    return data
+
+
+def load_run_state(path: Path, device: torch.device | str = "cpu") -> dict:
+    """A run's ``state.pt``, loaded safely (tensors only, ``weights_only=True``) and checked: the
+    four networks' weights (finite tensors), both optimizers' states, the step (an integer in
+    0..MAX_STEP) and, when present, the colour-class weights (1-D, finite, positive). DamagedRun
+    in one line for anything damaged or foreign (random bytes, a truncated file, a pickle that
+    would run code), never advice to load it unsafely."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as error:  # noqa: BLE001 - unpickling errors have many types; all mean "damaged"
+        log.info("cannot load %s: %s", path, str(error).splitlines()[0] if str(error) else type(error).__name__)
+        raise DamagedRun(path.parent) from None
+    problem = _state_problem(state)
+    if problem:
+        log.info("%s: %s", path, problem)
+        raise DamagedRun(path.parent)
+    return state
+
+
+def _state_problem(state: object) -> str | None:
+    if not isinstance(state, dict):
+        return "not a dictionary"
+    for key in NETWORKS:
+        weights = state.get(key)
+        if not isinstance(weights, dict) or not weights:
+            return f"{key} is missing"
+        for name, tensor in weights.items():
+            if not isinstance(name, str) or not isinstance(tensor, torch.Tensor):
+                return f"{key} holds something other than named tensors"
+            if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                return f"{key}.{name} is not finite"
+    for key in OPTIMIZERS:
+        optimizer = state.get(key)
+        if not isinstance(optimizer, dict) or not isinstance(optimizer.get("state"), dict):
+            return f"{key} is missing"
+        groups = optimizer.get("param_groups")
+        if not isinstance(groups, list) or not all(
+            isinstance(g, dict) and isinstance(g.get("params"), list) and all(_is_int(i) for i in g["params"])
+            for g in groups
+        ):
+            return f"{key} has no usable parameter groups"
+    step = state.get("step")
+    if (
+        not isinstance(step, torch.Tensor) or step.numel() != 1 or step.dtype not in (torch.int64, torch.int32)
+        or not 0 <= int(step) <= MAX_STEP
+    ):
+        return "the step is not a whole number in range"
+    weights = state.get("class_weights")
+    if weights is not None and (
+        not isinstance(weights, torch.Tensor) or weights.dim() != 1 or not weights.is_floating_point()
+        or not torch.isfinite(weights).all() or bool((weights <= 0).any())
+    ):
+        return "the colour-class weights are not positive numbers"
+    return None
+
+
+def check_optimizer_state(optimizer: torch.optim.Optimizer) -> str | None:
+    """Why an Adam optimizer's loaded state cannot be used (None when it can): every moment must
+    be a finite tensor of its parameter's shape and every step a finite count (a foreign state
+    would otherwise fail deep inside the first step)."""
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            moments = optimizer.state.get(parameter, {})
+            if not isinstance(moments, dict):
+                return "a parameter's state is not a dictionary"
+            for key, value in moments.items():
+                if not isinstance(value, torch.Tensor):
+                    return f"{key} is not a tensor"
+                if key == "step":
+                    if value.numel() != 1 or not math.isfinite(float(value)) or float(value) < 0:
+                        return "a step count is not a count"
+                elif value.shape != parameter.shape or not torch.isfinite(value).all():
+                    return f"{key} does not fit its parameter"
+    return None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def export_cyclegan(run: Path, name: str) -> Path:
@@ -58,17 +171,21 @@ def export_cyclegan(run: Path, name: str) -> Path:
     destination = user_model_path(name)  # ValueError early for a bad name
     config = load_run_config(run_dir)
     base = ModelCard.from_json(required_run_file(run_dir / BASE_CARD_FILE), BASE_CARD_FILE)
-    dataset = parse_run_json(required_run_file(run_dir / DATASET_FILE), run_dir / DATASET_FILE)
+    dataset = load_run_dataset(run_dir)
     metrics_text = _read_text(run_dir / METRICS_FILE)
     metrics = parse_run_json(metrics_text, run_dir / METRICS_FILE) if metrics_text else {}
     if not state_path.is_file():
         raise ReviveError(f"{run_dir} has no saved training state ({STATE_FILE}) to export")
-    state = torch.load(state_path, map_location="cpu", weights_only=True)
-    module = build(base.architecture, base.arguments)
+    state = load_run_state(state_path)
+    try:
+        module = build(base.architecture, base.arguments)
+    except ValueError as error:
+        raise ReviveError(f"{run_dir / BASE_CARD_FILE}: {error}") from None
     try:
         module.load_state_dict(state["G"])
     except (KeyError, RuntimeError) as error:
-        raise ReviveError(f"{state_path}: the saved G does not match the base model's architecture ({error})") from None
+        first = str(error).splitlines()[0]
+        raise ReviveError(f"{state_path}: the saved G does not match the base model's architecture ({first})") from None
     steps = int(state["step"])
     old_folder, color_folder = Path(dataset["old_folder"]).name, Path(dataset["color_folder"]).name
     summary = (

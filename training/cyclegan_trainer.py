@@ -9,12 +9,15 @@ A run lives in ``<REVIVE_HOME>/runs/<name>/``:
 - ``base_card.json``: the base model's card (architecture and arguments of G; export needs no base file);
 - ``dataset.json``: what was trained on (folders, counts, held-out files);
 - ``state.pt``: the resumable state (G, F, D_A, D_B, both Adam states, step, colour-class weights),
-  tensors only, saved with ``torch.save`` and loaded with ``weights_only=True``. The image pools are
-  not saved: after a resume they start empty and refill within ``pool_size`` fakes;
+  tensors only, saved with ``torch.save`` and loaded with ``weights_only=True`` and checked field by
+  field (``cyclegan_export.load_run_state``). The image pools are not saved: after a resume they
+  start empty and refill within ``pool_size`` fakes;
 - ``metrics.json``: mean losses over the last 50 steps, at each checkpoint;
 - ``previews/step_NNNNNN.png``: before/after grids of the held-out old photos.
 Resuming (``resume=True``) continues at the saved step with the same optimizer state and the same
-batch sequence (batches are a function of seed and step).
+batch sequence (batches are a function of seed and step). The optimizers' options (betas, eps...)
+always come from the config, never from the saved file. Every problem with the name or the saved
+run is found before the folders are read.
 """
 
 from __future__ import annotations
@@ -37,10 +40,14 @@ from engine.errors import OutOfMemory, ReviveError
 from engine.model_file import ModelCard, load_model
 from engine.model_registry import resolve_model
 from training.colour_classes import rebalancing_weights
-from training.cyclegan_config import BASE_CARD_FILE, CONFIG_FILE, DATASET_FILE, METRICS_FILE, STATE_FILE, CycleGANConfig
+from training.cyclegan_config import (
+    BASE_CARD_FILE, CONFIG_FILE, DATASET_FILE, METRICS_FILE, STATE_FILE, CycleGANConfig, DamagedRun, start_problem,
+)
 from training.cyclegan_data import DomainData, load_domain, make_batch
 from training.cyclegan_events import PreviewReady
-from training.cyclegan_export import export_cyclegan, parse_run_json, required_run_file
+from training.cyclegan_export import (
+    check_optimizer_state, export_cyclegan, load_run_dataset, load_run_state, required_run_file,
+)
 from training.cyclegan_parts import build_discriminator, build_resnet, lab_from_rgb11, learning_rate_factor, uint8_to_rgb11
 from training.cyclegan_preview import save_grid, translate_previews
 from training.cyclegan_step import LOSS_NAMES, ColorizerG, CycleGANNetworks
@@ -125,20 +132,22 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
     Yields ``TrainingStarted``, ``PreviewReady`` (at the start and every ``preview_every`` steps),
     ``StepDone`` (losses: ``cycleGAN_step.LOSS_NAMES``, unweighted), ``CheckpointSaved``, and last
     ``TrainingFinished`` (``model_path`` set when exported). Raises ReviveError for unusable folders,
-    a missing base model, an existing run without ``resume``, or divergence.
+    a missing base model, a name that hides a shipped model (without ``force``), an existing run
+    without ``resume``, ``resume`` without a saved run, ``DamagedRun`` for a damaged or foreign
+    saved run, or divergence.
     """
     cancel = cancel or CancelToken()
+    problem = start_problem(config)
+    if problem:
+        raise ReviveError(problem)
     choice = select_device(config.device, config.precision)
     device, dtype = choice.device, choice.dtype
     run_dir = config.resolved_run_dir()
     state_path = run_dir / STATE_FILE
-    if state_path.exists() and not config.resume:
-        raise ReviveError(f"a training run already exists in {run_dir}: resume it (--resume) or pick another name")
-    resuming = config.resume and state_path.exists()
-    if resuming:
-        base_card = ModelCard.from_json(required_run_file(run_dir / BASE_CARD_FILE), BASE_CARD_FILE)
-        dataset = parse_run_json(required_run_file(run_dir / DATASET_FILE), run_dir / DATASET_FILE)
-        base_module, base_path = build(base_card.architecture, base_card.arguments), Path(dataset["base_path"])
+    state = None
+    if config.resume:
+        state = load_run_state(state_path, device)
+        base_module, base_card, base_path = _saved_base(run_dir)
     else:
         base_module, base_card, base_path = load_base(config.base)
     a = load_domain(config.old, config, "old")
@@ -146,9 +155,8 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
     run_dir.mkdir(parents=True, exist_ok=True)
     networks = build_networks(config, device, base_module, base_card)
     start_step = 0
-    if resuming:
-        state = torch.load(state_path, map_location=device, weights_only=True)
-        networks.load_state_dict(state)
+    if state is not None:
+        _restore(networks, state, run_dir)
         start_step = int(state["step"])
     else:
         _prepare_run(config, run_dir, base_card, base_path, a, b)
@@ -200,6 +208,39 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
     if config.name:
         model_path = export_cyclegan(run_dir, config.name)
     yield TrainingFinished(step, model_path, metrics=metrics)
+
+
+def _saved_base(run_dir: Path) -> tuple[nn.Module, ModelCard, Path]:
+    """G's architecture as the run recorded it (``base_card.json``, ``dataset.json``); DamagedRun
+    when those files are unreadable or describe no buildable model."""
+    try:
+        base_card = ModelCard.from_json(required_run_file(run_dir / BASE_CARD_FILE), BASE_CARD_FILE)
+        dataset = load_run_dataset(run_dir)
+        return build(base_card.architecture, base_card.arguments), base_card, Path(dataset["base_path"])
+    except (ReviveError, ValueError) as error:
+        log.info("cannot resume %s: %s", run_dir, error)
+        raise DamagedRun(run_dir) from None
+
+
+def _restore(networks: CycleGANNetworks, state: dict, run_dir: Path) -> None:
+    """Load a checked saved state into ``networks``; the optimizers keep the config's options."""
+    optimizers = (networks.opt_g, networks.opt_d)
+    options = [[{k: v for k, v in g.items() if k != "params"} for g in o.param_groups] for o in optimizers]
+    networks.load_state_dict(state)  # ReviveError when it is another model's or other options'
+    for optimizer, groups in zip(optimizers, options):
+        for group, from_config in zip(optimizer.param_groups, groups):
+            group.update(from_config)
+        problem = check_optimizer_state(optimizer)
+        if problem:
+            log.info("%s: optimizer state: %s", run_dir, problem)
+            raise DamagedRun(run_dir)
+    centers = getattr(networks.g.module, "bin_centers", None)
+    if centers is not None:
+        weights = networks.g.class_weights
+        if weights is None or weights.shape != (len(centers),):
+            log.info("%s: colour-class weights missing or of the wrong size", run_dir)
+            raise DamagedRun(run_dir)
+        networks.g.class_weights = weights.to(centers.device)
 
 
 def _mean_losses(recent_losses: list[dict[str, float]], step: int) -> dict:

@@ -9,89 +9,18 @@ from __future__ import annotations
 import logging
 import statistics
 import time
-from dataclasses import dataclass
-from pathlib import Path
-from types import MappingProxyType
-from typing import Any, Mapping
 
 import torch
 
 from engine.device import select_device
-from training.cyclegan_config import CycleGANConfig
+from training.cyclegan_config import DEFAULT_PRESET, PRESETS, CycleGANConfig, Preset, make_config, preset_names
 from training.cyclegan_preview import translate_previews
 from training.cyclegan_trainer import build_networks, load_base
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Preset:
-    name: str
-    title: str  # for a menu
-    description: str  # for a tooltip: what to expect
-    values: Mapping[str, Any]  # CycleGANConfig fields
-
-
-def _preset(name: str, title: str, description: str, **values: Any) -> Preset:
-    return Preset(name, title, description, MappingProxyType(values))
-
-
-PRESETS: Mapping[str, Preset] = MappingProxyType(
-    {
-        p.name: p
-        for p in (
-            _preset(
-                "tiny",
-                "Tiny (tests)",
-                "A handful of steps on 32 px crops with very small networks: checks the pipeline in seconds.",
-                steps=4, size=32, batch_size=2, f_filters=8, f_blocks=1, d_filters=8, d_layers=2,
-                checkpoint_every=2, preview_every=2, preview_count=2, preview_size=32, max_images=64,
-            ),
-            _preset(
-                "quick-cpu",
-                "Quick (laptop CPU)",
-                "300 steps on 64 px crops with a small F (3 residual blocks): a visible change in a few"
-                " minutes on a laptop CPU. Good for trying a pair of folders.",
-                steps=300, size=64, batch_size=2, f_filters=16, f_blocks=3, d_filters=32, d_layers=3,
-                checkpoint_every=100, preview_every=50, preview_size=128, max_images=1000,
-            ),
-            _preset(
-                "gpu-fast",
-                "Fast (GPU)",
-                "5,000 steps on 128 px crops, 6 residual blocks (the paper's 128 px generator): tens of"
-                " minutes on a recent GPU.",
-                steps=5000, size=128, batch_size=4, f_filters=64, f_blocks=6, d_filters=64, d_layers=3,
-                checkpoint_every=500, preview_every=250, preview_size=256, max_images=5000,
-            ),
-            _preset(
-                "gpu-standard",
-                "Standard (GPU)",
-                "20,000 steps on 256 px crops, 9 residual blocks: the paper's setting; hours on a GPU.",
-                steps=20000, size=256, batch_size=4, f_filters=64, f_blocks=9, d_filters=64, d_layers=3,
-                checkpoint_every=1000, preview_every=500, preview_size=256, max_images=5000,
-            ),
-        )
-    }
-)
-DEFAULT_PRESET = "quick-cpu"
-
-
-def preset_names() -> tuple[str, ...]:
-    return tuple(PRESETS)
-
-
-def make_config(preset: str, old: Path, color: Path, **overrides: Any) -> CycleGANConfig:
-    """A config from ``preset``'s values, then ``overrides`` (None values are ignored).
-
-    ValueError for an unknown preset or field, or a bad value (the message says which)."""
-    if preset not in PRESETS:
-        raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
-    known = set(CycleGANConfig.__dataclass_fields__)
-    unknown = set(overrides) - known
-    if unknown:
-        raise ValueError(f"unknown training option(s): {', '.join(sorted(unknown))}")
-    values = {**PRESETS[preset].values, **{k: v for k, v in overrides.items() if v is not None}}
-    return CycleGANConfig(old=Path(old), color=Path(color), preset=preset, **values)
+# The table lives in the torch-free config module (the command line lists presets without torch).
+__all__ = ["DEFAULT_PRESET", "PRESETS", "Preset", "estimate_seconds", "make_config", "preset_names"]
 
 
 def estimate_seconds(config: CycleGANConfig, device: str | None = None, timed_steps: int = 2) -> float:

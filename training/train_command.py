@@ -1,14 +1,19 @@
 """The ``train`` subcommand: fine-tune the colorizer on two unpaired folders (CycleGAN).
 
     main.py train --old DIR --color DIR --out NAME [--base MODEL] [--preset NAME] [--steps N]
-                  [--size N] [--device auto|cpu|cuda|mps] [--resume]
+                  [--size N] [--device auto|cpu|cuda|mps] [--resume] [--force]
 
-Order: check the folders (findings printed; blocking problems -> exit 2), estimate the time, train
-with a progress line (one updating line on a terminal, a line every 5 % otherwise), export.
+Order: check the name and the saved run (without torch, before anything is read or written), then
+the folders (findings printed; blocking problems -> exit 2), estimate the time, train with a
+progress line (one updating line on a terminal, a line every 5 % otherwise), export.
 
-Exit status: 0 trained and installed; 2 bad options, folders or model (one line on stderr, no
-traceback); 130 cancelled with Ctrl-C (the conventional 128 + SIGINT: the state is saved and the
-message says how to resume); 1 any other failure reported by the engine during training.
+Torch is imported only when the command runs (``main.py --help`` stays instant). Training runs on
+a worker thread (``engine.cli_runtime``): the first Ctrl+C (or SIGTERM) saves a resumable state and
+stops, a second quits at once.
+
+Exit status: 0 trained and installed; 2 bad options, name, folders, model or saved run (one line on
+stderr, no traceback); 130 cancelled with Ctrl-C (the conventional 128 + SIGINT: the state is saved
+and the message says how to resume); 1 any other failure reported by the engine during training.
 """
 
 from __future__ import annotations
@@ -16,21 +21,17 @@ from __future__ import annotations
 import argparse
 import logging
 import shlex
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
+from engine.batch_settings import DEVICE_CHOICES
 from engine.cancel import CancelToken
-from engine.device import DEVICE_CHOICES
+from engine.cli_runtime import events_from_thread, interrupts, printable, say
 from engine.errors import ReviveError
-from training.cyclegan_config import CycleGANConfig
-from training.cyclegan_events import PreviewReady
-from training.cyclegan_trainer import train_cyclegan
-from training.dataset_check import check_dataset
-from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted
-from training.presets import DEFAULT_PRESET, PRESETS, estimate_seconds, make_config
+from training.cyclegan_config import (
+    DEFAULT_PRESET, PRESETS, STATE_FILE, CycleGANConfig, DamagedRun, make_config, start_problem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,8 @@ SHOWN_LOSSES = ("G_adv", "cycle_A", "cycle_B", "paired", "D_A", "D_B")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--old", required=True, type=Path, help="folder of old photos (gray, sepia, faded): domain A")
     parser.add_argument("--color", required=True, type=Path, help="folder of colour photos: domain B")
-    parser.add_argument("--out", required=True, metavar="NAME", help="name of the new model (and of the run)")
+    parser.add_argument("--out", required=True, metavar="NAME",
+                        help="name of the new model (and of its run folder under the runs folder)")
     parser.add_argument("--base", metavar="MODEL", help="model to start from (name or file; default: the default model)")
     parser.add_argument(
         "--preset", default=DEFAULT_PRESET, choices=tuple(PRESETS),
@@ -52,6 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, help="training crop side in pixels, a multiple of 16 (default: the preset's)")
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="where to train (default auto)")
     parser.add_argument("--resume", action="store_true", help="continue the interrupted run of this name")
+    parser.add_argument("--force", action="store_true",
+                        help="allow a NAME that replaces a shipped model (e.g. revive-base) wherever that name is used")
 
 
 def format_seconds(seconds: float) -> str:
@@ -70,11 +74,13 @@ def _resume_command(args: argparse.Namespace) -> str:
             parts += [flag, str(value)]
     if args.device != "auto":
         parts += ["--device", args.device]
+    if getattr(args, "force", False):
+        parts.append("--force")
     return shlex.join(parts + ["--resume"])
 
 
-def _fail(message: str, status: int = EXIT_USAGE) -> int:
-    print(f"revive train: {' '.join(str(message).split())}", file=sys.stderr)
+def _fail(message: object, status: int = EXIT_USAGE) -> int:
+    say(f"revive: {message}")
     return status
 
 
@@ -83,53 +89,74 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = make_config(
             args.preset, args.old, args.color, name=args.out, base=args.base, steps=args.steps, size=args.size,
-            device=args.device, resume=args.resume,
+            device=args.device, resume=args.resume, force=getattr(args, "force", False),
         )
+    except ValueError as error:
+        return _fail(error)
+    problem = start_problem(config)
+    if problem:
+        return _fail(problem)
+
+    from training.cyclegan_export import load_run_state
+    from training.dataset_check import check_dataset
+    from training.presets import estimate_seconds
+
+    try:
+        if config.resume:  # a damaged run is told at once, not after the folders and the estimate
+            load_run_state(config.resolved_run_dir() / STATE_FILE)
         report = check_dataset(config.old, config.color, min_side=config.size)
-        print(report.summary())
+        for line in report.summary().splitlines():  # a folder's name may hold a newline: one line each
+            print(printable(line))
         for warning in report.warnings:
-            print(f"warning: {warning}")
+            print(printable(f"warning: {warning}"))
         if report.errors:
             more = f" (and {len(report.errors) - 1} more problem(s))" if len(report.errors) > 1 else ""
             return _fail(report.errors[0] + more)
         print("estimating the training time...", flush=True)
         print(f"estimated time: about {format_seconds(estimate_seconds(config))} for {config.steps} steps", flush=True)
-        return _train(config, args)
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return _fail("cancelled before training started", EXIT_CANCELLED)
     except (ReviveError, ValueError) as error:
-        return _fail(str(error))
+        return _fail(error)
+    except OSError as error:
+        return _fail(_os_error_text(error))
+    return _train(config, args)
 
 
 def _train(config: CycleGANConfig, args: argparse.Namespace) -> int:
-    cancel = CancelToken()
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        # First Ctrl-C: finish the current step, save and stop. The default handler comes back
-        # afterwards, so a second Ctrl-C still interrupts at once.
-        def on_interrupt(signum, frame) -> None:
-            cancel.cancel()
-            signal.signal(signal.SIGINT, previous)
+    from training.cyclegan_trainer import train_cyclegan
 
-        previous = signal.signal(signal.SIGINT, on_interrupt) or signal.default_int_handler
+    cancel = CancelToken()
     try:
-        return _follow(train_cyclegan(config, cancel), config, args)
-    except ReviveError as error:
-        return _fail(str(error), EXIT_FAILED)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        with interrupts(cancel, "saving the run so it can be resumed"):
+            events = events_from_thread(lambda: train_cyclegan(config, cancel), "revive-train")
+            return _follow(events, config, args)
+    except DamagedRun as error:
+        return _fail(error)
+    except (ReviveError, ValueError) as error:
+        return _fail(error, EXIT_FAILED)
+    except OSError as error:
+        return _fail(_os_error_text(error), EXIT_FAILED)
+
+
+def _os_error_text(error: OSError) -> str:
+    where = f"{error.filename}: " if error.filename else ""
+    return f"{where}{error.strerror or error}"
 
 
 def _follow(events, config: CycleGANConfig, args: argparse.Namespace) -> int:
+    from training.cyclegan_events import PreviewReady
+    from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted
+
     tty = sys.stdout.isatty()
     every = max(1, config.steps // 20)
     last_print = 0.0
     for event in events:
         if isinstance(event, TrainingStarted):
             verb = "resuming at step" if event.start_step else "training from step"
-            print(f"{verb} {event.start_step} of {event.total_steps} on {event.device}; run folder {event.run_dir}")
+            print(printable(f"{verb} {event.start_step} of {event.total_steps} on {event.device};"
+                            f" run folder {event.run_dir}"))
         elif isinstance(event, StepDone):
             losses = " ".join(f"{name} {event.losses[name]:.3f}" for name in SHOWN_LOSSES)
             line = f"step {event.step}/{event.total_steps}  {losses}  ETA {format_seconds(event.eta_seconds)}"
@@ -141,14 +168,15 @@ def _follow(events, config: CycleGANConfig, args: argparse.Namespace) -> int:
         elif isinstance(event, PreviewReady) and not tty:
             print(f"preview at step {event.step} saved", flush=True)
         elif isinstance(event, CheckpointSaved) and not tty:
-            print(f"checkpoint at step {event.step}: {event.path}", flush=True)
+            print(printable(f"checkpoint at step {event.step}: {event.path}"), flush=True)
         elif isinstance(event, TrainingFinished):
             if tty:
                 print()
             if event.cancelled:
-                print(f"cancelled at step {event.step}; the state is saved. Resume with:\n  {_resume_command(args)}")
+                print(f"cancelled at step {event.step}; the state is saved. Resume with:")
+                print(f"  {printable(_resume_command(args))}")
                 return EXIT_CANCELLED
-            print(f"model installed: {event.model_path}")
-            print(f"use it: main.py colorize --model {config.name} PHOTOS...")
+            print(printable(f"model installed: {event.model_path}"))
+            print(printable(f"use it: main.py colorize --model {shlex.quote(config.name or '')} PHOTOS..."))
             return EXIT_OK
     return _fail("training ended without finishing", EXIT_FAILED)

@@ -181,9 +181,11 @@ def test_closing_mid_run_asks_then_stops_cleanly_even_when_paused(qtbot, make_wi
     page = wizard.train_page
     page.pause_button.click()
     assert page.pause_button.text() == "Resume"
-    qtbot.wait(1500)  # the step in progress finishes, then the worker waits
+    # the step in progress finishes, then the worker waits at the gate
+    qtbot.waitUntil(page.run.worker.held.is_set, timeout=TRAINING_TIMEOUT_MS)
+    qtbot.wait(300)  # let the GUI thread take the progress signals sent before the gate closed
     paused_at = page.step()
-    qtbot.wait(1000)
+    qtbot.wait(500)
     assert page.step() == paused_at and page.is_running()
 
     wizard.confirm_stop = lambda: wizard.asked.append(False) or False  # "No": keep training
