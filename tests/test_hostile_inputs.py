@@ -341,3 +341,75 @@ def test_ctrl_c_while_starting_up_is_one_line(home, photos, tmp_path):
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130
     assert "Traceback" not in err
+
+
+# ------------------------------------------------------------------------------- train-base
+
+@pytest.fixture
+def colour_photos(tmp_path):
+    from PIL import Image
+
+    from tests.helpers import colour_shapes
+
+    folder = tmp_path / "colour"
+    folder.mkdir()
+    for i in range(4):
+        Image.fromarray(colour_shapes(48, 48, seed=i)).save(folder / f"src_{i}.png")
+    return folder
+
+
+@pytest.mark.parametrize("name", ["..", ".", ".hidden", "../x", "a/b", "", "tab\tname"])
+def test_train_base_refuses_unfit_names_before_anything(home, colour_photos, capsys, name):
+    code = main.main(["train-base", "--photos", str(colour_photos), "--out", name, "--steps", "1"])
+    assert code == 2
+    [line] = _revive_lines(capsys.readouterr().err)
+    assert "name" in line
+    assert not (home / "runs").exists()
+
+
+def test_train_base_refuses_a_folder_of_gray_photos(home, tmp_path, capsys):
+    gray = tmp_path / "gray"
+    for i in range(4):
+        write_gray_photo(gray / f"g_{i}.png", 48, 48)
+    assert main.main(["train-base", "--photos", str(gray), "--out", "useless", "--steps", "1"]) == 2
+    [line] = _revive_lines(capsys.readouterr().err)
+    assert "black-and-white" in line
+    assert not (home / "models" / "useless.safetensors").exists()
+
+
+def test_train_base_under_a_shipped_name_needs_force(home, colour_photos, capsys):
+    assert main.main(["train-base", "--photos", str(colour_photos), "--out", "revive-base", "--steps", "1"]) == 2
+    [line] = _revive_lines(capsys.readouterr().err)
+    assert "shipped model" in line and "--force" in line
+
+
+@pytest.mark.parametrize("content", [b"random bytes" * 10, b"", b"\x80\x04\x95evil pickle"])
+def test_train_base_resume_from_a_damaged_state_is_one_line(home, colour_photos, capsys, content):
+    run = home / "runs" / "base-again"
+    run.mkdir(parents=True)
+    (run / "state.pt").write_bytes(content)
+    code = main.main(["train-base", "--photos", str(colour_photos), "--out", "again", "--steps", "1", "--resume"])
+    assert code == 2
+    err = capsys.readouterr().err
+    [line] = _revive_lines(err)
+    assert "damaged" in line and "without --resume" in line
+    assert "weights_only" not in err and "Traceback" not in err
+
+
+def test_python_warnings_go_to_the_log_not_the_terminal(home, photos, tmp_path):
+    """A library's warnings (Pillow's, say) must not break the progress line: log file only."""
+    env = dict(os.environ, REVIVE_HOME=str(home))
+    code = ("import sys, warnings; from pathlib import Path; from engine import model_registry, batch_run;"
+            f"model_registry.shipped_models_dir = lambda: Path({str(model_registry.shipped_models_dir())!r});"
+            "real = batch_run.read_photo\n"
+            "def noisy(path, *a, **k):\n"
+            "    warnings.warn('something odd in ' + Path(path).name, UserWarning)\n"
+            "    return real(path, *a, **k)\n"
+            "batch_run.read_photo = noisy\n"
+            "import main; sys.exit(main.main(sys.argv[1:]))")
+    result = subprocess.run([sys.executable, "-c", code, "colorize", str(photos), "-o", str(tmp_path / "out")],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "something odd" not in result.stderr
+    log_text = "".join(p.read_text() for p in (home / "logs").glob("revive.log*"))
+    assert "something odd in a.jpg" in log_text
