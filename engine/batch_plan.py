@@ -19,14 +19,15 @@ import itertools
 import os
 import secrets
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from engine.batch_settings import BatchOptions
 from engine.errors import ReviveError
 from engine.folder_scan import file_problem, scan_folder, walk_images
 from engine.imaging import FORMATS, IMAGE_SUFFIXES, format_of, output_suffix
+from engine.hints import HintError, PhotoHints
 from engine.output_ledger import OutputLedger, real_path
 
 REPORT_NAME = "revive-report.json"
@@ -38,6 +39,7 @@ class Job:
     source: Path
     output: Path
     existing: bool = False  # the output exists and is Revive's own, made from this source
+    hints: PhotoHints | None = None  # what the user said about this photo's colours (engine.hints)
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,22 @@ def _name_outputs(sources: list[tuple[Path, Path]], output_dir: Path, format: st
     return jobs, notes
 
 
+def with_hints(plan: BatchPlan, hints_for: Callable[[Job], PhotoHints | None]) -> BatchPlan:
+    """``plan`` with each job's hints from ``hints_for(job)``; a job whose hints cannot be read
+    (HintError, naming the file and field) becomes a problem of the plan instead of being
+    colorized without them."""
+    jobs: list[Job] = []
+    problems = list(plan.problems)
+    for job in plan.jobs:
+        try:
+            hints = hints_for(job)
+        except HintError as error:
+            problems.append((job.source, str(error)))
+            continue
+        jobs.append(replace(job, index=len(jobs), hints=hints))
+    return replace(plan, jobs=tuple(jobs), problems=tuple(problems))
+
+
 def _candidate_names(first: Path, stem: str, suffix: str) -> Iterator[Path]:
     """``stem + suffix``, then ``stem-2``, ``stem-3``... in ``first``'s folder."""
     yield first.with_name(f"{stem}{suffix}")
@@ -173,5 +191,5 @@ def _candidate_names(first: Path, stem: str, suffix: str) -> Iterator[Path]:
         yield first.with_name(f"{stem}-{number}{suffix}")
 
 
-__all__ = ["BatchOptions", "BatchPlan", "Job", "plan_batch", "prepare_output_folder", "walk_images",
+__all__ = ["BatchOptions", "BatchPlan", "Job", "plan_batch", "prepare_output_folder", "walk_images", "with_hints",
            "FORMATS", "IMAGE_SUFFIXES", "REPORT_NAME"]

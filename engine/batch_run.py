@@ -204,7 +204,7 @@ def run_batch(
             tick = time.monotonic()
             try:
                 photo, prepared = future.result()
-                chroma = colorizer.predict(prepared, options.settings)
+                chroma = colorizer.predict(prepared, options.settings, job.hints)
             except Exception as error:  # noqa: BLE001 - one bad file never stops the batch
                 message = describe_error(error)
                 failed.append((job.source, message))

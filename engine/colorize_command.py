@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from engine.batch_plan import BatchPlan, plan_batch, prepare_output_folder
+from engine.batch_plan import BatchPlan, plan_batch, prepare_output_folder, with_hints
 from engine.batch_settings import (
     DEVICE_CHOICES,
     FORMATS,
@@ -29,6 +29,8 @@ from engine.cancel import CancelToken
 from engine.cli_runtime import events_from_thread, in_background, interrupts, native_stderr_to_log, say
 from engine.errors import ReviveError
 from engine.folder_scan import describe_other_types
+from engine.hint_store import HintStore
+from engine.hints import read_hint_file
 from engine.terminal_progress import ProgressLine, format_duration
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temperature", type=float, help="colour boldness: lower is bolder (default: the model's)")
     parser.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
     parser.add_argument("--no-recursive", dest="recursive", action="store_false", help="do not walk into sub-folders")
+    hints = parser.add_mutually_exclusive_group()
+    hints.add_argument("--hints", type=Path, metavar="FILE",
+                       help="colour hints for a single photo (JSON: points, strokes, adjust; see the README)")
+    hints.add_argument("--hints-dir", type=Path, metavar="DIR",
+                       help="colour hints for a batch: DIR/<photo stem>.json for each photo that has some")
+    hints.add_argument("--saved-hints", action="store_true",
+                       help="use the hints saved in the app for each photo (by its content)")
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto", help=argparse.SUPPRESS)
 
 
@@ -56,6 +65,30 @@ def _load_colorizer(model, device, precision):
     from engine.colorizer import Colorizer  # torch: imported while the plan is printed
 
     return Colorizer.load(model, device, precision)
+
+
+def _attach_hints(plan: BatchPlan, args: argparse.Namespace) -> BatchPlan:
+    """The plan with each photo's hints (--hints, --hints-dir or --saved-hints); ReviveError for
+    a --hints file that cannot be used (a single photo's hints are the point of the command)."""
+    if args.hints is not None:
+        if len(plan.jobs) != 1:
+            raise ReviveError(f"--hints is for one photo, and the inputs hold {len(plan.jobs)}: use --hints-dir for a batch")
+        hints = read_hint_file(args.hints)
+        return with_hints(plan, lambda job: hints)
+    if args.hints_dir is not None:
+        if not args.hints_dir.is_dir():
+            raise ReviveError(f"the hints folder {args.hints_dir} does not exist")
+        folder = args.hints_dir
+
+        def from_folder(job):
+            path = folder / f"{job.source.stem}.json"
+            return read_hint_file(path) if path.is_file() else None
+
+        return with_hints(plan, from_folder)
+    if args.saved_hints:
+        store = HintStore()
+        return with_hints(plan, lambda job: store.hints_for(job.source))
+    return plan
 
 
 def _print_plan(plan: BatchPlan) -> None:
@@ -92,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
             if not plan.problems:
                 say("revive: no photos found in the given inputs")
             return 2
+        plan = _attach_hints(plan, args)
     except ReviveError as error:
         say(f"revive: {error}")
         return 2
@@ -99,6 +133,9 @@ def run(args: argparse.Namespace) -> int:
     _print_plan(plan)
     try:
         colorizer = loading.result()
+        if any(job.hints is not None and job.hints.has_marks for job in plan.jobs) and not colorizer.takes_hints:
+            raise ReviveError(f"the model {colorizer.card.name} takes no colour hints; choose one that does"
+                              " (main.py models shows which)")
         prepare_output_folder(options.output_dir)  # after the model: a usage error leaves no folder
     except (ReviveError, ValueError) as error:
         say(f"revive: {error}")

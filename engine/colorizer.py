@@ -25,6 +25,7 @@ from engine.chroma_merge import ChromaField, fit_chroma_field, merge_chroma
 from engine.color import gray_to_lightness, lab_to_rgb, rgb_to_ycbcr_chroma
 from engine.device import DeviceChoice, is_out_of_memory, select_device
 from engine.errors import OutOfMemory
+from engine.hints import HintError, PhotoHints, adjust_ab, hint_marks, render_hints
 from engine.model_file import ModelCard, load_model
 from engine.model_registry import resolve
 
@@ -163,27 +164,79 @@ class Colorizer:
             raise
 
     def decode(self, raw: torch.Tensor, prepared: Prepared, temperature: float, prior_correction: float,
-               chroma_scale: float) -> ChromaField:
+               chroma_scale: float, hints: PhotoHints | None = None, saturation: float = 1.0) -> ChromaField:
         """Colour from the network's raw output (``forward``): the annealed mean of the class
-        distribution (``engine.ab_bins``), scaled, as a chroma field for the full-resolution merge."""
+        distribution (``engine.ab_bins``) times the model's ``chroma_scale``; then the hints'
+        colours where they were given (exact at the marks, feathered by a pixel), the whole-photo
+        adjustments, and the user's ``saturation``; as a chroma field for the full-resolution
+        merge. Cheap: the GUI re-decodes for every slider move without running the network."""
         if self.classifies:
             ab = annealed_mean(raw, self._module.bin_centers.cpu(), temperature,
                                self._module.log_class_weights.cpu(), prior_correction)
         else:
             ab = raw
-        lightness = gray_to_lightness(prepared.guide)
         ab = ab[0] * chroma_scale
+        if hints is not None and hints.has_marks:
+            h, w = prepared.guide.shape
+            values, mask = hint_marks(hints, w, h)
+            soft = torch.from_numpy(mask)[None, None]
+            soft = torch.maximum(soft, F.avg_pool2d(F.pad(soft, (1, 1, 1, 1), mode="replicate"), 3, stride=1))[0]
+            ab = ab * (1 - soft) + torch.from_numpy(values) * soft
+        if hints is not None and not hints.adjust.is_neutral:
+            ab = torch.from_numpy(adjust_ab(ab.numpy(), hints.adjust))
+        ab = ab * saturation
+        lightness = gray_to_lightness(prepared.guide)
         rgb = lab_to_rgb(torch.cat((lightness[None], ab), dim=0)[None])[0]
         return fit_chroma_field(prepared.guide, rgb_to_ycbcr_chroma(rgb))
 
-    @torch.inference_mode()
-    def predict(self, prepared: Prepared, settings: ColorizeSettings, hints: torch.Tensor | None = None) -> ChromaField:
-        """Predict the colour of one prepared photo (with optional hints at render size)."""
-        _, temperature = self.resolve(settings)
-        raw = self.forward(prepared, hints)
-        return self.decode(raw, prepared, temperature, self.card.prior_correction,
-                           self.card.chroma_scale * settings.saturation)
+    def hint_channels(self, prepared: Prepared, hints: PhotoHints | None) -> torch.Tensor | None:
+        """The network's hint input for ``hints`` at ``prepared``'s render shape, or None (no marks,
+        or a model without hint channels)."""
+        if hints is None or not hints.has_marks or not self.takes_hints:
+            return None
+        h, w = prepared.guide.shape
+        return torch.from_numpy(render_hints(hints, w, h))
 
-    def colorize(self, luma: np.ndarray, settings: ColorizeSettings = ColorizeSettings()) -> np.ndarray:
+    @torch.inference_mode()
+    def predict(self, prepared: Prepared, settings: ColorizeSettings, hints: PhotoHints | None = None) -> ChromaField:
+        """Predict the colour of one prepared photo, following ``hints`` (engine.hints) if given.
+        HintError when the photo has colour marks and the model takes no hints."""
+        if hints is not None and hints.has_marks and not self.takes_hints:
+            raise HintError(f"the model {self.card.name} takes no colour hints; choose a model that does"
+                            " (main.py models shows which)")
+        _, temperature = self.resolve(settings)
+        raw = self.forward(prepared, self.hint_channels(prepared, hints))
+        return self.decode(raw, prepared, temperature, self.card.prior_correction, self.card.chroma_scale,
+                           hints, settings.saturation)
+
+    @torch.inference_mode()
+    def plausible_colours(self, raw: torch.Tensor, prepared: Prepared, x: float, y: float, count: int = 6) -> list[str]:
+        """The colours the model itself finds likely at (x, y) (0..1 of the photo), most likely first:
+        its top a*b* classes there (as ideepcolor's swatches), distinct by at least 15 a*b* units,
+        shown at that spot's lightness, as sRGB hex. [] for a model without classes."""
+        if not self.classifies:
+            return []
+        h, w = prepared.guide.shape
+        col = min(w - 1, max(0, int(x * w)))
+        row = min(h - 1, max(0, int(y * h)))
+        probs = torch.softmax(raw[0, :, row, col].float(), dim=0)
+        centers = self._module.bin_centers.cpu()
+        lightness = float(gray_to_lightness(prepared.guide[row, col]))
+        chosen: list[torch.Tensor] = []
+        for index in torch.argsort(probs, descending=True).tolist():
+            ab = centers[index]
+            if all(float(torch.dist(ab, other)) >= 15.0 for other in chosen):
+                chosen.append(ab)
+            if len(chosen) == count or probs[index] < 0.005:
+                break
+        colours = []
+        for ab in chosen:
+            lab = torch.tensor([lightness, float(ab[0]), float(ab[1])]).view(1, 3, 1, 1)
+            rgb = (lab_to_rgb(lab)[0, :, 0, 0].clamp(0, 1) * 255).round().int().tolist()
+            colours.append("#{:02x}{:02x}{:02x}".format(*rgb))
+        return colours
+
+    def colorize(self, luma: np.ndarray, settings: ColorizeSettings = ColorizeSettings(),
+                 hints: PhotoHints | None = None) -> np.ndarray:
         """The whole pipeline for one photo: ``(H, W)`` uint8/uint16 luma -> ``(H, W, 3)`` sRGB, same dtype."""
-        return merge_chroma(luma, self.predict(self.prepare(luma, settings), settings))
+        return merge_chroma(luma, self.predict(self.prepare(luma, settings), settings, hints))

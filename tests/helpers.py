@@ -22,24 +22,25 @@ TINY_BLOCKS = 1
 TINY_ARGUMENTS = {"widths": list(TINY_WIDTHS), "blocks": TINY_BLOCKS}
 
 
-def tiny_module(seed: int = 0) -> UNetColorizer:
+def tiny_module(seed: int = 0, hints: bool = False) -> UNetColorizer:
     """A randomly initialised (but reproducible) tiny U-Net colorizer in eval mode."""
     torch.manual_seed(seed)
-    return UNetColorizer(widths=TINY_WIDTHS, blocks=TINY_BLOCKS).eval()
+    return UNetColorizer(widths=TINY_WIDTHS, blocks=TINY_BLOCKS, hints=hints).eval()
 
 
-def tiny_card(name: str = "tiny", **changes) -> ModelCard:
-    card = ModelCard(name=name, architecture="unet_colorizer", arguments=dict(TINY_ARGUMENTS))
+def tiny_card(name: str = "tiny", hints: bool = False, **changes) -> ModelCard:
+    arguments = dict(TINY_ARGUMENTS, hints=True) if hints else dict(TINY_ARGUMENTS)
+    card = ModelCard(name=name, architecture="unet_colorizer", arguments=arguments)
     return card.with_updates(**changes) if changes else card
 
 
-def constant_colour_module(a: float, b: float, strength: float = 30.0) -> UNetColorizer:
+def constant_colour_module(a: float, b: float, strength: float = 30.0, hints: bool = False) -> UNetColorizer:
     """A tiny colorizer whose output is the a*b* bin nearest (a, b), for every pixel of every photo.
 
     The head's weights are zero and its bias favours one bin so strongly that the annealed mean is
     that bin's centre: the output colour is known, whatever the (random) body computes.
     """
-    module = tiny_module()
+    module = tiny_module(hints=hints)
     centers = module.bin_centers
     index = int(torch.cdist(torch.tensor([[a, b]], dtype=centers.dtype), centers).argmin())
     with torch.no_grad():
@@ -58,13 +59,14 @@ def bin_nearest(module: UNetColorizer, a: float, b: float) -> tuple[float, float
 def install_model(home: Path, name: str = "tiny", module: torch.nn.Module | None = None, **card_changes) -> Path:
     """Save a tiny model as user model ``name`` under ``home`` (the REVIVE_HOME of the test)."""
     module = module if module is not None else tiny_module()
-    return save_model(Path(home) / "models" / f"{name}.safetensors", module, tiny_card(name, **card_changes))
+    hints = bool(getattr(module, "hints", False))
+    return save_model(Path(home) / "models" / f"{name}.safetensors", module, tiny_card(name, hints, **card_changes))
 
 
 def cpu_colorizer(module: torch.nn.Module | None = None, render_size: int = 64, **card_changes) -> Colorizer:
     """A Colorizer on the CPU in fp32 (deterministic, whatever the CPU's bf16 support)."""
     module = module if module is not None else tiny_module()
-    card = tiny_card(render_size=render_size, **card_changes)
+    card = tiny_card(hints=bool(getattr(module, "hints", False)), render_size=render_size, **card_changes)
     return Colorizer(module, card, select_device("cpu", "fp32"))
 
 
