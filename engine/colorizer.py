@@ -11,6 +11,7 @@ The three stages are separate so the batch runner can overlap them across photos
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,9 +115,10 @@ class Colorizer:
 
     @torch.inference_mode()
     def forward(self, prepared: Prepared, hints: torch.Tensor | None = None) -> torch.Tensor:
-        """The network's raw output for one prepared photo, on the CPU in float32, cropped to the
-        render shape ``(h, w)`` of ``prepared.guide``: class logits ``(1, Q, h, w)`` for a
-        classifying model, a*b* ``(1, 2, h, w)`` in Lab units for a regressing one.
+        """The network's raw output for one prepared photo, on the CPU in float32, at the network's
+        output resolution and cropped to the photo (``(h, w)`` of ``prepared.guide`` times the
+        network's output scale, rounded up: half of it for the U-Net): class logits ``(1, Q, h', w')``
+        for a classifying model, a*b* ``(1, 2, h', w')`` in Lab units for a regressing one.
 
         ``hints`` ``(3, h, w)`` float32 (a*b* / 110 and a 0/1 mask, ``engine.hints``) or None.
         OutOfMemory names the fix.
@@ -151,8 +153,12 @@ class Colorizer:
                     raw = self._module(x)
                 else:
                     raw = self._module.predict_ab(x)
-            raw = F.interpolate(raw.float(), size=x.shape[-2:], mode="bilinear", align_corners=False)[..., :h, :w]
-            return raw.cpu()
+            # Cropped at the network's own resolution (half the render size for the U-Net): the
+            # class distribution is decoded there and only the two a*b* channels are upsampled,
+            # 4x less work than decoding 246 upsampled channels (measured 0.94 s -> 0.2 s at 256).
+            rows = math.ceil(h * raw.shape[-2] / x.shape[-2])
+            cols = math.ceil(w * raw.shape[-1] / x.shape[-1])
+            return raw[..., :rows, :cols].float().cpu()
         except RuntimeError as error:
             if is_out_of_memory(error):
                 if device.type == "cuda":
@@ -175,9 +181,12 @@ class Colorizer:
                                self._module.log_class_weights.cpu(), prior_correction)
         else:
             ab = raw
-        ab = ab[0] * chroma_scale
+        h, w = prepared.guide.shape
+        fy, fx = math.ceil(h / ab.shape[-2]), math.ceil(w / ab.shape[-1])
+        if (fy, fx) != (1, 1):
+            ab = F.interpolate(ab, scale_factor=(fy, fx), mode="bilinear", align_corners=False)
+        ab = ab[0, :, :h, :w] * chroma_scale
         if hints is not None and hints.has_marks:
-            h, w = prepared.guide.shape
             values, mask = hint_marks(hints, w, h)
             soft = torch.from_numpy(mask)[None, None]
             soft = torch.maximum(soft, F.avg_pool2d(F.pad(soft, (1, 1, 1, 1), mode="replicate"), 3, stride=1))[0]
@@ -217,11 +226,10 @@ class Colorizer:
         if not self.classifies:
             return []
         h, w = prepared.guide.shape
-        col = min(w - 1, max(0, int(x * w)))
-        row = min(h - 1, max(0, int(y * h)))
-        probs = torch.softmax(raw[0, :, row, col].float(), dim=0)
+        raw_h, raw_w = raw.shape[-2:]
+        probs = torch.softmax(raw[0, :, min(raw_h - 1, int(y * raw_h)), min(raw_w - 1, int(x * raw_w))].float(), dim=0)
         centers = self._module.bin_centers.cpu()
-        lightness = float(gray_to_lightness(prepared.guide[row, col]))
+        lightness = float(gray_to_lightness(prepared.guide[min(h - 1, int(y * h)), min(w - 1, int(x * w))]))
         chosen: list[torch.Tensor] = []
         for index in torch.argsort(probs, descending=True).tolist():
             ab = centers[index]
