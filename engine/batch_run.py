@@ -9,25 +9,34 @@ written next to the outputs.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from engine.atomic_files import remove_stale_parts, write_text_atomically
-from engine.batch_plan import REPORT_NAME, BatchOptions, BatchPlan, Job
+from engine.batch_plan import BatchOptions, BatchPlan, Job
+from engine.batch_steps import (
+    BatchRecord,
+    ReportModel,
+    clean_leftovers,
+    read_job,
+    write_job,
+    write_report,
+    write_result,
+)
 from engine.cancel import CancelToken
 from engine.chroma_merge import ChromaField, merge_chroma
-from engine.colorizer import Colorizer, Prepared
-from engine.errors import OutputError, describe_error
-from engine.imaging import Photo, read_photo, write_photo
+from engine.colorizer import Colorizer
+from engine.errors import Cancelled, OutputError, describe_error
+from engine.imaging import Photo
 from engine.output_ledger import OutputLedger
+
+if TYPE_CHECKING:
+    from engine.external.finishing import Finishing
 
 log = logging.getLogger(__name__)
 
@@ -94,60 +103,37 @@ class BatchFinished:
 BatchEvent = BatchStarted | InputProblem | JobStarted | JobDone | JobSkipped | JobFailed | BatchFinished
 
 
-@dataclass
-class _Record:
-    entries: list[dict] = field(default_factory=list)
-
-    def add(self, job: Job, status: str, detail: str = "", seconds: float | None = None) -> None:
-        entry = {"source": str(job.source), "output": str(job.output), "status": status}
-        if detail:
-            entry["detail"] = detail
-        if seconds is not None:
-            entry["seconds"] = round(seconds, 3)
-        self.entries.append(entry)
-
-
-def _read(job: Job, colorizer: Colorizer, options: BatchOptions) -> tuple[Photo, Prepared]:
-    photo = read_photo(job.source)
-    return photo, colorizer.prepare(photo.luma, options.settings)
-
-
-def _finish(job: Job, photo: Photo, chroma: ChromaField, options: BatchOptions, forbidden: frozenset[Path],
+def _finish(job: Job, photo: Photo, result, options: BatchOptions, forbidden: frozenset[Path],
             ledger: OutputLedger) -> None:
-    rgb = merge_chroma(photo.luma, chroma)
+    """Write one photo: ``result`` is its ChromaField (merged here, off the device lane) or a
+    finishing step's ``Finished`` (already merged and changed)."""
     # Replace only a file proven Revive's own from this photo, checked again now: it may have been
     # swapped for another since planning.
     replace = job.existing and ledger.owns(job.output, job.source)
-    write_photo(job.output, rgb, photo.metadata, alpha=photo.alpha, quality=options.quality,
-                forbidden=forbidden, replace=replace)
+    if isinstance(result, ChromaField):
+        write_job(job, photo, result, options, forbidden=forbidden, replace=replace)
+    else:
+        write_result(job, result.rgb, result.alpha, result.metadata, options, forbidden=forbidden, replace=replace)
     ledger.record(job.output, job.source)
 
 
-def _clean_leftovers(plan: BatchPlan, started_wall: float) -> None:
-    """Remove temporary files a killed earlier run left beside this plan's outputs."""
-    names: dict[Path, set[str]] = {}
-    for job in plan.jobs:
-        names.setdefault(job.output.parent, set()).add(job.output.name)
-    names.setdefault(plan.output_dir, set()).update({REPORT_NAME})
-    removed = sum(remove_stale_parts(folder, wanted, started_wall) for folder, wanted in names.items())
-    if removed:
-        log.info("removed %d temporary file(s) left by an interrupted run", removed)
-
-
 def run_batch(
-    plan: BatchPlan, colorizer: Colorizer, options: BatchOptions, cancel: CancelToken | None = None
+    plan: BatchPlan, colorizer: Colorizer, options: BatchOptions, cancel: CancelToken | None = None,
+    finishing: Finishing | None = None,
 ) -> Iterator[BatchEvent]:
-    """Colorize every job of ``plan``; yields events, the last one ``BatchFinished``."""
+    """Colorize every job of ``plan``; yields events, the last one ``BatchFinished``.
+
+    ``finishing`` (``engine.external.finishing``: an upscaler, a face model) runs on the merged
+    photo on this thread, the device lane, before it is written."""
     cancel = cancel or CancelToken()
     started = time.monotonic()
     began_at = datetime.now(timezone.utc)
-    began = began_at.isoformat(timespec="seconds")
     forbidden = frozenset(job.source for job in plan.jobs)
-    record = _Record()
+    record = BatchRecord()
     done = skipped = 0
     failed: list[tuple[Path, str]] = []
     ledger = OutputLedger.load(plan.output_dir)
-    _clean_leftovers(plan, time.time() - 1.0)
+    clean_leftovers(plan, time.time() - 1.0)
 
     # The plan proved which outputs are finished work of Revive's from the same photo; a resumed
     # batch of thousands on a network share looks at each output once, while planning.
@@ -156,7 +142,7 @@ def run_batch(
     yield BatchStarted(len(plan.jobs), len(pending))
     for path, message in plan.problems:
         failed.append((path, message))
-        record.entries.append({"source": str(path), "status": "failed", "detail": message})
+        record.add_problem(path, message)
         yield InputProblem(path, message)
     for job in (job for job in plan.jobs if job in finished):
         skipped += 1
@@ -172,7 +158,7 @@ def run_batch(
     def top_up() -> None:
         while queue and len(reads) < READ_AHEAD:
             job = queue.popleft()
-            reads.append((job, reader.submit(_read, job, colorizer, options)))
+            reads.append((job, reader.submit(read_job, job, colorizer, options)))
 
     def drain(block: bool) -> Iterator[BatchEvent]:
         nonlocal done
@@ -204,15 +190,23 @@ def run_batch(
             tick = time.monotonic()
             try:
                 photo, prepared = future.result()
-                chroma = colorizer.predict(prepared, options.settings, job.hints)
+                result = colorizer.predict(prepared, options.settings, job.hints)
+                if finishing is not None and finishing.active:
+                    result = finishing.apply(merge_chroma(photo.luma, result), photo.alpha, photo.metadata, cancel)
+            except Cancelled:  # a finishing step stopped between tiles: nothing of this photo is written
+                cancelled = True
+                skipped += 1
+                record.add(job, "skipped", "cancelled before it was finished")
+                yield JobSkipped(job, "cancelled before it was finished")
+                break
             except Exception as error:  # noqa: BLE001 - one bad file never stops the batch
                 message = describe_error(error)
                 failed.append((job.source, message))
                 record.add(job, "failed", message)
                 yield JobFailed(job, message)
                 continue
-            writes.append((job, writer.submit(_finish, job, photo, chroma, options, forbidden, ledger), tick))
-            del photo, prepared, chroma
+            writes.append((job, writer.submit(_finish, job, photo, result, options, forbidden, ledger), tick))
+            del photo, prepared, result
             yield from drain(block=len(writes) > 1)
         # Photos already being written are finished even on cancel: they are complete work.
         yield from drain(block=True)
@@ -225,51 +219,11 @@ def run_batch(
     seconds = time.monotonic() - started
     report_path = None
     if options.write_report:
-        report_path = _write_report(plan, options, colorizer, record, began, seconds, cancelled, ledger, began_at)
+        report_path = write_report(plan, options, ReportModel.of(colorizer, options), record, began_at=began_at,
+                                   seconds=seconds, cancelled=cancelled, ledger=ledger)
     try:
         ledger.compact()
     except OutputError as error:
         log.warning("could not tidy the output ledger: %s", error)
     summary = BatchSummary(len(plan.jobs), done, skipped, tuple(failed), cancelled, seconds, report_path)
     yield BatchFinished(summary)
-
-
-def _write_report(plan, options, colorizer, record, began, seconds, cancelled, ledger, began_at) -> Path | None:
-    """``revive-report.json`` (the latest run) and ``revive-report-<UTC time>.json`` (kept), each
-    written only where nothing is or Revive's own report is."""
-    render_size, temperature = colorizer.resolve(options.settings)
-    report = {
-        "started": began,
-        "seconds": round(seconds, 3),
-        "cancelled": cancelled,
-        "model": colorizer.card.name,
-        "model_path": str(colorizer.path) if colorizer.path else None,
-        "device": colorizer.device.description,
-        "settings": {
-            "render_size": render_size,
-            "temperature": temperature,
-            "saturation": options.settings.saturation,
-            "format": options.format,
-            "quality": options.quality,
-        },
-        "counts": {
-            status: sum(1 for e in record.entries if e["status"] == status) for status in ("done", "skipped", "failed")
-        },
-        "files": record.entries,
-    }
-    text = json.dumps(report, indent=2) + "\n"
-    stamp = began_at.strftime("%Y%m%d-%H%M%S")
-    latest = None
-    for name in (f"revive-report-{stamp}.json", REPORT_NAME):
-        path = plan.output_dir / name
-        if os.path.lexists(path) and not ledger.owns(path):
-            log.warning("not writing the batch report over %s: Revive did not write that file", path)
-            continue
-        try:
-            write_text_atomically(path, text)
-            ledger.record(path)
-        except (OutputError, OSError) as error:
-            log.warning("could not write the batch report %s: %s", path, error)
-            continue
-        latest = path
-    return latest

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from engine.batch_plan import BatchPlan, plan_batch, prepare_output_folder, with_hints
@@ -27,6 +27,7 @@ from engine.batch_settings import (
 )
 from engine.cancel import CancelToken
 from engine.cli_runtime import events_from_thread, in_background, interrupts, native_stderr_to_log, say
+from engine.cluster.command import add_cluster_arguments, cluster_events, cluster_problem, model_lines
 from engine.errors import ReviveError
 from engine.folder_scan import describe_other_types
 from engine.hint_store import HintStore
@@ -59,12 +60,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     hints.add_argument("--saved-hints", action="store_true",
                        help="use the hints saved in the app for each photo (by its content)")
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto", help=argparse.SUPPRESS)
+    parser.add_argument("--upscale", metavar="NAME|PATH",
+                        help="enlarge the result with an added upscaling model (see models --add)")
+    parser.add_argument("--faces", metavar="NAME|PATH",
+                        help="restore faces with an added face model (GFPGAN, CodeFormer; see models --add)")
+    add_cluster_arguments(parser)
 
 
 def _load_colorizer(model, device, precision):
-    from engine.colorizer import Colorizer  # torch: imported while the plan is printed
+    # torch: imported while the plan is printed. Revive's models and added ones (DDColor) alike.
+    from engine.external.external_colorizer import load_colorizer
 
-    return Colorizer.load(model, device, precision)
+    return load_colorizer(model, device, precision)
+
+
+def _load_finishing(upscale, faces, device, precision):
+    from engine.external.finishing import Finishing
+
+    return Finishing.load(upscale, faces, device, precision)
 
 
 def _attach_hints(plan: BatchPlan, args: argparse.Namespace) -> BatchPlan:
@@ -115,8 +128,19 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         say(f"revive: {error}")
         return 2
-    # The model loads (torch import included, seconds) while the inputs are planned and listed.
-    loading = in_background(_load_colorizer, args.model, args.device, args.precision)
+    problem = cluster_problem(args)
+    if problem:
+        say(f"revive: {problem}")
+        return 2
+    # The model loads (torch import included, seconds) while the inputs are planned and listed;
+    # on a cluster, its workers load it instead.
+    loading = None if args.cluster else in_background(_load_colorizer, args.model, args.device, args.precision)
+    finishing_loading = None
+    if args.upscale or args.faces:
+        if args.cluster:
+            say("revive: --upscale and --faces are not available with --cluster yet")
+            return 2
+        finishing_loading = in_background(_load_finishing, args.upscale, args.faces, args.device, args.precision)
     try:
         plan = plan_batch(args.inputs, options)
         if not plan.jobs:
@@ -131,11 +155,21 @@ def run(args: argparse.Namespace) -> int:
         return 2
     say(f"Colorizing {len(plan.jobs)} photo(s) into {options.output_dir}")
     _print_plan(plan)
+    if args.cluster:
+        try:  # the workers prove they can write in the output folder, and create it if need be
+            lines = model_lines(args)
+        except ReviveError as error:
+            say(f"revive: {error}")
+            return 2
+        for line in lines:
+            say(line)
+        return _run_plan(plan, options, cluster_events(plan, options, args))
     try:
         colorizer = loading.result()
         if any(job.hints is not None and job.hints.has_marks for job in plan.jobs) and not colorizer.takes_hints:
             raise ReviveError(f"the model {colorizer.card.name} takes no colour hints; choose one that does"
                               " (main.py models shows which)")
+        finishing = finishing_loading.result() if finishing_loading is not None else None
         prepare_output_folder(options.output_dir)  # after the model: a usage error leaves no folder
     except (ReviveError, ValueError) as error:
         say(f"revive: {error}")
@@ -143,19 +177,25 @@ def run(args: argparse.Namespace) -> int:
     for warning in getattr(colorizer, "warnings", ()):
         say(f"warning: {warning}")
     say(f"Model {colorizer.card.name} ({colorizer.path}) on {colorizer.device.description}")
-    return _run_plan(plan, colorizer, options)
+    if finishing is not None:
+        say(f"Finishing: {finishing.description}")
+    from engine.batch_run import run_batch
+
+    return _run_plan(plan, options, lambda cancel: run_batch(plan, colorizer, options, cancel, finishing))
 
 
-def _run_plan(plan: BatchPlan, colorizer, options: BatchOptions) -> int:
+def _run_plan(plan: BatchPlan, options: BatchOptions, start: Callable[[CancelToken], Iterator[object]]) -> int:
+    """Run the batch whose events ``start(cancel)`` yields (engine.batch_run's, on this machine or
+    a cluster) with a progress line, then print the summary; the exit status."""
     from engine.batch_progress import BatchProgress
-    from engine.batch_run import BatchFinished, InputProblem, JobFailed, run_batch
+    from engine.batch_run import BatchFinished, InputProblem, JobFailed
 
     cancel = CancelToken()
     progress = ProgressLine(len(plan.jobs))
     tally = BatchProgress()
 
     def events() -> Iterator[object]:
-        return run_batch(plan, colorizer, options, cancel)
+        return start(cancel)
 
     with interrupts(cancel, "stopping after the photos in progress; finished photos are kept"), native_stderr_to_log():
         try:
@@ -169,6 +209,10 @@ def _run_plan(plan: BatchPlan, colorizer, options: BatchOptions) -> int:
                 finished = tally.skipped + tally.finished_count
                 current = tally.current.name if tally.current else ""
                 progress.update(finished, current, eta_seconds=tally.eta_seconds(), force=finished == len(plan.jobs))
+        except ReviveError as error:  # a cluster that cannot be used, or lost on the way (finished files are kept)
+            progress.close()
+            say(f"revive: {error}")
+            return 2
         finally:
             progress.close()
     summary = tally.summary

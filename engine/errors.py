@@ -36,6 +36,11 @@ class OutOfMemory(ReviveError):
     """The device ran out of memory; the message names the fix."""
 
 
+class ClusterError(ReviveError):
+    """A Ray cluster that cannot be used: the extra not installed, no cluster at the address, too
+    few resources for the workers asked for, or workers that cannot reach the photos."""
+
+
 class Cancelled(ReviveError):
     """The user cancelled the operation."""
 

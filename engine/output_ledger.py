@@ -46,6 +46,23 @@ class _Entry:
     source: str | None  # the real path of the photo it was made from, or None (a report)
 
 
+@dataclass(frozen=True)
+class FileStamp:
+    """What the ledger records of one written file: its size, modification time and fingerprint.
+    Measured by whoever wrote the file, right after the rename, so a ledger kept on another machine
+    (the driver of a cluster batch, ``engine.cluster``) records exactly the bytes that were written."""
+
+    size: int
+    mtime_ns: int
+    fingerprint: str
+
+
+def stamp_file(path: Path) -> FileStamp:
+    """The ``FileStamp`` of the file at ``path`` now (OSError when it cannot be read)."""
+    info = os.stat(path)
+    return FileStamp(info.st_size, info.st_mtime_ns, fingerprint(path))
+
+
 def fingerprint(path: Path) -> str:
     """SHA-256 of a file's size, first and last 64 KiB: cheap on huge files, changes with any edit
     that a person would make to a photo."""
@@ -150,14 +167,15 @@ class OutputLedger:
             return False
 
     # ------------------------------------------------------------------------------------ writing
-    def record(self, path: Path, source: Path | None = None) -> None:
+    def record(self, path: Path, source: Path | None = None, stamp: FileStamp | None = None) -> None:
         """Note that Revive has just written ``path`` (complete, renamed into place). Durable
-        before it returns: a batch killed right after still knows the file is its own."""
+        before it returns: a batch killed right after still knows the file is its own. ``stamp``:
+        the file as its writer measured it (``stamp_file``); None measures it here."""
         relative = self.relative(path)
         if relative is None:
             raise ValueError(f"{path} is not inside {self.folder}")
-        info = os.stat(path)
-        entry = _Entry(info.st_size, info.st_mtime_ns, fingerprint(path),
+        stamp = stamp if stamp is not None else stamp_file(path)
+        entry = _Entry(stamp.size, stamp.mtime_ns, stamp.fingerprint,
                        real_path(source) if source is not None else None)
         line = json.dumps({"path": relative, "size": entry.size, "mtime_ns": entry.mtime_ns,
                            "sha256_ends": entry.fingerprint, "source": entry.source},

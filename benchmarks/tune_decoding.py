@@ -1,0 +1,102 @@
+"""Choose a model's decoding (render size, temperature, prior correction, chroma scale) on photos
+it never trained on, and optionally write the choice into its model card.
+
+    uv run benchmarks/tune_decoding.py ../shared/data/val --model PATH_OR_NAME [--limit N]
+        [--render-sizes 96,128,160,192,256] [--temperatures 0.2,0.3,0.38,0.5]
+        [--priors 0,0.25,0.5] [--scales 0.7,0.85,1.0] [--write OUT.safetensors]
+
+Uses ``training.decoding_sweep`` (the same code the trainer's export uses): every decoding is
+scored through the engine's own forward/decode/merge against a gray copy, and chosen against the
+product's bar. Prints the best decodings and which floors each clears. ``--write`` saves the model
+with the chosen decoding and the sweep's figures in its card (a new file; never over the input).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import _common  # noqa: F401  (puts the repository on sys.path)
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in text.split(",") if v.strip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("photos", type=Path, help="folder of colour photos never trained on (val)")
+    parser.add_argument("--model", help="model name or .safetensors path (default: the shipped model)")
+    parser.add_argument("--limit", type=int, default=0, help="use at most N photos (0: all)")
+    parser.add_argument("--render-sizes", default="96,128,160,192,256")
+    parser.add_argument("--temperatures", default="0.2,0.3,0.38,0.5")
+    parser.add_argument("--priors", default="0,0.25,0.5")
+    parser.add_argument("--scales", default="0.7,0.85,1.0")
+    parser.add_argument("--score-side", type=int, default=128, help="short side at which scores are computed")
+    parser.add_argument("--top", type=int, default=12, help="how many decodings to print")
+    parser.add_argument("--write", type=Path, metavar="OUT", help="save the model with the chosen decoding here")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from engine.colorizer import Colorizer
+    from engine.errors import ReviveError
+    from engine.model_file import save_model
+    from training.decoding_sweep import bars_met, choose, grid, load_originals, sweep
+    from training.photo_folder import list_photos
+
+    try:
+        colorizer = Colorizer.load(args.model, "cpu", "fp32")
+        paths = list_photos(args.photos)
+        if args.limit:
+            paths = paths[:: max(1, len(paths) // args.limit)][: args.limit]  # spread over the sources
+        photos = load_originals(paths)
+        decodings = grid([int(v) for v in _floats(args.render_sizes)], _floats(args.temperatures),
+                         _floats(args.priors), _floats(args.scales))
+    except (ReviveError, ValueError) as error:
+        print(f"tune_decoding: {error}", file=sys.stderr)
+        return 2
+    print(f"{len(photos)} photos from {args.photos}, {len(decodings)} decodings, model {colorizer.card.name}"
+          f" ({colorizer.path})", file=sys.stderr)
+    started = time.monotonic()
+    summaries: dict = {}
+    for done, result in sweep(colorizer, photos, decodings, args.score_side):
+        summaries = result or summaries
+        if done % 25 == 0:
+            print(f"  {done}/{len(photos)} photos, {time.monotonic() - started:.0f} s", file=sys.stderr)
+    chosen = choose(summaries)
+
+    def row(d) -> str:
+        s = summaries[d]
+        met = sum(bars_met(s).values())
+        return (f"{d.label:<38} PSNR {s['psnr'] - s['gray_psnr']:+.2f} dB  CIEDE {s['ciede2000'] - s['gray_ciede2000']:+.2f}"
+                f"  better {s['better_than_gray']:4.0%}  cast a* {s['mean_a_error']:+5.1f} b* {s['mean_b_error']:+5.1f}"
+                f"  colour {s['colourfulness_ratio']:4.0%}  gray {s['almost_gray']:3.0%}  bars {met}/6")
+
+    ranked = sorted(summaries, key=lambda d: (sum(bars_met(summaries[d]).values()), summaries[d]["better_than_gray"]),
+                    reverse=True)
+    print("gains are against the gray copy; bars: training.decoding_sweep.BAR")
+    for d in ranked[: args.top]:
+        print(("* " if d == chosen else "  ") + row(d))
+    print(f"chosen: {chosen.label}")
+    if args.write:
+        if args.write.exists():
+            print(f"tune_decoding: {args.write} exists; choose a new file", file=sys.stderr)
+            return 2
+        card = colorizer.card.with_updates(
+            render_size=chosen.render_size, temperature=chosen.temperature,
+            prior_correction=chosen.prior_correction, chroma_scale=chosen.chroma_scale,
+            metrics={**colorizer.card.metrics, "tuned_on": str(args.photos), "tuned_photos": len(photos),
+                     "chosen": summaries[chosen], "bars_met": bars_met(summaries[chosen]),
+                     "decoding_sweep": {d.label: s for d, s in summaries.items()}},
+        )
+        module = colorizer._module.to(torch.device("cpu")).to(memory_format=torch.contiguous_format)
+        save_model(args.write, module, card)
+        print(f"wrote {args.write}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

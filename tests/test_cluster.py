@@ -1,0 +1,325 @@
+"""Archive scale (engine.cluster): the batch on a local two-worker Ray cluster gives what the batch
+gives on one machine; the layout, the worker and the missing extra are tested without Ray."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.batch_plan import REPORT_NAME, BatchOptions, plan_batch
+from engine.batch_run import BatchFinished, BatchStarted, JobDone, JobFailed, JobSkipped, JobStarted, run_batch
+from engine.cancel import CancelToken
+from engine.cluster import command
+from engine.cluster.layout import plan_workers
+from engine.cluster.run import (
+    REVIVE_ROOT,
+    ClusterWorkers,
+    import_ray,
+    run_batch_on_cluster,
+    run_batch_on_workers,
+)
+from engine.cluster.worker import ColorizeWorker, ReachCheck, unreachable_message
+from engine.errors import ClusterError
+from engine.output_ledger import OutputLedger, stamp_file
+from tests.helpers import install_model, torch_threads, write_gray_photo
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    with torch_threads(1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory) -> Path:
+    return install_model(tmp_path_factory.mktemp("home"), "tiny", render_size=64)
+
+
+def _digests(folder: Path) -> dict[Path, str]:
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _of(events, kind):
+    return [e for e in events if isinstance(e, kind)]
+
+
+@pytest.fixture
+def album(tmp_path) -> Path:
+    root = tmp_path / "photos"
+    write_gray_photo(root / "beach.jpg", 40, 30)
+    write_gray_photo(root / "portrait.png", 24, 36)
+    write_gray_photo(root / "1950s" / "wedding.jpg", 37, 29)
+    write_gray_photo(root / "1950s" / "deep" / "house.tif", 33, 21)
+    write_gray_photo(root / "1950s" / "garden.bmp", 30, 30)
+    return root
+
+
+# ------------------------------------------------------------------------------ layout (no Ray)
+
+def test_a_gpu_cluster_gets_a_worker_per_gpu_with_its_share_of_the_cpus():
+    layout = plan_workers([{"CPU": 16, "GPU": 2}, {"CPU": 8, "GPU": 1}])
+    assert (layout.count, layout.device, layout.num_gpus) == (3, "cuda", 1.0)
+    assert layout.num_cpus == 8 and layout.concurrency == 9  # a photo per CPU, one more for the GPU
+
+
+def test_more_workers_than_gpus_share_them():
+    layout = plan_workers([{"CPU": 8, "GPU": 1}, {"CPU": 8, "GPU": 1}], workers=4)
+    assert (layout.count, layout.num_gpus, layout.num_cpus) == (4, 0.5, 4)
+
+
+def test_a_cpu_cluster_gets_a_worker_of_one_thread_per_cpu():
+    layout = plan_workers([{"CPU": 2}, {"CPU": 4}])
+    assert (layout.count, layout.device, layout.num_gpus, layout.num_cpus, layout.torch_threads) == (6, "cpu", 0, 1, 1)
+    assert plan_workers([{"CPU": 4}], workers=1).num_cpus == 1  # fewer workers leave CPUs to others
+    assert plan_workers([{"CPU": 16, "GPU": 2}], device="cpu").count == 16  # --device cpu leaves the GPUs be
+
+
+def test_a_cluster_that_cannot_hold_the_workers_says_why():
+    with pytest.raises(ClusterError, match="at most 2 worker"):
+        plan_workers([{"CPU": 2}], workers=3)
+    with pytest.raises(ClusterError, match="no GPU"):
+        plan_workers([{"CPU": 2}], device="cuda")
+
+
+# ------------------------------------------------------------------------------ the worker (no Ray)
+
+def _options(out: Path, **changes) -> BatchOptions:
+    return BatchOptions(out, format="png", **changes)
+
+
+def test_a_worker_writes_the_photo_and_measures_it_for_the_ledger(album, tmp_path, model_path):
+    options = _options(tmp_path / "out")
+    plan = plan_batch([album], options)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "marker").touch()
+    worker = ColorizeWorker(model_path.read_bytes(), str(model_path), "cpu", "fp32", 1)
+    assert worker.info().problem is None and worker.info().device.startswith("CPU")
+    forbidden = frozenset(job.source for job in plan.jobs)
+    assert worker.begin(options, forbidden, ReachCheck(plan.jobs[0].source, tmp_path / "out", "marker")) is None
+    outcome = worker.colorize(plan.jobs[0], replace=False)
+    assert outcome.message == "" and outcome.stamp == stamp_file(plan.jobs[0].output)
+
+
+def test_a_worker_that_cannot_reach_the_folders_says_so_in_one_line(album, tmp_path, model_path):
+    """A node where the share is not mounted: an empty folder of the same name must not pass."""
+    options = _options(tmp_path / "out")
+    plan = plan_batch([album], options)
+    (tmp_path / "out").mkdir()  # exists, but holds no marker of the driver's
+    worker = ColorizeWorker(model_path.read_bytes(), str(model_path), "cpu", "fp32", 1)
+    message = "the Ray workers cannot reach {}: use a folder every node mounts at the same path"
+    check = ReachCheck(plan.jobs[0].source, tmp_path / "out", ".revive-cluster-abc")
+    assert worker.begin(options, frozenset(), check) == message.format(tmp_path / "out")
+    assert worker.colorize(plan.jobs[0], replace=False).message == message.format(tmp_path / "out")
+    assert not plan.jobs[0].output.exists()
+    missing = ReachCheck(tmp_path / "elsewhere" / "scan.jpg", tmp_path / "out", "x")
+    assert missing.problem() == str(tmp_path / "elsewhere" / "scan.jpg")
+    assert unreachable_message(missing.problem()) == message.format(tmp_path / "elsewhere" / "scan.jpg")
+
+
+def test_a_worker_that_cannot_load_the_model_says_why(tmp_path):
+    worker = ColorizeWorker(b"not a model", str(tmp_path / "broken.safetensors"), "cpu", "fp32", 1)
+    assert "cannot use the model" in worker.info().problem and "broken.safetensors" in worker.info().problem
+
+
+def test_the_ledger_takes_a_stamp_measured_by_the_writer_as_proof(tmp_path):
+    """The driver records what a worker measured; the file is then Revive's own, as if measured here."""
+    source = write_gray_photo(tmp_path / "in" / "a.png")
+    output = write_gray_photo(tmp_path / "out" / "a.png")
+    OutputLedger(tmp_path / "out").record(output, source, stamp=stamp_file(output))
+    assert OutputLedger.load(tmp_path / "out").owns(output, source)
+    output.write_bytes(b"changed by hand")
+    assert not OutputLedger.load(tmp_path / "out").owns(output, source)
+
+
+# ------------------------------------------------------------------------------ the command's option
+
+def _parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model")
+    command.add_cluster_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_without_the_extra_cluster_says_how_to_install_it(monkeypatch):
+    monkeypatch.setattr(command.importlib.util, "find_spec", lambda name: None)
+    assert command.cluster_problem(_parse("--cluster", "auto")) == "install the cluster extra: uv sync --extra cluster"
+    assert command.cluster_problem(_parse()) is None
+    assert command.cluster_problem(_parse("--cluster-workers", "2")) == "--cluster-workers needs --cluster ADDRESS"
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    with pytest.raises(ClusterError, match=r"^install the cluster extra: uv sync --extra cluster$"):
+        import_ray()
+
+
+def test_the_option_loads_neither_ray_nor_torch():
+    """--help and runs without --cluster never wait for Ray (or torch)."""
+    code = ("import sys, engine.cluster.command, engine.cluster.layout;"
+            " print(sorted({'ray', 'torch'} & set(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_worker_count_must_be_a_positive_number(capsys):
+    with pytest.raises(SystemExit):
+        _parse("--cluster", "auto", "--cluster-workers", "0")
+    assert "must be at least 1" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------ on a local Ray cluster
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """Ray on this machine, once for the module, shut down after: 3 CPUs, for the two workers kept
+    by ``workers`` and the one that ``run_batch_on_cluster`` starts and stops."""
+    try:
+        ray = import_ray()
+    except ClusterError:
+        pytest.skip("Ray is not installed")
+    from ray.job_config import JobConfig
+
+    temp = tempfile.mkdtemp(prefix="rv", dir="/tmp" if Path("/tmp").is_dir() else None)  # short: socket paths
+    ray.init(address="local", num_cpus=3, include_dashboard=False, log_to_driver=False, _temp_dir=temp,
+             logging_level=logging.ERROR, job_config=JobConfig(code_search_path=[str(REVIVE_ROOT)]))
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def workers(local_ray, model_path):
+    """Two workers with the tiny model, kept for the module's batches (one start: seconds each)."""
+    with ClusterWorkers.start(model_path, "cpu", "local", workers=2, precision="fp32") as pool:
+        assert len(pool.infos) == 2
+        yield pool
+
+
+def _collect(events, cancel=None, cancel_after_first=False):
+    events = list(_cancelling(events, cancel, cancel_after_first))
+    assert isinstance(events[0], BatchStarted) and isinstance(events[-1], BatchFinished)
+    started = [e.job.index for e in _of(events, JobStarted)]
+    ended = [e.job.index for e in events if isinstance(e, (JobDone, JobFailed))]
+    assert sorted(started) == sorted(ended)  # every photo handed out comes back
+    return events
+
+
+def _cancelling(events, cancel, cancel_after_first):
+    for event in events:
+        yield event
+        if cancel_after_first and isinstance(event, JobDone):
+            cancel.cancel()
+
+
+def _pixels(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+@pytest.mark.slow
+def test_a_cluster_run_writes_the_same_pixels_as_one_machine(workers, album, tmp_path, model_path):
+    from engine.colorizer import Colorizer
+
+    before = _digests(album)
+    here = _options(tmp_path / "here")
+    plan = plan_batch([album], here)
+    list(run_batch(plan, Colorizer.load(model_path, "cpu", "fp32"), here))
+
+    options = _options(tmp_path / "cluster")
+    plan = plan_batch([album], options)
+    events = _collect(run_batch_on_workers(workers, plan, options))
+    summary = events[-1].summary
+    assert (summary.total, summary.done, summary.skipped, summary.failed, summary.cancelled) == (5, 5, 0, (), False)
+    ledger = OutputLedger.load(tmp_path / "cluster")
+    for job in plan.jobs:
+        relative = job.output.relative_to(tmp_path / "cluster")
+        assert np.array_equal(_pixels(job.output), _pixels(tmp_path / "here" / relative)), relative
+        assert ledger.owns(job.output, job.source)
+    assert _digests(album) == before
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".part") or ".revive-cluster-" in p.name]
+
+    local_report = json.loads((tmp_path / "here" / REPORT_NAME).read_text(encoding="utf-8"))
+    report = json.loads(summary.report_path.read_text(encoding="utf-8"))
+    assert set(report) == set(local_report) | {"cluster"} and report["cluster"]["workers"] == 2
+    assert report["counts"] == local_report["counts"] == {"done": 5, "skipped": 0, "failed": 0}
+    assert report["settings"] == local_report["settings"]
+    assert report["device"] == "Ray cluster (local): 2 x CPU, 1 threads, fp32"
+    assert len(list((tmp_path / "cluster").glob("revive-report-*.json"))) == 1
+
+    # Resumed with everything done: all skipped, and no worker is needed for that.
+    resume = _options(tmp_path / "cluster", skip_existing=True)
+    again = _collect(run_batch_on_cluster(plan_batch([album], resume), resume, model_path, "cpu", "local"))
+    assert len(_of(again, JobSkipped)) == 5 and not _of(again, JobStarted)
+    assert again[-1].summary.skipped == 5 and again[-1].summary.done == 0
+    assert _digests(album) == before
+
+
+@pytest.mark.slow
+def test_workers_that_cannot_reach_the_photos_stop_the_batch_before_it_starts(workers, album, tmp_path):
+    options = _options(tmp_path / "out")
+    plan = plan_batch([album], options)
+    first = plan.jobs[0].source
+    first.rename(tmp_path / "moved")  # as on a node where the share is not mounted
+    events = run_batch_on_workers(workers, plan, options)
+    with pytest.raises(ClusterError) as raised:
+        next(events)
+    assert str(raised.value) == f"the Ray workers cannot reach {first}: use a folder every node mounts at the same path"
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name != ".revive-outputs.jsonl"]  # no marker left
+
+
+@pytest.mark.slow
+def test_a_corrupt_file_fails_alone_on_the_cluster(local_ray, album, tmp_path, model_path):
+    """Through ``run_batch_on_cluster``, which starts its own worker and stops it after."""
+
+    whole = (album / "beach.jpg").read_bytes()
+    (album / "cut.jpg").write_bytes(whole[: len(whole) // 3])
+    (album / "letter.jpg").write_text("Dear Sir, this is not a photo.")
+    options = _options(tmp_path / "out")
+    plan = plan_batch([album], options)
+    events = _collect(run_batch_on_cluster(plan, options, model_path, "cpu", "local", workers=1, precision="fp32"))
+    failed = {e.job.source.name: e.message for e in _of(events, JobFailed)}
+    assert set(failed) == {"cut.jpg", "letter.jpg"}
+    assert all(message and "Traceback" not in message for message in failed.values())
+    assert len(_of(events, JobDone)) == 5
+    for job in plan.jobs:
+        assert job.output.exists() == (job.source.name not in failed)
+    assert {Path(p).name for p, _ in events[-1].summary.failed} == {"cut.jpg", "letter.jpg"}
+
+
+@pytest.mark.slow
+def test_cancel_stops_the_cluster_batch_and_a_rerun_resumes_it(workers, tmp_path):
+    folder = tmp_path / "in"
+    for i in range(10):
+        write_gray_photo(folder / f"photo{i}.png", 48, 36)
+    before = _digests(folder)
+    options = _options(tmp_path / "out")
+    plan = plan_batch([folder], options)
+    cancel = CancelToken()
+    events = _collect(run_batch_on_workers(workers, plan, options, cancel), cancel, cancel_after_first=True)
+    summary = events[-1].summary
+    assert summary.cancelled and 1 <= summary.done < 10
+    written = [job for job in plan.jobs if job.output.exists()]
+    assert len(written) == summary.done
+    for job in written:
+        assert _pixels(job.output).shape == (36, 48, 3)
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".part")]
+    assert json.loads((tmp_path / "out" / REPORT_NAME).read_text(encoding="utf-8"))["cancelled"] is True
+
+    resume = _options(tmp_path / "out", skip_existing=True)
+    again = _collect(run_batch_on_workers(workers, plan_batch([folder], resume), resume))
+    assert {e.job.source for e in _of(again, JobSkipped)} == {job.source for job in written}
+    assert len(_of(again, JobDone)) == 10 - summary.done and not again[-1].summary.cancelled
+    assert all(job.output.exists() for job in plan.jobs)
+    assert _digests(folder) == before
