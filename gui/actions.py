@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QStyle, QToolBar, QWidget
@@ -33,7 +33,9 @@ def make_action(window: QWidget, text: str, slot: Callable, shortcuts: Iterable[
     if tip:
         action.setToolTip(tip)
         action.setStatusTip(tip)
-    action.triggered.connect(slot)
+    # triggered(bool checked): the flag must never reach a slot with an optional first argument
+    # (``export_current(target=None)`` got False as its target path).
+    action.triggered.connect(lambda *_args: slot())
     window.addAction(action)
     return action
 

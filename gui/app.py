@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import threading
 import traceback
 from types import TracebackType
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QStyle
 
@@ -17,6 +19,7 @@ from gui.app_settings import AppSettings
 from gui.controller import Controller
 from gui.dialogs import show_nonblocking
 from gui.main_window import MainWindow
+from gui.platform_check import missing_system_library
 
 log = logging.getLogger(__name__)
 
@@ -55,20 +58,41 @@ def install_excepthook() -> None:
 
 
 def create_main_window(model: str | None = None, device: str | None = None,
-                       settings: AppSettings | None = None) -> MainWindow:
-    """The window with its controller, inference thread started. Needs a QApplication.
+                       settings: AppSettings | None = None, start: bool = True) -> MainWindow:
+    """The window with its controller, inference thread started (unless ``start`` is False: then
+    call ``window.controller.start()``). Needs a QApplication.
 
     ``model``/``device`` override the saved choice for this run; ``settings`` defaults to the user's file.
     """
     controller = Controller(settings or AppSettings(), model=model, device=device)
     window = MainWindow(controller)
     controller.setParent(window)
-    controller.start()
+    if start:
+        controller.start()
+    return window
+
+
+def show_main_window(app: QApplication, model: str | None = None, device: str | None = None,
+                     settings: AppSettings | None = None) -> MainWindow:
+    """Build and show the window; its inference thread (which imports torch and loads the model)
+    starts once the event loop has drawn it (a 0 ms timer fires after the window system's pending
+    events). Started before the first paint, the import holds the GIL: 0.45 s from show() to the
+    first paint instead of 0.13 s, on the loaded 2-core machine."""
+    window = create_main_window(model, device, settings, start=False)
+    window.show()
+    QTimer.singleShot(0, window.controller.start)
     return window
 
 
 def run_app(argv: list[str]) -> int:
-    """Run the desktop app until its window closes; returns the exit code."""
+    """Run the desktop app until its window closes; returns the exit code (2: the system lacks a
+    library Qt needs, said in one line). The window is shown before torch is imported: the model
+    loads on the inference thread while the window is already up."""
+    if QApplication.instance() is None:
+        problem = missing_system_library(os.environ)
+        if problem is not None:
+            print(problem, file=sys.stderr)
+            return 2
     app = QApplication.instance() or QApplication(argv)
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
@@ -82,8 +106,7 @@ def run_app(argv: list[str]) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
-        window = create_main_window()
-        window.show()
+        _window = show_main_window(app)  # kept referenced while the loop runs
         with loop:
             code = loop.run_forever()  # Qt's exec(); quits when the last window closes
     finally:

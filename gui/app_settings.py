@@ -6,13 +6,17 @@ so a typo cannot create a second key and a wrong type read back from the INI fil
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
 from engine.paths import settings_path
+from gui.tuning import SATURATION_MAX
 
 MAX_RECENT = 10
+MAX_SESSION_PHOTOS = 5000
+MAX_COLOUR_CHOICES = 2000
 
 
 class AppSettings:
@@ -86,7 +90,7 @@ class AppSettings:
         self._set("gui/tuning/render_size", int(value))
 
     def saturation_percent(self) -> int:
-        return self._int("gui/tuning/saturation", 100, 0, 300)
+        return self._int("gui/tuning/saturation", 100, 0, SATURATION_MAX)
 
     def set_saturation_percent(self, value: int) -> None:
         self._set("gui/tuning/saturation", int(value))
@@ -154,6 +158,45 @@ class AppSettings:
 
     def set_batch_format(self, value: str) -> None:
         self._set("gui/batch/format", value)
+
+    # -- the photo list between runs ---------------------------------------------------------------
+    def restore_session(self) -> bool:
+        """Open the last session's photos again at start (on unless the user turned it off)."""
+        return self._bool("gui/session/restore", True)
+
+    def set_restore_session(self, value: bool) -> None:
+        self._set("gui/session/restore", bool(value))
+
+    def session_photos(self) -> list[Path]:
+        return self._paths("gui/session/photos", MAX_SESSION_PHOTOS)
+
+    def set_session_photos(self, paths: list[Path]) -> None:
+        self._set("gui/session/photos", json.dumps([str(p) for p in paths[:MAX_SESSION_PHOTOS]]))
+
+    def colour_choices(self) -> dict[Path, str]:
+        """What the user chose for photos already in colour (``ColourChoice`` values), by path."""
+        try:
+            data = json.loads(self._str("gui/session/colour_choices", "{}"))
+        except ValueError:
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {Path(k): v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+
+    def set_colour_choice(self, path: Path, value: str) -> None:
+        choices = {str(k): v for k, v in self.colour_choices().items() if k != Path(path)}
+        choices[str(path)] = value
+        kept = dict(list(choices.items())[-MAX_COLOUR_CHOICES:])  # the most recent ones
+        self._set("gui/session/colour_choices", json.dumps(kept))
+
+    def _paths(self, key: str, limit: int) -> list[Path]:
+        try:
+            data = json.loads(self._str(key, "[]"))
+        except ValueError:
+            return []
+        if not isinstance(data, list):
+            return []
+        return [Path(v) for v in data if isinstance(v, str) and v][:limit]
 
     # -- recent items ----------------------------------------------------------------------------
     def recent(self) -> list[Path]:

@@ -8,17 +8,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-    QProgressBar, QPushButton, QStyle, QToolButton, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
-from engine.batch_progress import BatchProgress
-from gui.icons import icon
 from gui.export_naming import EXPORT_FORMATS, FORMAT_LABELS
+from gui.icons import icon
 from gui.tuning import describe_eta
+
+if TYPE_CHECKING:  # engine.batch_progress imports the batch runner (torch): not at start-up
+    from engine.batch_progress import BatchProgress
 
 
 @dataclass(frozen=True)
@@ -56,8 +72,16 @@ class BatchPanel(QWidget):
 
         self.progress_bar = QProgressBar()
         self.progress_bar.setTextVisible(True)
+        self.settings_label = QLabel()
+        self.settings_label.setObjectName("Hint")
+        self.settings_label.setWordWrap(True)
         self.count_label = QLabel("Not started")
         self.count_label.setObjectName("Strong")
+        self.count_label.setWordWrap(True)  # "Finished: 1,204 colorized, 3 failed in 412.7 s" fits
+        self.report_label = QLabel()
+        self.report_label.setObjectName("Hint")
+        self.report_label.setWordWrap(True)
+        self.report_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.eta_label = QLabel()
         self.current_label = QLabel()
         self.current_label.setObjectName("Hint")
@@ -75,6 +99,7 @@ class BatchPanel(QWidget):
         options_layout.addRow(self.recursive)
         options_layout.addRow(self.skip_existing)
         options_layout.addRow("Format", self.format)
+        options_layout.addRow(self.settings_label)
 
         progress = QGroupBox("Progress")
         progress_layout = QVBoxLayout(progress)
@@ -82,6 +107,7 @@ class BatchPanel(QWidget):
         progress_layout.addWidget(self.count_label)
         progress_layout.addWidget(self.eta_label)
         progress_layout.addWidget(self.current_label)
+        progress_layout.addWidget(self.report_label)
         progress_layout.addWidget(QLabel("Failures"))
         progress_layout.addWidget(self.failures)
         buttons = QHBoxLayout()
@@ -153,8 +179,13 @@ class BatchPanel(QWidget):
             self.open_button.setEnabled(False)
         self._update_start()
 
+    def set_settings_text(self, text: str) -> None:
+        """Which colour settings a batch uses (the Adjust tab's, said here so it is no surprise)."""
+        self.settings_label.setText(f"Colour settings from the Adjust tab: {text}")
+
     def show_started(self) -> None:
         self.failures.clear()
+        self.report_label.clear()
         self.progress_bar.setRange(0, 0)  # busy until the plan is known
         self.count_label.setText("Preparing…")
         self.eta_label.clear()
@@ -193,6 +224,8 @@ class BatchPanel(QWidget):
         if summary.failed:
             text += f", {len(summary.failed)} failed"
         self.count_label.setText(f"{text} in {summary.seconds:.1f} s")
+        if summary.report_path is not None:
+            self.report_label.setText(f"Report: {summary.report_path}")
 
     def show_error(self, message: str) -> None:
         self.set_running(False)

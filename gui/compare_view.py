@@ -6,12 +6,17 @@ Holding Space shows the original everywhere.
 
 Large photos stay smooth: the view holds display-sized pixmaps (long side at most 2048) and, when
 zoomed out, a copy scaled once to the current zoom; a repaint only blits that copy under a clip
-rect. When zoomed in, only the visible part of the pixmap is drawn.
+rect. When zoomed in, only the visible part of the pixmap is drawn. Zoomed in past the display
+copy's own scale, the view asks (``detail_wanted``, debounced) for the full-resolution pixels of
+the visible region and draws them over it (``set_detail``), so 100 % shows the photo's real pixels.
+Zoom is always in the original's pixels (``full_size``), whatever the pixmaps' size.
+
+A click (without dragging) in the split view moves the divider there.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen, QPixmap, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -22,12 +27,17 @@ SIDE_BY_SIDE = "side_by_side"
 _HANDLE_GRAB = 10  # pixels either side of the divider that grab it
 _GAP = 4  # between the two panes of the side-by-side mode
 _BACKGROUND = QColor("#1b1d21")
+_CLICK_SLOP = 4  # a press and release closer than this (pixels) is a click, not a drag
+_DETAIL_DELAY_MS = 120  # wait for the wheel or the drag to pause before loading full-resolution pixels
+_DETAIL_MARGIN = 0.25  # load this much more than is visible on each side (panning stays sharp)
+EMPTY_HINT = "Drop photos or folders here, or press Ctrl+O"
 
 
 class CompareView(QWidget):
     split_moved = Signal(float)  # the divider's position, 0..1 of the view's width
     zoom_changed = Signal(float)  # screen pixels per original pixel
     original_shown = Signal(bool)  # Space held (True) or released (False)
+    detail_wanted = Signal(object)  # (x, y, width, height) in the original's pixels
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,13 +55,21 @@ class CompareView(QWidget):
         self._showing_original = False
         self._drag: str | None = None  # 'divider' or 'pan'
         self._last_pos = QPointF()
-        self._placeholder = "Drop photos or folders here"
+        self._press_pos = QPointF()
+        self._moved = False
+        self._placeholder = EMPTY_HINT
+        self._detail: tuple[QRectF, QPixmap | None, QPixmap | None] | None = None  # rect in original pixels
+        self._detail_timer = QTimer(self)
+        self._detail_timer.setSingleShot(True)
+        self._detail_timer.setInterval(_DETAIL_DELAY_MS)
+        self._detail_timer.timeout.connect(self._on_detail_timer_timeout)
 
     # -- content ------------------------------------------------------------------------------------
     def set_photo(self, before: QPixmap | None, after: QPixmap | None, full_size: tuple[int, int] | None = None) -> None:
         """Show a new photo (fitted). ``full_size``: the original's (width, height); the pixmaps may be smaller."""
         self._before, self._after = before, after
         self._scaled.clear()
+        self._detail = None
         reference = before or after
         if reference is None:
             self._transform = ViewTransform()
@@ -60,13 +78,91 @@ class CompareView(QWidget):
             self._transform = ViewTransform(image_size=(max(1, size[0]), max(1, size[1])))
             self._transform.fit(self._viewport_size())
             self.zoom_changed.emit(self._transform.zoom)
+            self._want_detail()
         self.update()
 
-    def set_after(self, after: QPixmap | None) -> None:
-        """Replace the result of the photo on show, keeping zoom and pan."""
+    def set_after(self, after: QPixmap | None, full_size: tuple[int, int] | None = None) -> None:
+        """Replace the result of the photo on show, keeping zoom and pan. ``full_size``: the
+        original's (width, height), when the view learns it only now (the zoom is corrected)."""
         self._after = after
         self._scaled.pop("after", None)
+        if self._detail is not None:
+            self._detail = (self._detail[0], self._detail[1], None)  # the old result's pixels are stale
+        if full_size is not None and tuple(full_size) != self._transform.image_size and self.has_photo():
+            self._set_image_size(full_size)
+        self._want_detail(force=True)
         self.update()
+
+    def image_size(self) -> tuple[int, int]:
+        """The original's (width, height) the zoom refers to."""
+        return self._transform.image_size
+
+    def _set_image_size(self, size: tuple[int, int]) -> None:
+        old_width = self._transform.image_size[0]
+        fitted = self._transform.fitted
+        self._transform.image_size = (max(1, int(size[0])), max(1, int(size[1])))
+        if fitted:
+            self._transform.fit(self._viewport_size())
+        else:  # the same picture on screen: the zoom in original pixels changes by the size ratio
+            self._transform.zoom *= old_width / self._transform.image_size[0]
+            self._transform.clamp(self._viewport_size())
+        self._scaled.clear()
+        self._detail = None
+        self.zoom_changed.emit(self._transform.zoom)
+
+    # -- full-resolution detail ------------------------------------------------------------------------
+    def display_scale(self) -> float:
+        """Pixmap pixels per original pixel (1.0 when the pixmaps are the full photo)."""
+        pixmap = self._before or self._after
+        return pixmap.width() / self._transform.image_size[0] if pixmap is not None else 1.0
+
+    def needs_detail(self) -> bool:
+        return self.has_photo() and self._transform.zoom > self.display_scale() * 1.02
+
+    def set_detail(self, rect: tuple[int, int, int, int], before: QPixmap | None, after: QPixmap | None) -> None:
+        """Full-resolution pixels of ``rect`` (original pixels) to draw over the display copy."""
+        self._detail = (QRectF(*rect), before, after)
+        self.update()
+
+    def detail_rect(self) -> tuple[int, int, int, int] | None:
+        if self._detail is None:
+            return None
+        rect = self._detail[0]
+        return (round(rect.x()), round(rect.y()), round(rect.width()), round(rect.height()))
+
+    def visible_region(self) -> tuple[float, float, float, float]:
+        """The part of the original in view: (x, y, width, height) in its pixels."""
+        viewport = self._viewports()[0]
+        x, y, width, height = self._transform.image_rect((viewport.x(), viewport.y(), viewport.width(),
+                                                          viewport.height()))
+        zoom = self._transform.zoom
+        left, top = max(viewport.x(), x), max(viewport.y(), y)
+        right = min(viewport.x() + viewport.width(), x + width)
+        bottom = min(viewport.y() + viewport.height(), y + height)
+        return ((left - x) / zoom, (top - y) / zoom, max(0.0, right - left) / zoom, max(0.0, bottom - top) / zoom)
+
+    def _want_detail(self, force: bool = False) -> None:
+        if not self.needs_detail():
+            self._detail_timer.stop()
+            return
+        if force or not self._detail_covers_view():
+            self._detail_timer.start()
+
+    def _detail_covers_view(self) -> bool:
+        if self._detail is None or (self._after is not None and self._detail[2] is None):
+            return False
+        x, y, width, height = self.visible_region()
+        return self._detail[0].contains(QRectF(x, y, width, height))
+
+    def _on_detail_timer_timeout(self) -> None:
+        if not self.needs_detail():
+            return
+        x, y, width, height = self.visible_region()
+        image_width, image_height = self._transform.image_size
+        x0, y0 = max(0.0, x - width * _DETAIL_MARGIN), max(0.0, y - height * _DETAIL_MARGIN)
+        x1 = min(image_width, x + width * (1 + _DETAIL_MARGIN))
+        y1 = min(image_height, y + height * (1 + _DETAIL_MARGIN))
+        self.detail_wanted.emit((int(x0), int(y0), max(1, round(x1 - x0)), max(1, round(y1 - y0))))
 
     def clear(self) -> None:
         self.set_photo(None, None)
@@ -150,6 +246,7 @@ class CompareView(QWidget):
     def _after_zoom(self) -> None:
         self._scaled.clear()
         self.zoom_changed.emit(self._transform.zoom)
+        self._want_detail()
         self.update()
 
     # -- geometry --------------------------------------------------------------------------------------
@@ -227,7 +324,21 @@ class CompareView(QWidget):
                             visible.width() * sx, visible.height() * sy)
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._transform.zoom < 4.0)
             painter.drawPixmap(visible, pixmap, source)
+            self._paint_detail(painter, which, target)
         painter.restore()
+
+    def _paint_detail(self, painter: QPainter, which: str, target: QRectF) -> None:
+        """The full-resolution pixels over the display copy (the painter is clipped already)."""
+        if self._detail is None or not self.needs_detail():
+            return
+        rect, before, after = self._detail
+        pixmap = before if which == "before" else after
+        if pixmap is None:
+            return
+        zoom = self._transform.zoom
+        screen = QRectF(target.x() + rect.x() * zoom, target.y() + rect.y() * zoom, rect.width() * zoom,
+                        rect.height() * zoom)
+        painter.drawPixmap(screen, pixmap, QRectF(pixmap.rect()))
 
     def _paint_divider(self, painter: QPainter, x: int) -> None:
         painter.save()
@@ -285,7 +396,8 @@ class CompareView(QWidget):
         if event.button() != Qt.MouseButton.LeftButton or not self.has_photo():
             super().mousePressEvent(event)
             return
-        self._last_pos = event.position()
+        self._last_pos = self._press_pos = event.position()
+        self._moved = False
         self._drag = "divider" if self._near_divider(event.position().x()) else "pan"
         self.setCursor(Qt.CursorShape.SplitHCursor if self._drag == "divider" else Qt.CursorShape.ClosedHandCursor)
         event.accept()
@@ -295,9 +407,13 @@ class CompareView(QWidget):
         if self._drag == "divider":
             self.set_split_position(position.x() / max(1, self.width()))
         elif self._drag == "pan":
-            delta = position - self._last_pos
-            self._transform.pan_by(delta.x(), delta.y(), self._viewport_size())
-            self.update()
+            if (position - self._press_pos).manhattanLength() >= _CLICK_SLOP:
+                self._moved = True
+            if self._moved:
+                delta = position - self._last_pos
+                self._transform.pan_by(delta.x(), delta.y(), self._viewport_size())
+                self._want_detail()
+                self.update()
         else:
             self.setCursor(Qt.CursorShape.SplitHCursor if self._near_divider(position.x())
                            else Qt.CursorShape.OpenHandCursor if self.has_photo() else Qt.CursorShape.ArrowCursor)
@@ -305,6 +421,9 @@ class CompareView(QWidget):
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if event.button() == Qt.MouseButton.LeftButton and self._drag is not None:
+            if (self._drag == "pan" and not self._moved and self._mode == SPLIT and self._after is not None
+                    and not self._showing_original):
+                self.set_split_position(event.position().x() / max(1, self.width()))  # a click moves the divider
             self._drag = None
             self.setCursor(Qt.CursorShape.OpenHandCursor)
             event.accept()
@@ -357,4 +476,5 @@ class CompareView(QWidget):
             else:
                 self._transform.clamp(self._viewport_size())
             self._scaled.clear()
+            self._want_detail()
         super().resizeEvent(event)

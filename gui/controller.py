@@ -3,6 +3,10 @@
 Widgets call its methods (open these paths, redo, export, start a batch, cancel) and listen to its
 signals; the worker on the inference thread gets jobs through queued signals. Cancelling sets the
 jobs' ``CancelToken`` directly from the GUI thread, so it takes effect while the worker is busy.
+
+The main list's photos wait in a ``ReviewQueue`` the worker drains with the batch runner's overlap;
+the photo on show goes first. Nothing here imports torch: the window is up before the worker has
+loaded it (engine events are imported once the worker has sent one, i.e. after torch is in).
 """
 
 from __future__ import annotations
@@ -10,30 +14,40 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 
-from engine.batch_plan import BatchOptions
-from engine.batch_progress import BatchProgress
-from engine.batch_run import BatchFinished, BatchStarted, JobFailed
+from engine.batch_settings import BatchOptions, ColorizeSettings
 from engine.cancel import CancelToken
-from engine.colorizer import ColorizeSettings
 from engine.errors import ReviveError
+from engine.hints import ColourAdjust, PhotoHints
 from engine.model_registry import default_model_name, list_models
-from engine.paths import revive_home
+from engine.paths import cache_dir
 from gui.app_settings import AppSettings
 from gui.background_tasks import BackgroundTasks
 from gui.batch_panel import BatchForm
-from gui.display_images import export_result, load_display_pair, make_thumbnail
+from gui.display_images import DetailSource, export_result, load_display_pair
 from gui.export_naming import export_problem
 from gui.inference_worker import NO_MODEL_MESSAGE, InferenceWorker
-from gui.jobs import BatchRequest, ModelInfo, ModelRequest, PhotoFailure, PhotoJob, PhotoResult
-from gui.photo_list import THUMBNAIL_SIDE
-from gui.photo_session import PhotoSession, PhotoStatus, expand_paths
+from gui.jobs import (
+    BatchRequest,
+    ModelInfo,
+    ModelRequest,
+    PhotoFailure,
+    PhotoJob,
+    PhotoResult,
+    RetuneRequest,
+    RetuneSaved,
+)
+from gui.list_export import export_to_folder
+from gui.model_text import people_description
+from gui.photo_inspection import inspect_photo
+from gui.photo_session import WAITING, ColourChoice, PhotoSession, PhotoStatus, expand_paths
 from gui.result_cache import ResultCache
+from gui.review_queue import ReviewQueue
 from gui.tuning import Tuning
 
 log = logging.getLogger(__name__)
@@ -41,6 +55,7 @@ log = logging.getLogger(__name__)
 PREVIEW_CACHE_SIZE = 6  # display-sized before/after pairs kept in memory
 DROPPED_FROM_CACHE = "result dropped to save disk space: redo to export it"
 PROGRESS_INTERVAL_S = 0.1  # batch progress reaches the panel at most this often (plus key events)
+ASK_DELAY_MS = 200  # colour photos found within this time are asked about together
 
 
 def _is_model_path(name: str) -> bool:
@@ -55,6 +70,14 @@ class Controller(QObject):
     preview_ready = Signal(object, object, object, tuple)  # Path, before, after or None, (width, height)
     preview_failed = Signal(object, str)  # Path, why
     nothing_found = Signal(str)  # a drop or open that held no photos
+    status_message = Signal(str)  # something worth a line in the status bar
+    photos_removed = Signal(list)  # [Path]
+    queue_progressed = Signal(int, int)  # photos of this round done, photos in it; (0, 0) when all are done
+    colour_photos_found = Signal(list)  # [Path] already in colour: ask what to do (set_colour_choice)
+    made_with_changed = Signal(object, str, bool)  # Path, what its result was made with ("" none), Redo would change it
+    detail_ready = Signal(object, object, object, object)  # Path, (x, y, w, h), before, after or None
+    folder_export_finished = Signal(object, int)  # list_export.FolderExport, photos left out (no result)
+    folder_export_failed = Signal(str)
     # model
     models_listed = Signal(list, str, dict)  # names, current, tooltips
     model_loading = Signal(str)
@@ -73,7 +96,8 @@ class Controller(QObject):
 
     # to the worker (queued)
     _model_requested = Signal(object)
-    _photo_requested = Signal(object)
+    _queue_requested = Signal()
+    _retune_requested = Signal()
     _batch_requested = Signal(object)
 
     def __init__(self, settings: AppSettings, model: str | None = None, device: str | None = None,
@@ -81,7 +105,9 @@ class Controller(QObject):
         super().__init__(parent)
         self.settings = settings
         self.session = PhotoSession()
-        self.results = ResultCache(revive_home() / "cache" / "gui")
+        self.results = ResultCache(cache_dir() / "gui")
+        self.queue = ReviewQueue()
+        self.details = DetailSource()
         self._explicit_model = model
         self._device = device or settings.device()
         self._tuning = Tuning(model or settings.model(), settings.render_size(), settings.saturation_percent(),
@@ -92,21 +118,30 @@ class Controller(QObject):
         self._current: Path | None = None
         self._previews: OrderedDict[Path, tuple[np.ndarray, np.ndarray | None, tuple[int, int]]] = OrderedDict()
         self._photo_token = CancelToken()
+        self._round = [0, 0]  # photos of this round of colorizing done, photos in it
+        self._retune_generation = 0
+        self._colour_references: dict[Path, object] = {}  # engine.hints.ReferenceStats of colour photos
+        self._to_ask: list[Path] = []
+        self._ask_timer = QTimer(self)
+        self._ask_timer.setSingleShot(True)
+        self._ask_timer.setInterval(ASK_DELAY_MS)
+        self._ask_timer.timeout.connect(self._on_ask_timer_timeout)
         self._batch_token: CancelToken | None = None
-        self._progress: BatchProgress | None = None
+        self._progress = None  # engine.batch_progress.BatchProgress, from the batch's first event
         self._last_progress_emit = 0.0
         self.last_batch_output: Path | None = None
         self._closed = False
 
         self.tasks = BackgroundTasks(self)
-        self.worker = InferenceWorker()
+        self.worker = InferenceWorker(self.queue)
         self.thread = QThread()
         self.thread.setObjectName("revive-inference")
         self.worker.moveToThread(self.thread)
         self.thread.finished.connect(self.worker.deleteLater)
         queued = Qt.ConnectionType.QueuedConnection
         self._model_requested.connect(self.worker.load_model, queued)
-        self._photo_requested.connect(self.worker.colorize_photo, queued)
+        self._queue_requested.connect(self.worker.run_queue, queued)
+        self._retune_requested.connect(self.worker.serve_retune, queued)
         self._batch_requested.connect(self.worker.run_batch, queued)
         self.worker.model_loading.connect(self._on_worker_model_loading, queued)
         self.worker.model_loaded.connect(self._on_worker_model_loaded, queued)
@@ -115,23 +150,37 @@ class Controller(QObject):
         self.worker.photo_finished.connect(self._on_worker_photo_finished, queued)
         self.worker.photo_failed.connect(self._on_worker_photo_failed, queued)
         self.worker.photo_cancelled.connect(self._on_worker_photo_cancelled, queued)
+        self.worker.queue_ran_dry.connect(self._on_worker_queue_ran_dry, queued)
+        self.worker.photo_retuned.connect(self._on_worker_photo_retuned, queued)
+        self.worker.retune_saved.connect(self._on_worker_retune_saved, queued)
+        self.worker.retune_failed.connect(self._on_worker_retune_failed, queued)
         self.worker.batch_event.connect(self._on_worker_batch_event, queued)
         self.worker.batch_failed.connect(self._on_worker_batch_failed, queued)
 
     # -- life cycle ------------------------------------------------------------------------------------
     def start(self) -> None:
         """Start the inference thread, list the models and load the chosen one (on the worker)."""
+        if self._closed or self.thread.isRunning():
+            return  # the window closed before its start-up timer fired, or started already
         self.results.clear_stale()
         self.thread.start()
         self.refresh_models()
+        # Load now (importing torch takes the worker seconds); photos added meanwhile wait in the queue.
         if self._tuning.model:
             self._model_requested.emit(ModelRequest(self._tuning.model, self._device))
+        if self.settings.restore_session():
+            photos = [p for p in self.settings.session_photos() if p.is_file()]
+            if photos:
+                self.open_paths(photos, remember=False)
 
     def shutdown(self) -> None:
         """Cancel everything, stop the inference thread and wait for it; idempotent."""
         if self._closed:
             return
         self._closed = True
+        self.settings.set_session_photos(self.session.paths())
+        self._ask_timer.stop()
+        self.queue.clear()
         self._photo_token.cancel()
         if self._batch_token is not None:
             self._batch_token.cancel()
@@ -141,12 +190,16 @@ class Controller(QObject):
         self.results.discard_all()
         self.settings.sync()
 
+    def is_shut_down(self) -> bool:
+        return self._closed
+
     # -- models -------------------------------------------------------------------------------------------
     def refresh_models(self) -> None:
         """List the installed models again (e.g. after training one) and pick one if none is chosen."""
         models = [m for m in list_models() if m.card is not None]
         self._card_temperatures = {m.name: m.card.temperature for m in models}
-        tooltips = {m.name: (m.card.description or m.card.name) + f"\n{m.path}" for m in models}
+        tooltips = {m.name: people_description(m.name, m.card.description, m.card.trained_on) + f"\n{m.path}"
+                    for m in models}
         chosen = self._tuning.model
         if chosen not in self._card_temperatures and not _is_model_path(chosen):
             try:
@@ -169,6 +222,7 @@ class Controller(QObject):
         self._tuning = Tuning(name, *self._tuning_values())
         self.settings.set_model(name)
         self._model_requested.emit(ModelRequest(name, self._device))
+        self._describe_current()
 
     def model_info(self) -> ModelInfo | None:
         return self._model_info
@@ -178,10 +232,22 @@ class Controller(QObject):
         return self._tuning
 
     def set_tuning(self, render_size: int, saturation_percent: int, boldness: int) -> None:
+        """New panel values. Saturation and boldness apply at once to the photo on show (decoded
+        again from its kept network output, no model run); a new render size waits for Redo."""
         self._tuning = Tuning(self._tuning.model, render_size, saturation_percent, boldness)
         self.settings.set_render_size(render_size)
         self.settings.set_saturation_percent(saturation_percent)
         self.settings.set_boldness(boldness)
+        entry = self.session.get(self._current) if self._current is not None else None
+        if (entry is not None and entry.status == PhotoStatus.DONE and entry.made_with is not None
+                and entry.made_with != self._tuning and self._tuning.same_model_run(entry.made_with)):
+            self._retune_generation += 1
+            entry.saving = self._retune_generation
+            job = self._job(entry.source)
+            self.worker.request_retune(RetuneRequest(job, self._retune_generation))
+            self._retune_requested.emit()
+            self.photo_status_changed.emit(entry.source, entry.status, entry.message)  # export waits
+        self._describe_current()
 
     def colorize_settings(self) -> ColorizeSettings:
         temperature = self._card_temperatures.get(self._tuning.model)
@@ -196,18 +262,33 @@ class Controller(QObject):
         self._auto_colorize = on
         self.settings.set_auto_colorize(on)
 
+    def made_with(self, path: Path | None = None) -> str:
+        """What the result of ``path`` (default: on show) was made with, '' when it has none."""
+        entry = self.session.get(path or self._current) if (path or self._current) else None
+        if entry is None or entry.made_with is None or entry.status != PhotoStatus.DONE:
+            return ""
+        return entry.made_with.describe(entry.render_size)
+
+    def _describe_current(self) -> None:
+        entry = self.session.get(self._current) if self._current is not None else None
+        if entry is not None:
+            stale = entry.made_with is not None and not self._tuning.same_model_run(entry.made_with)
+            self.made_with_changed.emit(entry.source, self.made_with(), stale)
+
     # -- opening photos --------------------------------------------------------------------------------------
-    def open_paths(self, paths: Sequence[Path]) -> None:
-        """The one opener behind drops, File > Open, Open Folder and recent items."""
+    def open_paths(self, paths: Sequence[Path], remember: bool = True) -> None:
+        """The one opener behind drops, File > Open, Open Folder, recent items and the restored list."""
         paths = [Path(p) for p in paths]
         if not paths or self._closed:
             return
-        self.recent_changed.emit(self.settings.add_recent(paths))
+        if remember:
+            self.recent_changed.emit(self.settings.add_recent(paths))
         self.tasks.submit(expand_paths, paths, on_done=lambda found: self._on_tasks_paths_expanded(paths, found),
                           on_failed=self.nothing_found.emit)
 
     def _on_tasks_paths_expanded(self, asked: list[Path], found: tuple[list[Path], int]) -> None:
         photos, skipped = found
+        known = sum(1 for p in photos if self.session.get(p) is not None)
         added = self.session.add(photos)
         if not photos:
             names = ", ".join(p.name for p in asked[:3])
@@ -215,38 +296,135 @@ class Controller(QObject):
             return
         if added:
             self.photos_added.emit([entry.source for entry in added])
+        self.status_message.emit(describe_added(len(added), skipped, known))
+        choices = self.settings.colour_choices()
         for entry in added:
-            self.tasks.submit(make_thumbnail, entry.source, THUMBNAIL_SIDE * 2,
-                              on_done=lambda image, path=entry.source: self.thumbnail_ready.emit(path, image))
-            if self._auto_colorize:
-                self._queue(entry.source)
+            remembered = choices.get(entry.source)
+            if remembered in {c.value for c in ColourChoice}:
+                entry.colour_choice = ColourChoice(remembered)
+            self.tasks.submit(inspect_photo, entry.source,
+                              on_done=lambda look, path=entry.source: self._on_tasks_inspected(path, look),
+                              on_failed=lambda message, path=entry.source: self._on_tasks_inspect_failed(path, message))
+
+    def _on_tasks_inspected(self, path: Path, look) -> None:
+        entry = self.session.get(path)
+        if entry is None:
+            return
+        self.thumbnail_ready.emit(path, look.thumbnail)
+        entry.kind = look.kind
+        if look.kind == "colour":
+            self._colour_references[path] = look.reference
+            if entry.colour_choice is None:
+                self._set_status(path, PhotoStatus.ASK, "keep its colours or colorize it?")
+                self._to_ask.append(path)
+                self._ask_timer.start()
+                return
+            self._apply_colour_choice(entry, entry.colour_choice, queue=self._auto_colorize)
+        elif self._auto_colorize and entry.status == PhotoStatus.NEW:
+            self._queue([path])
+
+    def _on_tasks_inspect_failed(self, path: Path, message: str) -> None:
+        if self.session.get(path) is not None:
+            self._set_status(path, PhotoStatus.FAILED, message)
+
+    def _on_ask_timer_timeout(self) -> None:
+        waiting = [p for p in dict.fromkeys(self._to_ask)
+                   if (e := self.session.get(p)) is not None and e.status == PhotoStatus.ASK]
+        self._to_ask = []
+        if waiting:
+            self.colour_photos_found.emit(waiting)
+
+    def set_colour_choice(self, paths: Sequence[Path], choice: ColourChoice) -> None:
+        """The user's answer for photos already in colour: remembered per photo, then applied
+        (colorized now when asked to, whatever the colorize-on-add setting)."""
+        for path in paths:
+            entry = self.session.get(path)
+            if entry is None or entry.status in WAITING:
+                continue
+            entry.colour_choice = choice
+            self.settings.set_colour_choice(entry.source, choice.value)
+            self._apply_colour_choice(entry, choice, queue=True)
+
+    def _apply_colour_choice(self, entry, choice: ColourChoice, queue: bool) -> None:
+        if choice == ColourChoice.KEEP:
+            entry.hints = None
+            self._set_status(entry.source, PhotoStatus.KEPT)
+            return
+        reference = self._colour_references.get(entry.source)
+        entry.hints = (PhotoHints(adjust=ColourAdjust(reference=reference, match=1.0))
+                       if choice == ColourChoice.RESTORE and reference is not None else None)
+        if queue:
+            self._queue([entry.source])
+        else:
+            self._set_status(entry.source, PhotoStatus.NEW)
 
     def colorize_waiting(self) -> None:
         """Colorize every photo not done yet (the button when colorizing on add is off)."""
-        for entry in self.session.with_status(PhotoStatus.NEW, PhotoStatus.CANCELLED, PhotoStatus.FAILED):
-            self._queue(entry.source)
+        self._queue([e.source for e in self.session.with_status(PhotoStatus.NEW, PhotoStatus.CANCELLED,
+                                                                   PhotoStatus.FAILED)])
 
     def redo(self, path: Path | None = None) -> bool:
-        """Colorize ``path`` (default: the photo on show) again with the current settings."""
+        """Colorize ``path`` (default: the photo on show) again with the current settings; a photo
+        already in colour whose colours were kept (or not decided) is asked about again."""
         path = path or self._current
         entry = self.session.get(path) if path is not None else None
-        if entry is None or entry.status in (PhotoStatus.QUEUED, PhotoStatus.WORKING):
+        if entry is None or entry.status in WAITING:
             return False
-        self._queue(entry.source)
+        if entry.status in (PhotoStatus.KEPT, PhotoStatus.ASK):
+            self.colour_photos_found.emit([entry.source])
+            return True
+        self._queue([entry.source])
         return True
 
     def cancel_photos(self) -> None:
         """Drop the photos still waiting (the one being colorized finishes)."""
+        dropped = self.queue.clear()
         self._photo_token.cancel()
         self._photo_token = CancelToken()
+        for source in dropped:
+            self._set_status(source, PhotoStatus.CANCELLED)
+        self._count_finished(len(dropped))
 
-    def _queue(self, source: Path) -> None:
+    def waiting_count(self) -> int:
+        """Photos of the list queued or being colorized (quitting would drop them)."""
+        return len(self.session.with_status(*WAITING))
+
+    def _job(self, source: Path) -> PhotoJob:
         entry = self.session.get(source)
-        if entry is None or self._closed:
+        cache_path = entry.cache_path or self.results.path_for(source)
+        return PhotoJob(source, self.colorize_settings(), cache_path, self._photo_token, self._tuning,
+                        entry.hints if entry is not None else None)
+
+    def _queue(self, sources: Sequence[Path]) -> None:
+        jobs = []
+        for source in sources:
+            entry = self.session.get(source)
+            if entry is None or self._closed or entry.status in WAITING:
+                continue
+            if entry.kind == "colour" and entry.colour_choice in (None, ColourChoice.KEEP):
+                continue  # asked first; kept ones stay as they are
+            self._set_status(source, PhotoStatus.QUEUED)
+            jobs.append(self._job(source))
+        if not jobs:
             return
-        self._set_status(source, PhotoStatus.QUEUED)
-        self._photo_requested.emit(PhotoJob(source, self.colorize_settings(), self.results.path_for(source),
-                                            self._photo_token))
+        if self._round[0] >= self._round[1]:
+            self._round = [0, 0]  # a new round of colorizing
+        self._round[1] += len(jobs)
+        self.queue_progressed.emit(*self._round)
+        if self.queue.push(jobs):
+            self._queue_requested.emit()
+
+    def _count_finished(self, count: int = 1) -> None:
+        if not count or not self._round[1]:
+            return
+        self._round[0] = min(self._round[1], self._round[0] + count)
+        if self._round[0] >= self._round[1]:
+            total = self._round[1]
+            self._round = [0, 0]
+            self.queue_progressed.emit(0, 0)
+            self.status_message.emit(f"Finished colorizing {total} photo{'s' if total != 1 else ''}")
+        else:
+            self.queue_progressed.emit(*self._round)
 
     def _set_status(self, path: Path, status: PhotoStatus, message: str = "") -> None:
         entry = self.session.get(path)
@@ -254,16 +432,40 @@ class Controller(QObject):
             entry.status, entry.message = status, message
             self.photo_status_changed.emit(path, status, message)
 
+    # -- removing photos -------------------------------------------------------------------------------
+    def remove_photos(self, paths: Sequence[Path]) -> None:
+        """Take photos off the list (a photo being colorized finishes; its result is dropped)."""
+        paths = [Path(p) for p in paths]
+        self._count_finished(len(self.queue.remove(paths)))
+        removed = self.session.remove(paths)
+        if not removed:
+            return
+        for entry in removed:
+            self._previews.pop(entry.source, None)
+            self._colour_references.pop(entry.source, None)
+            self.results.discard(entry.source)
+        if self._current in paths:
+            self._current = None
+            self.queue.set_current(None)
+            self.details.forget()
+        self.photos_removed.emit([entry.source for entry in removed])
+
+    def clear_photos(self) -> None:
+        self.remove_photos(self.session.paths())
+
     # -- the photo on show ----------------------------------------------------------------------------------------
     def current(self) -> Path | None:
         return self._current
 
     def select(self, path: Path | None) -> None:
-        """Show ``path``: at once from memory, else loaded in the background."""
+        """Show ``path``: at once from memory, else loaded in the background. A queued photo on
+        show is colorized next."""
         self._current = path
+        self.queue.set_current(path)
         entry = self.session.get(path) if path is not None else None
         if entry is None:
             return
+        self._describe_current()
         cached = self._previews.get(entry.source)
         if cached is not None and (cached[1] is not None or entry.status != PhotoStatus.DONE):
             self._previews.move_to_end(entry.source)
@@ -274,13 +476,15 @@ class Controller(QObject):
                           on_done=lambda pair, p=entry.source: self._on_tasks_preview_loaded(p, pair),
                           on_failed=lambda message, p=entry.source: self.preview_failed.emit(p, message))
 
-    def _on_tasks_preview_loaded(self, path: Path, pair: tuple[np.ndarray, np.ndarray | None]) -> None:
-        before, after = pair
+    def _on_tasks_preview_loaded(self, path: Path, pair: tuple[np.ndarray, np.ndarray | None, tuple[int, int]]) -> None:
+        before, after, size = pair
         entry = self.session.get(path)
-        size = entry.full_size if entry and entry.full_size else (before.shape[1], before.shape[0])
-        self._remember(path, before, after, size)
+        if entry is None:
+            return
+        entry.full_size = entry.full_size or size
+        self._remember(path, before, after, entry.full_size)
         if path == self._current:
-            self.preview_ready.emit(path, before, after, size)
+            self.preview_ready.emit(path, before, after, entry.full_size)
 
     def _remember(self, path: Path, before: np.ndarray, after: np.ndarray | None, size: tuple[int, int]) -> None:
         self._previews[path] = (before, after, size)
@@ -288,13 +492,29 @@ class Controller(QObject):
         while len(self._previews) > PREVIEW_CACHE_SIZE:
             self._previews.popitem(last=False)
 
+    def load_detail(self, rect: tuple[int, int, int, int]) -> None:
+        """Full-resolution pixels of ``rect`` (original pixels) of the photo on show, for the view
+        past its display copy; ``detail_ready`` brings them."""
+        entry = self.session.get(self._current) if self._current is not None else None
+        if entry is None:
+            return
+        cache_path = entry.cache_path if entry.status == PhotoStatus.DONE and not entry.saving else None
+        self.tasks.submit(self.details.region, entry.source, cache_path, tuple(int(v) for v in rect),
+                          on_done=lambda found, p=entry.source: self._on_tasks_detail_loaded(p, found))
+
+    def _on_tasks_detail_loaded(self, path: Path, found) -> None:
+        if path == self._current:
+            self.detail_ready.emit(path, *found)
+
     # -- export ----------------------------------------------------------------------------------------------------
     def can_export(self, path: Path | None = None) -> bool:
         entry = self.session.get(path or self._current) if (path or self._current) else None
-        return entry is not None and entry.status == PhotoStatus.DONE and entry.cache_path is not None
+        return (entry is not None and entry.status == PhotoStatus.DONE and entry.cache_path is not None
+                and not entry.saving)
 
     def export(self, target: Path, path: Path | None = None, quality: int = 95) -> None:
-        """Write the result of ``path`` (default: on show) to ``target``, in the background."""
+        """Write the result of ``path`` (default: on show) to ``target``, in the background. A file
+        already at ``target`` is replaced only when the folder's ledger proves it is Revive's."""
         source = path or self._current
         entry = self.session.get(source) if source is not None else None
         if entry is None or entry.cache_path is None or entry.status != PhotoStatus.DONE:
@@ -307,6 +527,22 @@ class Controller(QObject):
         self.settings.set_export_folder(Path(target).parent)
         self.tasks.submit(export_result, entry.source, entry.cache_path, Path(target), quality,
                           on_done=self.export_finished.emit, on_failed=self.export_failed.emit)
+
+    def exportable(self, paths: Sequence[Path]) -> list[Path]:
+        return [p for p in paths if self.can_export(p)]
+
+    def export_to_folder(self, paths: Sequence[Path], folder: Path, format: str, quality: int = 95) -> None:
+        """Export the results of ``paths`` into ``folder``, named and protected as a batch's outputs
+        are (``gui.list_export``); photos without a result are left out (and counted)."""
+        results = [(p, self.session.get(p).cache_path) for p in self.exportable(paths)]
+        left_out = len(paths) - len(results)
+        if not results:
+            self.folder_export_failed.emit("none of these photos has a colorized result yet")
+            return
+        self.settings.set_export_folder(Path(folder))
+        self.tasks.submit(export_to_folder, results, Path(folder), format, quality,
+                          on_done=lambda done: self.folder_export_finished.emit(done, left_out),
+                          on_failed=self.folder_export_failed.emit)
 
     # -- batch -------------------------------------------------------------------------------------------------------
     def batch_running(self) -> bool:
@@ -327,7 +563,7 @@ class Controller(QObject):
             self.batch_failed.emit(str(error))
             return False
         self._batch_token = CancelToken()
-        self._progress = BatchProgress()
+        self._progress = None
         self.last_batch_output = form.output_dir
         self.batch_started.emit()
         self._batch_requested.emit(BatchRequest((form.input_dir,), options, self._batch_token))
@@ -338,13 +574,17 @@ class Controller(QObject):
         if self._batch_token is not None:
             self._batch_token.cancel()
 
-    def batch_progress(self) -> BatchProgress | None:
-        """The running (or last) batch's progress."""
+    def batch_progress(self):
+        """The running (or last) batch's ``engine.batch_progress.BatchProgress`` (None before its first event)."""
         return self._progress
 
     def _on_worker_batch_event(self, event: object) -> None:
+        # The worker has imported the engine's batch modules (and torch) by now: these are cheap.
+        from engine.batch_progress import BatchProgress
+        from engine.batch_run import BatchFinished, BatchStarted, JobFailed
+
         if self._progress is None:
-            return
+            self._progress = BatchProgress()
         now = time.monotonic()
         self._progress.apply(event, now)
         if isinstance(event, BatchFinished):
@@ -370,26 +610,82 @@ class Controller(QObject):
         self.model_problem.emit(message)
 
     def _on_worker_photo_started(self, path: Path) -> None:
-        self._set_status(path, PhotoStatus.WORKING)
+        if self.session.get(path) is not None:
+            self._set_status(path, PhotoStatus.WORKING)
 
     def _on_worker_photo_finished(self, result: PhotoResult) -> None:
+        self._count_finished()
         entry = self.session.get(result.source)
-        if entry is None:
+        if entry is None:  # removed while it was being colorized
+            result.cache_path.unlink(missing_ok=True)
             return
         entry.cache_path, entry.full_size = result.cache_path, result.full_size
+        entry.made_with, entry.render_size, entry.saving = result.tuning, result.render_size, 0
         self._remember(result.source, result.before, result.after, result.full_size)
         self._set_status(result.source, PhotoStatus.DONE, f"{result.seconds:.1f} s")
-        for dropped in self.results.add(result.source, result.cache_path, keep=self._current):
+        self._account(result.source, result.cache_path)
+        if result.source == self._current:
+            self.preview_ready.emit(result.source, result.before, result.after, result.full_size)
+            self._describe_current()
+
+    def _account(self, source: Path, cache_path: Path) -> None:
+        for dropped in self.results.add(source, cache_path, keep=self._current):
             entry = self.session.get(dropped)
             if entry is not None:
                 entry.cache_path = None
                 if entry.status == PhotoStatus.DONE:
                     self._set_status(dropped, PhotoStatus.DONE, DROPPED_FROM_CACHE)
-        if result.source == self._current:
-            self.preview_ready.emit(result.source, result.before, result.after, result.full_size)
 
     def _on_worker_photo_failed(self, failure: PhotoFailure) -> None:
-        self._set_status(failure.source, PhotoStatus.FAILED, failure.message)
+        self._count_finished()
+        if self.session.get(failure.source) is not None:
+            self._set_status(failure.source, PhotoStatus.FAILED, failure.message)
 
     def _on_worker_photo_cancelled(self, path: Path) -> None:
-        self._set_status(path, PhotoStatus.CANCELLED)
+        self._count_finished()
+        if self.session.get(path) is not None:
+            self._set_status(path, PhotoStatus.CANCELLED)
+
+    def _on_worker_queue_ran_dry(self) -> None:
+        if not self.queue.waiting() and not self.session.with_status(*WAITING) and self._round[1]:
+            self._count_finished(self._round[1] - self._round[0])  # e.g. photos removed while waiting
+
+    def _on_worker_photo_retuned(self, result: PhotoResult) -> None:
+        entry = self.session.get(result.source)
+        if entry is None or entry.status != PhotoStatus.DONE:
+            return
+        entry.made_with, entry.render_size = result.tuning, result.render_size
+        cached = self._previews.get(result.source)
+        before = cached[0] if cached is not None else None
+        if before is not None:
+            self._remember(result.source, before, result.after, result.full_size)
+        if result.source == self._current:
+            self.preview_ready.emit(result.source, before, result.after, result.full_size)
+            self._describe_current()
+
+    def _on_worker_retune_saved(self, saved: RetuneSaved) -> None:
+        entry = self.session.get(saved.source)
+        if entry is None or entry.saving != saved.generation:
+            return  # removed, or a newer re-tune is on its way
+        entry.saving = 0
+        entry.cache_path = entry.cache_path or self.results.path_for(saved.source)
+        self._account(saved.source, entry.cache_path)
+        self.photo_status_changed.emit(entry.source, entry.status, entry.message)
+
+    def _on_worker_retune_failed(self, failure: PhotoFailure) -> None:
+        entry = self.session.get(failure.source)
+        if entry is not None:
+            entry.saving = 0
+            self.photo_status_changed.emit(entry.source, entry.status, entry.message)
+        self.status_message.emit(f"Could not apply the new settings: {failure.message}")
+
+
+def describe_added(added: int, skipped: int, known: int = 0) -> str:
+    """'Added 4 photos; 1 other file skipped (not a photo)' for the status bar."""
+    text = f"Added {added} photo{'s' if added != 1 else ''}"
+    extras = []
+    if known:
+        extras.append(f"{known} already in the list")
+    if skipped:
+        extras.append(f"{skipped} other file{'s' if skipped != 1 else ''} skipped (not a photo)")
+    return text + ("; " + ", ".join(extras) if extras else "")

@@ -1,27 +1,32 @@
 """The inference worker: a thin adapter that lives on the one long-lived inference thread.
 
 It owns the loaded ``Colorizer`` (the only GUI module that drives torch) and runs the jobs the
-controller sends through queued signals, one at a time: model loads, single photos, batches. It
+controller sends through queued signals, one at a time: model loads, the main list's queue (with
+the batch runner's overlap, ``gui.review_pipeline``), re-tunes of the photo on show, batches. It
 reports through signals carrying plain data (see ``gui.jobs``) and the engine's frozen batch events.
 Cancelling never goes through this object's queue: the controller sets the job's ``CancelToken``
 from the GUI thread and the engine sees it at its next check.
+
+torch is imported only inside the slots (on the inference thread), so the window can be built and
+shown before torch has loaded: importing this module is cheap.
 """
 
 from __future__ import annotations
 
 import logging
-import time
+import threading
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from engine.batch_plan import plan_batch
-from engine.batch_run import run_batch
-from engine.colorizer import Colorizer
 from engine.errors import ModelNotFound, ReviveError
 from engine.errors import describe_error as engine_describe_error
-from engine.imaging import read_photo, read_preview_rgb
-from gui.display_images import save_cached, to_display
-from gui.jobs import DISPLAY_MAX_SIDE, BatchRequest, ModelInfo, ModelRequest, PhotoFailure, PhotoJob, PhotoResult
+from gui.jobs import BatchRequest, ModelInfo, ModelRequest, PhotoFailure, RetuneRequest, RetuneSaved
+from gui.review_queue import ReviewQueue
+
+if TYPE_CHECKING:  # torch-importing modules: imported in the slots, on the inference thread
+    from engine.colorizer import Colorizer
+    from gui.review_pipeline import TunedPhoto
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,27 @@ def describe_error(error: BaseException) -> str:
     return engine_describe_error(error)
 
 
+class _Latest:
+    """One slot holding the newest request (set from the GUI thread, taken on the worker's)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value: RetuneRequest | None = None
+
+    def put(self, value: RetuneRequest) -> None:
+        with self._lock:
+            self._value = value
+
+    def take(self) -> RetuneRequest | None:
+        with self._lock:
+            value, self._value = self._value, None
+            return value
+
+    def pending(self) -> bool:
+        with self._lock:
+            return self._value is not None
+
+
 class InferenceWorker(QObject):
     model_loading = Signal(str)  # the name asked for ("" for the default)
     model_loaded = Signal(object)  # ModelInfo
@@ -46,13 +72,20 @@ class InferenceWorker(QObject):
     photo_finished = Signal(object)  # PhotoResult
     photo_failed = Signal(object)  # PhotoFailure
     photo_cancelled = Signal(object)  # Path
+    queue_ran_dry = Signal()  # the main list's queue is empty: every photo taken has been reported
+    photo_retuned = Signal(object)  # PhotoResult (display-sized, retuned=True)
+    retune_saved = Signal(object)  # RetuneSaved: the cache holds the re-tuned full-resolution result
+    retune_failed = Signal(object)  # PhotoFailure
     batch_event = Signal(object)  # engine.batch_run events, BatchFinished last
     batch_failed = Signal(str)  # the batch could not start (bad folders, no model)
 
-    def __init__(self) -> None:
+    def __init__(self, queue: ReviewQueue | None = None) -> None:
         super().__init__()
         self._colorizer: Colorizer | None = None
         self._wanted: ModelRequest | None = None
+        self._queue = queue if queue is not None else ReviewQueue()
+        self._retunes = _Latest()
+        self._tuned: TunedPhoto | None = None  # the network output of the photo on show
 
     # -- model ------------------------------------------------------------------------------------
     @Slot(object)
@@ -66,13 +99,15 @@ class InferenceWorker(QObject):
 
     def _load(self, request: ModelRequest) -> Colorizer:
         self.model_loading.emit(request.model or "")
+        from engine.colorizer import Colorizer  # imports torch: seconds, on this thread only
+
         colorizer = Colorizer.load(request.model, device=request.device)
-        self._colorizer = None  # free the old weights before the new ones settle in
+        self._colorizer = self._tuned = None  # free the old weights before the new ones settle in
         self._colorizer = colorizer
         card = colorizer.card
         name = colorizer.path.stem if colorizer.path is not None else card.name
         self.model_loaded.emit(ModelInfo(name, card.description, colorizer.device.description,
-                                         card.render_size, card.temperature))
+                                         card.render_size, card.temperature, card.trained_on))
         return colorizer
 
     def _report_model_failure(self, error: BaseException) -> None:
@@ -91,44 +126,100 @@ class InferenceWorker(QObject):
         assert self._colorizer is not None
         return self._colorizer
 
-    # -- single photos ------------------------------------------------------------------------------
-    @Slot(object)
-    def colorize_photo(self, job: PhotoJob) -> None:
-        if job.cancel.cancelled:
-            self.photo_cancelled.emit(job.source)
-            return
-        self.photo_started.emit(job.source)
-        started = time.monotonic()
+    # -- the main list's queue -----------------------------------------------------------------------
+    @Slot()
+    def run_queue(self) -> None:
+        """Colorize the queue's photos until it is empty (``queue_ran_dry`` last)."""
         try:
             colorizer = self._ensure_model()
-            photo = read_photo(job.source)
-            rgb = colorizer.colorize(photo.luma, job.settings)
-            save_cached(job.cache_path, rgb)
-            height, width = rgb.shape[:2]
-            after = to_display(rgb)
-            del rgb, photo
-            before = read_preview_rgb(job.source, DISPLAY_MAX_SIDE)
-        except Exception as error:  # noqa: BLE001 - one photo's failure is shown in its row
+            from gui.review_pipeline import (
+                RawKept,
+                ReviewCancelled,
+                ReviewDone,
+                ReviewFailed,
+                ReviewStarted,
+                run_review,
+            )
+
+            for event in run_review(self._queue, colorizer, self._wants_raw, self._serve_retune):
+                if isinstance(event, ReviewStarted):
+                    self.photo_started.emit(event.source)
+                elif isinstance(event, ReviewDone):
+                    self.photo_finished.emit(event.result)
+                elif isinstance(event, ReviewFailed):
+                    self.photo_failed.emit(event.failure)
+                elif isinstance(event, ReviewCancelled):
+                    self.photo_cancelled.emit(event.source)
+                elif isinstance(event, RawKept):
+                    self._tuned = event.tuned
+        except Exception as error:
             if not isinstance(error, ReviveError):
-                log.error("colorizing %s failed", job.source, exc_info=error)
-            self.photo_failed.emit(PhotoFailure(job.source, describe_error(error)))
+                log.error("colorizing the list failed", exc_info=error)
+            message = describe_error(error)
+            while (job := self._queue.take()) is not None:  # also marks the queue as not taken
+                self.photo_failed.emit(PhotoFailure(job.source, message))
+        self.queue_ran_dry.emit()
+
+    def _wants_raw(self, source) -> bool:
+        current = self._queue.current()
+        if self._tuned is not None and self._tuned.job.source != current:
+            self._tuned = None  # another photo is on show: free its network output (tens of MB)
+        return source == current
+
+    # -- re-tuning the photo on show ----------------------------------------------------------------------
+    def request_retune(self, request: RetuneRequest) -> None:
+        """Called from the GUI thread: the newest request replaces any not yet served; the
+        ``serve_retune`` slot (or the queue, between photos) serves it."""
+        self._retunes.put(request)
+
+    @Slot()
+    def serve_retune(self) -> None:
+        self._serve_retune()
+
+    def _serve_retune(self) -> None:
+        request = self._retunes.take()
+        if request is None:
             return
-        model = self._colorizer.path.stem if self._colorizer and self._colorizer.path else ""
-        self.photo_finished.emit(PhotoResult(job.source, before, after, (width, height), job.cache_path,
-                                             model, time.monotonic() - started))
+        job = request.job
+        try:
+            colorizer = self._ensure_model()
+            from gui.review_pipeline import model_name, retune, tune_from_scratch
+
+            tuned = self._tuned
+            render_size, _ = colorizer.resolve(job.settings)
+            if (tuned is None or tuned.job.source != job.source or tuned.render_size != render_size
+                    or tuned.model != model_name(colorizer) or _marks(tuned.job.hints) != _marks(job.hints)):
+                tuned = self._tuned = tune_from_scratch(job, colorizer)
+            quick, full = retune(tuned, job, colorizer)
+            self.photo_retuned.emit(quick)
+            if not self._retunes.pending():  # a newer move will save its own result
+                full()
+                self.retune_saved.emit(RetuneSaved(job.source, request.generation))
+        except Exception as error:
+            if not isinstance(error, ReviveError):
+                log.error("re-tuning %s failed", job.source, exc_info=error)
+            self.retune_failed.emit(PhotoFailure(job.source, describe_error(error)))
 
     # -- batches ---------------------------------------------------------------------------------------
     @Slot(object)
     def run_batch(self, request: BatchRequest) -> None:
         try:
             colorizer = self._ensure_model()
+            from engine.batch_plan import plan_batch
+            from engine.batch_run import run_batch
+
             plan = plan_batch(request.inputs, request.options)
             for note in plan.notes:
                 log.info("batch: %s", note)
             for event in run_batch(plan, colorizer, request.options, request.cancel):
                 self.batch_event.emit(event)
-        except Exception as error:  # noqa: BLE001 - the batch could not run; say why
+        except Exception as error:
             if not isinstance(error, ReviveError):
                 log.error("the batch failed", exc_info=error)
             self.batch_failed.emit(describe_error(error))
 
+
+
+def _marks(hints) -> tuple:
+    """What of ``hints`` the network itself sees (its points and strokes)."""
+    return (hints.points, hints.strokes) if hints is not None else ((), ())

@@ -7,14 +7,15 @@ never touches again once sent, so the two threads can never race on it. Cancel t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from engine.batch_plan import BatchOptions
+from engine.batch_settings import BatchOptions, ColorizeSettings
 from engine.cancel import CancelToken
-from engine.colorizer import ColorizeSettings
+from engine.hints import PhotoHints
+from gui.tuning import Tuning
 
 DISPLAY_MAX_SIDE = 2048  # long side of the before/after images the view shows
 
@@ -36,6 +37,7 @@ class ModelInfo:
     device: str  # e.g. "CPU, 2 threads, bf16"
     render_size: int
     temperature: float
+    trained_on: str = ""
 
 
 @dataclass(frozen=True)
@@ -46,20 +48,43 @@ class PhotoJob:
     settings: ColorizeSettings
     cache_path: Path
     cancel: CancelToken
+    tuning: Tuning = field(default_factory=lambda: Tuning(""))  # the panel's values behind the settings
+    hints: PhotoHints | None = None  # e.g. a colour photo restored toward its own colours
 
 
 @dataclass(frozen=True)
 class PhotoResult:
     """A finished photo. ``before``/``after``: ``(h, w, 3)`` uint8 sRGB, long side at most
-    DISPLAY_MAX_SIDE; ``full_size``: the original's (width, height)."""
+    DISPLAY_MAX_SIDE (``before`` is None for a re-tuned result: the original did not change);
+    ``full_size``: the original's (width, height); ``render_size``: the one actually used."""
 
     source: Path
-    before: np.ndarray
+    before: np.ndarray | None
     after: np.ndarray
     full_size: tuple[int, int]
     cache_path: Path
     model: str
     seconds: float
+    tuning: Tuning = field(default_factory=lambda: Tuning(""))
+    render_size: int = 0
+    retuned: bool = False  # re-decoded from the kept network output, no model run
+
+
+@dataclass(frozen=True)
+class RetuneRequest:
+    """Decode the photo on show again with new saturation / boldness (its network output is kept
+    by the worker); ``generation`` orders requests: only the newest is served."""
+
+    job: PhotoJob
+    generation: int
+
+
+@dataclass(frozen=True)
+class RetuneSaved:
+    """The full-resolution result of a re-tune is in the cache (export is up to date)."""
+
+    source: Path
+    generation: int
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """The photo strip: one row per opened photo with its thumbnail and status.
 
-It only mirrors what the controller tells it (rows added, statuses, thumbnails) and reports which
-photo the user picked. Rows are keyed by the photo's path.
+It only mirrors what the controller tells it (rows added and removed, statuses, thumbnails) and
+reports which photo the user picked. Rows are keyed by the photo's path. Several rows can be
+selected (Ctrl/Shift+click) for removing or exporting; the current row is the photo on show. Its
+context menu holds the actions the window adds to it.
 """
 
 from __future__ import annotations
@@ -15,13 +17,32 @@ from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, Q
 from gui.photo_session import PhotoStatus
 
 THUMBNAIL_SIDE = 64
+NAME_CHARACTERS = 34  # a longer name is shortened in its middle (the suffix stays visible)
 _PATH_ROLE = Qt.ItemDataRole.UserRole
 _STATUS_COLOURS = {
     PhotoStatus.DONE: "#7cc48f",
     PhotoStatus.FAILED: "#f07a72",
     PhotoStatus.WORKING: "#e8c15a",
     PhotoStatus.CANCELLED: "#9aa0a8",
+    PhotoStatus.ASK: "#e8c15a",
+    PhotoStatus.KEPT: "#9ec3e6",
 }
+
+
+def short_name(name: str, limit: int = NAME_CHARACTERS) -> str:
+    """``name`` with its middle elided past ``limit`` characters: 'grandma_and_gr…1952.jpg'."""
+    if len(name) <= limit:
+        return name
+    head = (limit - 1) // 2
+    return f"{name[:head]}…{name[-(limit - 1 - head):]}"
+
+
+def reason_without_name(name: str, message: str) -> str:
+    """The reason of a failure without the file name the row already shows in front of it."""
+    for prefix in (f"{name}: ", f"'{name}': ", f'"{name}": '):
+        if message.startswith(prefix):
+            return message[len(prefix):]
+    return message
 
 
 class PhotoList(QListWidget):
@@ -31,12 +52,13 @@ class PhotoList(QListWidget):
         super().__init__(parent)
         self.setObjectName("PhotoList")
         self.setIconSize(QSize(THUMBNAIL_SIDE, THUMBNAIL_SIDE))
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setUniformItemSizes(True)
         self.setWordWrap(False)
-        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)  # a reason is cut at its end, never its middle
         self.setSpacing(2)
         self.setMinimumWidth(220)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self._rows: dict[Path, QListWidgetItem] = {}
         self._placeholder = self.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon)
         self._texts: dict[Path, tuple[str, str]] = {}
@@ -52,15 +74,24 @@ class PhotoList(QListWidget):
         self._rows[path] = item
         self.set_status(path, PhotoStatus.NEW)
 
+    def remove_photos(self, paths: list[Path]) -> None:
+        """Take rows away; the current row moves to the next photo (or none)."""
+        for path in paths:
+            item = self._rows.pop(Path(path), None)
+            self._texts.pop(Path(path), None)
+            if item is not None:
+                self.takeItem(self.row(item))
+        if self.currentItem() is None:
+            self.current_photo_changed.emit(None)
+
     def set_status(self, path: Path, status: PhotoStatus, message: str = "") -> None:
         item = self._rows.get(path)
         if item is None:
             return
-        if message.startswith(f"{path.name}: "):
-            message = message[len(path.name) + 2:]  # the row already names the file
+        message = reason_without_name(path.name, message)
         line = status.value if not message else f"{status.value}: {message}"
-        item.setText(f"{path.name}\n{line}")
-        item.setToolTip(f"{path}\n{line}")
+        item.setText(f"{short_name(path.name)}\n{line}")
+        item.setToolTip(f"{path}\n{line}")  # the whole reason, however long
         colour = _STATUS_COLOURS.get(status)
         item.setForeground(QBrush(QColor(colour)) if colour else QBrush())
         self._texts[path] = (status.value, message)
@@ -69,6 +100,10 @@ class PhotoList(QListWidget):
         """The status line shown for ``path`` (e.g. 'Failed: cannot read…')."""
         status, message = self._texts.get(path, ("", ""))
         return status if not message else f"{status}: {message}"
+
+    def tooltip(self, path: Path) -> str:
+        item = self._rows.get(path)
+        return item.toolTip() if item is not None else ""
 
     def set_thumbnail(self, path: Path, pixmap: QPixmap) -> None:
         item = self._rows.get(path)
@@ -79,6 +114,14 @@ class PhotoList(QListWidget):
 
     def paths(self) -> list[Path]:
         return [Path(self.item(row).data(_PATH_ROLE)) for row in range(self.count())]
+
+    def selected_paths(self) -> list[Path]:
+        """The selected photos in list order (the current one when nothing else is selected)."""
+        selected = {id(item) for item in self.selectedItems()}
+        chosen = [Path(self.item(r).data(_PATH_ROLE)) for r in range(self.count()) if id(self.item(r)) in selected]
+        if not chosen and self.currentItem() is not None:
+            chosen = [self.current_path()]
+        return chosen
 
     def current_path(self) -> Path | None:
         item = self.currentItem()

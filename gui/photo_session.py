@@ -7,12 +7,14 @@ a photo (the same file opened twice is one entry).
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
-from engine.batch_plan import walk_images
+from engine.folder_scan import scan_folder
+from engine.hints import PhotoHints
 from engine.imaging import is_image_path
+from gui.tuning import Tuning
 
 
 class PhotoStatus(enum.Enum):
@@ -22,6 +24,19 @@ class PhotoStatus(enum.Enum):
     DONE = "Done"
     FAILED = "Failed"
     CANCELLED = "Cancelled"
+    ASK = "Already in colour"  # waiting for the user to say what to do with it
+    KEPT = "Kept its colours"
+
+
+class ColourChoice(enum.Enum):
+    """What to do with a photo that is already in colour (asked once per photo, remembered)."""
+
+    KEEP = "keep"  # leave it as it is: nothing to colorize
+    RESTORE = "restore"  # colorize from its gray tones, pulled toward its own colours (faded prints)
+    RECOLOR = "recolor"  # colorize from its gray tones, as if it were black and white
+
+
+WAITING = (PhotoStatus.QUEUED, PhotoStatus.WORKING)
 
 
 @dataclass
@@ -31,6 +46,12 @@ class PhotoEntry:
     message: str = ""  # the failure reason, or a detail such as the time taken
     cache_path: Path | None = None  # the full-resolution result (.npy), once done
     full_size: tuple[int, int] | None = None
+    kind: str | None = None  # "gray", "tinted" or "colour" (training.dataset_check.classify), once looked at
+    colour_choice: ColourChoice | None = None  # for a colour photo, once the user said
+    hints: PhotoHints | None = None  # given to the colorizer with this photo
+    made_with: Tuning | None = None  # the settings of the result on show
+    render_size: int = 0  # the render size that result used
+    saving: int = 0  # generation of a re-tune whose full-resolution result is being saved (0: none)
 
 
 @dataclass
@@ -50,6 +71,10 @@ class PhotoSession:
     def get(self, path: Path) -> PhotoEntry | None:
         return self.entries.get(Path(path))
 
+    def remove(self, paths: Iterable[Path]) -> list[PhotoEntry]:
+        """Forget photos; returns the entries removed."""
+        return [entry for entry in (self.entries.pop(Path(p), None) for p in paths) if entry is not None]
+
     def paths(self) -> list[Path]:
         return list(self.entries)
 
@@ -57,21 +82,24 @@ class PhotoSession:
         return [e for e in self.entries.values() if e.status in statuses]
 
     def counts(self) -> dict[PhotoStatus, int]:
-        counts = {status: 0 for status in PhotoStatus}
+        counts = dict.fromkeys(PhotoStatus, 0)
         for entry in self.entries.values():
             counts[entry.status] += 1
         return counts
 
 
 def expand_paths(paths: Sequence[Path], recursive: bool = True) -> tuple[list[Path], int]:
-    """Files and folders -> the image files among them, in a stable order, and how many dropped
-    files were skipped because they are not images. Folders are walked (hidden ones skipped)."""
+    """Files and folders -> the image files among them, in a stable order, and how many other
+    files (dropped, or met in the folders) were skipped because they are not photos. Folders are
+    walked as a batch walks them (hidden files and Revive's own reports skipped)."""
     found: list[Path] = []
     skipped = 0
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(walk_images(path, recursive))
+            scan = scan_folder(path, recursive)
+            found.extend(scan.images)
+            skipped += sum(scan.other_types.values()) + len(scan.problems)
         elif path.is_file():
             if is_image_path(path):
                 found.append(path)
@@ -81,4 +109,3 @@ def expand_paths(paths: Sequence[Path], recursive: bool = True) -> tuple[list[Pa
             skipped += 1
     unique = list(dict.fromkeys(found))
     return unique, skipped
-

@@ -52,6 +52,12 @@ class ResultCache:
             dropped.append(oldest)
         return dropped
 
+    def discard(self, source: Path) -> None:
+        """Delete the result of ``source`` (the photo left the list)."""
+        self._sizes.pop(source, None)
+        path = self._files.pop(source, None) or self.path_for(source)
+        path.unlink(missing_ok=True)
+
     def discard_all(self) -> None:
         """Delete every result of this session (on quit)."""
         for path in self._files.values():

@@ -21,12 +21,13 @@ from typing import Protocol
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget, QWizard
 
-from engine.paths import settings_path
+from engine.paths import runs_dir, settings_path
 from gui.background_tasks import BackgroundTasks
 from gui.wizard_base_page import BaseModelPage
 from gui.wizard_finish_page import FinishPage
 from gui.wizard_folders_page import FoldersPage
 from gui.wizard_options_page import OptionsPage
+from gui.wizard_runs_dialog import RunsDialog
 from gui.wizard_train_page import TrainPage
 from gui.wizard_training_worker import Train
 from training.cyclegan_config import CycleGANConfig
@@ -75,6 +76,7 @@ class TrainingWizard(QWizard):
             self.setPage(page_id, page)
         self.setButtonText(QWizard.WizardButton.FinishButton, "Install")
         self.train_page.running_changed.connect(self._on_train_page_running_changed)
+        self.base_page.manage_runs_requested.connect(self.manage_runs)
         self.train_page.run_stopped.connect(self._on_train_page_run_stopped)
         if parent is not None:
             parent.installEventFilter(self)  # stop training before the main window goes
@@ -93,8 +95,27 @@ class TrainingWizard(QWizard):
     def _outcome(self):
         page = self.train_page
         run_dir = page.run_dir if page.finished is not None and not page.error else None
-        old = self.folders_page.folders()[0]
-        return run_dir, self.base_page.chosen_model(), old, page.base_preview, page.last_preview
+        config = page.config  # the run's own (a resumed run may come from another session)
+        base = (config.base if config is not None and config.base else None) or self.base_page.chosen_model()
+        old = config.old if config is not None else self.folders_page.folders()[0]
+        return run_dir, base, old, page.base_preview, page.last_preview
+
+    # -- earlier runs ---------------------------------------------------------------------------------------
+    def manage_runs(self) -> RunsDialog:
+        """The list of training runs on disk, to resume or delete (non-modal)."""
+        dialog = RunsDialog(runs_dir(), self.resume_run, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def resume_run(self, run_dir: Path) -> None:
+        """Continue a stopped run with its own options: straight to the training page."""
+        if self.train_page.is_running():
+            return
+        self.train_page.resume_from(run_dir)
+        self.setStartId(self.TRAIN_PAGE)
+        self.restart()
+        self.setStartId(self.BASE_PAGE)
 
     def _on_finish_page_installed(self, name: str, make_active: bool) -> None:
         self.installed = name

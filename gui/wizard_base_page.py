@@ -1,14 +1,19 @@
-"""Wizard page 1: the installed model to start from (G of the CycleGAN is initialised from it)."""
+"""Wizard page 1: the installed model to start from (G of the CycleGAN is initialised from it).
+
+The shipped model (revive-base) is preselected, whatever model the app uses at the moment: a
+fine-tuned model fine-tuned again drifts further from photos at each round. Earlier training runs
+are listed (and resumed or deleted) from here (Manage Runs).
+"""
 
 from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWizardPage
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWizardPage
 
 from engine.errors import ReviveError
-from engine.model_registry import InstalledModel, default_model_name, list_models
+from engine.model_registry import DEFAULT_MODEL, InstalledModel, default_model_name, list_models
 
 _NAME_ROLE = Qt.ItemDataRole.UserRole
 
@@ -23,14 +28,23 @@ def can_fine_tune(model: InstalledModel) -> str | None:
 
 
 class BaseModelPage(QWizardPage):
+    manage_runs_requested = Signal()
+
     def __init__(self, current_model: str = "", parent=None) -> None:
+        """``current_model``: the app's model, chosen only when the shipped one is not offered."""
         super().__init__(parent)
         self.setTitle("Base model")
         self.setSubTitle("Training starts from a model you have and teaches it the look of your own photos.")
         self._current_model = current_model
         self._listed: dict[str, InstalledModel] = {}
         self.models = QListWidget()
-        self.models.setAlternatingRowColors(True)
+        # No alternating rows: under the dark style sheet Fusion's light alternate base made the
+        # unselected rows light gray text on white.
+        self.models.setAlternatingRowColors(False)
+        self.models.setObjectName("BaseModels")
+        self.models.setSpacing(2)
+        self.manage_runs_button = QPushButton("Manage Runs…")
+        self.manage_runs_button.setToolTip("Resume or delete earlier training runs (each keeps about 100 MB)")
         self.details = QLabel()
         self.details.setWordWrap(True)
         self.details.setTextFormat(Qt.TextFormat.RichText)
@@ -38,12 +52,18 @@ class BaseModelPage(QWizardPage):
         layout = QVBoxLayout(self)
         layout.addWidget(self.models, 1)
         layout.addWidget(self.details)
+        runs_row = QHBoxLayout()
+        runs_row.addStretch(1)
+        runs_row.addWidget(self.manage_runs_button)
+        layout.addLayout(runs_row)
         self.models.currentItemChanged.connect(self._on_models_current_item_changed)
+        self.manage_runs_button.clicked.connect(self.manage_runs_requested)
         self.refresh()
 
     def refresh(self) -> None:
-        """List the installed models again; keep the choice, else pick the app's model or the default."""
-        chosen = self.chosen_model() or self._current_model
+        """List the installed models again; keep the choice, else pick the shipped model (then the
+        app's model, then the default)."""
+        chosen = self.chosen_model()
         self.models.clear()
         self._listed = {m.name: m for m in list_models()}
         for model in self._listed.values():
@@ -55,7 +75,8 @@ class BaseModelPage(QWizardPage):
             if problem:
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled & ~Qt.ItemFlag.ItemIsSelectable)
             self.models.addItem(item)
-        if not self._select(chosen):
+        if not (chosen and self._select(chosen)) and not self._select(DEFAULT_MODEL) \
+                and not (self._current_model and self._select(self._current_model)):
             try:
                 self._select(default_model_name())
             except ReviveError:

@@ -32,6 +32,20 @@ def format_duration(seconds: float) -> str:
     return f"about {hours} h {minutes} min" if minutes else f"about {hours} h"
 
 
+# What each preset does, without a duration: the wizard measures one on this computer instead.
+PRESET_TEXTS = {
+    "quick-cpu": "300 steps on 64 px crops with a small F (3 residual blocks): enough to see the model take "
+                 "on the look of your photos; good for trying a pair of folders on a laptop.",
+    "gpu-fast": "5,000 steps on 128 px crops, 6 residual blocks (the paper's 128 px generator): for a GPU.",
+    "gpu-standard": "20,000 steps on 256 px crops, 9 residual blocks: the paper's setting, for a GPU.",
+}
+
+
+def preset_text(preset) -> str:
+    """A preset's description for people, without a time claim (the estimate below is measured)."""
+    return PRESET_TEXTS.get(preset.name, preset.description)
+
+
 def _kinds(counts: dict[str, int]) -> str:
     parts = [f"{n} {KIND_LABELS.get(k, k)}" for k, n in counts.items() if n]
     return ", ".join(parts) or "no readable photos"

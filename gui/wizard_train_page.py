@@ -4,27 +4,39 @@ Training starts when the page is entered, in a fresh run folder under ``<REVIVE_
 own thread (``gui.wizard_training_run``). Stopping sets the cancel token at once: the trainer saves a
 resumable state at the next step and reports a cancelled finish; the page is then complete, and the
 model as it is can still be saved on the next page.
+
+A stopped run is resumed, not restarted: by the Resume Training button, by coming back to this page
+with the same options (Back, then Next), or from Manage Runs (``resume_from``). Changed options
+start a new run; the stopped one stays on disk (Manage Runs lists and deletes runs).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import html
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWizardPage,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWizardPage,
 )
 
+from engine.errors import ReviveError
 from engine.paths import runs_dir
 from gui.wizard_loss_curve import LossCurve
 from gui.wizard_preview_grid import PreviewGrid
 from gui.wizard_texts import ERROR_COLOUR, format_eta, suggest_model_name, unique_run_dir
 from gui.wizard_training_run import TrainingRun
 from gui.wizard_training_worker import Train
-from training.cyclegan_config import CycleGANConfig
+from training.cyclegan_config import STATE_FILE, CycleGANConfig, load_run_config
 from training.cyclegan_events import PreviewReady
 from training.cyclegan_trainer import train_cyclegan
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted
@@ -50,6 +62,9 @@ class TrainPage(QWizardPage):
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop training")
         self.stop_button.setToolTip("Stop now; the run is saved and the model as it is can still be kept")
+        self.resume_button = QPushButton("Resume training")
+        self.resume_button.setToolTip("Continue the stopped run where it stopped")
+        self.resume_button.hide()
         self.curve = LossCurve()
         self.previews = PreviewGrid("Now")
         scroll = QScrollArea()
@@ -63,6 +78,7 @@ class TrainPage(QWizardPage):
         buttons.addWidget(self.progress, 1)
         buttons.addWidget(self.pause_button)
         buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.resume_button)
         panels = QHBoxLayout()
         panels.addWidget(curve_box, 1)
         panels.addWidget(preview_box, 1)
@@ -73,9 +89,12 @@ class TrainPage(QWizardPage):
         layout.addLayout(panels, 1)
         self.pause_button.clicked.connect(self._on_pause_button_clicked)
         self.stop_button.clicked.connect(self._on_stop_button_clicked)
+        self.resume_button.clicked.connect(self._on_resume_button_clicked)
 
         self.run: TrainingRun | None = None
         self.run_dir: Path | None = None
+        self.config: CycleGANConfig | None = None  # the run's config (its folder and resume flag set)
+        self._resume_dir: Path | None = None  # a run to continue when the page is entered next
         self.base_preview: PreviewReady | None = None
         self.last_preview: PreviewReady | None = None
         self.finished: TrainingFinished | None = None
@@ -109,24 +128,50 @@ class TrainPage(QWizardPage):
         return self.finished is not None and not self.is_running()
 
     def initializePage(self) -> None:  # noqa: N802
-        self._start()
+        if self._resume_dir is not None:
+            run_dir, self._resume_dir = self._resume_dir, None
+            self._start(resume=run_dir)
+        elif self.can_resume() and _same_options(self._config_source(), self.config):
+            self._start(resume=self.run_dir)  # Back and Next again: carry on, do not start over
+        else:
+            self._start()
+
+    def resume_from(self, run_dir: Path) -> None:
+        """Continue the run in ``run_dir`` (with its own options) the next time the page is entered."""
+        self._resume_dir = Path(run_dir)
+
+    def can_resume(self) -> bool:
+        """True when the last run here was stopped before its end and its state is saved."""
+        return (self.finished is not None and self.finished.cancelled and not self.is_running()
+                and self.run_dir is not None and (self.run_dir / STATE_FILE).is_file())
 
     # -- running -----------------------------------------------------------------------------------------
-    def _start(self) -> None:
-        config = self._config_source()
-        if config is None:
-            self._fail("the options are not valid: go back and check them")
-            return
-        stem = suggest_model_name(config.base or "model", config.old)
-        self.run_dir = unique_run_dir(runs_dir(), stem)
-        config = dataclasses.replace(config, run_dir=self.run_dir, resume=False)
+    def _start(self, resume: Path | None = None) -> None:
+        if resume is not None:
+            try:
+                config = dataclasses.replace(load_run_config(resume), run_dir=resume, resume=True, name=None)
+            except (ReviveError, ValueError) as error:
+                self._fail(str(error))
+                return
+            self.run_dir = resume
+        else:
+            config = self._config_source()
+            if config is None:
+                self._fail("the options are not valid: go back and check them")
+                return
+            stem = suggest_model_name(config.base or "model", config.old)
+            self.run_dir = unique_run_dir(runs_dir(), stem)
+            config = dataclasses.replace(config, run_dir=self.run_dir, resume=False)
+        self.config = config
+        self.resume_button.hide()
         self.base_preview = self.last_preview = self.finished = None
         self.error, self._step, self._stopping = "", 0, False
         self.curve.clear(config.steps)
         self.saved.setText("")
         self.progress.setRange(0, config.steps)
         self.progress.setValue(0)
-        self.status.setText("Loading the photos and the base model…")
+        self.status.setText("Loading the saved run and the photos…" if resume is not None
+                            else "Loading the photos and the base model…")
         self.run = TrainingRun(config, self, self._train)
         worker = self.run.worker
         worker.run_started.connect(self._on_worker_run_started)
@@ -165,6 +210,10 @@ class TrainPage(QWizardPage):
     def _on_stop_button_clicked(self) -> None:
         self.stop()
 
+    def _on_resume_button_clicked(self) -> None:
+        if self.can_resume():
+            self._start(resume=self.run_dir)
+
     # -- worker reports ------------------------------------------------------------------------------------
     def _on_worker_run_started(self, event: TrainingStarted) -> None:
         self._step = event.start_step
@@ -197,7 +246,7 @@ class TrainPage(QWizardPage):
         self._step = event.step
         if event.cancelled:
             self.status.setText(f"Stopped at step {event.step} of {self.progress.maximum()}. The run is saved in "
-                                f"{html.escape(str(self.run_dir))}; you can still keep the model as it is.")
+                                f"{html.escape(str(self.run_dir))}: resume it, or keep the model as it is.")
         else:
             self.progress.setValue(event.step)
             self.status.setText(f"<b>Finished</b>: {event.step} steps. Next, name your model.")
@@ -209,6 +258,15 @@ class TrainPage(QWizardPage):
         self._set_buttons(False)
         self.pause_button.setEnabled(False)
         self.stop_button.setEnabled(False)
+        self.resume_button.setVisible(self.can_resume())
         self.running_changed.emit(False)
         self.completeChanged.emit()
         self.run_stopped.emit()
+
+
+def _same_options(new: CycleGANConfig | None, old: CycleGANConfig | None) -> bool:
+    """True when ``new`` (from the options page) trains what ``old`` (a run's config) trains."""
+    if new is None or old is None:
+        return False
+    mechanics = {"run_dir": None, "resume": False, "name": None}
+    return dataclasses.replace(new, **mechanics) == dataclasses.replace(old, **mechanics)

@@ -160,7 +160,17 @@ def _is_revive_file(path: Path) -> bool:
         return False
     try:
         return read_header(path).card_text is not None
-    except (ModelFileError, OSError):  # unreadable: the external loader says what is wrong
+    except ModelFileError:
+        # Damaged (truncated, say) but with a Revive card in its header: Revive's loader names
+        # the damage in Revive's words.
+        if not path.is_file():  # a pipe must never be opened for reading here
+            return False
+        try:
+            with open(path, "rb") as handle:
+                return b'"revive.card"' in handle.read(1 << 20)
+        except OSError:
+            return False
+    except OSError:  # unreadable: the external loader says what is wrong
         return False
 
 

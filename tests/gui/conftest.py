@@ -100,6 +100,8 @@ def make_window(qtbot, revive_home):
 
     def make(model: str | None = TINY):
         window = create_main_window(model=model, device="cpu")
+        window.quit_questions = []
+        window.confirm_quit = lambda waiting: window.quit_questions.append(waiting) or True
         qtbot.addWidget(window)
         window.show()
         windows.append(window)

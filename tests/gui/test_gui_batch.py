@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
-import pytest
 from PIL import Image
 from PySide6.QtGui import QDesktopServices
 
@@ -98,7 +98,8 @@ def test_closing_during_a_batch_stops_it_and_the_thread(qtbot, make_window, tmp_
     make_album(tmp_path / "album", 30, size=(640, 480))
     window = make_window()
     start(window, tmp_path / "album", tmp_path / "out")
-    qtbot.waitUntil(lambda: window.controller.batch_progress().current is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: (window.controller.batch_progress() or SimpleNamespace(current=None)).current is not None,
+                    timeout=30_000)
     began = time.monotonic()
     window.close()
     assert time.monotonic() - began < 5.0

@@ -72,7 +72,7 @@ def test_opening_expands_folders_and_skips_non_images(tmp_path):
     note = tmp_path / "readme.txt"
     note.write_text("x")
     found, skipped = expand_paths([tmp_path / "album", note, a])
-    assert found == [a, b] and skipped == 1
+    assert found == [a, b] and skipped == 2  # readme.txt dropped, notes.txt met in the folder
     assert expand_paths([tmp_path / "album"], recursive=False)[0] == [a]
 
 

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gui.compare_view import SIDE_BY_SIDE
 from gui.photo_session import PhotoStatus
-from tests.gui.conftest import TINY, write_photo_file
+from tests.gui.conftest import TINY
 
 FINISHED = (PhotoStatus.DONE, PhotoStatus.FAILED)
 
@@ -163,12 +163,15 @@ def test_settings_are_kept_between_runs(qtbot, make_window, photos, revive_home)
     assert [a.text() for a in second.recent_menu.actions()][0] == str(photos[0])
     assert saved_geometry is not None and second.restoreGeometry(saved_geometry)  # the offscreen screen clamps it
 
+    # The list comes back (colorizing on add is off: the restored photo waits too).
+    qtbot.waitUntil(lambda: second.photo_list.paths() == [photos[0]])
+    assert second.controller.session.get(photos[0]).status == PhotoStatus.NEW
     # Colorizing on add is off: photos wait for the button.
     second.open_paths([photos[1]])
-    qtbot.waitUntil(lambda: len(second.photo_list.paths()) == 1)
+    qtbot.waitUntil(lambda: len(second.photo_list.paths()) == 2)
     assert second.controller.session.get(photos[1]).status == PhotoStatus.NEW
     second.settings_panel.colorize_button.click()
-    wait_all_finished(qtbot, second, 1)
+    wait_all_finished(qtbot, second, 2)
     assert second.controller.session.get(photos[1]).status == PhotoStatus.DONE
 
 
@@ -215,13 +218,20 @@ def test_run_app_opens_the_window_and_returns_when_it_closes(qtbot, revive_home)
 def test_old_results_leave_the_disk_cache_but_the_one_on_show_stays(qtbot, make_window, photos):
     window = make_window()
     window.controller.results.budget_bytes = 1  # every new result pushes older ones out
+    finished = []
+    def on_status(path, status, message):
+        if status == PhotoStatus.DONE and not message.startswith("result dropped"):
+            finished.append(path)
+
+    window.controller.photo_status_changed.connect(on_status)
     drop(window, photos)
     wait_all_finished(qtbot, window, 3)
     controller = window.controller
     assert controller.current() == photos[0]
-    assert controller.can_export(photos[0]) and controller.can_export(photos[2])
-    assert not controller.can_export(photos[1])
-    assert "redo to export" in window.photo_list.status_text(photos[1])
-    assert controller.redo(photos[1])
+    last, middle = finished[-1], next(p for p in finished if p not in (photos[0], finished[-1]))
+    assert controller.can_export(photos[0]) and controller.can_export(last)
+    assert not controller.can_export(middle)
+    assert "redo to export" in window.photo_list.status_text(middle)
+    assert controller.redo(middle)
     wait_all_finished(qtbot, window, 3)
-    assert controller.can_export(photos[1])
+    assert controller.can_export(middle)

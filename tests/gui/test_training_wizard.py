@@ -104,7 +104,8 @@ def make_wizard(qtbot, revive_home):
 def to_options(qtbot, wizard: TrainingWizard, folders: tuple[Path, Path], preset: str = "tiny", **values) -> None:
     """Base model -> folders (checked) -> options with ``preset`` and spin-box ``values``."""
     assert wizard.currentId() == wizard.BASE_PAGE
-    assert wizard.base_page.chosen_model() == TINY
+    assert wizard.base_page.chosen_model() == "revive-base"  # the shipped model, not the app's
+    assert wizard.base_page.choose(TINY)
     wizard.next()
     page = wizard.folders_page
     page.old_field.set_folder(folders[0])
@@ -289,6 +290,100 @@ def test_the_main_window_opens_the_wizard_and_closing_the_window_stops_it(qtbot,
     assert len(wizards) == 1 and wizards[0].isVisible()
     window.train_action.trigger()  # the open one comes to the front; no second wizard
     assert len(window.findChildren(TrainingWizard)) == 1
-    assert wizards[0].base_page.chosen_model() == TINY
+    assert wizards[0].base_page.chosen_model() == "revive-base"  # the shipped one, though the app uses tiny
     window.close()
     assert not wizards[0].isVisible()
+
+
+def test_a_stopped_run_is_resumed_not_restarted(qtbot, make_wizard, folders):
+    wizard = make_wizard()
+    start_training(qtbot, wizard, folders, steps=500)
+    page = wizard.train_page
+    first_dir = page.run_dir
+    page.stop_button.click()
+    qtbot.waitUntil(page.isComplete, timeout=TRAINING_TIMEOUT_MS)
+    stopped_at = page.finished.step
+    assert page.can_resume() and page.resume_button.isVisible()
+
+    wizard.back()  # the options as they were, then Next: the same run carries on
+    wizard.next()
+    assert page.run_dir == first_dir and page.config.resume
+    started = []
+    page.run.worker.run_started.connect(started.append)
+    qtbot.waitUntil(lambda: page.step() > stopped_at, timeout=TRAINING_TIMEOUT_MS)
+    page.stop()
+    qtbot.waitUntil(page.isComplete, timeout=TRAINING_TIMEOUT_MS)
+    assert started and started[0].start_step == stopped_at
+    assert [p.name for p in first_dir.parent.iterdir()] == [first_dir.name]  # no second run folder
+
+    page.resume_button.click()  # the button does the same
+    qtbot.waitUntil(page.is_running, timeout=TRAINING_TIMEOUT_MS)
+    page.stop()
+    qtbot.waitUntil(page.isComplete, timeout=TRAINING_TIMEOUT_MS)
+    assert page.run_dir == first_dir
+
+
+def test_manage_runs_lists_resumes_and_deletes_runs(qtbot, make_wizard, folders, revive_home):
+    from gui.wizard_runs_dialog import RunsDialog
+
+    wizard = make_wizard()
+    start_training(qtbot, wizard, folders, steps=500)
+    page = wizard.train_page
+    run_dir = page.run_dir
+    page.stop()
+    qtbot.waitUntil(page.isComplete, timeout=TRAINING_TIMEOUT_MS)
+    wizard.restart()
+    dialog = wizard.manage_runs()
+    assert isinstance(dialog, RunsDialog) and dialog.run_names() == [run_dir.name]
+    assert "stopped at step" in dialog.table.item(0, 3).text()
+    dialog.select(run_dir.name)
+    assert dialog.resume_button.isEnabled()
+    dialog.resume_button.click()
+    assert wizard.currentId() == wizard.TRAIN_PAGE and page.run_dir == run_dir and page.config.resume
+    qtbot.waitUntil(page.is_running, timeout=10_000)
+    page.stop()
+    qtbot.waitUntil(page.isComplete, timeout=TRAINING_TIMEOUT_MS)
+
+    dialog = RunsDialog(run_dir.parent)
+    qtbot.addWidget(dialog)
+    dialog.select(run_dir.name)
+    asked = []
+    dialog.confirm_delete = lambda infos: asked.append([i.name for i in infos]) or False
+    dialog.delete_button.click()
+    assert run_dir.exists() and asked == [[run_dir.name]]
+    dialog.confirm_delete = lambda infos: True
+    dialog.select(run_dir.name)
+    dialog.delete_button.click()
+    assert not run_dir.exists() and dialog.run_names() == []
+
+
+def test_presets_and_base_models_as_people_see_them(qtbot, make_wizard, folders, revive_home):
+    import shutil
+
+    from PySide6.QtWidgets import QApplication
+
+    from gui.app import load_style
+
+    shutil.copy(revive_home / "models" / f"{TINY}.safetensors", revive_home / "models" / "tiny2.safetensors")
+    wizard = make_wizard()
+    app = QApplication.instance()
+    load_style(app)
+    try:
+        models = wizard.base_page.models
+        assert not models.alternatingRowColors()
+        image = models.viewport().grab().toImage()
+        unselected = [models.visualItemRect(models.item(r)) for r in range(models.count())
+                      if models.item(r) is not models.currentItem()]
+        assert len(unselected) >= 2  # an odd row too (the alternating one)
+        for rect in unselected:
+            background = image.pixelColor(min(rect.right(), image.width()) - 4, rect.center().y())
+            assert background.lightness() < 100  # dark like the rest of the window, so its light text reads
+    finally:
+        app.setStyleSheet("")
+    to_options(qtbot, wizard, folders, preset="quick-cpu")
+    page = wizard.options_page
+    assert "tiny" not in page.visible_presets() and "quick-cpu" in page.visible_presets()
+    assert "minute" not in page.preset_description.text()  # no promise: the estimate is measured
+    qtbot.waitUntil(lambda: "measured" in page.estimate_label.text())
+    page.set_preset("tiny")  # still there for tests
+    assert page.config().steps == 4
