@@ -3,7 +3,7 @@ it never trained on, and optionally write the choice into its model card.
 
     uv run benchmarks/tune_decoding.py ../shared/data/val --model PATH_OR_NAME [--limit N]
         [--render-sizes 96,128,160,192,256] [--temperatures 0.2,0.3,0.38,0.5]
-        [--priors 0,0.25,0.5] [--scales 0.7,0.85,1.0] [--write OUT.safetensors]
+        [--priors 0,0.25,0.5] [--scales 0.7,0.85,1.0] [--gates 0,0.5,1] [--write OUT.safetensors]
 
 Uses ``training.decoding_sweep`` (the same code the trainer's export uses): every decoding is
 scored through the engine's own forward/decode/merge against a gray copy, and chosen against the
@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--temperatures", default="0.2,0.3,0.38,0.5")
     parser.add_argument("--priors", default="0,0.25,0.5")
     parser.add_argument("--scales", default="0.7,0.85,1.0")
+    parser.add_argument("--gates", default="0", help="confidence gammas (engine.ab_bins; 0 = off)")
     parser.add_argument("--score-side", type=int, default=128, help="short side at which scores are computed")
     parser.add_argument("--top", type=int, default=12, help="how many decodings to print")
     parser.add_argument("--write", type=Path, metavar="OUT", help="save the model with the chosen decoding here")
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             paths = paths[:: max(1, len(paths) // args.limit)][: args.limit]  # spread over the sources
         photos = load_originals(paths)
         decodings = grid([int(v) for v in _floats(args.render_sizes)], _floats(args.temperatures),
-                         _floats(args.priors), _floats(args.scales))
+                         _floats(args.priors), _floats(args.scales), _floats(args.gates))
     except (ReviveError, ValueError) as error:
         print(f"tune_decoding: {error}", file=sys.stderr)
         return 2
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         card = colorizer.card.with_updates(
             render_size=chosen.render_size, temperature=chosen.temperature,
             prior_correction=chosen.prior_correction, chroma_scale=chosen.chroma_scale,
+            confidence_gamma=chosen.confidence_gamma,
             metrics={**colorizer.card.metrics, "tuned_on": str(args.photos), "tuned_photos": len(photos),
                      "chosen": summaries[chosen], "bars_met": bars_met(summaries[chosen]),
                      "decoding_sweep": {d.label: s for d, s in summaries.items()}},

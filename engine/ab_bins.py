@@ -9,6 +9,7 @@ the plausible colours of an object into brown-gray.
 from __future__ import annotations
 
 import functools
+import math
 
 import torch
 
@@ -60,6 +61,7 @@ def annealed_mean(
     temperature: float,
     log_class_weights: torch.Tensor | None = None,
     prior_correction: float = 0.0,
+    confidence_gamma: float = 0.0,
 ) -> torch.Tensor:
     """Decode class logits ``(N, Q, H, W)`` to a*b* ``(N, 2, H, W)``.
 
@@ -71,6 +73,11 @@ def annealed_mean(
     their weight w). ``prior_correction`` alpha in [0, 1] divides w^alpha back out
     (``log_class_weights`` = log w, ``(Q,)``): 0 keeps the boosted, bold colours, 1 returns to the
     plain posterior (safer, duller). The trainer picks alpha and T on held-out photos.
+
+    ``confidence_gamma`` g > 0 scales each pixel's chroma by its confidence ``c ** g``, with
+    ``c = 1 - H / log Q`` (H the entropy of the plain distribution, T = 1): where the network
+    hesitates between many colours the pixel is pulled toward neutral, where it is sure the colour
+    stays vivid. A per-pixel version of what T and alpha do for the whole photo; 0 turns it off.
     """
     if temperature <= 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
@@ -78,4 +85,10 @@ def annealed_mean(
     if log_class_weights is not None and prior_correction:
         logits = logits - prior_correction * log_class_weights.to(logits.device, logits.dtype).view(1, -1, 1, 1)
     probs = torch.softmax(logits / temperature, dim=1)
-    return torch.einsum("nqhw,qc->nchw", probs, centers.to(probs.device, probs.dtype))
+    ab = torch.einsum("nqhw,qc->nchw", probs, centers.to(probs.device, probs.dtype))
+    if confidence_gamma > 0:
+        plain = torch.log_softmax(logits, dim=1)
+        entropy = -(plain.exp() * plain).sum(dim=1, keepdim=True)
+        confidence = (1.0 - entropy / math.log(logits.shape[1])).clamp(0.0, 1.0)
+        ab = ab * confidence**confidence_gamma
+    return ab

@@ -170,15 +170,17 @@ class Colorizer:
             raise
 
     def decode(self, raw: torch.Tensor, prepared: Prepared, temperature: float, prior_correction: float,
-               chroma_scale: float, hints: PhotoHints | None = None, saturation: float = 1.0) -> ChromaField:
+               chroma_scale: float, hints: PhotoHints | None = None, saturation: float = 1.0,
+               confidence_gamma: float | None = None) -> ChromaField:
         """Colour from the network's raw output (``forward``): the annealed mean of the class
         distribution (``engine.ab_bins``) times the model's ``chroma_scale``; then the hints'
         colours where they were given (exact at the marks, feathered by a pixel), the whole-photo
         adjustments, and the user's ``saturation``; as a chroma field for the full-resolution
         merge. Cheap: the GUI re-decodes for every slider move without running the network."""
         if self.classifies:
+            gamma = self.card.confidence_gamma if confidence_gamma is None else confidence_gamma
             ab = annealed_mean(raw, self._module.bin_centers.cpu(), temperature,
-                               self._module.log_class_weights.cpu(), prior_correction)
+                               self._module.log_class_weights.cpu(), prior_correction, gamma)
         else:
             ab = raw
         h, w = prepared.guide.shape

@@ -45,6 +45,7 @@ class ModelCard:
     temperature: float = DEFAULT_TEMPERATURE  # annealed-mean temperature for classification heads
     prior_correction: float = 0.0  # how much of the class rebalancing to undo at decoding (0..1)
     chroma_scale: float = 1.0  # the model's own colour strength; the user's saturation multiplies it
+    confidence_gamma: float = 0.0  # per-pixel chroma gate by the network's confidence (engine.ab_bins)
     description: str = ""
     trained_on: str = ""
     base_model: str | None = None
@@ -134,6 +135,8 @@ def card_problem(card: ModelCard) -> str | None:
         return f"prior_correction must be a number from 0 to 1, got {card.prior_correction!r}"
     if not _is_number(card.chroma_scale) or not 0.0 <= card.chroma_scale <= 3.0:
         return f"chroma_scale must be a number from 0 to 3, got {card.chroma_scale!r}"
+    if not _is_number(card.confidence_gamma) or not 0.0 <= card.confidence_gamma <= 4.0:
+        return f"confidence_gamma must be a number from 0 to 4, got {card.confidence_gamma!r}"
     return None
 
 

@@ -298,3 +298,17 @@ def test_gpu_and_cpu_give_nearly_the_same_colours(orange):
     luma = gradient_luma(200, 150)
     difference = np.abs(gpu.colorize(luma).astype(int) - orange.colorize(luma).astype(int))
     assert difference.max() <= 3
+
+
+def test_the_confidence_gate_pulls_only_uncertain_pixels_toward_neutral():
+    from engine.ab_bins import ab_bin_centers, annealed_mean
+
+    centers = ab_bin_centers()
+    logits = torch.zeros(1, len(centers), 1, 2)
+    sure = int(torch.cdist(torch.tensor([[40.0, 40.0]]), centers).argmin())
+    logits[0, sure, 0, 0] = 30.0  # pixel 0: certain of one colour; pixel 1: every colour alike
+    logits[0, sure, 0, 1] = 0.5
+    plain = annealed_mean(logits, centers, 0.38)
+    gated = annealed_mean(logits, centers, 0.38, confidence_gamma=1.0)
+    assert torch.allclose(gated[..., 0], plain[..., 0], atol=0.5)
+    assert gated[..., 1].abs().max() < 0.2 * plain[..., 1].abs().max() + 1e-6

@@ -42,6 +42,7 @@ class BaseTrainingConfig:
     temperatures: tuple[float, ...] = field(default=(0.2, 0.3, 0.38, 0.5))
     prior_corrections: tuple[float, ...] = field(default=(0.0, 0.25, 0.5))
     chroma_scales: tuple[float, ...] = field(default=(0.7, 0.85, 1.0))
+    confidence_gammas: tuple[float, ...] = field(default=(0.0, 0.5, 1.0))
 
     def __post_init__(self) -> None:
         problem = model_name_problem(self.name)

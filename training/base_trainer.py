@@ -306,6 +306,7 @@ def _card(config: BaseTrainingConfig, train_count: int, step: int, decoding: Dec
         temperature=decoding.temperature,
         prior_correction=decoding.prior_correction,
         chroma_scale=decoding.chroma_scale,
+        confidence_gamma=decoding.confidence_gamma,
         description="Revive's own colorizer: it predicts the colours of a photo from its gray tones"
                     + (", and follows colour hints" if config.hints else "") + ".",
         trained_on=f"{train_count} colour photos from {Path(config.photos).name}/ (held-out split by file-name hash)",
@@ -344,7 +345,8 @@ def _export(config, model, validation_paths, train_count, step, cancel) -> Itera
     photos = load_originals(tune_paths(config, validation_paths))
     summaries: dict = {}
     if photos:
-        decodings = grid(config.render_sizes, config.temperatures, config.prior_corrections, config.chroma_scales)
+        decodings = grid(config.render_sizes, config.temperatures, config.prior_corrections, config.chroma_scales,
+                         config.confidence_gammas)
         for done, result in sweep(colorizer, photos, decodings, cancel=cancel):
             summaries = result or summaries
     decoding = choose_decoding(summaries) if summaries else Decoding(config.render_size)

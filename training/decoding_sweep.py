@@ -40,11 +40,13 @@ class Decoding:
     temperature: float = 0.38
     prior_correction: float = 0.0
     chroma_scale: float = 1.0
+    confidence_gamma: float = 0.0
 
     @property
     def label(self) -> str:
+        gate = f" gate={self.confidence_gamma:g}" if self.confidence_gamma else ""
         return (f"R={self.render_size} T={self.temperature:g} alpha={self.prior_correction:g}"
-                f" scale={self.chroma_scale:g}")
+                f" scale={self.chroma_scale:g}{gate}")
 
 
 # The floors a shipped decoding must clear against a gray copy (issue: revive-base v2).
@@ -88,9 +90,9 @@ def choose(summaries: dict[Decoding, dict[str, float]]) -> Decoding:
 
 
 def grid(render_sizes: Sequence[int], temperatures: Sequence[float], prior_corrections: Sequence[float],
-         chroma_scales: Sequence[float]) -> tuple[Decoding, ...]:
-    return tuple(Decoding(r, t, a, s) for r in render_sizes for t in temperatures
-                 for a in prior_corrections for s in chroma_scales)
+         chroma_scales: Sequence[float], confidence_gammas: Sequence[float] = (0.0,)) -> tuple[Decoding, ...]:
+    return tuple(Decoding(r, t, a, s, g) for r in render_sizes for t in temperatures
+                 for a in prior_corrections for s in chroma_scales for g in confidence_gammas)
 
 
 def _shrink(rgb: np.ndarray, side: int) -> np.ndarray:
@@ -139,6 +141,7 @@ def sweep(colorizer, photos: Sequence[tuple[Path, np.ndarray]], decodings: Seque
             prepared = colorizer.prepare(luma, ColorizeSettings(render_size=render_size))
             raw = colorizer.forward(prepared)
             for d in group:
-                field = colorizer.decode(raw, prepared, d.temperature, d.prior_correction, d.chroma_scale)
+                field = colorizer.decode(raw, prepared, d.temperature, d.prior_correction, d.chroma_scale,
+                                         confidence_gamma=d.confidence_gamma)
                 rows[d].append(score(_shrink(merge_chroma(luma, field), score_side), reference))
         yield done, {d: summarize(r, gray_rows, originals) for d, r in rows.items()} if done == len(photos) else {}
