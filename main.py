@@ -22,14 +22,17 @@ log = logging.getLogger("revive")
 def commands() -> tuple:
     """(subcommand, module with add_arguments/run, one-line help). Imported here, inside a function,
     so that a Ctrl+C during start-up is caught by ``main`` like any other."""
-    from engine import colorize_command, models_command
+    from engine import colorize_command, models_command, restore_command
     from training import base_command, train_command
+    from training.restoration import detector_command
 
     return (
         ("colorize", colorize_command, "colorize photos and folders into an output folder"),
-        ("models", models_command, "list the installed colorization models"),
+        ("restore", restore_command, "repair scratches, dust, grain and fading; write the restored gray photos"),
+        ("models", models_command, "list, add (--add) and remove (--remove) models"),
         ("train-base", base_command, "train a base colorizer on a folder of colour photos"),
         ("train", train_command, "fine-tune a model on your old photos and colour photos (CycleGAN)"),
+        ("train-detector", detector_command, "train the damage detector of the restore command"),
     )
 
 

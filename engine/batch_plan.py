@@ -124,12 +124,12 @@ def plan_batch(inputs: Sequence[Path], options: BatchOptions) -> BatchPlan:
         if key not in seen:  # the same file named twice (e.g. a file and its folder)
             seen.add(key)
             unique.append((source, relative))
-    jobs, notes = _name_outputs(unique, output_dir, options.format, ledger)
+    jobs, notes = _name_outputs(unique, output_dir, options.format, ledger, options.output_kind)
     return BatchPlan(tuple(jobs), output_dir, tuple(notes), tuple(problems), other_types, revive_outputs)
 
 
 def _name_outputs(sources: list[tuple[Path, Path]], output_dir: Path, format: str,
-                  ledger: OutputLedger) -> tuple[list[Job], list[str]]:
+                  ledger: OutputLedger, kind: str) -> tuple[list[Job], list[str]]:
     originals = {real_path(source) for source, _ in sources}
     wanted: dict[Path, list[Path]] = defaultdict(list)  # first-choice output -> sources wanting it
     for source, relative in sources:
@@ -153,10 +153,13 @@ def _name_outputs(sources: list[tuple[Path, Path]], output_dir: Path, format: st
             elif key in originals:
                 reason = reason or f"{candidate.name} there is one of the photos being colorized"
             elif os.path.lexists(candidate):
-                if ledger.lists(candidate) and ledger.owns(candidate, source):
+                if ledger.lists(candidate) and ledger.owns(candidate, source, kind):
                     chosen, existing = candidate, True
                     break
-                reason = reason or f"a file {candidate.name} that Revive did not write is already there"
+                if ledger.lists(candidate) and ledger.owns(candidate, source):
+                    reason = reason or f"Revive's {candidate.name} there is another kind of result"
+                else:
+                    reason = reason or f"a file {candidate.name} that Revive did not write is already there"
             else:
                 chosen = candidate
                 break

@@ -23,6 +23,7 @@ from engine.batch_steps import (
     BatchRecord,
     ReportModel,
     clean_leftovers,
+    Repair,
     read_job,
     write_job,
     write_report,
@@ -109,22 +110,24 @@ def _finish(job: Job, photo: Photo, result, options: BatchOptions, forbidden: fr
     finishing step's ``Finished`` (already merged and changed)."""
     # Replace only a file proven Revive's own from this photo, checked again now: it may have been
     # swapped for another since planning.
-    replace = job.existing and ledger.owns(job.output, job.source)
+    replace = job.existing and ledger.owns(job.output, job.source, options.output_kind)
     if isinstance(result, ChromaField):
         write_job(job, photo, result, options, forbidden=forbidden, replace=replace)
     else:
         write_result(job, result.rgb, result.alpha, result.metadata, options, forbidden=forbidden, replace=replace)
-    ledger.record(job.output, job.source)
+    ledger.record(job.output, job.source, kind=options.output_kind)
 
 
 def run_batch(
     plan: BatchPlan, colorizer: Colorizer, options: BatchOptions, cancel: CancelToken | None = None,
-    finishing: Finishing | None = None,
+    finishing: Finishing | None = None, repair: Repair | None = None,
 ) -> Iterator[BatchEvent]:
     """Colorize every job of ``plan``; yields events, the last one ``BatchFinished``.
 
-    ``finishing`` (``engine.external.finishing``: an upscaler, a face model) runs on the merged
-    photo on this thread, the device lane, before it is written."""
+    ``repair`` (``colorize --restore``) restores each photo's luminance on the reading thread,
+    overlapped with the model's work on the previous photo (one reader: the restorer is not
+    thread-safe). ``finishing`` (``engine.external.finishing``: an upscaler, a face model) runs on
+    the merged photo on this thread, the device lane, before it is written."""
     cancel = cancel or CancelToken()
     started = time.monotonic()
     began_at = datetime.now(timezone.utc)
@@ -158,7 +161,7 @@ def run_batch(
     def top_up() -> None:
         while queue and len(reads) < READ_AHEAD:
             job = queue.popleft()
-            reads.append((job, reader.submit(read_job, job, colorizer, options)))
+            reads.append((job, reader.submit(read_job, job, colorizer, options, repair, cancel)))
 
     def drain(block: bool) -> Iterator[BatchEvent]:
         nonlocal done
@@ -193,7 +196,7 @@ def run_batch(
                 result = colorizer.predict(prepared, options.settings, job.hints)
                 if finishing is not None and finishing.active:
                     result = finishing.apply(merge_chroma(photo.luma, result), photo.alpha, photo.metadata, cancel)
-            except Cancelled:  # a finishing step stopped between tiles: nothing of this photo is written
+            except Cancelled:  # a repair or finishing step stopped between tiles: nothing of this photo is written
                 cancelled = True
                 skipped += 1
                 record.add(job, "skipped", "cancelled before it was finished")
@@ -219,8 +222,13 @@ def run_batch(
     seconds = time.monotonic() - started
     report_path = None
     if options.write_report:
+        extra = {}
+        if repair is not None:
+            extra["restore"] = repair.description
+        if finishing is not None and finishing.active:
+            extra["finishing"] = finishing.description
         report_path = write_report(plan, options, ReportModel.of(colorizer, options), record, began_at=began_at,
-                                   seconds=seconds, cancelled=cancelled, ledger=ledger)
+                                   seconds=seconds, cancelled=cancelled, ledger=ledger, extra=extra or None)
     try:
         ledger.compact()
     except OutputError as error:

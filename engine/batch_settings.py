@@ -49,8 +49,11 @@ class BatchOptions:
     quality: int = 95
     settings: ColorizeSettings = ColorizeSettings()
     write_report: bool = True
+    output_kind: str = "colorized"  # what the outputs are, in the output ledger ("restored": gray repairs)
 
     def __post_init__(self) -> None:
+        if self.output_kind not in ("colorized", "restored"):
+            raise ValueError(f"output kind must be colorized or restored, got {self.output_kind!r}")
         if self.format not in FORMATS:
             raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
         if not 1 <= self.quality <= 100:

@@ -29,11 +29,32 @@ if TYPE_CHECKING:  # torch: only the runners that colorize import it
 log = logging.getLogger(__name__)
 
 
-def read_job(job: Job, colorizer: Colorizer, options: BatchOptions) -> tuple[Photo, Prepared]:
-    """Decode ``job.source`` (with its metadata) and shrink its luminance to render size."""
+@dataclass(frozen=True)
+class Repair:
+    """What to restore before colour (``colorize --restore``): the stages, their options, and the
+    ``engine.restoration.pipeline.Restorer`` that runs them (one thread at a time)."""
+
+    stages: tuple[str, ...]
+    options: object  # engine.restoration.stages.RestorationOptions
+    restorer: object  # engine.restoration.pipeline.Restorer
+
+    @property
+    def description(self) -> dict:
+        return {"stages": list(self.stages)}
+
+
+def read_job(job: Job, colorizer: Colorizer, options: BatchOptions, repair: Repair | None = None,
+             cancel=None) -> tuple[Photo, Prepared]:
+    """Decode ``job.source`` (with its metadata), restore its luminance when ``repair`` says so
+    (Cancelled within one tile), and shrink it to render size. The colour is later merged with the
+    restored luminance, so the output is the repaired photo in colour."""
     from engine.imaging import read_photo
 
     photo = read_photo(job.source)
+    if repair is not None:
+        from engine.restoration.batch import restore_photo
+
+        photo, _ = restore_photo(photo, repair.stages, repair.options, repair.restorer, cancel)
     return photo, colorizer.prepare(photo.luma, options.settings)
 
 
@@ -144,7 +165,7 @@ def write_report(plan: BatchPlan, options: BatchOptions, model: ReportModel, rec
             continue
         try:
             write_text_atomically(path, text)
-            ledger.record(path)
+            ledger.record(path, kind="report")
         except (OutputError, OSError) as error:
             log.warning("could not write the batch report %s: %s", path, error)
             continue

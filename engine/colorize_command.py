@@ -32,6 +32,7 @@ from engine.errors import ReviveError
 from engine.folder_scan import describe_other_types
 from engine.hint_store import HintStore
 from engine.hints import read_hint_file
+from engine.restore_command import add_restore_option, restore_request
 from engine.terminal_progress import ProgressLine, format_duration
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="enlarge the result with an added upscaling model (see models --add)")
     parser.add_argument("--faces", metavar="NAME|PATH",
                         help="restore faces with an added face model (GFPGAN, CodeFormer; see models --add)")
+    add_restore_option(parser)
     add_cluster_arguments(parser)
 
 
@@ -125,10 +127,13 @@ def run(args: argparse.Namespace) -> int:
             output_dir=args.output, format=args.format, skip_existing=args.skip_existing,
             recursive=args.recursive, quality=args.quality, settings=settings,
         )
+        restore = restore_request(args)
     except ValueError as error:
         say(f"revive: {error}")
         return 2
     problem = cluster_problem(args)
+    if restore is not None and args.cluster:
+        problem = problem or "--restore is not available with --cluster yet"
     if problem:
         say(f"revive: {problem}")
         return 2
@@ -170,6 +175,7 @@ def run(args: argparse.Namespace) -> int:
             raise ReviveError(f"the model {colorizer.card.name} takes no colour hints; choose one that does"
                               " (main.py models shows which)")
         finishing = finishing_loading.result() if finishing_loading is not None else None
+        repair = _repair(restore)
         prepare_output_folder(options.output_dir)  # after the model: a usage error leaves no folder
     except (ReviveError, ValueError) as error:
         say(f"revive: {error}")
@@ -179,9 +185,26 @@ def run(args: argparse.Namespace) -> int:
     say(f"Model {colorizer.card.name} ({colorizer.path}) on {colorizer.device.description}")
     if finishing is not None:
         say(f"Finishing: {finishing.description}")
+    if repair is not None:
+        say(f"Repairing first: {', '.join(repair.stages)}")
     from engine.batch_run import run_batch
 
-    return _run_plan(plan, options, lambda cancel: run_batch(plan, colorizer, options, cancel, finishing))
+    return _run_plan(plan, options, lambda cancel: run_batch(plan, colorizer, options, cancel, finishing, repair))
+
+
+def _repair(restore):
+    """The batch's Repair for ``--restore`` (None without it); the damage detector is loaded now,
+    so a missing or damaged one is a usage error before any photo."""
+    if restore is None:
+        return None
+    from engine.batch_steps import Repair
+    from engine.restoration.pipeline import Restorer
+
+    stages, restoration_options = restore
+    restorer = Restorer()
+    if "scratches" in stages:
+        restorer.detector  # noqa: B018 - loads it (ModelFileError in one line if it cannot be)
+    return Repair(stages, restoration_options, restorer)
 
 
 def _run_plan(plan: BatchPlan, options: BatchOptions, start: Callable[[CancelToken], Iterator[object]]) -> int:

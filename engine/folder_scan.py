@@ -3,8 +3,9 @@
 Hidden files and folders are skipped; folder symlinks are not followed (no loops); every file is
 ``stat``-ed before it is taken, so a file symlink loop, a dangling link, a pipe or a device named
 like a photo becomes a one-line problem instead of a traceback or a hang; an unreadable sub-folder
-is a problem and the walk goes on. Files Revive wrote into an output folder earlier (listed in
-that folder's ledger, see ``engine.output_ledger``) are not taken for originals to colorize again.
+is a problem and the walk goes on. Colorized results Revive wrote into an output folder inside the
+walked folder (listed in that folder's ledger, see ``engine.output_ledger``), or into the batch's
+own output folder, are not taken for originals to colorize again.
 Files of other types are counted by suffix, so a summary can say what was left out.
 """
 
@@ -68,7 +69,10 @@ def scan_folder(folder: Path, recursive: bool = True, skip: OutputLedger | None 
         root_path = Path(root)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
         ledgers = [(prefix, ledger) for prefix, ledger in ledgers if _inside(root, prefix)]
-        if LEDGER_NAME in files:
+        # A ledger below the walked folder marks an output folder inside the inputs: its colorized
+        # results are not originals. The walked folder's own ledger does not count: a folder of
+        # results passed as an input on purpose (restored photos to colorize) is walked as it is.
+        if LEDGER_NAME in files and os.path.abspath(root) != os.path.abspath(folder):
             ledgers.append((os.path.abspath(root), OutputLedger.load(root_path)))
         for name in sorted(files):
             path = root_path / name
@@ -83,7 +87,7 @@ def scan_folder(folder: Path, recursive: bool = True, skip: OutputLedger | None 
                 scan.problems.append((path, problem))
                 continue
             owned = [ledger for _, ledger in ledgers] + ([skip] if skip is not None else [])
-            if any(ledger.lists(path) and ledger.owns(path) for ledger in owned):
+            if any(ledger.lists(path) and ledger.owns(path, kind="colorized") for ledger in owned):
                 scan.revive_outputs += 1
                 continue
             scan.images.append(path)

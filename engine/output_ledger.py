@@ -36,6 +36,7 @@ LEGACY_REPORT_NAME = "revive-report.json"
 _MAX_LEDGER_BYTES = 256 * 1024 * 1024
 _MAX_LINE_CHARS = 16 * 1024
 _FINGERPRINT_SPAN = 64 * 1024
+KINDS = ("colorized", "restored", "report")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class _Entry:
     mtime_ns: int | None
     fingerprint: str | None
     source: str | None  # the real path of the photo it was made from, or None (a report)
+    kind: str = "colorized"  # what the file is: "colorized", "restored" (a gray repair), "report"
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,7 @@ class OutputLedger:
                 entries.update(found)
                 try:  # the report itself is Revive's (it parsed as one): it may be replaced
                     info = os.stat(folder / LEGACY_REPORT_NAME)
-                    entries[LEGACY_REPORT_NAME] = _Entry(info.st_size, info.st_mtime_ns, None, None)
+                    entries[LEGACY_REPORT_NAME] = _Entry(info.st_size, info.st_mtime_ns, None, None, "report")
                 except OSError:
                     pass
         return cls(folder, entries, lines)
@@ -140,14 +142,17 @@ class OutputLedger:
         relative = self.relative(path)
         return relative is not None and relative in self._entries
 
-    def owns(self, path: Path, source: Path | None = None) -> bool:
+    def owns(self, path: Path, source: Path | None = None, kind: str | None = None) -> bool:
         """True when ``path`` is a file Revive wrote and nobody changed since; with ``source``,
-        also made from that photo. False for anything in doubt."""
+        also made from that photo; with ``kind``, also of that kind (a restored gray photo is not
+        a finished colorized one). False for anything in doubt."""
         relative = self.relative(path)
         entry = self._entries.get(relative) if relative is not None else None
         if entry is None:
             return False
         if source is not None and entry.source is not None and entry.source != real_path(source):
+            return False
+        if kind is not None and entry.kind != kind:
             return False
         try:
             info = os.lstat(path)
@@ -167,7 +172,8 @@ class OutputLedger:
             return False
 
     # ------------------------------------------------------------------------------------ writing
-    def record(self, path: Path, source: Path | None = None, stamp: FileStamp | None = None) -> None:
+    def record(self, path: Path, source: Path | None = None, stamp: FileStamp | None = None,
+               kind: str = "colorized") -> None:
         """Note that Revive has just written ``path`` (complete, renamed into place). Durable
         before it returns: a batch killed right after still knows the file is its own. ``stamp``:
         the file as its writer measured it (``stamp_file``); None measures it here."""
@@ -176,10 +182,8 @@ class OutputLedger:
             raise ValueError(f"{path} is not inside {self.folder}")
         stamp = stamp if stamp is not None else stamp_file(path)
         entry = _Entry(stamp.size, stamp.mtime_ns, stamp.fingerprint,
-                       real_path(source) if source is not None else None)
-        line = json.dumps({"path": relative, "size": entry.size, "mtime_ns": entry.mtime_ns,
-                           "sha256_ends": entry.fingerprint, "source": entry.source},
-                          ensure_ascii=True)
+                       real_path(source) if source is not None else None, kind)
+        line = _line(relative, entry)
         with self._lock:
             self._entries[relative] = entry
             self._lines += 1
@@ -198,11 +202,15 @@ class OutputLedger:
                      if entry.size is not None and (self.folder / relative).is_file()}
             if self._lines <= 2 * max(1, len(alive)) and len(alive) == len(self._entries):
                 return
-            lines = [json.dumps({"path": relative, "size": e.size, "mtime_ns": e.mtime_ns,
-                                 "sha256_ends": e.fingerprint, "source": e.source}, ensure_ascii=True)
-                     for relative, e in sorted(alive.items())]
+            lines = [_line(relative, e) for relative, e in sorted(alive.items())]
             write_text_atomically(self.folder / LEDGER_NAME, "".join(line + "\n" for line in lines))
             self._entries, self._lines = alive, len(lines)
+
+
+def _line(relative: str, entry: _Entry) -> str:
+    return json.dumps({"path": relative, "size": entry.size, "mtime_ns": entry.mtime_ns,
+                       "sha256_ends": entry.fingerprint, "source": entry.source, "kind": entry.kind},
+                      ensure_ascii=True)
 
 
 def _read_regular_text(path: Path, limit: int) -> str:
@@ -243,7 +251,10 @@ def _parse_line(line: str) -> tuple[str, _Entry] | None:
     parts = Path(relative).parts
     if Path(relative).is_absolute() or ".." in parts:
         return None  # a ledger speaks only for its own folder
-    return relative, _Entry(size, mtime, digest, _str_or_none(data.get("source")))
+    kind = data.get("kind", "colorized")
+    if kind not in KINDS:
+        return None
+    return relative, _Entry(size, mtime, digest, _str_or_none(data.get("source")), kind)
 
 
 def _legacy_entries(folder: Path, text: str) -> dict[str, _Entry] | None:
