@@ -15,6 +15,7 @@ FALLBACK_ICONS = {
     "previous": QStyle.StandardPixmap.SP_ArrowLeft, "next": QStyle.StandardPixmap.SP_ArrowRight,
     "fit": QStyle.StandardPixmap.SP_TitleBarMaxButton, "split": QStyle.StandardPixmap.SP_TitleBarNormalButton,
     "side-by-side": QStyle.StandardPixmap.SP_FileDialogDetailedView,
+    "hint": QStyle.StandardPixmap.SP_DialogHelpButton,
 }
 
 

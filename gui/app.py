@@ -14,6 +14,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QStyle
 
+from engine.hint_store import HintStore
 from engine.paths import resources_dir
 from gui.app_settings import AppSettings
 from gui.controller import Controller
@@ -58,13 +59,15 @@ def install_excepthook() -> None:
 
 
 def create_main_window(model: str | None = None, device: str | None = None,
-                       settings: AppSettings | None = None, start: bool = True) -> MainWindow:
+                       settings: AppSettings | None = None, start: bool = True,
+                       hint_store: HintStore | None = None) -> MainWindow:
     """The window with its controller, inference thread started (unless ``start`` is False: then
     call ``window.controller.start()``). Needs a QApplication.
 
-    ``model``/``device`` override the saved choice for this run; ``settings`` defaults to the user's file.
+    ``model``/``device`` override the saved choice for this run; ``settings`` defaults to the user's
+    file, ``hint_store`` (each photo's saved hints) to the user's.
     """
-    controller = Controller(settings or AppSettings(), model=model, device=device)
+    controller = Controller(settings or AppSettings(), model=model, device=device, hint_store=hint_store)
     window = MainWindow(controller)
     controller.setParent(window)
     if start:

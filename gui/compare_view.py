@@ -11,7 +11,9 @@ copy's own scale, the view asks (``detail_wanted``, debounced) for the full-reso
 the visible region and draws them over it (``set_detail``), so 100 % shows the photo's real pixels.
 Zoom is always in the original's pixels (``full_size``), whatever the pixmaps' size.
 
-A click (without dragging) in the split view moves the divider there.
+A click (without dragging) in the split view moves the divider there. The middle button pans
+too: with the hint tool on, the left button places colour marks (``gui.hint_overlay``, which lies
+over this view and finds the photo through ``photo_rects``).
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class CompareView(QWidget):
         self._split = 0.5
         self._showing_original = False
         self._drag: str | None = None  # 'divider' or 'pan'
+        self._drag_button = Qt.MouseButton.NoButton
+        self._result_detail = True  # full-resolution crops of the result are drawn (off: it is a preview)
         self._last_pos = QPointF()
         self._press_pos = QPointF()
         self._moved = False
@@ -121,8 +125,28 @@ class CompareView(QWidget):
 
     def set_detail(self, rect: tuple[int, int, int, int], before: QPixmap | None, after: QPixmap | None) -> None:
         """Full-resolution pixels of ``rect`` (original pixels) to draw over the display copy."""
-        self._detail = (QRectF(*rect), before, after)
+        self._detail = (QRectF(*rect), before, after if self._result_detail else None)
         self.update()
+
+    def set_result_detail(self, on: bool) -> None:
+        """Whether the result side is drawn from full-resolution crops when zoomed in. Off while the
+        result on show is a preview the cached result does not match yet (the hint tool's): its
+        crops would show the colours from before the hints."""
+        if on == self._result_detail:
+            return
+        self._result_detail = on
+        if self._detail is not None and not on:
+            self._detail = (self._detail[0], self._detail[1], None)
+        self._want_detail(force=on)
+        self.update()
+
+    def refresh_detail(self) -> None:
+        """Ask for the visible region's full-resolution pixels again (the cached result changed)."""
+        self._want_detail(force=True)
+
+    def photo_rects(self) -> list[QRectF]:
+        """Where the photo lies in the widget: one rectangle per pane (none without a photo)."""
+        return [self._image_rect(v) for v in self._viewports()] if self.has_photo() else []
 
     def detail_rect(self) -> tuple[int, int, int, int] | None:
         if self._detail is None:
@@ -149,7 +173,7 @@ class CompareView(QWidget):
             self._detail_timer.start()
 
     def _detail_covers_view(self) -> bool:
-        if self._detail is None or (self._after is not None and self._detail[2] is None):
+        if self._detail is None or (self._after is not None and self._result_detail and self._detail[2] is None):
             return False
         x, y, width, height = self.visible_region()
         return self._detail[0].contains(QRectF(x, y, width, height))
@@ -393,12 +417,16 @@ class CompareView(QWidget):
                 and abs(x - self.divider_x()) <= _HANDLE_GRAB)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if event.button() != Qt.MouseButton.LeftButton or not self.has_photo():
+        button = event.button()
+        if (button not in (Qt.MouseButton.LeftButton, Qt.MouseButton.MiddleButton) or not self.has_photo()
+                or self._drag is not None):
             super().mousePressEvent(event)
             return
         self._last_pos = self._press_pos = event.position()
         self._moved = False
-        self._drag = "divider" if self._near_divider(event.position().x()) else "pan"
+        self._drag_button = button
+        left = button == Qt.MouseButton.LeftButton
+        self._drag = "divider" if left and self._near_divider(event.position().x()) else "pan"
         self.setCursor(Qt.CursorShape.SplitHCursor if self._drag == "divider" else Qt.CursorShape.ClosedHandCursor)
         event.accept()
 
@@ -420,11 +448,12 @@ class CompareView(QWidget):
         self._last_pos = position
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if event.button() == Qt.MouseButton.LeftButton and self._drag is not None:
+        if self._drag is not None and event.button() == self._drag_button:
             if (self._drag == "pan" and not self._moved and self._mode == SPLIT and self._after is not None
-                    and not self._showing_original):
+                    and not self._showing_original and self._drag_button == Qt.MouseButton.LeftButton):
                 self.set_split_position(event.position().x() / max(1, self.width()))  # a click moves the divider
             self._drag = None
+            self._drag_button = Qt.MouseButton.NoButton
             self.setCursor(Qt.CursorShape.OpenHandCursor)
             event.accept()
         else:

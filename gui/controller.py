@@ -23,7 +23,8 @@ from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 from engine.batch_settings import BatchOptions, ColorizeSettings
 from engine.cancel import CancelToken
 from engine.errors import ReviveError
-from engine.hints import ColourAdjust, PhotoHints
+from engine.hint_store import HintStore
+from engine.hints import PhotoHints, ReferenceStats
 from engine.model_registry import default_model_name, list_models
 from engine.paths import cache_dir
 from gui.app_settings import AppSettings
@@ -31,6 +32,7 @@ from gui.background_tasks import BackgroundTasks
 from gui.batch_panel import BatchForm
 from gui.display_images import DetailSource, export_result, load_display_pair
 from gui.export_naming import export_problem
+from gui.hint_preview import HintPreview
 from gui.inference_worker import NO_MODEL_MESSAGE, InferenceWorker
 from gui.jobs import (
     BatchRequest,
@@ -45,7 +47,7 @@ from gui.jobs import (
 from gui.list_export import export_to_folder
 from gui.model_text import people_description
 from gui.photo_inspection import inspect_photo
-from gui.photo_session import WAITING, ColourChoice, PhotoSession, PhotoStatus, expand_paths
+from gui.photo_session import WAITING, ColourChoice, PhotoEntry, PhotoSession, PhotoStatus, expand_paths, photo_hints
 from gui.result_cache import ResultCache
 from gui.review_queue import ReviewQueue
 from gui.tuning import Tuning
@@ -101,9 +103,10 @@ class Controller(QObject):
     _batch_requested = Signal(object)
 
     def __init__(self, settings: AppSettings, model: str | None = None, device: str | None = None,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, hint_store: HintStore | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
+        self.hint_store = hint_store if hint_store is not None else HintStore()  # each photo's saved hints
         self.session = PhotoSession()
         self.results = ResultCache(cache_dir() / "gui")
         self.queue = ReviewQueue()
@@ -127,6 +130,7 @@ class Controller(QObject):
         self._ask_timer.setInterval(ASK_DELAY_MS)
         self._ask_timer.timeout.connect(self._on_ask_timer_timeout)
         self._batch_token: CancelToken | None = None
+        self._exports_waiting: dict[Path, tuple[Path, int]] = {}  # until a re-tune is saved: target, quality
         self._progress = None  # engine.batch_progress.BatchProgress, from the batch's first event
         self._last_progress_emit = 0.0
         self.last_batch_output: Path | None = None
@@ -138,6 +142,9 @@ class Controller(QObject):
         self.thread.setObjectName("revive-inference")
         self.worker.moveToThread(self.thread)
         self.thread.finished.connect(self.worker.deleteLater)
+        # The hint preview runs on the inference thread too: the device runs one job at a time.
+        self.hint_preview = HintPreview(thread=self.thread, parent=self)
+        self.worker.hint_preview = self.hint_preview
         queued = Qt.ConnectionType.QueuedConnection
         self._model_requested.connect(self.worker.load_model, queued)
         self._queue_requested.connect(self.worker.run_queue, queued)
@@ -185,6 +192,7 @@ class Controller(QObject):
         if self._batch_token is not None:
             self._batch_token.cancel()
         self.tasks.shutdown()
+        self.hint_preview.shutdown()  # first: its worker lets go of the model on the running thread
         self.thread.quit()
         self.thread.wait()
         self.results.discard_all()
@@ -241,13 +249,61 @@ class Controller(QObject):
         entry = self.session.get(self._current) if self._current is not None else None
         if (entry is not None and entry.status == PhotoStatus.DONE and entry.made_with is not None
                 and entry.made_with != self._tuning and self._tuning.same_model_run(entry.made_with)):
-            self._retune_generation += 1
-            entry.saving = self._retune_generation
-            job = self._job(entry.source)
-            self.worker.request_retune(RetuneRequest(job, self._retune_generation))
-            self._retune_requested.emit()
-            self.photo_status_changed.emit(entry.source, entry.status, entry.message)  # export waits
+            self._retune(entry)
         self._describe_current()
+
+    def _retune(self, entry: PhotoEntry) -> None:
+        """Decode the photo on show again with the current settings and its hints (the worker
+        keeps its network output; a change of marks runs the network once more)."""
+        self._retune_generation += 1
+        entry.saving = self._retune_generation
+        posted = self.worker.request_retune(RetuneRequest(self._job(entry.source), self._retune_generation))
+        if posted.wake:
+            self._retune_requested.emit()
+        self.photo_status_changed.emit(entry.source, entry.status, entry.message)  # export waits
+        left = posted.replaced
+        if left is not None and left.job.source != entry.source:  # another photo's, never to be served
+            other = self.session.get(left.job.source)
+            if other is not None and other.saving == left.generation:
+                other.saving = 0
+                self._drop_waiting_export(other.source, "its new settings were not applied: export it again")
+                if other.status == PhotoStatus.DONE and other.hints != other.result_hints:
+                    self._queue([other.source])
+                self.photo_status_changed.emit(other.source, other.status, other.message)
+
+    # -- hints --------------------------------------------------------------------------------------------------
+    def colour_reference(self, path: Path) -> ReferenceStats | None:
+        """The ``engine.hints.ReferenceStats`` of a photo already in colour (None for others)."""
+        return self._colour_references.get(Path(path))
+
+    def default_hints(self, path: Path) -> PhotoHints | None:
+        """What a photo's hints start from when the user has saved none (a restored colour photo's
+        own colours as the reference to match)."""
+        entry = self.session.get(path)
+        return photo_hints(None, entry.colour_choice, self.colour_reference(path)) if entry is not None else None
+
+    def set_saved_hints(self, path: Path, hints: PhotoHints | None) -> None:
+        """The hints the user saved for ``path`` changed: they go with its next colorizing, and a
+        result already there is brought up to date (``refresh_result``)."""
+        entry = self.session.get(path)
+        if entry is None:
+            return
+        entry.saved_hints = hints if hints is not None and not hints.is_empty else None
+        if entry.status not in (PhotoStatus.KEPT, PhotoStatus.ASK):
+            entry.hints = photo_hints(entry.saved_hints, entry.colour_choice, self.colour_reference(path))
+        self.refresh_result(entry.source)
+
+    def refresh_result(self, path: Path) -> None:
+        """Make the result of ``path`` follow its hints: the photo on show is re-tuned (fast: its
+        network output is kept), another done photo colorized again; a photo waiting or being
+        colorized is checked when it is done, a photo not colorized yet takes them when it is."""
+        entry = self.session.get(path)
+        if entry is None or entry.status != PhotoStatus.DONE or entry.hints == entry.result_hints:
+            return
+        if entry.source == self._current and entry.made_with is not None:
+            self._retune(entry)
+        else:
+            self._queue([entry.source])
 
     def colorize_settings(self) -> ColorizeSettings:
         temperature = self._card_temperatures.get(self._tuning.model)
@@ -302,7 +358,7 @@ class Controller(QObject):
             remembered = choices.get(entry.source)
             if remembered in {c.value for c in ColourChoice}:
                 entry.colour_choice = ColourChoice(remembered)
-            self.tasks.submit(inspect_photo, entry.source,
+            self.tasks.submit(inspect_photo, entry.source, self.hint_store,
                               on_done=lambda look, path=entry.source: self._on_tasks_inspected(path, look),
                               on_failed=lambda message, path=entry.source: self._on_tasks_inspect_failed(path, message))
 
@@ -312,6 +368,9 @@ class Controller(QObject):
             return
         self.thumbnail_ready.emit(path, look.thumbnail)
         entry.kind = look.kind
+        if entry.saved_hints is None:  # else the user hinted it meanwhile: theirs are newer
+            entry.saved_hints = look.saved_hints
+            entry.hints = photo_hints(entry.saved_hints, entry.colour_choice, None)
         if look.kind == "colour":
             self._colour_references[path] = look.reference
             if entry.colour_choice is None:
@@ -350,9 +409,7 @@ class Controller(QObject):
             entry.hints = None
             self._set_status(entry.source, PhotoStatus.KEPT)
             return
-        reference = self._colour_references.get(entry.source)
-        entry.hints = (PhotoHints(adjust=ColourAdjust(reference=reference, match=1.0))
-                       if choice == ColourChoice.RESTORE and reference is not None else None)
+        entry.hints = photo_hints(entry.saved_hints, choice, self.colour_reference(entry.source))
         if queue:
             self._queue([entry.source])
         else:
@@ -492,13 +549,15 @@ class Controller(QObject):
         while len(self._previews) > PREVIEW_CACHE_SIZE:
             self._previews.popitem(last=False)
 
-    def load_detail(self, rect: tuple[int, int, int, int]) -> None:
+    def load_detail(self, rect: tuple[int, int, int, int], with_result: bool = True) -> None:
         """Full-resolution pixels of ``rect`` (original pixels) of the photo on show, for the view
-        past its display copy; ``detail_ready`` brings them."""
+        past its display copy; ``detail_ready`` brings them (without the result's when
+        ``with_result`` is False: the view shows a preview the cached result lacks)."""
         entry = self.session.get(self._current) if self._current is not None else None
         if entry is None:
             return
-        cache_path = entry.cache_path if entry.status == PhotoStatus.DONE and not entry.saving else None
+        cache_path = (entry.cache_path if with_result and entry.status == PhotoStatus.DONE and not entry.saving
+                      else None)
         self.tasks.submit(self.details.region, entry.source, cache_path, tuple(int(v) for v in rect),
                           on_done=lambda found, p=entry.source: self._on_tasks_detail_loaded(p, found))
 
@@ -507,10 +566,12 @@ class Controller(QObject):
             self.detail_ready.emit(path, *found)
 
     # -- export ----------------------------------------------------------------------------------------------------
-    def can_export(self, path: Path | None = None) -> bool:
+    def can_export(self, path: Path | None = None, soon: bool = False) -> bool:
+        """True when the result of ``path`` (default: on show) can be exported now; with ``soon``,
+        also while a re-tune of it is being saved (``export`` then writes it once it is)."""
         entry = self.session.get(path or self._current) if (path or self._current) else None
         return (entry is not None and entry.status == PhotoStatus.DONE and entry.cache_path is not None
-                and not entry.saving)
+                and (soon or not entry.saving))
 
     def export(self, target: Path, path: Path | None = None, quality: int = 95) -> None:
         """Write the result of ``path`` (default: on show) to ``target``, in the background. A file
@@ -525,8 +586,15 @@ class Controller(QObject):
             self.export_failed.emit(problem)
             return
         self.settings.set_export_folder(Path(target).parent)
+        if entry.saving:  # new settings or hints are being applied: written once they are
+            self._exports_waiting[entry.source] = (Path(target), quality)
+            return
         self.tasks.submit(export_result, entry.source, entry.cache_path, Path(target), quality,
                           on_done=self.export_finished.emit, on_failed=self.export_failed.emit)
+
+    def _drop_waiting_export(self, source: Path, why: str) -> None:
+        if self._exports_waiting.pop(source, None) is not None:
+            self.export_failed.emit(f"{source.name} was not exported: {why}")
 
     def exportable(self, paths: Sequence[Path]) -> list[Path]:
         return [p for p in paths if self.can_export(p)]
@@ -566,7 +634,7 @@ class Controller(QObject):
         self._progress = None
         self.last_batch_output = form.output_dir
         self.batch_started.emit()
-        self._batch_requested.emit(BatchRequest((form.input_dir,), options, self._batch_token))
+        self._batch_requested.emit(BatchRequest((form.input_dir,), options, self._batch_token, self.hint_store))
         return True
 
     def cancel_batch(self) -> None:
@@ -621,12 +689,14 @@ class Controller(QObject):
             return
         entry.cache_path, entry.full_size = result.cache_path, result.full_size
         entry.made_with, entry.render_size, entry.saving = result.tuning, result.render_size, 0
+        entry.result_hints = result.hints
         self._remember(result.source, result.before, result.after, result.full_size)
         self._set_status(result.source, PhotoStatus.DONE, f"{result.seconds:.1f} s")
         self._account(result.source, result.cache_path)
         if result.source == self._current:
             self.preview_ready.emit(result.source, result.before, result.after, result.full_size)
             self._describe_current()
+        self.refresh_result(result.source)  # its hints changed while it was being colorized
 
     def _account(self, source: Path, cache_path: Path) -> None:
         for dropped in self.results.add(source, cache_path, keep=self._current):
@@ -654,7 +724,7 @@ class Controller(QObject):
         entry = self.session.get(result.source)
         if entry is None or entry.status != PhotoStatus.DONE:
             return
-        entry.made_with, entry.render_size = result.tuning, result.render_size
+        entry.made_with, entry.render_size, entry.result_hints = result.tuning, result.render_size, result.hints
         cached = self._previews.get(result.source)
         before = cached[0] if cached is not None else None
         if before is not None:
@@ -671,12 +741,16 @@ class Controller(QObject):
         entry.cache_path = entry.cache_path or self.results.path_for(saved.source)
         self._account(saved.source, entry.cache_path)
         self.photo_status_changed.emit(entry.source, entry.status, entry.message)
+        waiting = self._exports_waiting.pop(entry.source, None)
+        if waiting is not None:
+            self.export(waiting[0], entry.source, waiting[1])
 
     def _on_worker_retune_failed(self, failure: PhotoFailure) -> None:
         entry = self.session.get(failure.source)
         if entry is not None:
             entry.saving = 0
             self.photo_status_changed.emit(entry.source, entry.status, entry.message)
+        self._drop_waiting_export(failure.source, failure.message)
         self.status_message.emit(f"Could not apply the new settings: {failure.message}")
 
 

@@ -234,6 +234,11 @@ class HintEditor(QObject):
         if self._apply(self._edits.clear):
             self._set_selected(None)
 
+    def replace_all(self, hints: PhotoHints) -> None:
+        """Replace every mark and adjustment with ``hints`` (e.g. from a hint file; one undo step)."""
+        if self._apply(lambda: self._edits.replace_all(hints)):
+            self._set_selected(None)
+
     def _drop_stale_selection(self) -> None:
         if self._selected is not None and not self._edits.exists(self._selected):
             self._set_selected(None)

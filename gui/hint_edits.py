@@ -231,6 +231,12 @@ class HintEdits:
         """No marks and neutral adjustments (one undo step)."""
         return self._commit(PhotoHints())
 
+    def replace_all(self, hints: PhotoHints) -> PhotoHints:
+        """Every mark and adjustment replaced by ``hints`` (e.g. read from a hint file; one undo step)."""
+        if not isinstance(hints, PhotoHints):
+            raise TypeError(f"hints must be PhotoHints, got {type(hints).__name__}")
+        return self._commit(hints)
+
     # -- hit testing ------------------------------------------------------------------------------
     def hit_test(self, x: float, y: float, display_size: tuple[float, float],
                  tolerance_px: float = DEFAULT_TOLERANCE_PX) -> MarkRef | None:

@@ -103,6 +103,9 @@ class HintOverlay(QWidget):
         self._marks_visible = on
         self.update()
 
+    def marks_visible(self) -> bool:
+        return self._marks_visible
+
     # -- coordinates ------------------------------------------------------------------------------
     def photo_point(self, position: QPointF) -> tuple[float, float, QRectF] | None:
         """(x, y) in 0..1 of the photo under ``position`` and the pane's photo rectangle, or None."""
@@ -165,6 +168,11 @@ class HintOverlay(QWidget):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         position = event.position()
         drag = self._drag
+        if drag is None and event.buttons() != Qt.MouseButton.NoButton:
+            # A drag the view took (middle-button pan, a press beside the photo): Qt sends its moves
+            # here, to the widget under the press; ignored, they go on to the view.
+            event.ignore()
+            return
         if isinstance(drag, _Move):
             x, y = self._in(drag.rect, position)
             self._editor.move_point(drag.index, x + drag.offset[0], y + drag.offset[1])

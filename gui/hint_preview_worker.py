@@ -4,8 +4,8 @@ The GUI never queues work here; it writes what it wants to see into a ``PreviewM
 colorizer, the photo, the settings, the hints, a spot to suggest colours for) and the worker, when
 it wakes, renders the latest of each. Edits that arrive while a render runs only overwrite the
 mailbox, so after it the worker jumps straight to the newest hints: a burst of edits costs two
-renders, not one per edit. A plain lock guards the mailbox: a queued slot would arrive too late,
-behind the render it should have cancelled (superqt's lesson).
+renders, not one per edit. The mailbox is the app's one newest-request slot
+(``gui.newest_slot.NewestSlot``, also behind the re-tunes of the photo on show).
 
 What runs is as little as the change needs (``Colorizer``'s stages):
   photo or render size changed -> ``prepare`` + ``forward`` + ``decode`` + merge
@@ -18,20 +18,23 @@ sharp as the view. Results are frozen dataclasses of arrays the worker never tou
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image
 from PySide6.QtCore import QObject, Signal, Slot
 
 from engine.batch_settings import ColorizeSettings
-from engine.chroma_merge import merge_chroma
-from engine.colorizer import Colorizer, Prepared
 from engine.errors import ReviveError, describe_error
 from engine.hints import PhotoHints
+from gui.newest_slot import NewestSlot
+
+if TYPE_CHECKING:  # torch: the window imports this module before the inference thread has loaded it
+    import torch
+
+    from engine.colorizer import Colorizer, Prepared
 
 log = logging.getLogger(__name__)
 
@@ -82,33 +85,17 @@ class _Wanted:
     settings: ColorizeSettings
     hints: PhotoHints
     spot: tuple[int, float, float] | None  # (serial, x, y): a new serial asks again
-    generation: int
 
 
-class PreviewMailbox:
-    """What the GUI wants to see, newest only; written from any thread, read by the worker."""
+class PreviewMailbox(NewestSlot[_Wanted]):
+    """What the GUI wants to see, newest only (``gui.newest_slot``), changed field by field."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._wanted = _Wanted(None, None, ColorizeSettings(), PhotoHints(), None, 0)
-        self._served = 0
-        self._scheduled = False
+        super().__init__(_Wanted(None, None, ColorizeSettings(), PhotoHints(), None))
 
     def post(self, **changes) -> bool:
         """Change what is wanted; True when the worker must be woken (it is not already due to look)."""
-        with self._lock:
-            self._wanted = replace(self._wanted, generation=self._wanted.generation + 1, **changes)
-            wake, self._scheduled = not self._scheduled, True
-            return wake
-
-    def take(self) -> _Wanted | None:
-        """The newest wish if the worker has not served it yet; else None (and the worker sleeps)."""
-        with self._lock:
-            if self._wanted.generation == self._served:
-                self._scheduled = False
-                return None
-            self._served = self._wanted.generation
-            return self._wanted
+        return self.update(lambda wanted: replace(wanted, **changes)).wake
 
 
 def display_luma(image: np.ndarray, max_side: int = PREVIEW_MAX_SIDE) -> np.ndarray:
@@ -185,6 +172,8 @@ class HintPreviewWorker(QObject):
             card = colorizer.card
             chroma = colorizer.decode(raw, prepared, temperature, card.prior_correction, card.chroma_scale,
                                       hints, wanted.settings.saturation)
+            from engine.chroma_merge import merge_chroma  # torch is in by now: a colorizer exists
+
             rgb = merge_chroma(luma, chroma)
             rgb.setflags(write=False)
             self._shown = (hints, wanted.settings)

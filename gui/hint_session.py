@@ -40,6 +40,7 @@ class HintSession(QObject):
         self._path: Path | None = None
         self._image: np.ndarray | None = None  # the display copy, until the hints are in
         self._settings: ColorizeSettings | None = None
+        self._fallback = PhotoHints()  # what the photo's hints start from when none were saved
         editor.hints_edited.connect(self._on_editor_hints_edited)
         editor.mark_selected.connect(self._on_editor_mark_selected)
         persistence.hints_loaded.connect(self._on_persistence_hints_loaded)
@@ -52,10 +53,14 @@ class HintSession(QObject):
     def photo(self) -> Path | None:
         return self._path
 
-    def show_photo(self, path: Path, display_rgb: np.ndarray, settings: ColorizeSettings | None = None) -> None:
-        """Hint ``path``, whose display copy ``(h, w, 3)`` uint8 the caller no longer touches."""
+    def show_photo(self, path: Path, display_rgb: np.ndarray, settings: ColorizeSettings | None = None,
+                   fallback: PhotoHints | None = None) -> None:
+        """Hint ``path``, whose display copy ``(h, w, 3)`` uint8 the caller no longer touches.
+        ``fallback``: the hints to start from when none were saved (a restored colour photo's own
+        colours as the reference to match)."""
         self.persistence.flush()  # the last photo's edits are written before anything else happens
         self._path, self._image, self._settings = Path(path), display_rgb, settings
+        self._fallback = fallback or PhotoHints()
         self.editor.set_enabled(False)
         self.editor.reset(PhotoHints())
         self.persistence.load(self._path)
@@ -76,6 +81,8 @@ class HintSession(QObject):
     def _on_persistence_hints_loaded(self, path: Path, hints: PhotoHints) -> None:
         if path != self._path:
             return  # the user moved on before this photo's hints were read
+        if hints.is_empty:
+            hints = self._fallback
         self.editor.reset(hints)
         self.editor.set_enabled(True)
         if self._image is not None:

@@ -14,7 +14,6 @@ shown before torch has loaded: importing this module is cheap.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -22,10 +21,14 @@ from PySide6.QtCore import QObject, Signal, Slot
 from engine.errors import ModelNotFound, ReviveError
 from engine.errors import describe_error as engine_describe_error
 from gui.jobs import BatchRequest, ModelInfo, ModelRequest, PhotoFailure, RetuneRequest, RetuneSaved
+from gui.newest_slot import NewestSlot, Posted
+from gui.photo_session import any_saved_hints
 from gui.review_queue import ReviewQueue
 
 if TYPE_CHECKING:  # torch-importing modules: imported in the slots, on the inference thread
+    from engine.batch_plan import BatchPlan
     from engine.colorizer import Colorizer
+    from gui.hint_preview import HintPreview
     from gui.review_pipeline import TunedPhoto
 
 log = logging.getLogger(__name__)
@@ -41,27 +44,6 @@ def describe_error(error: BaseException) -> str:
     if isinstance(error, ModelNotFound) and "no colorization model is installed" in str(error).lower():
         return NO_MODEL_MESSAGE
     return engine_describe_error(error)
-
-
-class _Latest:
-    """One slot holding the newest request (set from the GUI thread, taken on the worker's)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._value: RetuneRequest | None = None
-
-    def put(self, value: RetuneRequest) -> None:
-        with self._lock:
-            self._value = value
-
-    def take(self) -> RetuneRequest | None:
-        with self._lock:
-            value, self._value = self._value, None
-            return value
-
-    def pending(self) -> bool:
-        with self._lock:
-            return self._value is not None
 
 
 class InferenceWorker(QObject):
@@ -84,8 +66,11 @@ class InferenceWorker(QObject):
         self._colorizer: Colorizer | None = None
         self._wanted: ModelRequest | None = None
         self._queue = queue if queue is not None else ReviewQueue()
-        self._retunes = _Latest()
+        self._retunes: NewestSlot[RetuneRequest] = NewestSlot()
         self._tuned: TunedPhoto | None = None  # the network output of the photo on show
+        # The hint preview shares this thread (one device lane): it gets each loaded model, and a
+        # turn between the photos of a long run. Set before the thread starts.
+        self.hint_preview: HintPreview | None = None
 
     # -- model ------------------------------------------------------------------------------------
     @Slot(object)
@@ -104,11 +89,20 @@ class InferenceWorker(QObject):
         colorizer = Colorizer.load(request.model, device=request.device)
         self._colorizer = self._tuned = None  # free the old weights before the new ones settle in
         self._colorizer = colorizer
+        if self.hint_preview is not None:  # handed over on this thread, the one that calls it
+            self.hint_preview.set_colorizer(colorizer)
         card = colorizer.card
         name = colorizer.path.stem if colorizer.path is not None else card.name
         self.model_loaded.emit(ModelInfo(name, card.description, colorizer.device.description,
-                                         card.render_size, card.temperature, card.trained_on))
+                                         card.render_size, card.temperature, card.trained_on,
+                                         colorizer.takes_hints))
         return colorizer
+
+    def _preview_turn(self) -> None:
+        """Let the hint preview render its newest wish now, between two photos of a long run (its
+        queued wake-up would wait for the whole run). It lives on this thread: a direct call."""
+        if self.hint_preview is not None:
+            self.hint_preview.worker.wake()
 
     def _report_model_failure(self, error: BaseException) -> None:
         if not isinstance(error, ReviveError):
@@ -141,7 +135,7 @@ class InferenceWorker(QObject):
                 run_review,
             )
 
-            for event in run_review(self._queue, colorizer, self._wants_raw, self._serve_retune):
+            for event in run_review(self._queue, colorizer, self._wants_raw, self._between_photos):
                 if isinstance(event, ReviewStarted):
                     self.photo_started.emit(event.source)
                 elif isinstance(event, ReviewDone):
@@ -160,6 +154,10 @@ class InferenceWorker(QObject):
                 self.photo_failed.emit(PhotoFailure(job.source, message))
         self.queue_ran_dry.emit()
 
+    def _between_photos(self) -> None:
+        self._serve_retune()
+        self._preview_turn()
+
     def _wants_raw(self, source) -> bool:
         current = self._queue.current()
         if self._tuned is not None and self._tuned.job.source != current:
@@ -167,19 +165,22 @@ class InferenceWorker(QObject):
         return source == current
 
     # -- re-tuning the photo on show ----------------------------------------------------------------------
-    def request_retune(self, request: RetuneRequest) -> None:
-        """Called from the GUI thread: the newest request replaces any not yet served; the
-        ``serve_retune`` slot (or the queue, between photos) serves it."""
-        self._retunes.put(request)
+    def request_retune(self, request: RetuneRequest) -> Posted[RetuneRequest]:
+        """Called from the GUI thread: the newest request replaces any not yet served (returned as
+        ``replaced``: it will never be served); when ``wake`` says so, the caller emits the signal
+        behind ``serve_retune`` (the queue also serves it, between photos)."""
+        return self._retunes.put(request)
 
     @Slot()
     def serve_retune(self) -> None:
-        self._serve_retune()
+        while self._serve_retune():
+            pass
 
-    def _serve_retune(self) -> None:
+    def _serve_retune(self) -> bool:
+        """Serve the newest re-tune, if one waits; False when none did."""
         request = self._retunes.take()
         if request is None:
-            return
+            return False
         job = request.job
         try:
             colorizer = self._ensure_model()
@@ -199,6 +200,7 @@ class InferenceWorker(QObject):
             if not isinstance(error, ReviveError):
                 log.error("re-tuning %s failed", job.source, exc_info=error)
             self.retune_failed.emit(PhotoFailure(job.source, describe_error(error)))
+        return True
 
     # -- batches ---------------------------------------------------------------------------------------
     @Slot(object)
@@ -208,16 +210,26 @@ class InferenceWorker(QObject):
             from engine.batch_plan import plan_batch
             from engine.batch_run import run_batch
 
-            plan = plan_batch(request.inputs, request.options)
+            plan = _with_saved_hints(plan_batch(request.inputs, request.options), request.hint_store)
             for note in plan.notes:
                 log.info("batch: %s", note)
             for event in run_batch(plan, colorizer, request.options, request.cancel):
                 self.batch_event.emit(event)
+                self._preview_turn()
         except Exception as error:
             if not isinstance(error, ReviveError):
                 log.error("the batch failed", exc_info=error)
             self.batch_failed.emit(describe_error(error))
 
+
+def _with_saved_hints(plan: BatchPlan, store) -> BatchPlan:
+    """``plan`` with the saved hints (``engine.hint_store.HintStore``) of the photos that have
+    them. Finding them hashes each photo: skipped when nothing was ever saved."""
+    if not any_saved_hints(store):
+        return plan
+    from engine.batch_plan import with_hints
+
+    return with_hints(plan, lambda job: store.hints_for(job.source))
 
 
 def _marks(hints) -> tuple:

@@ -14,6 +14,7 @@ import numpy as np
 
 from engine.batch_settings import BatchOptions, ColorizeSettings
 from engine.cancel import CancelToken
+from engine.hint_store import HintStore
 from engine.hints import PhotoHints
 from gui.tuning import Tuning
 
@@ -38,6 +39,7 @@ class ModelInfo:
     render_size: int
     temperature: float
     trained_on: str = ""
+    takes_hints: bool = False  # the model has colour-hint input channels (``Colorizer.takes_hints``)
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class PhotoResult:
     tuning: Tuning = field(default_factory=lambda: Tuning(""))
     render_size: int = 0
     retuned: bool = False  # re-decoded from the kept network output, no model run
+    hints: PhotoHints | None = None  # the hints it was made with (its job's)
 
 
 @dataclass(frozen=True)
@@ -98,3 +101,4 @@ class BatchRequest:
     inputs: tuple[Path, ...]
     options: BatchOptions
     cancel: CancelToken
+    hint_store: HintStore | None = None  # each photo's saved hints, for the photos that have them

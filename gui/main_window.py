@@ -44,6 +44,7 @@ from gui.dialogs import open_training, show_nonblocking, training_available
 from gui.display_images import export_conflict
 from gui.export_naming import default_export_path, name_filters
 from gui.folder_opener import open_folder
+from gui.hint_wiring import HintMode
 from gui.jobs import ModelInfo
 from gui.model_text import people_description
 from gui.photo_list import PhotoList
@@ -94,6 +95,10 @@ class MainWindow(QMainWindow):
         self.side_tabs.setObjectName("SideTabs")
         self.side_tabs.addTab(_scrolled(self.settings_panel), "Adjust")
         self.side_tabs.addTab(_scrolled(self.batch_panel), "Batch")
+        self.hints = HintMode(self)  # the hint tool: overlay on the view, panel, preview, saved hints
+        self.hint_action = self.hints.action
+        self.hint_tab = _scrolled(self.hints.panel)
+        self.side_tabs.addTab(self.hint_tab, "Hints")
         self.side_tabs.setMinimumWidth(340)
         self.setMinimumSize(*MINIMUM_SIZE)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -205,7 +210,7 @@ class MainWindow(QMainWindow):
                                             self.next_action, self.previous_action])
         view_menu = bar.addMenu("&View")
         add_actions(view_menu, [self.zoom_in_action, self.zoom_out_action, self.zoom_fit_action, self.zoom_actual_action,
-                                None, self.split_action, self.side_action])
+                                None, self.split_action, self.side_action, None, self.hint_action])
         hint = view_menu.addAction("Hold Space to See the Original")
         hint.setEnabled(False)
         tools_menu = bar.addMenu("&Tools")
@@ -224,7 +229,8 @@ class MainWindow(QMainWindow):
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         add_actions(toolbar, [self.open_action, self.open_folder_action, None, self.colorize_action, self.redo_action,
                               self.export_action, None, self.previous_action, self.next_action, None,
-                              self.zoom_fit_action, self.zoom_actual_action, self.split_action, self.side_action])
+                              self.zoom_fit_action, self.zoom_actual_action, self.split_action, self.side_action, None,
+                              self.hint_action])
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
         self.toolbar = toolbar
         # A narrow window hides the last actions behind the toolbar's extension button: make sure
@@ -297,7 +303,7 @@ class MainWindow(QMainWindow):
         c.recent_changed.connect(self._fill_recent_menu)
         self.photo_list.current_photo_changed.connect(self._on_photo_list_current_photo_changed)
         self.compare_view.zoom_changed.connect(self._on_compare_view_zoom_changed)
-        self.compare_view.detail_wanted.connect(c.load_detail)
+        self.compare_view.detail_wanted.connect(self._on_compare_view_detail_wanted)
         self.show_folder_button.clicked.connect(self._on_show_folder_button_clicked)
         panel = self.settings_panel
         panel.model_chosen.connect(c.choose_model)
@@ -308,9 +314,11 @@ class MainWindow(QMainWindow):
         panel.colorize_requested.connect(c.colorize_waiting)
         panel.export_requested.connect(self.export_current)
         panel.export_format_changed.connect(c.settings.set_export_format)
-        self.batch_panel.start_requested.connect(c.start_batch)
+        self.batch_panel.start_requested.connect(self._on_batch_panel_start_requested)
         self.batch_panel.cancel_requested.connect(c.cancel_batch)
         self.batch_panel.open_output_requested.connect(self.open_batch_output)
+        self.hints.mode_changed.connect(self._on_hints_mode_changed)
+        self.side_tabs.currentChanged.connect(self._on_side_tabs_current_changed)
 
     # -- public entry points (menus, drops, tests) ---------------------------------------------------------------
     def open_paths(self, paths: Iterable[Path]) -> None:
@@ -327,8 +335,9 @@ class MainWindow(QMainWindow):
     def export_current(self, target: Path | None = None) -> None:
         """Export the photo on show; asks where (a save dialog) unless ``target`` is given. A file
         already there is replaced only if Revive wrote it (asked first); anything else is refused."""
+        self.hints.commit_now()  # the result follows the newest hints (written once they are applied)
         source = self.controller.current()
-        if source is None or not self.controller.can_export():
+        if source is None or not self.controller.can_export(soon=True):
             self.show_message("Colorize a photo before exporting it")
             return
         if target is None:
@@ -463,6 +472,7 @@ class MainWindow(QMainWindow):
         settings = self.controller.settings
         settings.set_window_geometry(self.saveGeometry())
         settings.set_window_state(self.saveState())
+        self.hints.shutdown()  # the hint edits still waiting are written
         self.controller.shutdown()
         event.accept()
 
@@ -553,6 +563,8 @@ class MainWindow(QMainWindow):
                 self.compare_view.set_placeholder(f"{path.name} could not be colorized:\n{message}")
             elif status == PhotoStatus.KEPT and self.compare_view.has_result():
                 self.compare_view.set_after(None)  # its own colours, nothing else
+            elif status == PhotoStatus.DONE:
+                self.compare_view.refresh_detail()  # e.g. a re-tune was saved: sharp again past 100 %
 
     def _on_controller_thumbnail_ready(self, path: Path, image) -> None:
         self.photo_list.set_thumbnail(path, to_pixmap(image))
@@ -561,7 +573,8 @@ class MainWindow(QMainWindow):
         if path != self.photo_list.current_path():
             return
         if path == self._shown and self.compare_view.has_photo():
-            self.compare_view.set_after(to_pixmap(after), size)
+            if not self.hints.shows_preview():  # else the hint preview is the result on show
+                self.compare_view.set_after(to_pixmap(after), size)
         elif before is None:
             return  # a re-tuned result for a photo no longer on show
         else:
@@ -588,7 +601,7 @@ class MainWindow(QMainWindow):
         entry = self.controller.session.get(path) if path is not None else None
         # A failed photo is not "redone" with other settings: Colorize retries it.
         can_redo = entry is not None and entry.status not in (*WAITING, PhotoStatus.FAILED)
-        can_export = self.controller.can_export(path) if path is not None else False
+        can_export = self.controller.can_export(path, soon=True) if path is not None else False
         self.settings_panel.set_photo_actions(can_redo, can_export)
         self.redo_action.setEnabled(can_redo)
         self.export_action.setEnabled(can_export)
@@ -605,6 +618,23 @@ class MainWindow(QMainWindow):
         tuning = self.settings_panel.tuning()
         self.controller.set_tuning(tuning.render_size, tuning.saturation_percent, tuning.boldness)
         self.batch_panel.set_settings_text(self.controller.tuning().describe())
+        self.hints.settings_changed()
+
+    def _on_compare_view_detail_wanted(self, rect) -> None:
+        # The hint preview on show is newer than the cached result: the original's pixels only.
+        self.controller.load_detail(rect, with_result=not self.hints.shows_preview())
+
+    def _on_batch_panel_start_requested(self, form) -> None:
+        self.hints.flush_saves()  # the batch reads each photo's saved hints
+        self.controller.start_batch(form)
+
+    def _on_hints_mode_changed(self, on: bool) -> None:
+        if on:
+            self.side_tabs.setCurrentWidget(self.hint_tab)
+
+    def _on_side_tabs_current_changed(self, index: int) -> None:
+        if self.side_tabs.widget(index) is self.hint_tab:
+            self.hints.set_on(True)  # the Hints tab is the hint tool's (without a model, nothing happens)
 
     def _on_controller_models_listed(self, names: list[str], current: str, tooltips: dict) -> None:
         self.settings_panel.set_models(names, current, tooltips)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.folder_scan import scan_folder
-from engine.hints import PhotoHints
+from engine.hint_store import HintStore
+from engine.hints import ColourAdjust, PhotoHints, ReferenceStats
 from engine.imaging import is_image_path
 from gui.tuning import Tuning
 
@@ -39,6 +40,27 @@ class ColourChoice(enum.Enum):
 WAITING = (PhotoStatus.QUEUED, PhotoStatus.WORKING)
 
 
+def photo_hints(saved: PhotoHints | None, choice: ColourChoice | None,
+                reference: ReferenceStats | None) -> PhotoHints | None:
+    """The hints a photo is colorized with: the user's own (saved for it) when it has any; else,
+    for a colour photo being restored, its own colours as the reference to match; else none.
+
+    A restored photo's reference is where the user's hints start from (the hint panel shows it and
+    can forget it); once the user has hinted the photo, the saved hints are the whole story.
+    """
+    if saved is not None and not saved.is_empty:
+        return saved
+    if choice == ColourChoice.RESTORE and reference is not None:
+        return PhotoHints(adjust=ColourAdjust(reference=reference, match=1.0))
+    return None
+
+
+def any_saved_hints(store: HintStore | None) -> bool:
+    """True when ``store`` holds hints of any photo: finding a photo's hints hashes its file, which
+    is skipped for every photo of a user who never saved any."""
+    return store is not None and store.folder.is_dir() and next(store.folder.glob("*.json"), None) is not None
+
+
 @dataclass
 class PhotoEntry:
     source: Path
@@ -48,7 +70,9 @@ class PhotoEntry:
     full_size: tuple[int, int] | None = None
     kind: str | None = None  # "gray", "tinted" or "colour" (training.dataset_check.classify), once looked at
     colour_choice: ColourChoice | None = None  # for a colour photo, once the user said
-    hints: PhotoHints | None = None  # given to the colorizer with this photo
+    hints: PhotoHints | None = None  # given to the colorizer with this photo (``photo_hints``)
+    saved_hints: PhotoHints | None = None  # the user's own, saved for this photo (engine.hint_store)
+    result_hints: PhotoHints | None = None  # the hints the result on show was made with
     made_with: Tuning | None = None  # the settings of the result on show
     render_size: int = 0  # the render size that result used
     saving: int = 0  # generation of a re-tune whose full-resolution result is being saved (0: none)

@@ -124,7 +124,7 @@ def _finish(job: PhotoJob, luma: np.ndarray, chroma: ChromaField, *, before: np.
     height, width = rgb.shape[:2]
     after = to_display(rgb)
     return PhotoResult(job.source, before, after, (width, height), job.cache_path, model,
-                       time.monotonic() - started, job.tuning, render_size, retuned)
+                       time.monotonic() - started, job.tuning, render_size, retuned, job.hints)
 
 
 def run_review(queue: ReviewQueue, colorizer: Colorizer, wants_raw: Callable[[Path], bool],
@@ -199,7 +199,7 @@ def retune(tuned: TunedPhoto, job: PhotoJob, colorizer: Colorizer) -> tuple[Phot
     after = merge_chroma(tuned.display_luma, chroma)
     height, width = tuned.luma.shape
     quick = PhotoResult(job.source, None, after, (width, height), job.cache_path, tuned.model,
-                        time.monotonic() - started, job.tuning, tuned.render_size, retuned=True)
+                        time.monotonic() - started, job.tuning, tuned.render_size, retuned=True, hints=job.hints)
     tuned.job = job
 
     def full() -> PhotoResult:

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget, QWizard
 from engine.paths import runs_dir, settings_path
 from gui.background_tasks import BackgroundTasks
 from gui.wizard_base_page import BaseModelPage
-from gui.wizard_finish_page import FinishPage
+from gui.wizard_finish_page import FinishPage, TrainingOutcome
 from gui.wizard_folders_page import FoldersPage
 from gui.wizard_options_page import OptionsPage
 from gui.wizard_runs_dialog import RunsDialog
@@ -92,13 +92,17 @@ class TrainingWizard(QWizard):
     def _config(self) -> CycleGANConfig | None:
         return self.options_page.config()
 
-    def _outcome(self):
+    def _outcome(self) -> TrainingOutcome:
         page = self.train_page
         run_dir = page.run_dir if page.finished is not None and not page.error else None
         config = page.config  # the run's own (a resumed run may come from another session)
         base = (config.base if config is not None and config.base else None) or self.base_page.chosen_model()
         old = config.old if config is not None else self.folders_page.folders()[0]
-        return run_dir, base, old, page.base_preview, page.last_preview
+        scores = page.last_scores
+        # Show the previews of the step Install adds: the best one when a step beats the base.
+        best = scores.best_step if scores is not None else None
+        preview = page.previews_by_step.get(best, page.last_preview) if best is not None else page.last_preview
+        return TrainingOutcome(run_dir, base, old, page.base_preview, preview, scores)
 
     # -- earlier runs ---------------------------------------------------------------------------------------
     def manage_runs(self) -> RunsDialog:

@@ -44,6 +44,10 @@ class PreviewGrid(QWidget):
     def photo_count(self) -> int:
         return len(self._current)
 
+    def current_title(self) -> str:
+        """The caption of the third column (which step it shows)."""
+        return self._current_title
+
     def _rebuild(self) -> None:
         for cell in self._cells:
             self._layout.removeWidget(cell)

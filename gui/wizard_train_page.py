@@ -33,11 +33,12 @@ from engine.errors import ReviveError
 from engine.paths import runs_dir
 from gui.wizard_loss_curve import LossCurve
 from gui.wizard_preview_grid import PreviewGrid
+from gui.wizard_score_curve import ScoreCurve
 from gui.wizard_texts import ERROR_COLOUR, format_eta, suggest_model_name, unique_run_dir
 from gui.wizard_training_run import TrainingRun
 from gui.wizard_training_worker import Train
 from training.cyclegan_config import STATE_FILE, CycleGANConfig, load_run_config
-from training.cyclegan_events import PreviewReady
+from training.cyclegan_events import HoldoutScored, PreviewReady
 from training.cyclegan_trainer import train_cyclegan
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted
 
@@ -66,21 +67,27 @@ class TrainPage(QWizardPage):
         self.resume_button.setToolTip("Continue the stopped run where it stopped")
         self.resume_button.hide()
         self.curve = LossCurve()
+        self.score_curve = ScoreCurve()
         self.previews = PreviewGrid("Now")
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.previews)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         curve_box, preview_box = QGroupBox("Losses (log scale)"), QGroupBox("Held-out photos")
+        score_box = QGroupBox("CIEDE2000 on your colour photos kept aside (lower is better)")
         QVBoxLayout(curve_box).addWidget(self.curve)
+        QVBoxLayout(score_box).addWidget(self.score_curve)
         QVBoxLayout(preview_box).addWidget(scroll)
+        plots = QVBoxLayout()
+        plots.addWidget(curve_box, 3)
+        plots.addWidget(score_box, 2)
         buttons = QHBoxLayout()
         buttons.addWidget(self.progress, 1)
         buttons.addWidget(self.pause_button)
         buttons.addWidget(self.stop_button)
         buttons.addWidget(self.resume_button)
         panels = QHBoxLayout()
-        panels.addWidget(curve_box, 1)
+        panels.addLayout(plots, 1)
         panels.addWidget(preview_box, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
@@ -97,6 +104,8 @@ class TrainPage(QWizardPage):
         self._resume_dir: Path | None = None  # a run to continue when the page is entered next
         self.base_preview: PreviewReady | None = None
         self.last_preview: PreviewReady | None = None
+        self.previews_by_step: dict[int, PreviewReady] = {}
+        self.last_scores: HoldoutScored | None = None  # the newest base-vs-fine-tune scores
         self.finished: TrainingFinished | None = None
         self.error = ""
         self._step = 0
@@ -164,9 +173,11 @@ class TrainPage(QWizardPage):
             config = dataclasses.replace(config, run_dir=self.run_dir, resume=False)
         self.config = config
         self.resume_button.hide()
-        self.base_preview = self.last_preview = self.finished = None
+        self.base_preview = self.last_preview = self.finished = self.last_scores = None
+        self.previews_by_step = {}
         self.error, self._step, self._stopping = "", 0, False
         self.curve.clear(config.steps)
+        self.score_curve.clear()
         self.saved.setText("")
         self.progress.setRange(0, config.steps)
         self.progress.setValue(0)
@@ -177,6 +188,7 @@ class TrainPage(QWizardPage):
         worker.run_started.connect(self._on_worker_run_started)
         worker.steps_done.connect(self._on_worker_steps_done)
         worker.preview_made.connect(self._on_worker_preview_made)
+        worker.scores_made.connect(self._on_worker_scores_made)
         worker.checkpoint_saved.connect(self._on_worker_checkpoint_saved)
         worker.run_finished.connect(self._on_worker_run_finished)
         worker.run_failed.connect(self._on_worker_run_failed)
@@ -236,7 +248,12 @@ class TrainPage(QWizardPage):
             self.base_preview = event
             self.previews.set_base(event.images)
         self.last_preview = event
+        self.previews_by_step[event.step] = event
         self.previews.set_current(event.images, f"Step {event.step}")
+
+    def _on_worker_scores_made(self, event: HoldoutScored) -> None:
+        self.last_scores = event
+        self.score_curve.add_scores(event)
 
     def _on_worker_checkpoint_saved(self, event: CheckpointSaved) -> None:
         self.saved.setText(f"Saved at step {event.step} in {event.path.parent}")
@@ -249,7 +266,14 @@ class TrainPage(QWizardPage):
                                 f"{html.escape(str(self.run_dir))}: resume it, or keep the model as it is.")
         else:
             self.progress.setValue(event.step)
-            self.status.setText(f"<b>Finished</b>: {event.step} steps. Next, name your model.")
+            scores = self.last_scores
+            if scores is not None and scores.best_step is not None:
+                verdict = f"the fine-tune beats the base model (best at step {scores.best_step})"
+            elif scores is not None:
+                verdict = "<b>the fine-tune is worse than the base model</b>"
+            else:
+                verdict = "the fine-tune was not measured"
+            self.status.setText(f"<b>Finished</b>: {event.step} steps; {verdict}. Next, compare them.")
 
     def _on_worker_run_failed(self, message: str) -> None:
         self._fail(message)

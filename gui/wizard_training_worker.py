@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from engine.cancel import CancelToken
 from engine.errors import ReviveError, describe_error
 from training.cyclegan_config import CycleGANConfig
-from training.cyclegan_events import PreviewReady
+from training.cyclegan_events import HoldoutScored, PreviewReady
 from training.cyclegan_trainer import train_cyclegan
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted
 
@@ -34,6 +34,7 @@ class TrainingWorker(QObject):
     run_started = Signal(object)  # TrainingStarted
     steps_done = Signal(object)  # tuple[StepDone, ...] since the last batch
     preview_made = Signal(object)  # PreviewReady
+    scores_made = Signal(object)  # HoldoutScored
     checkpoint_saved = Signal(object)  # CheckpointSaved
     run_finished = Signal(object)  # TrainingFinished
     run_failed = Signal(str)  # a message for people
@@ -79,6 +80,8 @@ class TrainingWorker(QObject):
             self.run_started.emit(event)
         elif isinstance(event, PreviewReady):
             self.preview_made.emit(event)
+        elif isinstance(event, HoldoutScored):
+            self.scores_made.emit(event)
         elif isinstance(event, CheckpointSaved):
             self.checkpoint_saved.emit(event)
         elif isinstance(event, TrainingFinished):

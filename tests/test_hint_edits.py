@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.hints import MAX_POINTS, HintError, HintPoint, PhotoHints, ReferenceStats
+from engine.hints import MAX_POINTS, ColourAdjust, HintError, HintPoint, PhotoHints, ReferenceStats
 from gui.hint_edits import MAX_SIZE, MIN_SIZE, POINT, STROKE, HintEdits, MarkRef, remember_colour
 
 RED, BLUE, GREEN = "#b02020", "#2a5db0", "#20a040"
@@ -168,3 +168,14 @@ def test_the_eyedropper_averages_a_small_patch_and_stays_inside_the_photo():
     assert colour_at(rgb, -0.5, 0.0) == "#c81e1e"
     with pytest.raises(ValueError, match="uint8"):
         colour_at(rgb.astype(np.float32), 0.5, 0.5)
+
+
+def test_replacing_all_hints_is_one_undo_step():
+    edits = HintEdits()
+    edits.add_point(0.5, 0.5, RED, 0.02)
+    before = edits.hints
+    loaded = PhotoHints(points=(HintPoint(0.2, 0.2, BLUE),), adjust=ColourAdjust(warmth=0.3))
+    assert edits.replace_all(loaded) == loaded
+    assert edits.undo() == before and edits.redo() == loaded
+    with pytest.raises(TypeError):
+        edits.replace_all({"points": []})

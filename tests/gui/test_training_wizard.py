@@ -24,6 +24,7 @@ from gui.wizard_loss_curve import curve_values
 from gui.wizard_texts import ERROR_COLOUR, format_duration, format_eta, suggest_model_name, unique_run_dir
 from gui.wizard_training_worker import TrainingWorker
 from tests.gui.conftest import TINY
+from tests.test_cyclegan import scripted_scores  # noqa: F401 (fixture)
 from training.cyclegan_config import STATE_FILE
 from training.events import StepDone, TrainingFinished, TrainingStarted
 
@@ -126,7 +127,8 @@ def start_training(qtbot, wizard, folders, **values) -> None:
     qtbot.waitUntil(lambda: wizard.train_page.step() >= 1, timeout=TRAINING_TIMEOUT_MS)
 
 
-def test_the_wizard_trains_and_installs_a_model_that_loads(qtbot, make_wizard, folders, revive_home):
+def test_the_wizard_trains_and_installs_a_model_that_loads(qtbot, make_wizard, folders, revive_home, scripted_scores):
+    scripted_scores(10.0, 9.0, 9.5)  # better at step 2, then less so: step 2 is installed
     wizard = make_wizard()
     to_options(qtbot, wizard, folders)
     findings = wizard.folders_page.findings.text()
@@ -142,12 +144,19 @@ def test_the_wizard_trains_and_installs_a_model_that_loads(qtbot, make_wizard, f
     assert page.progress.value() == 4
     assert page.base_preview.base and page.last_preview.step == 4
     assert page.previews.photo_count() == len(page.last_preview.images) > 0
-    assert "Finished" in page.status.text()
+    assert "Finished" in page.status.text() and "beats the base model" in page.status.text()
     assert not page.is_running()
+    # The second plot: the base's CIEDE2000 as a flat line, the fine-tune's at each scored step.
+    assert page.score_curve.base_value() == 10.0
+    assert page.score_curve.values() == [(0, 10.0), (2, 9.0), (4, 9.5)] and page.score_curve.best_step() == 2
     wizard.grab().save("/tmp/wizard.png")
 
     wizard.next()
     finish = wizard.finish_page
+    assert "Better than" in finish.verdict.text() and "step 2" in finish.verdict.text()
+    assert "9.00" in finish.scores.text() and "10.00" in finish.scores.text()
+    assert not finish.install_anyway.isVisible()
+    assert finish.previews.photo_count() > 0 and "step 2" in finish.previews.current_title()
     assert finish.name.text() == f"{TINY}-old"
     finish.name.setText("bad/name")
     assert not finish.isComplete() and ERROR_COLOUR in finish.name_problem.text()
@@ -158,8 +167,39 @@ def test_the_wizard_trains_and_installs_a_model_that_loads(qtbot, make_wizard, f
     path = revive_home / "models" / "family-album.safetensors"
     assert path.is_file()
     module, card = load_model(path)
-    assert card.name == "family-album" and card.base_model == TINY
+    assert card.name == "family-album" and card.base_model == TINY and card.training["steps_done"] == 2
     assert wizard.controller.calls == [("choose", "family-album"), ("refresh",)]
+    assert not wizard.isVisible()
+
+
+def test_the_finish_page_says_worse_plainly_and_installs_only_when_asked(qtbot, make_wizard, folders, revive_home,
+                                                                         scripted_scores):
+    scripted_scores(10.0, 10.4, 10.8)  # every step worse than the base
+    wizard = make_wizard()
+    to_options(qtbot, wizard, folders)
+    wizard.next()
+    page = wizard.train_page
+    qtbot.waitUntil(page.isComplete, timeout=TRAINING_TIMEOUT_MS)
+    assert "worse than the base model" in page.status.text()
+    wizard.next()
+    finish = wizard.finish_page
+    text = finish.verdict.text()
+    assert "worse than" in text and "Nothing is installed" in text and "10.80" in text
+    finish_button = wizard.button(QWizard.WizardButton.FinishButton)
+    assert not finish.isComplete() and not finish_button.isEnabled()  # no silent install
+    assert finish.install_anyway.isVisible() and finish.install_anyway.isEnabled()
+    assert not list((revive_home / "models").glob(f"{TINY}-old*.safetensors"))
+    wizard.grab().save("/tmp/wizard-worse.png")
+
+    finish.name.setText("bad/name")
+    assert not finish.install_anyway.isEnabled()
+    finish.name.setText("worse-but-mine")
+    finish.install_anyway.click()
+    path = revive_home / "models" / "worse-but-mine.safetensors"
+    assert path.is_file()
+    card = load_model(path)[1]
+    assert card.metrics["held_out_scores"]["beats_base"] is False and card.training["steps_done"] == 4
+    assert wizard.controller.calls == [("choose", "worse-but-mine"), ("refresh",)]
     assert not wizard.isVisible()
 
 
@@ -275,6 +315,22 @@ def test_texts_and_names():
     assert format_eta(65) == "1:05" and format_eta(3725) == "1:02:05"
     assert suggest_model_name("revive-base", Path("/photos/Grandma's album")) == "revive-base-Grandma's-album"
     assert suggest_model_name("tiny", Path("old"), {"tiny-old", "tiny-old-2"}) == "tiny-old-3"
+
+
+def test_the_verdict_names_what_made_the_fine_tune_worse():
+    from gui.wizard_texts import verdict_html
+    from tests.test_cyclegan import fake_summary
+    from training.cyclegan_events import HoldoutScored
+
+    base = fake_summary(10.0, cast_b=-1.0)
+    bluer = HoldoutScored(300, base, fake_summary(9.5, cast_b=-3.0), False, None, None, 8)
+    assert "worse than revive-base" in verdict_html("revive-base", bluer)
+    assert "stronger colour cast at step 300: 3.0 against 1.0" in verdict_html("revive-base", bluer)
+    best = fake_summary(9.0, cast_b=-1.2)
+    better = HoldoutScored(300, base, fake_summary(9.5, cast_b=-3.0), False, 200, best, 8)
+    text = verdict_html("revive-base", better)
+    assert "Better than revive-base" in text and "step 200" in text
+    assert "Not measured" in verdict_html("revive-base", None)
 
 
 def test_unique_run_dir_never_reuses_a_run(tmp_path):
