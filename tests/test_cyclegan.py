@@ -90,6 +90,32 @@ def tiny_config(folders, **changes) -> CycleGANConfig:
     return make_config("tiny", folders[0], folders[1], **values)
 
 
+def fake_summary(ciede: float, cast_b: float = 0.0) -> dict[str, float]:
+    """An ``engine.metrics.summarize``-shaped dict with the given mean CIEDE2000 and b* cast."""
+    return {"psnr": 30.0 - ciede, "ciede2000": ciede, "mean_a_error": 0.0, "mean_b_error": cast_b,
+            "better_than_gray": 0.5, "auc": 0.9, "colourfulness": 20.0, "almost_gray": 0.0,
+            "gray_psnr": 22.0, "gray_ciede2000": 12.0, "gray_auc": 0.88, "gray_mean_a_error": 0.0,
+            "gray_mean_b_error": 0.0, "original_colourfulness": 30.0, "colourfulness_ratio": 0.67, "photos": 3.0}
+
+
+@pytest.fixture
+def scripted_scores(monkeypatch):
+    """``script(base, step scores...)``: the held-out scoring returns these mean CIEDE2000 values in
+    turn (the base first, then each scored step), and records G's weights at each call."""
+
+    def script(*values: float) -> list[dict[str, torch.Tensor]]:
+        weights: list[dict[str, torch.Tensor]] = []
+
+        def scored(module, card, photos, device):
+            weights.append({k: v.detach().clone() for k, v in module.state_dict().items()})
+            return fake_summary(values[min(len(weights), len(values)) - 1])
+
+        monkeypatch.setattr("training.cyclegan_scores.score_model", scored)
+        return weights
+
+    return script
+
+
 def test_config_errors_say_what_to_fix(tmp_path):
     with pytest.raises(ValueError, match="steps must be at least 1, got 0"):
         CycleGANConfig(tmp_path, tmp_path, steps=0)
@@ -109,7 +135,8 @@ def test_presets_cover_cpu_tests_and_gpu(tmp_path):
     assert quick.steps == 120 and quick.size <= 96 and quick.preset == "quick-cpu"
 
 
-def test_training_runs_both_cycles_previews_and_exports_a_usable_model(folders):
+def test_training_runs_both_cycles_previews_and_exports_a_usable_model(folders, scripted_scores):
+    scripted_scores(10.0, 9.5, 9.0)  # better at every scored step: the last one is the best
     events = list(train_cyclegan(tiny_config(folders)))
     assert isinstance(events[0], TrainingStarted) and events[0].start_step == 0
     previews = [e for e in events if isinstance(e, PreviewReady)]
@@ -138,7 +165,8 @@ def test_training_runs_both_cycles_previews_and_exports_a_usable_model(folders):
     assert (run_dir / "previews" / "step_000000.png").is_file()
 
 
-def test_cancel_stops_within_a_step_and_resume_continues(folders):
+def test_cancel_stops_within_a_step_and_resume_continues(folders, scripted_scores):
+    scripted_scores(10.0, 11.0)  # never better: what is installed below is the run's last G
     config = tiny_config(folders, name=None, steps=4, checkpoint_every=100)
     cancel = CancelToken()
     events = []
@@ -159,7 +187,7 @@ def test_cancel_stops_within_a_step_and_resume_continues(folders):
     assert [e.step for e in resumed if isinstance(e, StepDone)] == [3, 4]
     assert resumed[-1].step == 4 and not resumed[-1].cancelled and resumed[-1].model_path is None
     # Export afterwards, from the run folder, works like the automatic one.
-    path = export_cyclegan(config.resolved_run_dir(), "later")
+    path = export_cyclegan(config.resolved_run_dir(), "later", keep_worse=True)
     assert load_model(path)[1].training["steps_done"] == 4
 
 
@@ -263,10 +291,10 @@ def test_exporting_a_damaged_or_hostile_run_is_one_revive_error(tmp_path, capsys
     torch.save({"G": _RunsCode(), "step": torch.tensor(1)}, hostile)
     for index, state in enumerate((b"", b"random \x00\xff bytes", hostile.read_bytes())):
         with pytest.raises(ReviveError, match="damaged") as caught:
-            export_cyclegan(_fake_run(tmp_path / f"run{index}", state=state), "out")
+            export_cyclegan(_fake_run(tmp_path / f"run{index}", state=state), "out", keep_worse=True)
         assert "weights_only" not in str(caught.value) and "\n" not in str(caught.value)
     assert "must never run" not in capsys.readouterr().out
     with pytest.raises(ReviveError, match="damaged"):
-        export_cyclegan(_fake_run(tmp_path / "bad-dataset", dataset='{"base_path": 3}'), "out")
+        export_cyclegan(_fake_run(tmp_path / "bad-dataset", dataset='{"base_path": 3}'), "out", keep_worse=True)
     with pytest.raises(ReviveError, match="not a JSON object"):
-        export_cyclegan(_fake_run(tmp_path / "list-dataset", dataset="[1, 2]"), "out")
+        export_cyclegan(_fake_run(tmp_path / "list-dataset", dataset="[1, 2]"), "out", keep_worse=True)

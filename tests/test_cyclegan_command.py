@@ -17,7 +17,7 @@ import main
 from engine.cancel import CancelToken
 from engine.model_registry import user_model_path
 from engine.paths import runs_dir
-from tests.test_cyclegan import BASE, folders, home, one_thread, tiny_config  # noqa: F401 (fixtures)
+from tests.test_cyclegan import BASE, folders, home, one_thread, scripted_scores, tiny_config  # noqa: F401 (fixtures)
 import training.cyclegan_trainer as trainer
 from training import train_command
 from training.cyclegan_config import STATE_FILE
@@ -32,7 +32,8 @@ def parse(*argv: str) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
-def test_train_command_trains_and_installs(folders, capsys):
+def test_train_command_trains_and_installs(folders, capsys, scripted_scores):
+    scripted_scores(10.0, 9.0)
     old, colour = folders
     args = parse("--old", str(old), "--color", str(colour), "--out", "mine", "--base", BASE, "--preset", "tiny",
                  "--steps", "2", "--device", "cpu")
@@ -41,6 +42,31 @@ def test_train_command_trains_and_installs(folders, capsys):
     assert "old photos: 10" in out and "estimated time" in out and "step 2/2" in out
     assert "main.py colorize --model mine" in out
     assert user_model_path("mine").is_file()
+    assert "base (tiny-base)" in out and "fine-tuned, best (step 2)" in out and "gray copy" in out
+
+
+def test_a_fine_tune_that_is_not_better_is_not_installed_and_the_command_says_so(folders, capsys, scripted_scores):
+    scripted_scores(10.0, 10.5, 11.0)
+    old, colour = folders
+    argv = ["--old", str(old), "--color", str(colour), "--out", "mine", "--base", BASE, "--preset", "tiny",
+            "--device", "cpu"]
+    assert train_command.run(parse(*argv)) == 0
+    out = capsys.readouterr().out
+    table = out[out.index("kept aside"):]
+    assert "base (tiny-base)" in table and "10.00" in table and "fine-tuned (step 4)" in table and "11.00" in table
+    assert "note: the fine-tuned model is not better than tiny-base" in out and "nothing was installed" in out
+    assert "--keep-worse" in out and "model installed" not in out
+    assert not user_model_path("mine").exists()
+
+    # --keep-worse installs it anyway (here: resuming the finished run, as the note says).
+    assert train_command.run(parse(*argv, "--resume", "--keep-worse")) == 0
+    assert "model installed" in capsys.readouterr().out
+    assert user_model_path("mine").is_file()
+
+
+def test_the_resume_line_keeps_keep_worse():
+    args = parse("--old", "a", "--color", "b", "--out", "x", "--keep-worse")
+    assert train_command._resume_command(args).endswith("--keep-worse --resume")
 
 
 def test_missing_folder_exits_2_with_one_line(folders, capsys, tmp_path):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from concurrent.futures import ThreadPoolExecutor
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -96,10 +97,10 @@ def make_batch(cache: torch.Tensor, config: BaseTrainingConfig, step: int,
     crop = int(torch.randint(config.size, side + 1, (1,), generator=generator))
     y = int(torch.randint(0, side - crop + 1, (1,), generator=generator))
     x = int(torch.randint(0, side - crop + 1, (1,), generator=generator))
-    images = cache[index, y : y + crop, x : x + crop]
-    lab = _to_lab(images)
-    if crop != config.size:
-        lab = F.interpolate(lab, size=(config.size, config.size), mode="bilinear", align_corners=False)
+    images = cache[index, y : y + crop, x : x + crop].permute(0, 3, 1, 2).float() / 255.0
+    if crop != config.size:  # resized in sRGB before the (costly) Lab conversion: fewer pixels to convert
+        images = F.interpolate(images, size=(config.size, config.size), mode="bilinear", align_corners=False)
+    lab = rgb_to_lab(images.clamp(0.0, 1.0))
     flip = torch.rand(config.batch_size, generator=generator) < 0.5
     lab[flip] = lab[flip].flip(-1)
     lightness, ab = lab[:, :1], lab[:, 1:]
@@ -252,7 +253,26 @@ def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) ->
     model.train()
     step = start_step
     started = time.monotonic()
+    # The next batch is made on a helper thread while the model trains on this one (torch and
+    # Pillow release the GIL): making a batch (crops, Lab, old-scan degradations, hints) took as
+    # long as a training step on the 2-core CPU. Batches are a pure function of the step, so the
+    # sequence is the same.
+    prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="revive-batch")
+    upcoming = {step: prefetch.submit(make_batch, train_cache, config, step, weights)} if step < config.steps else {}
+    try:
+        yield from _loop(config, model, ema, optimizer, state_path, class_weights, centers, train_cache, weights,
+                         validation_cache, validation_paths, run_dir, device, dtype, step, cancel, prefetch,
+                         upcoming, started)
+    finally:
+        prefetch.shutdown(wait=True, cancel_futures=True)
+
+
+def _loop(config, model, ema, optimizer, state_path, class_weights, centers, train_cache, weights,
+          validation_cache, validation_paths, run_dir, device, dtype, step, cancel, prefetch, upcoming,
+          started) -> Iterator[object]:
+    """The training steps from ``step`` on (see ``train_base``)."""
     recent: list[float] = []
+    start_step = step
     while step < config.steps:
         if cancel.cancelled:
             _save_state(state_path, model, ema, optimizer, step, class_weights)
@@ -262,7 +282,9 @@ def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) ->
         tick = time.monotonic()
         for group in optimizer.param_groups:
             group["lr"] = config.learning_rate * learning_rate_factor(step, config.steps)
-        batch = make_batch(train_cache, config, step, weights)
+        batch = upcoming.pop(step).result()
+        if step + 1 < config.steps:
+            upcoming[step + 1] = prefetch.submit(make_batch, train_cache, config, step + 1, weights)
         inputs, ab = batch.inputs.to(device), batch.ab.to(device)
         with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
             logits = model(inputs)

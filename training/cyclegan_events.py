@@ -19,3 +19,23 @@ class PreviewReady:
     step: int
     images: tuple[tuple[str, np.ndarray, np.ndarray], ...]
     base: bool = False
+
+
+@dataclass(frozen=True)
+class HoldoutScored:
+    """Base and fine-tuned G scored on the held-out colour photos (``training.cyclegan_scores``).
+
+    ``base``, ``tuned``: ``engine.metrics.summarize`` dicts (``psnr``, ``ciede2000``,
+    ``mean_a_error``, ``mean_b_error``, ``better_than_gray``, the gray copy's ``gray_*``...) of the
+    base model and of G at ``step``; ``better``: G at ``step`` beats the base
+    (``cyclegan_scores.beats``); ``best_step`` is the step whose G would be installed (None: no step
+    beats the base so far) and ``best`` its summary; ``photos`` how many photos were scored.
+    """
+
+    step: int
+    base: dict[str, float]
+    tuned: dict[str, float]
+    better: bool
+    best_step: int | None
+    best: dict[str, float] | None
+    photos: int

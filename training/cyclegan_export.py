@@ -3,6 +3,11 @@
 Only G is exported (F and the discriminators are training machinery). Its architecture and arguments
 are the base model's (from the run's ``base_card.json``), so the base file is not needed any more.
 
+What is exported is the best G, not the last: the run saves G as ``best.safetensors`` at each scored
+step that beats the base on the held-out colour photos and every earlier best
+(``training.cyclegan_scores``). A run with no such step installs nothing (``NotBetter``) unless the
+caller insists (``keep_worse``: then the run's current G is installed, and its card says it is worse).
+
 A run folder's files come from outside (a copied folder, a damaged disk, a hostile file): the state
 is loaded with ``weights_only=True`` and checked field by field (``load_run_state``), the JSON files
 must be objects of the expected shape; anything else is one ``DamagedRun`` line, never a traceback
@@ -18,12 +23,23 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from engine.architectures import build
 from engine.errors import ReviveError
-from engine.model_file import ModelCard, save_model
+from engine.model_file import ModelCard, load_model, save_model
 from engine.model_registry import user_model_path
-from training.cyclegan_config import BASE_CARD_FILE, DATASET_FILE, METRICS_FILE, STATE_FILE, DamagedRun, load_run_config
+from training.cyclegan_config import (
+    BASE_CARD_FILE,
+    BEST_MODEL_FILE,
+    DATASET_FILE,
+    METRICS_FILE,
+    SCORES_FILE,
+    STATE_FILE,
+    DamagedRun,
+    load_run_config,
+)
+from training.cyclegan_scores import ScoreBook, load_score_book
 
 log = logging.getLogger(__name__)
 
@@ -159,12 +175,41 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def export_cyclegan(run: Path, name: str) -> Path:
-    """Install the run's current G as user model ``name``; returns the model file's path.
+class NotBetter(ReviveError):
+    """No scored step of the run beats its base model on the held-out colour photos."""
 
-    ``run``: a run folder (``<REVIVE_HOME>/runs/<run>``) or its ``state.pt``. The model card records
-    the base model, the folders (names and counts), the steps done, the options, the preset and the
-    mean losses of the last steps. ValueError for a bad name; ReviveError for an incomplete run.
+
+def not_better_text(base_name: str, book: ScoreBook | None) -> str:
+    """Why a run installs nothing, for people (callers add how to insist)."""
+    if book is None:
+        return f"this run was not measured against {base_name}, so it is not installed"
+    return (f"the fine-tuned model does not beat {base_name} on {len(book.photos)} of your colour photos it"
+            " never trained on (mean CIEDE2000 or colour cast), so nothing was installed")
+
+
+def _module_from(run_dir: Path, base: ModelCard, state: dict | None, best: Path | None) -> nn.Module:
+    try:
+        module = build(base.architecture, base.arguments)
+    except ValueError as error:
+        raise ReviveError(f"{run_dir / BASE_CARD_FILE}: {error}") from None
+    source = best if best is not None else run_dir / STATE_FILE
+    try:
+        module.load_state_dict(load_model(best)[0].state_dict() if best is not None else state["G"])
+    except (KeyError, RuntimeError) as error:
+        first = str(error).splitlines()[0]
+        raise ReviveError(f"{source}: the saved G does not match the base model's architecture ({first})") from None
+    return module
+
+
+def export_cyclegan(run: Path, name: str, keep_worse: bool = False) -> Path:
+    """Install the run's best G as user model ``name``; returns the model file's path.
+
+    ``run``: a run folder (``<REVIVE_HOME>/runs/<run>``) or its ``state.pt``. The best G is the one
+    saved at the scored step that beats the base most (``best.safetensors``); without one, NotBetter,
+    unless ``keep_worse``: then the run's current G. The model card records the base model, the
+    folders (names and counts), the step installed, the options, the preset, the mean losses of the
+    last steps and the held-out scores of base and fine-tune. ValueError for a bad name; ReviveError
+    for an incomplete run.
     """
     run = Path(run)
     run_dir, state_path = (run.parent, run) if run.is_file() else (run, run / STATE_FILE)
@@ -174,19 +219,26 @@ def export_cyclegan(run: Path, name: str) -> Path:
     dataset = load_run_dataset(run_dir)
     metrics_text = _read_text(run_dir / METRICS_FILE)
     metrics = parse_run_json(metrics_text, run_dir / METRICS_FILE) if metrics_text else {}
-    if not state_path.is_file():
-        raise ReviveError(f"{run_dir} has no saved training state ({STATE_FILE}) to export")
-    state = load_run_state(state_path)
-    try:
-        module = build(base.architecture, base.arguments)
-    except ValueError as error:
-        raise ReviveError(f"{run_dir / BASE_CARD_FILE}: {error}") from None
-    try:
-        module.load_state_dict(state["G"])
-    except (KeyError, RuntimeError) as error:
-        first = str(error).splitlines()[0]
-        raise ReviveError(f"{state_path}: the saved G does not match the base model's architecture ({first})") from None
-    steps = int(state["step"])
+    book = load_score_book(run_dir / SCORES_FILE)
+    best_path = run_dir / BEST_MODEL_FILE
+    if book is not None and book.best_step is not None and not best_path.is_file():
+        raise ReviveError(f"{run_dir} lacks {BEST_MODEL_FILE}, the model of its best step ({book.best_step})")
+    if book is not None and book.best_step is not None:
+        module, steps, better = _module_from(run_dir, base, None, best_path), book.best_step, True
+        measured = (book.best_step, book.best)
+    elif keep_worse:
+        if not state_path.is_file():
+            raise ReviveError(f"{run_dir} has no saved training state ({STATE_FILE}) to export")
+        state = load_run_state(state_path)
+        module, steps, better = _module_from(run_dir, base, state, None), int(state["step"]), False
+        measured = book.last() if book is not None else None
+    else:
+        raise NotBetter(not_better_text(base.name, book))
+    if book is not None:
+        metrics = {**metrics, "held_out_scores": {
+            "photos": len(book.photos), "base": book.base, "beats_base": better,
+            "fine_tuned": measured[1] if measured else None, "measured_step": measured[0] if measured else None,
+        }}
     old_folder, color_folder = Path(dataset["old_folder"]).name, Path(dataset["color_folder"]).name
     summary = (
         f"{dataset['old_images']} old photos from {old_folder}/ and {dataset['color_images']} colour photos"
@@ -201,7 +253,9 @@ def export_cyclegan(run: Path, name: str) -> Path:
         temperature=base.temperature,
         prior_correction=base.prior_correction,
         chroma_scale=base.chroma_scale,
-        description=f"{base.name} fine-tuned with CycleGAN on {summary} ({steps} steps)",
+        confidence_gamma=base.confidence_gamma,
+        description=f"{base.name} fine-tuned with CycleGAN on {summary} ({steps} steps)"
+        + ("" if better else f"; installed although it does not beat {base.name} on the held-out photos"),
         trained_on=summary,
         base_model=base.name,
         training={

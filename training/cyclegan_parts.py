@@ -1,6 +1,6 @@
 """Building blocks of CycleGAN training (Zhu et al. 2017), shared by the colorizer fine-tuning and the
 plain RGB <-> RGB example: the image pool, the least-squares GAN loss, the learning-rate schedule,
-network builders, and differentiable colour plumbing between "RGB in [-1, 1]" and L*/a*b*.
+the adversarial warm-up, network builders, and differentiable colour plumbing between "RGB in [-1, 1]" and L*/a*b*.
 
 Tensor conventions here: images are ``(N, 3, H, W)`` float sRGB scaled to [-1, 1] (what the
 generators and discriminators see); L* enters a colorizer as L*/50 - 1 in [-1, 1]; a*b* are in Lab
@@ -64,6 +64,15 @@ def learning_rate_factor(step: int, total: int, decay_start: int) -> float:
     if step < decay_start:
         return 1.0
     return max(0.0, 1.0 - (step - decay_start) / max(1, total - decay_start))
+
+
+def adversarial_factor(step: int, warmup: int) -> float:
+    """The share of the adversarial weight at ``step``: a linear ramp from 0 at step 0 to 1 at
+    ``warmup`` (and after); 1 throughout when ``warmup`` is 0. The discriminators train from step 0,
+    so they already tell real from fake when the generators start to listen to them."""
+    if warmup <= 0:
+        return 1.0
+    return min(1.0, step / warmup)
 
 
 def set_requires_grad(modules: list[nn.Module], flag: bool) -> None:

@@ -32,7 +32,7 @@ from torch import nn
 from engine.architectures.resnet_generator import AB_SCALE
 from engine.architectures.unet_colorizer import UNetColorizer
 from engine.errors import ReviveError
-from training.colour_classes import colour_class_loss
+from training.colour_classes import colour_class_loss, mean_ab_l1
 from training.cyclegan_parts import (
     ImagePool,
     freeze_batch_norm,
@@ -68,11 +68,20 @@ class ColorizerG:
         ab = self.module.predict_ab(lightness_input(lightness), self.temperature, self.prior_correction).float()
         return rgb11_from_lab(lightness, ab), ab
 
-    def paired_loss(self, lab_b: torch.Tensor, cycle_weight: float) -> torch.Tensor:
-        """G(L* of b) against b's a*b*; ``lab_b`` ``(N, 3, H, W)`` Lab."""
+    def paired_loss(self, lab_b: torch.Tensor, cycle_weight: float, regression_weight: float = 0.0) -> torch.Tensor:
+        """G(L* of b) against b's a*b*; ``lab_b`` ``(N, 3, H, W)`` Lab. For a ``UNetColorizer``, the
+        base recipe's loss: the rebalanced colour-class loss plus ``regression_weight`` times the L1
+        of the distribution's mean a*b* (``colour_classes.mean_ab_l1``: uncertain colour goes toward
+        neutral, not toward the prior's favourite blue). A colorizer with hint channels is given
+        zeros there ("no hints"), as ``predict_ab`` does."""
         x = lightness_input(lab_b[:, :1])
         if isinstance(self.module, UNetColorizer) and self.class_weights is not None:
-            return colour_class_loss(self.module(x), lab_b[:, 1:], self.module.bin_centers, self.class_weights)
+            logits = self.module(self.module.network_input(x))
+            centers = self.module.bin_centers
+            loss = colour_class_loss(logits, lab_b[:, 1:], centers, self.class_weights)
+            if regression_weight:
+                loss = loss + regression_weight * mean_ab_l1(logits, lab_b[:, 1:], centers)
+            return loss
         ab = self.module.predict_ab(x, self.temperature, self.prior_correction).float()
         if ab.shape[-2:] != lab_b.shape[-2:]:
             ab = F.interpolate(ab, size=lab_b.shape[-2:], mode="bilinear", align_corners=False)
@@ -111,7 +120,10 @@ def diversity_penalty(ab: torch.Tensor, margin: float) -> torch.Tensor:
 
 @dataclass
 class CycleGANNetworks:
-    """The four networks, their two optimizers (G+F, D_A+D_B, as in the reference code) and the pools."""
+    """The four networks, their two optimizers (G+F, D_A+D_B, as in the reference code) and the pools.
+
+    ``opt_g`` has two parameter groups, G's and F's, each with its own ``initial_lr`` (G's is
+    ``config.g_lr``: the pretrained colorizer moves slower than F, which starts from scratch)."""
 
     g: ColorizerG | RGBGenerator
     f: nn.Module
@@ -127,8 +139,14 @@ class CycleGANNetworks:
         for module in (g.module, f, d_a, d_b):
             module.to(device)
         betas = (config.beta1, 0.999)
-        opt_g = torch.optim.Adam(list(g.module.parameters()) + list(f.parameters()), lr=config.learning_rate, betas=betas)
+        groups = [
+            {"params": list(g.module.parameters()), "lr": config.g_lr, "initial_lr": config.g_lr},
+            {"params": list(f.parameters()), "lr": config.learning_rate, "initial_lr": config.learning_rate},
+        ]
+        opt_g = torch.optim.Adam(groups, betas=betas)
         opt_d = torch.optim.Adam(list(d_a.parameters()) + list(d_b.parameters()), lr=config.learning_rate, betas=betas)
+        for group in opt_d.param_groups:
+            group["initial_lr"] = config.learning_rate
         return cls(g, f, d_a, d_b, opt_g, opt_d, ImagePool(config.pool_size, config.seed), ImagePool(config.pool_size, config.seed + 1))
 
     def train(self) -> None:
@@ -167,14 +185,16 @@ class CycleGANNetworks:
         if isinstance(self.g, ColorizerG) and "class_weights" in state:
             self.g.class_weights = state["class_weights"]
 
-    def step(self, real_a: torch.Tensor, real_b: torch.Tensor, config, lr_factor: float, dtype: torch.dtype) -> dict[str, float]:
+    def step(self, real_a: torch.Tensor, real_b: torch.Tensor, config, lr_factor: float, dtype: torch.dtype,
+             adversarial_factor: float = 1.0) -> dict[str, float]:
         """One update of G and F, then of D_A and D_B. ``real_a``, ``real_b``: ``(N, 3, S, S)`` RGB in
-        [-1, 1] on the networks' device. Returns the unweighted losses (``LOSS_NAMES``).
-        ReviveError when a loss is not finite (diverged)."""
+        [-1, 1] on the networks' device; ``lr_factor`` scales every group's ``initial_lr`` (the
+        schedule), ``adversarial_factor`` the generators' GAN losses (the warm-up; D always trains).
+        Returns the unweighted losses (``LOSS_NAMES``). ReviveError when a loss is not finite (diverged)."""
         device = real_a.device
         for optimizer in (self.opt_g, self.opt_d):
             for group in optimizer.param_groups:
-                group["lr"] = config.learning_rate * lr_factor
+                group["lr"] = group["initial_lr"] * lr_factor
         autocast = torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32)
         lab_b = lab_from_rgb11(real_b)
         set_requires_grad([self.d_a, self.d_b], False)
@@ -188,7 +208,8 @@ class CycleGANNetworks:
             zero = real_a.new_zeros(())
             identity = F.l1_loss(self.f(real_a).float(), real_a) if config.identity_weight > 0 else zero
             if self.g.colorizer:
-                paired = self.g.paired_loss(lab_b, config.cycle_weight) if config.paired_weight > 0 else zero
+                paired = (self.g.paired_loss(lab_b, config.cycle_weight, config.regression_weight)
+                          if config.paired_weight > 0 else zero)
             else:
                 paired = zero
                 if config.identity_weight > 0:
@@ -197,8 +218,7 @@ class CycleGANNetworks:
         cycle_b = F.l1_loss(rec_b, real_b)
         diversity = diversity_penalty(fake_b_ab, config.diversity_margin)
         total = (
-            g_adv
-            + f_adv
+            config.adversarial_weight * adversarial_factor * (g_adv + f_adv)
             + config.cycle_weight * (cycle_a + cycle_b)
             + config.identity_weight * config.cycle_weight * identity
             + config.paired_weight * paired

@@ -13,7 +13,9 @@ A run lives in ``<REVIVE_HOME>/runs/<name>/``:
   field (``cyclegan_export.load_run_state``). The image pools are not saved: after a resume they
   start empty and refill within ``pool_size`` fakes;
 - ``metrics.json``: mean losses over the last 50 steps, at each checkpoint;
-- ``previews/step_NNNNNN.png``: before/after grids of the held-out old photos.
+- ``previews/step_NNNNNN.png``: before/after grids of the held-out old photos;
+- ``scores.json``: base vs G on the held-out colour photos at every preview (``cyclegan_scores``);
+- ``best.safetensors``: G at the best of those steps that beats the base (what export installs).
 Resuming (``resume=True``) continues at the saved step with the same optimizer state and the same
 batch sequence (batches are a function of seed and step). The optimizers' options (betas, eps...)
 always come from the config, never from the saved file. Every problem with the name or the saved
@@ -39,6 +41,7 @@ from engine.device import is_out_of_memory, select_device
 from engine.errors import OutOfMemory, ReviveError
 from engine.model_file import ModelCard, load_model
 from engine.model_registry import resolve_model
+from training.base_data import PhotoCache, source_tag
 from training.colour_classes import rebalancing_weights
 from training.cyclegan_config import (
     BASE_CARD_FILE, CONFIG_FILE, DATASET_FILE, METRICS_FILE, STATE_FILE, CycleGANConfig, DamagedRun, start_problem,
@@ -46,10 +49,13 @@ from training.cyclegan_config import (
 from training.cyclegan_data import DomainData, load_domain, make_batch
 from training.cyclegan_events import PreviewReady
 from training.cyclegan_export import (
-    check_optimizer_state, export_cyclegan, load_run_dataset, load_run_state, required_run_file,
+    NotBetter, check_optimizer_state, export_cyclegan, load_run_dataset, load_run_state, required_run_file,
 )
-from training.cyclegan_parts import build_discriminator, build_resnet, lab_from_rgb11, learning_rate_factor, uint8_to_rgb11
+from training.cyclegan_parts import (
+    adversarial_factor, build_discriminator, build_resnet, lab_from_rgb11, learning_rate_factor, uint8_to_rgb11,
+)
 from training.cyclegan_preview import save_grid, translate_previews
+from training.cyclegan_scores import HoldoutJudge, prepare_photos, scoring_image
 from training.cyclegan_step import LOSS_NAMES, ColorizerG, CycleGANNetworks
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted
 
@@ -127,11 +133,15 @@ def _prepare_run(config: CycleGANConfig, run_dir: Path, base_card: ModelCard, ba
 
 
 def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) -> Iterator[object]:
-    """Fine-tune (or resume) G on ``config.old`` / ``config.color``; export it when ``config.name`` is set.
+    """Fine-tune (or resume) G on ``config.old`` / ``config.color``; export the best G when
+    ``config.name`` is set and a step beats the base (or ``config.keep_worse``).
 
-    Yields ``TrainingStarted``, ``PreviewReady`` (at the start and every ``preview_every`` steps),
-    ``StepDone`` (losses: ``cycleGAN_step.LOSS_NAMES``, unweighted), ``CheckpointSaved``, and last
-    ``TrainingFinished`` (``model_path`` set when exported). Raises ReviveError for unusable folders,
+    Yields ``TrainingStarted``, ``PreviewReady`` and ``HoldoutScored`` (at the start and every
+    ``preview_every`` steps; a resumed run first replays its scored steps), ``StepDone`` (losses:
+    ``cyclegan_step.LOSS_NAMES``, unweighted), ``CheckpointSaved``, and last ``TrainingFinished``
+    (``model_path`` set when exported, None when nothing beat the base; its ``metrics`` hold the
+    losses and ``held_out_scores``: base, best step and its scores, last step and its scores,
+    installed or not). Raises ReviveError for unusable folders,
     a missing base model, a name that hides a shipped model (without ``force``), an existing run
     without ``resume``, ``resume`` without a saved run, ``DamagedRun`` for a damaged or foreign
     saved run, or divergence.
@@ -151,7 +161,9 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
     else:
         base_module, base_card, base_path = load_base(config.base)
     a = load_domain(config.old, config, "old")
-    b = load_domain(config.color, config, "colour")
+    # The colour folder's held-out photos are the ones the fine-tune is measured on.
+    b = load_domain(config.color, config, "colour", holdout=config.score_count,
+                    holdout_image=lambda p: scoring_image(p, config.score_side), colour_only=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     networks = build_networks(config, device, base_module, base_card)
     start_step = 0
@@ -162,10 +174,20 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
         _prepare_run(config, run_dir, base_card, base_path, a, b)
         weights = class_weights_for(base_module, b.cache)
         networks.g.class_weights = None if weights is None else weights.to(device)
+    judge = HoldoutJudge.open(run_dir, base_module if state is None else None, base_path, base_card,
+                              photos=prepare_photos(b.previews), device=choice)
     networks.train()
     cache_a, cache_b = torch.from_numpy(a.cache), torch.from_numpy(b.cache)
+    # As for the base model: sources balanced (file-name prefix), so the biggest one (often
+    # landscapes, whose skies lean blue) does not set the colour prior.
+    sources = tuple(source_tag(p) for p in b.train_paths)
+    weights_b = PhotoCache(cache_b, sources).sampling_weights(config.balance_power) if config.balance_power < 1 else None
     yield TrainingStarted(run_dir, start_step, config.steps, choice.description, a.count + b.count, len(a.previews))
     yield _preview(networks, a, run_dir, start_step, device, dtype, base=start_step == 0)
+    if start_step == 0:
+        yield judge.judge(0, networks.g.module)
+    else:
+        yield from judge.replay()
 
     step, recent, recent_losses = start_step, [], []
     while step < config.steps:
@@ -178,9 +200,10 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
             return
         tick = time.monotonic()
         real_a = make_batch(cache_a, config, step, salt=0).to(device)
-        real_b = make_batch(cache_b, config, step, salt=1).to(device)
+        real_b = make_batch(cache_b, config, step, salt=1, weights=weights_b).to(device)
         try:
-            losses = networks.step(real_a, real_b, config, learning_rate_factor(step, config.steps, config.decay_start), dtype)
+            losses = networks.step(real_a, real_b, config, learning_rate_factor(step, config.steps, config.decay_start),
+                                   dtype, adversarial_factor(step, config.adversarial_warmup))
         except ReviveError as error:
             raise ReviveError(f"at step {step}: {error}") from None
         except RuntimeError as error:
@@ -203,10 +226,20 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
             yield CheckpointSaved(step, state_path)
         if step % config.preview_every == 0 or step == config.steps:
             yield _preview(networks, a, run_dir, step, device, dtype)
+            yield judge.judge(step, networks.g.module)
     metrics = _mean_losses(recent_losses, step)
     model_path = None
     if config.name:
-        model_path = export_cyclegan(run_dir, config.name)
+        try:
+            model_path = export_cyclegan(run_dir, config.name, keep_worse=config.keep_worse)
+        except NotBetter as error:
+            log.info("%s: %s", run_dir.name, error)
+    book = judge.book
+    last = book.last()
+    metrics["held_out_scores"] = {
+        "base_model": base_card.name, "photos": len(book.photos), "base": book.base, "best_step": book.best_step, "best": book.best,
+        "last_step": last[0] if last else None, "last": last[1] if last else None, "installed": model_path is not None,
+    }
     yield TrainingFinished(step, model_path, metrics=metrics)
 
 

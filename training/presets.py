@@ -10,11 +10,13 @@ import logging
 import statistics
 import time
 
+import numpy as np
 import torch
 
 from engine.device import select_device
 from training.cyclegan_config import DEFAULT_PRESET, PRESETS, CycleGANConfig, Preset, make_config, preset_names
 from training.cyclegan_preview import translate_previews
+from training.cyclegan_scores import prepare_photos, score_model
 from training.cyclegan_trainer import build_networks, load_base
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,8 @@ def estimate_seconds(config: CycleGANConfig, device: str | None = None, timed_st
     """Seconds the whole run should take on ``device`` (default: the config's), from real steps.
 
     Builds G from the base model and F, D_A, D_B from the options; runs one warm-up step and
-    ``timed_steps`` timed ones on random images of the configured size; adds the previews. Loading
+    ``timed_steps`` timed ones on random images of the configured size; adds the previews and the
+    scoring of the held-out colour photos at each of them (measured on one random photo). Loading
     the folders is not included (seconds for hundreds of photos). Global RNG state is left untouched.
     """
     choice = select_device(device or config.device, config.precision)
@@ -57,9 +60,17 @@ def estimate_seconds(config: CycleGANConfig, device: str | None = None, timed_st
         tick = time.perf_counter()
         translate_previews(networks.g, previews, choice.device, choice.dtype)
         per_preview = time.perf_counter() - tick
+        # One held-out colour photo scored (colorized as the installed model would, then measured).
+        side = config.score_side
+        rng = np.random.default_rng(0)
+        photo = prepare_photos([("x", rng.integers(0, 256, (side * 3 // 4, side, 3), dtype=np.uint8))])
+        tick = time.perf_counter()
+        score_model(module, card, photo, choice)
+        per_preview += (time.perf_counter() - tick) * config.score_count
     preview_rounds = config.steps // config.preview_every + 2
     total = per_step * config.steps + per_preview * preview_rounds
-    log.info("estimate: %.3f s/step x %d steps + previews = %.0f s on %s", per_step, config.steps, total, choice.description)
+    log.info("estimate: %.3f s/step x %d steps + previews and scores = %.0f s on %s", per_step, config.steps, total,
+             choice.description)
     return total
 
 

@@ -1,17 +1,19 @@
 """The ``train`` subcommand: fine-tune the colorizer on two unpaired folders (CycleGAN).
 
     main.py train --old DIR --color DIR --out NAME [--base MODEL] [--preset NAME] [--steps N]
-                  [--size N] [--device auto|cpu|cuda|mps] [--resume] [--force]
+                  [--size N] [--device auto|cpu|cuda|mps] [--resume] [--force] [--keep-worse]
 
 Order: check the name and the saved run (without torch, before anything is read or written), then
 the folders (findings printed; blocking problems -> exit 2), estimate the time, train with a
-progress line (one updating line on a terminal, a line every 5 % otherwise), export.
+progress line (one updating line on a terminal, a line every 5 % otherwise), then the before/after
+table (base vs fine-tuned on colour photos kept aside) and the install: the best step's model when
+one beats the base; otherwise nothing is installed (a note says so, exit 0) unless ``--keep-worse``.
 
 Torch is imported only when the command runs (``main.py --help`` stays instant). Training runs on
 a worker thread (``engine.cli_runtime``): the first Ctrl+C (or SIGTERM) saves a resumable state and
 stops, a second quits at once.
 
-Exit status: 0 trained and installed; 2 bad options, name, folders, model or saved run (one line on
+Exit status: 0 trained (installed, or not better than the base and not installed); 2 bad options, name, folders, model or saved run (one line on
 stderr, no traceback); 130 cancelled with Ctrl-C (the conventional 128 + SIGINT: the state is saved
 and the message says how to resume); 1 any other failure reported by the engine during training.
 """
@@ -56,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue the interrupted run of this name")
     parser.add_argument("--force", action="store_true",
                         help="allow a NAME that replaces a shipped model (e.g. revive-base) wherever that name is used")
+    parser.add_argument("--keep-worse", action="store_true",
+                        help="install the fine-tuned model even when it does not beat the base model on the colour"
+                        " photos kept aside (by default only a model that does better is installed)")
 
 
 def format_seconds(seconds: float) -> str:
@@ -74,9 +79,10 @@ def _resume_command(args: argparse.Namespace) -> str:
             parts += [flag, str(value)]
     if args.device != "auto":
         parts += ["--device", args.device]
-    if getattr(args, "force", False):
-        parts.append("--force")
-    return shlex.join(parts + ["--resume"])
+    for flag in ("force", "keep_worse"):
+        if getattr(args, flag, False):
+            parts.append("--" + flag.replace("_", "-"))
+    return shlex.join([*parts, "--resume"])
 
 
 def _fail(message: object, status: int = EXIT_USAGE) -> int:
@@ -90,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         config = make_config(
             args.preset, args.old, args.color, name=args.out, base=args.base, steps=args.steps, size=args.size,
             device=args.device, resume=args.resume, force=getattr(args, "force", False),
+            keep_worse=getattr(args, "keep_worse", False),
         )
     except ValueError as error:
         return _fail(error)
@@ -146,7 +153,7 @@ def _os_error_text(error: OSError) -> str:
 
 
 def _follow(events, config: CycleGANConfig, args: argparse.Namespace) -> int:
-    from training.cyclegan_events import PreviewReady
+    from training.cyclegan_events import HoldoutScored, PreviewReady
     from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted
 
     tty = sys.stdout.isatty()
@@ -167,6 +174,10 @@ def _follow(events, config: CycleGANConfig, args: argparse.Namespace) -> int:
                 last_print = time.monotonic()
         elif isinstance(event, PreviewReady) and not tty:
             print(f"preview at step {event.step} saved", flush=True)
+        elif isinstance(event, HoldoutScored) and not tty:
+            verdict = "better than the base" if event.better else "not better than the base"
+            print(f"held-out colour photos at step {event.step}: CIEDE2000 {event.tuned['ciede2000']:.2f}"
+                  f" (base {event.base['ciede2000']:.2f}), {verdict}", flush=True)
         elif isinstance(event, CheckpointSaved) and not tty:
             print(printable(f"checkpoint at step {event.step}: {event.path}"), flush=True)
         elif isinstance(event, TrainingFinished):
@@ -176,7 +187,36 @@ def _follow(events, config: CycleGANConfig, args: argparse.Namespace) -> int:
                 print(f"cancelled at step {event.step}; the state is saved. Resume with:")
                 print(f"  {printable(_resume_command(args))}")
                 return EXIT_CANCELLED
+            _print_scores(event.metrics.get("held_out_scores"), config)
+            if event.model_path is None:
+                print(printable(f"note: {_not_installed_note(event.metrics.get('held_out_scores'), config)}"))
+                return EXIT_OK
             print(printable(f"model installed: {event.model_path}"))
             print(printable(f"use it: main.py colorize --model {shlex.quote(config.name or '')} PHOTOS..."))
             return EXIT_OK
     return _fail("training ended without finishing", EXIT_FAILED)
+
+
+def _print_scores(scores: dict | None, config: CycleGANConfig) -> None:
+    """The before/after table of the held-out colour photos (what was installed, or would have been)."""
+    from training.cyclegan_scores import format_table
+
+    if not scores:
+        return
+    if scores["best_step"] is not None:
+        step, tuned, label = scores["best_step"], scores["best"], f"fine-tuned, best (step {scores['best_step']})"
+    else:
+        step, tuned = scores["last_step"], scores["last"]
+        label = f"fine-tuned (step {step})"
+    base_name = scores.get("base_model") or config.base or "base model"
+    print()
+    for line in format_table(base_name, scores["base"], tuned, label, scores["photos"]).splitlines():
+        print(printable(line))
+
+
+def _not_installed_note(scores: dict | None, config: CycleGANConfig) -> str:
+    base = (scores or {}).get("base_model") or config.base or "the base model"
+    run_dir = config.resolved_run_dir()
+    return (f"the fine-tuned model is not better than {base} on the colour photos kept aside (no step had a lower"
+            f" CIEDE2000 without a stronger cast), so nothing was installed. The run is kept in {run_dir};"
+            " to install it anyway, run the same command with --resume --keep-worse")
