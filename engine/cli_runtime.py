@@ -14,6 +14,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -89,15 +90,26 @@ def events_from_thread(produce: Callable[[], Iterable[T]], name: str = "revive-w
 
     thread = threading.Thread(target=work, name=name, daemon=True)
     thread.start()
-    while True:
-        try:
-            item = items.get(timeout=0.2)
-        except queue.Empty:
-            continue
-        if item is _DONE:
-            break
-        yield item
-    thread.join()
+    try:
+        while True:
+            try:
+                item = items.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if item is _DONE:
+                break
+            yield item
+    finally:
+        # Also when the caller stops early (it got the last event it needed and returned): let the
+        # worker finish its own clean-up before the interpreter exits, so no thread is cut off in
+        # the middle of native code ("terminate called without an active exception").
+        deadline = time.monotonic() + 10.0  # a worker with work left is not waited for long
+        while thread.is_alive() and time.monotonic() < deadline:
+            try:
+                items.get(timeout=0.2)
+            except queue.Empty:
+                pass
+            thread.join(timeout=0.05)
     if failure:
         raise failure[0]
 

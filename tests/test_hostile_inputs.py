@@ -399,13 +399,13 @@ def test_train_base_resume_from_a_damaged_state_is_one_line(home, colour_photos,
 def test_python_warnings_go_to_the_log_not_the_terminal(home, photos, tmp_path):
     """A library's warnings (Pillow's, say) must not break the progress line: log file only."""
     env = dict(os.environ, REVIVE_HOME=str(home))
-    code = ("import sys, warnings; from pathlib import Path; from engine import model_registry, batch_run;"
+    code = ("import sys, warnings; from pathlib import Path; from engine import model_registry, imaging;"
             f"model_registry.shipped_models_dir = lambda: Path({str(model_registry.shipped_models_dir())!r});"
-            "real = batch_run.read_photo\n"
+            "real = imaging.read_photo\n"
             "def noisy(path, *a, **k):\n"
             "    warnings.warn('something odd in ' + Path(path).name, UserWarning)\n"
             "    return real(path, *a, **k)\n"
-            "batch_run.read_photo = noisy\n"
+            "imaging.read_photo = noisy\n"
             "import main; sys.exit(main.main(sys.argv[1:]))")
     result = subprocess.run([sys.executable, "-c", code, "colorize", str(photos), "-o", str(tmp_path / "out")],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
