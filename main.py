@@ -22,18 +22,23 @@ log = logging.getLogger("revive")
 def commands() -> tuple:
     """(subcommand, module with add_arguments/run, one-line help). Imported here, inside a function,
     so that a Ctrl+C during start-up is caught by ``main`` like any other."""
-    from engine import colorize_command, models_command, restore_command
-    from training import base_command, train_command
-    from training.restoration import detector_command
+    from engine.cli import colorize, models, restore
+    from training.cli import train, train_base, train_detector
 
     return (
-        ("colorize", colorize_command, "colorize photos and folders into an output folder"),
-        ("restore", restore_command, "repair scratches, dust, grain and fading; write the restored gray photos"),
-        ("models", models_command, "list, add (--add) and remove (--remove) models"),
-        ("train-base", base_command, "train a base colorizer on a folder of colour photos"),
-        ("train", train_command, "fine-tune a model on your old photos and colour photos (CycleGAN)"),
-        ("train-detector", detector_command, "train the damage detector of the restore command"),
+        ("colorize", colorize, "colorize photos and folders into an output folder"),
+        ("restore", restore, "repair scratches, dust, grain and fading; write the restored gray photos"),
+        ("models", models, "list, add (--add) and remove (--remove) models"),
+        ("train-base", train_base, "train a base colorizer on a folder of colour photos"),
+        ("train", train, "fine-tune a model on your old photos and colour photos (CycleGAN)"),
+        ("train-detector", train_detector, "train the damage detector of the restore command"),
     )
+
+
+def app_version() -> str:
+    from engine.version import app_version as version
+
+    return version()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Revive colorizes old black-and-white and sepia photos. Without a command, the desktop app opens.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="show warnings and details on stderr")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {app_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module, help_text in commands():
         command = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
@@ -96,7 +102,7 @@ def _tune_allocator() -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        from engine.cli_runtime import exit_on_sigterm
+        from engine.cli.runtime import exit_on_sigterm
 
         exit_on_sigterm()
         parser = build_parser()

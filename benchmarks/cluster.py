@@ -8,7 +8,7 @@ the same generated photos.
 The photos are made once into a temporary folder (gray JPEGs with film grain). Each runner
 colorizes all of them into its own folder with the same model at the model card's render size:
 
-- plain: ``engine.batch_run.run_batch`` in this process, the model loaded (and warmed up) first,
+- plain: ``engine.batch.run.run_batch`` in this process, the model loaded (and warmed up) first,
   with torch's default threads and with one thread (as each Ray worker of a CPU cluster runs).
 - Ray, N workers: ``engine.cluster.run.ClusterWorkers`` on a Ray started here with this machine's
   CPUs; the workers' start (process, torch import, model load) is timed apart from the batch,
@@ -57,7 +57,7 @@ def megabytes(paths) -> float:
 
 
 def timed(events, expected: int) -> float:
-    from engine.batch_run import BatchFinished
+    from engine.batch.run import BatchFinished
 
     start = time.perf_counter()
     for event in events:
@@ -78,12 +78,12 @@ def main() -> int:
     parser.add_argument("--model", help="model name or path (default: the shipped model)")
     args = parser.parse_args()
 
-    from engine.batch_plan import BatchOptions, plan_batch
-    from engine.batch_run import run_batch
+    from engine.batch.plan import BatchOptions, plan_batch
+    from engine.batch.run import run_batch
     from engine.cluster.run import REVIVE_ROOT, ClusterWorkers, import_ray, run_batch_on_workers
-    from engine.colorizer import Colorizer
-    from engine.model_card import read_card
-    from engine.model_registry import resolve
+    from engine.models.colorizer import Colorizer
+    from engine.models.card import read_card
+    from engine.models.registry import resolve
 
     ray = import_ray()
     from ray.job_config import JobConfig

@@ -108,8 +108,8 @@ def make_gray_copies(paths: list[Path], root: Path, folder: Path) -> list[tuple[
 def colorize_folder(folder: Path, output_dir: Path, colorizer, settings):
     """Colorize every photo under ``folder`` into ``output_dir`` as ``main.py colorize --format png``
     does. Returns ({gray copy: output}, [(file, message) that failed], BatchSummary)."""
-    from engine.batch_plan import BatchOptions, plan_batch, prepare_output_folder
-    from engine.batch_run import BatchFinished, JobDone, JobFailed, run_batch
+    from engine.batch.plan import BatchOptions, plan_batch, prepare_output_folder
+    from engine.batch.run import BatchFinished, JobDone, JobFailed, run_batch
 
     options = BatchOptions(output_dir=output_dir, format="png", settings=settings)
     plan = plan_batch([folder], options)
@@ -258,7 +258,7 @@ def format_table(result: dict) -> str:
                                         f"{run['saturation']:g}" if "model" in result else "")]
     timing = result.get("timing")
     if timing:
-        from engine.terminal_progress import format_duration
+        from engine.cli.progress import format_duration
 
         lines.append(f"colorize step: {timing['photos']} photos in {format_duration(timing['seconds'])} "
                      f"({timing['seconds']:.1f} s, {timing['photos_per_second']:.2f} photos/s)")
@@ -350,9 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print everything as JSON (the table goes to stderr)")
     args = parser.parse_args(argv)
 
-    from engine.batch_settings import ColorizeSettings
+    from engine.batch.settings import ColorizeSettings
     from engine.errors import ReviveError
-    from training.photo_folder import is_holdout, list_photos
+    from training.data.photo_folder import is_holdout, list_photos
 
     try:
         if args.gray_only and args.sheet:
@@ -368,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ReviveError(f"no photos to score in {args.photos}")
         colorizer = None
         if not args.gray_only:
-            from engine.colorizer import Colorizer
+            from engine.models.colorizer import Colorizer
 
             colorizer = Colorizer.load(args.model, args.device)
             for warning in colorizer.warnings:

@@ -2,7 +2,7 @@
 
     uv run python benchmarks/restoration.py DIR [--images 96] [--json OUT.json]
 
-On the test half of the held-out photos of DIR (``training.photo_folder.is_holdout``: never
+On the test half of the held-out photos of DIR (``training.data.photo_folder.is_holdout``: never
 trained on; ``training.restoration.detector_data.tuning_split``: not the half the detector's
 threshold rule was chosen on), gray:
 
@@ -38,7 +38,7 @@ from engine.restoration.fill import fill
 from engine.restoration.levels import correct_fading
 from engine.restoration.pipeline import Restorer
 from engine.restoration.stages import FadingOptions, GrainOptions, RestorationOptions, ScratchOptions
-from training.photo_folder import is_holdout, list_photos
+from training.data.photo_folder import is_holdout, list_photos
 from training.restoration.detector_data import spread, tuning_split
 
 

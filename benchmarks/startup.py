@@ -51,7 +51,7 @@ def child(photo: Path, model: str | None, timeout_s: float) -> int:
     from PySide6.QtWidgets import QApplication
 
     from gui.app import load_style, show_main_window
-    from gui.photo_session import PhotoStatus
+    from gui.models.photo_session import PhotoStatus
 
     app = QApplication([sys.argv[0]])
     load_style(app)

@@ -8,7 +8,7 @@ model at the same render size (the model card's):
 
 - naive: one photo at a time, eager fp32: decode, shrink, model, bilinear a*b* upsampling to full
   resolution, float Lab -> RGB merge at full resolution, encode. What a straightforward script does.
-- engine: ``engine.batch_run.run_batch``: decode/encode overlapped with the model, the model in the
+- engine: ``engine.batch.run.run_batch``: decode/encode overlapped with the model, the model in the
   device's fast precision (bf16 on CPUs with native bf16), guided-filter chroma at low resolution and
   an 8-bit YCbCr merge at full resolution.
 
@@ -92,8 +92,8 @@ def cpu_description() -> str:
 
 def stage_times(colorizer, photos: list[Path], out: Path) -> dict[str, float]:
     """Median milliseconds of each stage of one photo, run one after another (no overlap)."""
-    from engine.batch_settings import ColorizeSettings
-    from engine.chroma_merge import merge_chroma
+    from engine.batch.settings import ColorizeSettings
+    from engine.models.chroma_merge import merge_chroma
     from engine.imaging import read_photo, write_photo
 
     settings = ColorizeSettings()
@@ -133,8 +133,8 @@ def floor_seconds(photos: list[Path], out: Path) -> float:
 
 
 def batch_seconds(colorizer, folder: Path, out: Path, count: int) -> float:
-    from engine.batch_plan import BatchOptions, plan_batch
-    from engine.batch_run import BatchFinished, run_batch
+    from engine.batch.plan import BatchOptions, plan_batch
+    from engine.batch.run import BatchFinished, run_batch
 
     colorizer.colorize(np.zeros((512, 512), np.uint8))  # warm-up
     options = BatchOptions(output_dir=out, write_report=False)
@@ -179,7 +179,7 @@ def main() -> int:
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up timings")
     args = parser.parse_args()
 
-    from engine.colorizer import Colorizer
+    from engine.models.colorizer import Colorizer
     from engine.device import cpu_has_fast_bf16, select_device
     from main import _tune_allocator
 

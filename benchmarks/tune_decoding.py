@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--temperatures", default="0.2,0.3,0.38,0.5")
     parser.add_argument("--priors", default="0,0.25,0.5")
     parser.add_argument("--scales", default="0.7,0.85,1.0")
-    parser.add_argument("--gates", default="0", help="confidence gammas (engine.ab_bins; 0 = off)")
+    parser.add_argument("--gates", default="0", help="confidence gammas (engine.models.ab_bins; 0 = off)")
     parser.add_argument("--score-side", type=int, default=128, help="short side at which scores are computed")
     parser.add_argument("--top", type=int, default=12, help="how many decodings to print")
     parser.add_argument("--write", type=Path, metavar="OUT", help="save the model with the chosen decoding here")
@@ -42,11 +42,11 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from engine.colorizer import Colorizer
+    from engine.models.colorizer import Colorizer
     from engine.errors import ReviveError
-    from engine.model_file import save_model
+    from engine.models.files import save_model
     from training.decoding_sweep import bars_met, choose, grid, load_originals, sweep
-    from training.photo_folder import list_photos
+    from training.data.photo_folder import list_photos
 
     try:
         colorizer = Colorizer.load(args.model, "cpu", "fp32")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from engine.batch_settings import DEVICE_CHOICES
+from engine.batch.settings import DEVICE_CHOICES
 from engine.errors import DeviceError
 
 

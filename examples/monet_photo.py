@@ -25,12 +25,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from training.cyclegan_config import CycleGANConfig  # noqa: E402
-from training.cyclegan_data import load_domain, make_batch  # noqa: E402
-from training.cyclegan_parts import build_discriminator, build_resnet, learning_rate_factor  # noqa: E402
-from training.cyclegan_preview import save_grid, translate_previews  # noqa: E402
-from training.cyclegan_step import LOSS_NAMES, CycleGANNetworks, RGBGenerator  # noqa: E402
-from training.cyclegan_trainer import init_weights  # noqa: E402
+from training.cyclegan.config import CycleGANConfig  # noqa: E402
+from training.cyclegan.data import load_domain, make_batch  # noqa: E402
+from training.cyclegan.parts import build_discriminator, build_resnet, learning_rate_factor  # noqa: E402
+from training.cyclegan.preview import save_grid, translate_previews  # noqa: E402
+from training.cyclegan.step import LOSS_NAMES, CycleGANNetworks, RGBGenerator  # noqa: E402
+from training.cyclegan.trainer import init_weights  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,11 +14,11 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QStyle
 
-from engine.hint_store import HintStore
+from engine.hints.store import HintStore
 from engine.paths import resources_dir
 from gui.app_settings import AppSettings
 from gui.controller import Controller
-from gui.dialogs import show_nonblocking
+from gui.widgets.dialogs import show_nonblocking
 from gui.main_window import MainWindow
 from gui.platform_check import missing_system_library
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings
 
 from engine.paths import settings_path
-from gui.tuning import SATURATION_MAX
+from gui.models.tuning import SATURATION_MAX
 
 MAX_RECENT = 10
 MAX_SESSION_PHOTOS = 5000
@@ -84,22 +84,22 @@ class AppSettings:
         return value if value in ("auto", "cpu", "cuda", "mps") else "auto"
 
     def render_size(self) -> int:
-        return self._int("gui/tuning/render_size", 0, 0, 2048)
+        return self._int("gui/models/tuning/render_size", 0, 0, 2048)
 
     def set_render_size(self, value: int) -> None:
-        self._set("gui/tuning/render_size", int(value))
+        self._set("gui/models/tuning/render_size", int(value))
 
     def saturation_percent(self) -> int:
-        return self._int("gui/tuning/saturation", 100, 0, SATURATION_MAX)
+        return self._int("gui/models/tuning/saturation", 100, 0, SATURATION_MAX)
 
     def set_saturation_percent(self, value: int) -> None:
-        self._set("gui/tuning/saturation", int(value))
+        self._set("gui/models/tuning/saturation", int(value))
 
     def boldness(self) -> int:
-        return self._int("gui/tuning/boldness", 50, 0, 100)
+        return self._int("gui/models/tuning/boldness", 50, 0, 100)
 
     def set_boldness(self, value: int) -> None:
-        self._set("gui/tuning/boldness", int(value))
+        self._set("gui/models/tuning/boldness", int(value))
 
     def auto_colorize(self) -> bool:
         return self._bool("gui/auto_colorize", True)

@@ -20,21 +20,21 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 
-from engine.batch_settings import BatchOptions, ColorizeSettings
+from engine.batch.settings import BatchOptions, ColorizeSettings
 from engine.cancel import CancelToken
 from engine.errors import ReviveError
-from engine.hint_store import HintStore
-from engine.hints import PhotoHints, ReferenceStats
-from engine.model_registry import default_model_name, list_models
+from engine.hints.store import HintStore
+from engine.hints.schema import PhotoHints, ReferenceStats
+from engine.models.registry import default_model_name, list_models
 from engine.paths import cache_dir
 from gui.app_settings import AppSettings
-from gui.background_tasks import BackgroundTasks
-from gui.batch_panel import BatchForm
-from gui.display_images import DetailSource, export_result, load_display_pair
-from gui.export_naming import export_problem
-from gui.hint_preview import HintPreview
-from gui.inference_worker import NO_MODEL_MESSAGE, InferenceWorker
-from gui.jobs import (
+from gui.workers.background_tasks import BackgroundTasks
+from gui.widgets.batch_panel import BatchForm
+from gui.workers.display_images import DetailSource, export_result, load_display_pair
+from gui.models.export_naming import export_problem
+from gui.hints.preview import HintPreview
+from gui.workers.inference_worker import NO_MODEL_MESSAGE, InferenceWorker
+from gui.models.jobs import (
     BatchRequest,
     ModelInfo,
     ModelRequest,
@@ -44,13 +44,13 @@ from gui.jobs import (
     RetuneRequest,
     RetuneSaved,
 )
-from gui.list_export import export_to_folder
-from gui.model_text import people_description
-from gui.photo_inspection import inspect_photo
-from gui.photo_session import WAITING, ColourChoice, PhotoEntry, PhotoSession, PhotoStatus, expand_paths, photo_hints
-from gui.result_cache import ResultCache
-from gui.review_queue import ReviewQueue
-from gui.tuning import Tuning
+from gui.workers.list_export import export_to_folder
+from gui.models.model_text import people_description
+from gui.models.photo_inspection import inspect_photo
+from gui.models.photo_session import WAITING, ColourChoice, PhotoEntry, PhotoSession, PhotoStatus, expand_paths, photo_hints
+from gui.models.result_cache import ResultCache
+from gui.models.review_queue import ReviewQueue
+from gui.models.tuning import Tuning
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class Controller(QObject):
         self._photo_token = CancelToken()
         self._round = [0, 0]  # photos of this round of colorizing done, photos in it
         self._retune_generation = 0
-        self._colour_references: dict[Path, object] = {}  # engine.hints.ReferenceStats of colour photos
+        self._colour_references: dict[Path, object] = {}  # engine.hints.schema.ReferenceStats of colour photos
         self._to_ask: list[Path] = []
         self._ask_timer = QTimer(self)
         self._ask_timer.setSingleShot(True)
@@ -131,7 +131,7 @@ class Controller(QObject):
         self._ask_timer.timeout.connect(self._on_ask_timer_timeout)
         self._batch_token: CancelToken | None = None
         self._exports_waiting: dict[Path, tuple[Path, int]] = {}  # until a re-tune is saved: target, quality
-        self._progress = None  # engine.batch_progress.BatchProgress, from the batch's first event
+        self._progress = None  # engine.batch.progress.BatchProgress, from the batch's first event
         self._last_progress_emit = 0.0
         self.last_batch_output: Path | None = None
         self._closed = False
@@ -273,7 +273,7 @@ class Controller(QObject):
 
     # -- hints --------------------------------------------------------------------------------------------------
     def colour_reference(self, path: Path) -> ReferenceStats | None:
-        """The ``engine.hints.ReferenceStats`` of a photo already in colour (None for others)."""
+        """The ``engine.hints.schema.ReferenceStats`` of a photo already in colour (None for others)."""
         return self._colour_references.get(Path(path))
 
     def default_hints(self, path: Path) -> PhotoHints | None:
@@ -601,7 +601,7 @@ class Controller(QObject):
 
     def export_to_folder(self, paths: Sequence[Path], folder: Path, format: str, quality: int = 95) -> None:
         """Export the results of ``paths`` into ``folder``, named and protected as a batch's outputs
-        are (``gui.list_export``); photos without a result are left out (and counted)."""
+        are (``gui.workers.list_export``); photos without a result are left out (and counted)."""
         results = [(p, self.session.get(p).cache_path) for p in self.exportable(paths)]
         left_out = len(paths) - len(results)
         if not results:
@@ -643,13 +643,13 @@ class Controller(QObject):
             self._batch_token.cancel()
 
     def batch_progress(self):
-        """The running (or last) batch's ``engine.batch_progress.BatchProgress`` (None before its first event)."""
+        """The running (or last) batch's ``engine.batch.progress.BatchProgress`` (None before its first event)."""
         return self._progress
 
     def _on_worker_batch_event(self, event: object) -> None:
         # The worker has imported the engine's batch modules (and torch) by now: these are cheap.
-        from engine.batch_progress import BatchProgress
-        from engine.batch_run import BatchFinished, BatchStarted, JobFailed
+        from engine.batch.progress import BatchProgress
+        from engine.batch.run import BatchFinished, BatchStarted, JobFailed
 
         if self._progress is None:
             self._progress = BatchProgress()

@@ -34,28 +34,28 @@ from PySide6.QtWidgets import (
 )
 
 from engine.imaging import IMAGE_SUFFIXES
-from gui.actions import add_actions, make_action
-from gui.app_version import app_version
-from gui.batch_panel import BatchPanel
-from gui.colour_question import ask_colour_choice
-from gui.compare_view import EMPTY_HINT, SIDE_BY_SIDE, SPLIT, CompareView
+from gui.widgets.actions import add_actions, make_action
+from engine.version import app_version
+from gui.widgets.batch_panel import BatchPanel
+from gui.widgets.colour_question import ask_colour_choice
+from gui.widgets.compare_view import EMPTY_HINT, SIDE_BY_SIDE, SPLIT, CompareView
 from gui.controller import Controller
-from gui.dialogs import open_training, show_nonblocking, training_available
-from gui.display_images import export_conflict
-from gui.export_naming import default_export_path, name_filters
-from gui.folder_opener import open_folder
-from gui.hint_wiring import HintMode
-from gui.jobs import ModelInfo
-from gui.model_text import people_description
-from gui.photo_list import PhotoList
-from gui.photo_session import WAITING, PhotoStatus
-from gui.qt_images import to_pixmap
-from gui.settings_panel import SettingsPanel
-from gui.shortcuts_dialog import ShortcutsDialog
-from gui.window_geometry import clamp_to_screen
+from gui.widgets.dialogs import open_training, show_nonblocking, training_available
+from gui.workers.display_images import export_conflict
+from gui.models.export_naming import default_export_path, name_filters
+from gui.widgets.folder_opener import open_folder
+from gui.hints.wiring import HintMode
+from gui.models.jobs import ModelInfo
+from gui.models.model_text import people_description
+from gui.widgets.photo_list import PhotoList
+from gui.models.photo_session import WAITING, PhotoStatus
+from gui.widgets.qt_images import to_pixmap
+from gui.widgets.settings_panel import SettingsPanel
+from gui.widgets.shortcuts_dialog import ShortcutsDialog
+from gui.models.window_geometry import clamp_to_screen
 
-if TYPE_CHECKING:  # engine.batch_progress imports the batch runner (torch): not at start-up
-    from engine.batch_progress import BatchProgress
+if TYPE_CHECKING:  # engine.batch.progress imports the batch runner (torch): not at start-up
+    from engine.batch.progress import BatchProgress
 
 log = logging.getLogger(__name__)
 

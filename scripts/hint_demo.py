@@ -5,7 +5,7 @@ file are applied in hint mode (marks visible), and the training wizard's first p
         --model revive-base --out-dir docs/
 
 writes DIR/hints-before.png, DIR/hints-after.png and DIR/wizard.png. The hint file is the format
-of ``engine.hints`` (what ``main.py colorize --hints`` reads). Uses the installed models
+of ``engine.hints.schema`` (what ``main.py colorize --hints`` reads). Uses the installed models
 (REVIVE_HOME and the shipped ones) with throw-away settings and saved hints, so the user's own are
 left alone. Exits 1 (with the reason) when the hints or the photo cannot be used.
 """
@@ -27,11 +27,11 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 from screenshot import wait_for_result
 
-from engine.hint_store import HintStore
-from engine.hints import HintError, PhotoHints, read_hint_file
+from engine.hints.store import HintStore
+from engine.hints.schema import HintError, PhotoHints, read_hint_file
 from gui.app import create_main_window, load_style
 from gui.app_settings import AppSettings
-from gui.dialogs import training_available
+from gui.widgets.dialogs import training_available
 
 NAMES = ("hints-before.png", "hints-after.png", "wizard.png")
 
@@ -39,7 +39,7 @@ NAMES = ("hints-before.png", "hints-after.png", "wizard.png")
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photo", type=Path, required=True, help="the photo to show")
-    parser.add_argument("--hints", type=Path, required=True, help="a hint file (JSON, engine.hints) for the photo")
+    parser.add_argument("--hints", type=Path, required=True, help="a hint file (JSON, engine.hints.schema) for the photo")
     parser.add_argument("--model", help="model name or path (default: the default model)")
     parser.add_argument("--out-dir", type=Path, default=Path("docs"), help="where to save the PNGs (default docs)")
     parser.add_argument("--size", default="1440x900", help="window size, WIDTHxHEIGHT (default 1440x900)")
@@ -99,7 +99,7 @@ def take_screenshots(app: QApplication, window, photo: Path, hints: PhotoHints, 
 
     if not training_available():
         return "the training wizard is not part of this build"
-    from gui.training_wizard import open_training_wizard
+    from gui.training_wizard.wizard import open_training_wizard
 
     wizard = open_training_wizard(window, window.controller)
     try:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gui.app import create_main_window, load_style  # noqa: E402
 from gui.app_settings import AppSettings  # noqa: E402
-from gui.photo_session import PhotoStatus  # noqa: E402
+from gui.models.photo_session import PhotoStatus  # noqa: E402
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -12,10 +12,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from engine.architectures.unet_colorizer import UNetColorizer
-from engine.colorizer import Colorizer
+from engine.models.architectures.unet_colorizer import UNetColorizer
+from engine.models.colorizer import Colorizer
 from engine.device import select_device
-from engine.model_file import ModelCard, save_model
+from engine.models.files import ModelCard, save_model
 
 TINY_WIDTHS = (8, 8, 16, 16)
 TINY_BLOCKS = 1

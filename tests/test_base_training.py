@@ -1,4 +1,4 @@
-"""Training a base colorizer (training.base_trainer): it learns, resumes exactly, installs a usable model.
+"""Training a base colorizer (training.base.trainer): it learns, resumes exactly, installs a usable model.
 
 Runs are tiny (32 px crops, a network of a few thousand weights, a dozen steps) on generated photos
 whose colour follows their brightness (dark blue and bright yellow stripes), so a few steps are
@@ -16,12 +16,12 @@ from PIL import Image
 
 from engine import device as device_module
 from engine.cancel import CancelToken
-from engine.colorizer import Colorizer
+from engine.models.colorizer import Colorizer
 from engine.device import select_device
 from engine.errors import ReviveError
-from engine.model_file import load_model
-from training.base_config import BaseTrainingConfig
-from training.base_trainer import train_base
+from engine.models.files import load_model
+from training.base.config import BaseTrainingConfig
+from training.base.trainer import train_base
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted, ValidationDone
 from tests.helpers import gradient_luma, torch_threads
 

@@ -1,4 +1,4 @@
-"""Batch planning (engine.batch_plan) and running (engine.batch_run) on folders of tiny photos."""
+"""Batch planning (engine.batch.plan) and running (engine.batch.run) on folders of tiny photos."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from engine.batch_plan import REPORT_NAME, BatchOptions, plan_batch
-from engine.batch_run import BatchFinished, BatchStarted, JobDone, JobFailed, JobSkipped, JobStarted, run_batch
+from engine.batch.plan import REPORT_NAME, BatchOptions, plan_batch
+from engine.batch.run import BatchFinished, BatchStarted, JobDone, JobFailed, JobSkipped, JobStarted, run_batch
 from engine.cancel import CancelToken
 from engine.errors import ReviveError
 from tests.helpers import cpu_colorizer, torch_threads, write_gray_photo

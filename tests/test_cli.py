@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 import main
-from engine import model_registry
+from engine.models import registry as model_registry
 from tests.helpers import install_model, torch_threads, write_gray_photo
 
 REPO = Path(__file__).resolve().parent.parent

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.batch_plan import REPORT_NAME, BatchOptions, plan_batch
-from engine.batch_run import BatchFinished, BatchStarted, JobDone, JobFailed, JobSkipped, JobStarted, run_batch
+from engine.batch.plan import REPORT_NAME, BatchOptions, plan_batch
+from engine.batch.run import BatchFinished, BatchStarted, JobDone, JobFailed, JobSkipped, JobStarted, run_batch
 from engine.cancel import CancelToken
 from engine.cluster import command
 from engine.cluster.layout import plan_workers
@@ -31,7 +31,7 @@ from engine.cluster.run import (
 )
 from engine.cluster.worker import ColorizeWorker, ReachCheck, unreachable_message
 from engine.errors import ClusterError
-from engine.output_ledger import OutputLedger, stamp_file
+from engine.batch.ledger import OutputLedger, stamp_file
 from tests.helpers import install_model, torch_threads, write_gray_photo
 
 REPO = Path(__file__).resolve().parent.parent
@@ -230,7 +230,7 @@ def _pixels(path: Path) -> np.ndarray:
 
 @pytest.mark.slow
 def test_a_cluster_run_writes_the_same_pixels_as_one_machine(workers, album, tmp_path, model_path):
-    from engine.colorizer import Colorizer
+    from engine.models.colorizer import Colorizer
 
     before = _digests(album)
     here = _options(tmp_path / "here")

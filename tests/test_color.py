@@ -1,11 +1,11 @@
-"""Colour math (engine.color, engine.ab_bins): reference values, round trips, shapes, bad inputs."""
+"""Colour math (engine.color, engine.models.ab_bins): reference values, round trips, shapes, bad inputs."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from engine.ab_bins import ab_bin_centers, ab_to_bin, annealed_mean
+from engine.models.ab_bins import ab_bin_centers, ab_to_bin, annealed_mean
 from engine.color import gray_to_lightness, lab_to_rgb, rgb_to_lab, rgb_to_ycbcr_chroma
 from tests.helpers import assert_close
 

@@ -1,4 +1,4 @@
-"""The Colorizer (engine.colorizer) and the full-resolution chroma merge (engine.chroma_merge).
+"""The Colorizer (engine.models.colorizer) and the full-resolution chroma merge (engine.models.chroma_merge).
 
 The contract a user sees: same size out as in, never stretched, the photo's own brightness kept,
 the colour the model predicts, edges that stay sharp, and a clear message when memory runs out.
@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from engine.chroma_merge import fit_chroma_field, merge_chroma
+from engine.models.chroma_merge import fit_chroma_field, merge_chroma
 from engine.color import rgb_to_lab
-from engine.colorizer import ColorizeSettings, Colorizer, render_shape
+from engine.models.colorizer import ColorizeSettings, Colorizer, render_shape
 from engine.errors import OutOfMemory
 from tests.helpers import (
     bin_nearest,
@@ -301,7 +301,7 @@ def test_gpu_and_cpu_give_nearly_the_same_colours(orange):
 
 
 def test_the_confidence_gate_pulls_only_uncertain_pixels_toward_neutral():
-    from engine.ab_bins import ab_bin_centers, annealed_mean
+    from engine.models.ab_bins import ab_bin_centers, annealed_mean
 
     centers = ab_bin_centers()
     logits = torch.zeros(1, len(centers), 1, 2)

@@ -11,24 +11,24 @@ import pytest
 import torch
 from PIL import Image
 
-from engine.architectures.resnet_generator import ResnetGenerator
-from engine.architectures.unet_colorizer import UNetColorizer
+from engine.models.architectures.resnet_generator import ResnetGenerator
+from engine.models.architectures.unet_colorizer import UNetColorizer
 from engine.cancel import CancelToken
-from engine.colorizer import Colorizer
+from engine.models.colorizer import Colorizer
 from engine.device import select_device
 from engine.errors import ReviveError
-from engine.model_file import ModelCard, load_model, save_model
-from engine.model_registry import model_name_problem, user_model_path
+from engine.models.files import ModelCard, load_model, save_model
+from engine.models.registry import model_name_problem, user_model_path
 from engine.paths import runs_dir
-from training.cyclegan_config import CycleGANConfig, load_run_config
-from training.cyclegan_data import make_batch
-from training.cyclegan_events import PreviewReady
-from training.cyclegan_export import export_cyclegan
-from training.cyclegan_parts import ImagePool, build_discriminator, learning_rate_factor
-from training.cyclegan_step import LOSS_NAMES, CycleGANNetworks, RGBGenerator, diversity_penalty
-from training.cyclegan_trainer import train_cyclegan
+from training.cyclegan.config import CycleGANConfig, load_run_config
+from training.cyclegan.data import make_batch
+from training.cyclegan.events import PreviewReady
+from training.cyclegan.export import export_cyclegan
+from training.cyclegan.parts import ImagePool, build_discriminator, learning_rate_factor
+from training.cyclegan.step import LOSS_NAMES, CycleGANNetworks, RGBGenerator, diversity_penalty
+from training.cyclegan.trainer import train_cyclegan
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted
-from training.presets import PRESETS, estimate_seconds, make_config
+from training.cyclegan.presets import PRESETS, estimate_seconds, make_config
 
 BASE = "tiny-base"
 
@@ -110,7 +110,7 @@ def scripted_scores(monkeypatch):
             weights.append({k: v.detach().clone() for k, v in module.state_dict().items()})
             return fake_summary(values[min(len(weights), len(values)) - 1])
 
-        monkeypatch.setattr("training.cyclegan_scores.score_model", scored)
+        monkeypatch.setattr("training.cyclegan.scores.score_model", scored)
         return weights
 
     return script
@@ -247,8 +247,9 @@ def test_config_refuses_names_unfit_for_a_model_or_a_run_folder(name, tmp_path):
 
 def test_torch_free_config_agrees_with_the_torch_modules():
     """The config module repeats a few choices so it can stay torch-free; they must not drift."""
-    from engine.architectures import layers
-    from training import cyclegan_config, presets
+    from engine.models.architectures import layers
+    from training.cyclegan import config as cyclegan_config
+    from training.cyclegan import presets
 
     assert cyclegan_config.NORMS == layers.NORMS and cyclegan_config.ACTIVATIONS == layers.ACTIVATIONS
     assert presets.DEFAULT_PRESET == cyclegan_config.DEFAULT_PRESET

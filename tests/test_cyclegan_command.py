@@ -15,14 +15,14 @@ import torch
 
 import main
 from engine.cancel import CancelToken
-from engine.model_registry import user_model_path
+from engine.models.registry import user_model_path
 from engine.paths import runs_dir
 from tests.test_cyclegan import BASE, folders, home, one_thread, scripted_scores, tiny_config  # noqa: F401 (fixtures)
-import training.cyclegan_trainer as trainer
-from training import train_command
-from training.cyclegan_config import STATE_FILE
-from training.cyclegan_export import load_run_state
-from training.cyclegan_trainer import train_cyclegan
+import training.cyclegan.trainer as trainer
+from training.cli import train as train_command
+from training.cyclegan.config import STATE_FILE
+from training.cyclegan.export import load_run_state
+from training.cyclegan.trainer import train_cyclegan
 from training.events import StepDone
 
 
@@ -223,7 +223,7 @@ def test_resume_checks_the_saved_fields(tamper, folders, capsys):
 
 
 def test_the_command_module_does_not_import_torch():
-    code = "import sys, main, training.train_command; print('torch' in sys.modules)"
+    code = "import sys, main, training.cli.train; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert result.stdout.strip() == "False"
 

@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-import training.cyclegan_trainer as trainer
-from engine.architectures.unet_colorizer import UNetColorizer
-from engine.colorizer import Colorizer
+import training.cyclegan.trainer as trainer
+from engine.models.architectures.unet_colorizer import UNetColorizer
+from engine.models.colorizer import Colorizer
 from engine.device import select_device
 from engine.errors import ReviveError
 from engine.imaging import read_preview_rgb
 from engine.metrics import colourfulness, gray_copy, score, summarize
-from engine.model_file import ModelCard, load_model, save_model
-from engine.model_registry import user_model_path
+from engine.models.files import ModelCard, load_model, save_model
+from engine.models.registry import user_model_path
 from tests.test_cyclegan import (  # noqa: F401 (fixtures)
     BASE,
     fake_summary,
@@ -28,17 +28,17 @@ from tests.test_cyclegan import (  # noqa: F401 (fixtures)
     tiny_config,
     write_photos,
 )
-from training.cyclegan_config import BEST_MODEL_FILE, SCORES_FILE
-from training.cyclegan_events import HoldoutScored
-from training.cyclegan_export import NotBetter, export_cyclegan
-from training.cyclegan_parts import adversarial_factor, build_discriminator
-from training.cyclegan_scores import CAST_TOLERANCE, ScoreBook, beats
-from training.cyclegan_step import CycleGANNetworks
-from training.cyclegan_trainer import build_networks, train_cyclegan
-from training.dataset_check import choose_holdout, list_images
+from training.cyclegan.config import BEST_MODEL_FILE, SCORES_FILE
+from training.cyclegan.events import HoldoutScored
+from training.cyclegan.export import NotBetter, export_cyclegan
+from training.cyclegan.parts import adversarial_factor, build_discriminator
+from training.cyclegan.scores import CAST_TOLERANCE, ScoreBook, beats
+from training.cyclegan.step import CycleGANNetworks
+from training.cyclegan.trainer import build_networks, train_cyclegan
+from training.data.dataset_check import choose_holdout, list_images
 from training.events import StepDone, TrainingFinished
-from training.photo_folder import square
-from training.presets import PRESETS, make_config
+from training.data.photo_folder import square
+from training.cyclegan.presets import PRESETS, make_config
 
 
 def _close(weights: dict[str, torch.Tensor], other: dict[str, torch.Tensor]) -> bool:
@@ -238,9 +238,9 @@ def test_plain_rgb_networks_still_use_one_learning_rate_per_group():
     """The Monet example: the same two groups (G, F) at the config's rates."""
     from pathlib import Path
 
-    from engine.architectures.resnet_generator import ResnetGenerator
-    from training.cyclegan_config import CycleGANConfig
-    from training.cyclegan_step import RGBGenerator
+    from engine.models.architectures.resnet_generator import ResnetGenerator
+    from training.cyclegan.config import CycleGANConfig
+    from training.cyclegan.step import RGBGenerator
 
     config = CycleGANConfig(Path("a"), Path("b"), f_filters=4, f_blocks=1, d_filters=4, d_layers=2, size=32)
     networks = CycleGANNetworks.create(RGBGenerator(ResnetGenerator(3, 3, filters=4, n_blocks=1)),

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 
 from tests.test_cyclegan import write_photos
-from training.dataset_check import FEW_IMAGES, MIN_IMAGES, check_dataset, classify
+from training.data.dataset_check import FEW_IMAGES, MIN_IMAGES, check_dataset, classify
 
 
 def test_bad_file_duplicate_and_colour_photo_in_the_old_folder_are_reported(tmp_path):

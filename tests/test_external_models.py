@@ -31,12 +31,12 @@ from spandrel.architectures.SPAN import SPAN
 from spandrel_extra_arches.architectures.DDColor import DDColor
 
 import main
-from engine import model_registry
-from engine.batch_plan import BatchOptions, plan_batch
-from engine.batch_run import BatchFinished, JobDone, run_batch
-from engine.batch_settings import ColorizeSettings
+from engine.models import registry as model_registry
+from engine.batch.plan import BatchOptions, plan_batch
+from engine.batch.run import BatchFinished, JobDone, run_batch
+from engine.batch.settings import ColorizeSettings
 from engine.cancel import CancelToken
-from engine.colorizer import Colorizer
+from engine.models.colorizer import Colorizer
 from engine.device import select_device
 from engine.errors import Cancelled, ModelFileError, UnsupportedImage
 from engine.external import store
@@ -56,7 +56,7 @@ from engine.external.inpainting import Inpainter
 from engine.external.runtime import LoadedModel, load_external
 from engine.external.tiling import plan_tiles
 from engine.external.upscaling import Upscaler
-from engine.hints import HintError, HintPoint, PhotoHints
+from engine.hints.schema import HintError, HintPoint, PhotoHints
 from engine.imaging import PhotoMetadata, read_photo
 from tests.helpers import gradient_luma, install_model, torch_threads, write_gray_photo
 
@@ -457,7 +457,7 @@ def test_ddcolor_colorizes_through_the_colorizer_interface(ddcolor):
 
 def test_ddcolor_offers_the_apps_re_decoding_path(ddcolor):
     """The app runs ``forward`` once and re-decodes for every slider move, as with Revive's models."""
-    from engine.chroma_merge import merge_chroma
+    from engine.models.chroma_merge import merge_chroma
 
     luma = gradient_luma(64, 48)
     prepared = ddcolor.prepare(luma, ColorizeSettings(render_size=64))

@@ -1,12 +1,12 @@
-"""The hint edit model (gui.hint_edits): edits, undo/redo, merged gestures, hit tests, recent colours.
+"""The hint edit model (gui.models.hint_edits): edits, undo/redo, merged gestures, hit tests, recent colours.
 Plain Python: no Qt, no torch."""
 
 from __future__ import annotations
 
 import pytest
 
-from engine.hints import MAX_POINTS, ColourAdjust, HintError, HintPoint, PhotoHints, ReferenceStats
-from gui.hint_edits import MAX_SIZE, MIN_SIZE, POINT, STROKE, HintEdits, MarkRef, remember_colour
+from engine.hints.schema import MAX_POINTS, ColourAdjust, HintError, HintPoint, PhotoHints, ReferenceStats
+from gui.models.hint_edits import MAX_SIZE, MIN_SIZE, POINT, STROKE, HintEdits, MarkRef, remember_colour
 
 RED, BLUE, GREEN = "#b02020", "#2a5db0", "#20a040"
 
@@ -156,7 +156,7 @@ def test_recent_colours_are_unique_most_recent_first_and_at_most_eight():
 def test_the_eyedropper_averages_a_small_patch_and_stays_inside_the_photo():
     import numpy as np
 
-    from gui.hint_reference import colour_at
+    from gui.models.hint_reference import colour_at
 
     rgb = np.zeros((20, 40, 3), np.uint8)
     rgb[:, :20] = (200, 30, 30)

@@ -10,10 +10,10 @@ import pytest
 from PIL import Image
 
 import main
-from engine import model_registry
-from engine.batch_settings import ColorizeSettings
-from engine.hint_store import HintStore, photo_key
-from engine.hints import (
+from engine.models import registry as model_registry
+from engine.batch.settings import ColorizeSettings
+from engine.hints.store import HintStore, photo_key
+from engine.hints.schema import (
     ColourAdjust,
     HintError,
     HintPoint,

@@ -20,8 +20,9 @@ import pytest
 from safetensors.torch import save_file
 
 import main
-from engine import batch_plan, model_registry
-from engine.model_card import CARD_KEY
+from engine.batch import plan as batch_plan
+from engine.models import registry as model_registry
+from engine.models.card import CARD_KEY
 from tests.helpers import install_model, tiny_card, tiny_module, torch_threads, write_gray_photo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -274,7 +275,7 @@ def test_inputs_differing_only_by_extension_keep_it_visible(home, tmp_path):
 
 def _start(args: list[str], home: Path, shipped: Path) -> subprocess.Popen:
     env = dict(os.environ, REVIVE_HOME=str(home), PYTHONUNBUFFERED="1")
-    code = ("import sys; from engine import model_registry; from pathlib import Path;"
+    code = ("import sys; from engine.models import registry as model_registry; from pathlib import Path;"
             f"model_registry.shipped_models_dir = lambda: Path({str(shipped)!r});"
             "import main; sys.exit(main.main(sys.argv[1:]))")
     return subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT, env=env,
@@ -399,7 +400,7 @@ def test_train_base_resume_from_a_damaged_state_is_one_line(home, colour_photos,
 def test_python_warnings_go_to_the_log_not_the_terminal(home, photos, tmp_path):
     """A library's warnings (Pillow's, say) must not break the progress line: log file only."""
     env = dict(os.environ, REVIVE_HOME=str(home))
-    code = ("import sys, warnings; from pathlib import Path; from engine import model_registry, imaging;"
+    code = ("import sys, warnings; from pathlib import Path; from engine.models import registry as model_registry; from engine import imaging;"
             f"model_registry.shipped_models_dir = lambda: Path({str(model_registry.shipped_models_dir())!r});"
             "real = imaging.read_photo\n"
             "def noisy(path, *a, **k):\n"

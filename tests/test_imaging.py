@@ -415,7 +415,7 @@ def test_full_disk_gives_output_error_and_keeps_the_old_output(tmp_path, monkeyp
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(imaging, "_save_8bit", full_disk)
+    monkeypatch.setattr(imaging.writing, "_save_8bit", full_disk)
     with pytest.raises(OutputError, match=r"out\.png: the disk is full"):
         write_photo(target, gray_rgb(gradient()), NO_METADATA)
     assert target.read_bytes() == b"previous result"

@@ -21,7 +21,7 @@ import pytest
 from PIL import Image, TiffImagePlugin
 
 from engine.errors import OutputError, UnsupportedImage
-from engine.image_decoding import _dpi
+from engine.imaging.decoding import _dpi
 from engine.imaging import PhotoMetadata, read_photo, read_preview_rgb, write_photo
 
 HUGE = 4294967295  # the largest uint32: what a damaged or hostile resolution field often holds
@@ -129,7 +129,7 @@ def test_an_absurd_dpi_is_dropped_and_every_output_is_written(tmp_path, kind, su
     pytest.param("300", id="text"), pytest.param(("x", "y"), id="words"),
 ])
 def test_dpi_fields_outside_1_to_65535_are_not_carried(dpi, caplog):
-    with caplog.at_level(logging.INFO, logger="engine.image_decoding"):
+    with caplog.at_level(logging.INFO, logger="engine.imaging.decoding"):
         assert _dpi({"dpi": dpi}, swap=False, name="a.jpg") is None
     assert "a.jpg: not carrying its resolution" in caplog.text
 

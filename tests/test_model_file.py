@@ -1,4 +1,4 @@
-"""Model files (engine.model_file) and the installed-model registry (engine.model_registry).
+"""Model files (engine.models.files) and the installed-model registry (engine.models.registry).
 
 A model file is safetensors with a model card in its header; anything damaged, foreign or unsafe
 (a pickle) must be refused with a ModelFileError, never loaded, never executed.
@@ -15,10 +15,12 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from engine import model_file, model_registry
+from engine.models import files as model_file
+
+from engine.models import registry as model_registry
 from engine.errors import ModelFileError, ModelNotFound
-from engine.model_file import ModelCard, load_model, read_card, save_model
-from engine.model_registry import list_models, resolve_model, user_model_path
+from engine.models.files import ModelCard, load_model, read_card, save_model
+from engine.models.registry import list_models, resolve_model, user_model_path
 from tests.helpers import assert_close, install_model, tiny_card, tiny_module, torch_threads
 
 

@@ -17,10 +17,10 @@ import pytest
 from PIL import Image
 
 import main
-from engine import model_registry
-from engine.batch_plan import BatchOptions, plan_batch
-from engine.batch_run import JobDone, JobFailed, JobSkipped, run_batch
-from engine.output_ledger import LEDGER_NAME, OutputLedger
+from engine.models import registry as model_registry
+from engine.batch.plan import BatchOptions, plan_batch
+from engine.batch.run import JobDone, JobFailed, JobSkipped, run_batch
+from engine.batch.ledger import LEDGER_NAME, OutputLedger
 from tests.helpers import cpu_colorizer, install_model, torch_threads, write_gray_photo
 
 

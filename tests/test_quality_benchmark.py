@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import model_registry
+from engine.models import registry as model_registry
 from engine.metrics import colourfulness, mean_ciede2000, psnr
 from tests.helpers import colour_shapes, install_model, torch_threads
 

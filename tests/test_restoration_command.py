@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import restore_command
-from engine.batch_plan import plan_batch
-from engine.batch_settings import BatchOptions
+from engine.cli import restore as restore_command
+from engine.batch.plan import plan_batch
+from engine.batch.settings import BatchOptions
 from engine.cancel import CancelToken
 from engine.imaging import read_photo, write_photo
-from engine.output_ledger import OutputLedger
+from engine.batch.ledger import OutputLedger
 from engine.restoration.batch import PhotoRestored, RestoreFinished, restore_batch
 from engine.restoration.damage import fade_print
 from engine.restoration.pipeline import Restorer
@@ -149,7 +149,7 @@ def test_colorize_restore_repairs_before_colour_and_says_so_in_the_report(tmp_pa
     import json
 
     import main
-    from engine import model_registry
+    from engine.models import registry as model_registry
     from tests.helpers import install_model
 
     home = tmp_path / "home"

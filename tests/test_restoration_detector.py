@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from engine.errors import ModelFileError
-from engine.model_card import read_card
-from engine.model_registry import list_models
+from engine.models.card import read_card
+from engine.models.registry import list_models
 from engine.restoration.detection import DamageDetector
 from engine.restoration.detector_file import default_detector_path, read_detector_card
 from engine.restoration.pipeline import Restorer

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from engine.ab_bins import ab_to_bin
+from engine.models.ab_bins import ab_to_bin
 
 NEIGHBOURS = 5
 SIGMA = 5.0

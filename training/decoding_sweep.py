@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine.batch_settings import ColorizeSettings
+from engine.batch.settings import ColorizeSettings
 from engine.cancel import CancelToken
-from engine.chroma_merge import merge_chroma
+from engine.models.chroma_merge import merge_chroma
 from engine.errors import ReviveError
 from engine.imaging import read_preview_rgb
 from engine.metrics import colourfulness, score, summarize
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Decoding:
-    """How class probabilities become colour (see ``engine.ab_bins.annealed_mean``)."""
+    """How class probabilities become colour (see ``engine.models.ab_bins.annealed_mean``)."""
 
     render_size: int = 256
     temperature: float = 0.38

@@ -1,4 +1,4 @@
-"""Archive scale: the batch of ``engine.batch_run`` on a Ray cluster (the optional extra ``cluster``).
+"""Archive scale: the batch of ``engine.batch.run`` on a Ray cluster (the optional extra ``cluster``).
 
 ``run.run_batch_on_cluster`` is the runner (the same events, files, ledger and report as on one
 machine) and ``run.ClusterWorkers`` its workers, kept for several batches if wanted; ``layout``

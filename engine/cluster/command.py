@@ -11,7 +11,7 @@ import argparse
 import importlib.util
 from collections.abc import Callable, Iterator
 
-from engine.batch_plan import BatchOptions, BatchPlan
+from engine.batch.plan import BatchOptions, BatchPlan
 from engine.cancel import CancelToken
 from engine.cluster import INSTALL_HINT
 
@@ -50,8 +50,8 @@ def cluster_problem(args: argparse.Namespace) -> str | None:
 def model_lines(args: argparse.Namespace) -> list[str]:
     """What the command says about the model before a cluster run, as it does before a local one
     (the workers load it; this reads only its card). ReviveError for a model that cannot be used."""
-    from engine.model_card import read_card
-    from engine.model_registry import resolve
+    from engine.models.card import read_card
+    from engine.models.registry import resolve
 
     resolved = resolve(str(args.model) if args.model is not None else None)
     card = read_card(resolved.path)

@@ -25,14 +25,14 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.batch_plan import BatchOptions, BatchPlan, Job, prepare_output_folder
+from engine.batch.plan import BatchOptions, BatchPlan, Job, prepare_output_folder
 from engine.cancel import CancelToken
 from engine.cluster import INSTALL_HINT
 from engine.cluster.layout import WorkerLayout, plan_workers
 from engine.cluster.worker import ColorizeWorker, JobOutcome, ReachCheck, WorkerInfo
 from engine.errors import ClusterError, first_line
-from engine.model_card import ModelCard, read_card
-from engine.model_registry import resolve
+from engine.models.card import ModelCard, read_card
+from engine.models.registry import resolve
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Running a batch plan on a Ray cluster: the same events, files, ledger and report as
-``engine.batch_run.run_batch``, with the photos colorized by workers on every node
+``engine.batch.run.run_batch``, with the photos colorized by workers on every node
 (``engine.cluster.pool``).
 
 - The plan is made once, on the driver (this process). Every node must see the inputs and the
@@ -19,7 +19,7 @@
   over each other's lines), so several writers would be safe only on a local disk. The price: a
   batch killed between a worker's rename and the driver's line leaves a file it cannot prove its
   own, and the rerun writes beside it (``name-2``), never over it; the window is one round trip.
-- The report is batch_run's (``engine.batch_steps.write_report``), written by the driver, with a
+- The report is batch_run's (``engine.batch.steps.write_report``), written by the driver, with a
   ``cluster`` key added (address, workers, nodes).
 """
 
@@ -32,8 +32,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from engine.batch_plan import BatchOptions, BatchPlan
-from engine.batch_run import (
+from engine.batch.plan import BatchOptions, BatchPlan
+from engine.batch.run import (
     BatchEvent,
     BatchFinished,
     BatchStarted,
@@ -44,11 +44,11 @@ from engine.batch_run import (
     JobSkipped,
     JobStarted,
 )
-from engine.batch_steps import BatchRecord, ReportModel, clean_leftovers, write_report
+from engine.batch.steps import BatchRecord, ReportModel, clean_leftovers, write_report
 from engine.cancel import CancelToken
 from engine.cluster.pool import POLL_SECONDS, REVIVE_ROOT, ClusterWorkers, ModelFile, import_ray
 from engine.errors import OutputError, ReviveError, first_line
-from engine.output_ledger import OutputLedger
+from engine.batch.ledger import OutputLedger
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def run_batch_on_workers(workers: ClusterWorkers, plan: BatchPlan, options: Batc
 
 def _run(plan: BatchPlan, options: BatchOptions, pool: ClusterWorkers | None, *, model: ModelFile, address: str,
          cancel: CancelToken) -> Iterator[BatchEvent]:
-    """The batch loop, as ``engine.batch_run.run_batch``'s but with ``pool`` colorizing (None:
+    """The batch loop, as ``engine.batch.run.run_batch``'s but with ``pool`` colorizing (None:
     nothing is left to do, every job is skipped)."""
     started = time.monotonic()
     began_at = datetime.now(UTC)

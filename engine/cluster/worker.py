@@ -24,10 +24,10 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.batch_plan import BatchOptions, Job
-from engine.batch_steps import read_job, write_job
+from engine.batch.plan import BatchOptions, Job
+from engine.batch.steps import read_job, write_job
 from engine.errors import ReviveError, describe_error
-from engine.output_ledger import FileStamp, stamp_file
+from engine.batch.ledger import FileStamp, stamp_file
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class ColorizeWorker:
         return self._problem
 
     def colorize(self, job: Job, replace: bool) -> JobOutcome:
-        """Read, colorize and write one photo; ``replace`` as in ``engine.batch_steps.write_job``."""
+        """Read, colorize and write one photo; ``replace`` as in ``engine.batch.steps.write_job``."""
         tick = time.monotonic()
         if self._problem is not None or self._options is None:
             return JobOutcome(job.index, 0.0, message=self._problem or "the Ray worker was given no batch")
@@ -139,10 +139,10 @@ class ColorizeWorker:
 
 
 def _load(model_bytes: bytes, path: Path, device: str, precision: str):
-    """A Colorizer of the model file's bytes, checked as any model file is (engine.model_file)."""
-    from engine.colorizer import Colorizer
+    """A Colorizer of the model file's bytes, checked as any model file is (engine.models.files)."""
+    from engine.models.colorizer import Colorizer
     from engine.device import select_device
-    from engine.model_file import load_model
+    from engine.models.files import load_model
 
     choice = select_device(device, precision)
     with tempfile.TemporaryDirectory(prefix="revive-model-") as folder:

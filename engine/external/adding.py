@@ -15,7 +15,7 @@ from pathlib import Path
 from engine.errors import ModelFileError
 from engine.external import loading, store
 from engine.external.card import ExternalCard
-from engine.model_registry import list_models, model_name_problem
+from engine.models.registry import list_models, model_name_problem
 
 log = logging.getLogger(__name__)
 

@@ -64,7 +64,7 @@ class ExternalCard:
         if problem:
             raise ValueError(problem)
 
-    # What a Colorizer's card offers the batch runner and the app (engine.colorizer.ModelCard).
+    # What a Colorizer's card offers the batch runner and the app (engine.models.colorizer.ModelCard).
     @property
     def description(self) -> str:
         tags = f" ({', '.join(self.tags)})" if self.tags else ""

@@ -1,6 +1,6 @@
 """DDColor as a Revive colorizer, and ``load_colorizer`` for Revive's own models and external ones.
 
-``ExternalColorizer`` has the public interface of ``engine.colorizer.Colorizer`` that the batch
+``ExternalColorizer`` has the public interface of ``engine.models.colorizer.Colorizer`` that the batch
 runner and the app use (``card.name``, ``device``, ``path``, ``warnings``, ``takes_hints``,
 ``classifies``, ``resolve``, ``prepare``, ``predict``, ``colorize``, and the app's re-decoding
 path ``forward``, ``hint_channels``, ``decode``, ``plausible_colours``), so either can be handed
@@ -9,7 +9,7 @@ in its authors' repository): the gray photo, as RGB in [0, 1], is resized to the
 input (512 x 512 by default), its L* taken and turned back to RGB with a*b* = 0, and the network
 predicts a*b* (Lab units) at that size. Where the reference then resizes a*b* to full size and
 stacks it on the full-size L*, Revive resizes it to the render shape (aspect kept) and merges it
-with the full-resolution luminance by its edge-aware merge (``engine.chroma_merge``), exactly as
+with the full-resolution luminance by its edge-aware merge (``engine.models.chroma_merge``), exactly as
 ``Colorizer.decode`` does: sharp at any size, and the photo's own luminance is kept.
 """
 
@@ -25,17 +25,17 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from engine.batch_settings import ColorizeSettings
-from engine.chroma_merge import ChromaField, fit_chroma_field, merge_chroma
+from engine.batch.settings import ColorizeSettings
+from engine.models.chroma_merge import ChromaField, fit_chroma_field, merge_chroma
 from engine.color import gray_to_lightness, lab_to_rgb, rgb_to_ycbcr_chroma
-from engine.colorizer import Colorizer, render_shape
+from engine.models.colorizer import Colorizer, render_shape
 from engine.errors import ModelFileError, ModelNotFound, UnsupportedImage
 from engine.external import store
 from engine.external.card import DDCOLOR_INPUT_SIZE
 from engine.external.runtime import LoadedModel, load_external, running
-from engine.hints import HintError, PhotoHints, adjust_ab
-from engine.model_card import MODEL_SUFFIX, read_header
-from engine.model_registry import list_models
+from engine.hints.schema import HintError, PhotoHints, adjust_ab
+from engine.models.card import MODEL_SUFFIX, read_header
+from engine.models.registry import list_models
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from spandrel.__helpers.unpickler import RestrictedUnpickle
 
 from engine.errors import ModelFileError
 from engine.external.card import MODEL_SUFFIXES, ExternalCard, task_for
-from engine.model_card import _open_regular
+from engine.models.card import _open_regular
 
 log = logging.getLogger(__name__)
 

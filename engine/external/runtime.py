@@ -28,7 +28,7 @@ from engine.device import DeviceChoice, is_out_of_memory, select_device
 from engine.errors import ModelFileError, ModelNotFound, OutOfMemory, UnsupportedImage
 from engine.external import loading, store
 from engine.external.card import ExternalCard, require_task
-from engine.model_registry import model_name_problem
+from engine.models.registry import model_name_problem
 
 log = logging.getLogger(__name__)
 

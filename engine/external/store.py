@@ -15,7 +15,7 @@ from pathlib import Path
 from engine.atomic_files import atomic_file, ensure_folder
 from engine.errors import ModelFileError, ModelNotFound, OutputError
 from engine.external.card import CARD_SUFFIX, MAX_CARD_BYTES, ExternalCard
-from engine.model_card import _open_regular  # the one non-blocking, loop-safe opener of model files
+from engine.models.card import _open_regular  # the one non-blocking, loop-safe opener of model files
 from engine.paths import user_models_dir
 
 _CHUNK = 4 * 1024 * 1024

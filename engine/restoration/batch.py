@@ -1,7 +1,7 @@
 """Restoring a batch plan: read, restore the luma, write the gray result; a generator of events.
 
 Planning, naming and the protection of originals are the colorize batch's own
-(``engine.batch_plan.plan_batch``, ``engine.output_ledger.OutputLedger``): an output is written
+(``engine.batch.plan.plan_batch``, ``engine.batch.ledger.OutputLedger``): an output is written
 only where nothing is, or over a file the ledger proves Revive wrote from the same photo, checked
 again just before writing (``write_photo(..., replace=...)``); every write is atomic and then
 recorded. One bad file becomes a ``PhotoFailed`` event and the batch goes on; a cancel stops
@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.batch_plan import BatchPlan, Job
+from engine.batch.plan import BatchPlan, Job
 from engine.cancel import CancelToken
 from engine.errors import Cancelled, describe_error
 from engine.imaging import Photo, read_photo, write_photo
-from engine.output_ledger import OutputLedger
+from engine.batch.ledger import OutputLedger
 from engine.restoration.pipeline import RestorationStep, Restorer
 from engine.restoration.stages import RestorationOptions
 

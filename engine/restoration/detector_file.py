@@ -1,9 +1,9 @@
 """Damage-detector model files: safetensors weights with a JSON card, like the colorizers'.
 
-The file layout and the header checks are those of ``engine.model_card`` (8-byte header length,
+The file layout and the header checks are those of ``engine.models.card`` (8-byte header length,
 JSON header with byte ranges checked against the file size, pickles refused, the card under
 ``revive.card``), but the card is a ``DetectorCard`` of format ``revive-detector/1``: a detector is
-no colorizer, and ``engine.model_card.read_card`` refuses this format, so a detector can never be
+no colorizer, and ``engine.models.card.read_card`` refuses this format, so a detector can never be
 picked as a colour model by mistake. The shipped detector lives in ``resources/models/restoration/``,
 a folder the colour-model registry does not list.
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ModelFileError
-from engine.model_card import CARD_KEY, MODEL_SUFFIX, read_header
+from engine.models.card import CARD_KEY, MODEL_SUFFIX, read_header
 from engine.paths import shipped_models_dir
 
 DETECTOR_FORMAT = "revive-detector/1"
@@ -134,7 +134,7 @@ def load_detector(path: Path | None = None):
     path = Path(path) if path is not None else default_detector_path()
     if not path.exists():
         raise ModelFileError(f"the damage detector {path} is missing; reinstall Revive or train one "
-                             "(python -m training.restoration.detector_command)")
+                             "(python -m training.cli.train_detector)")
     card = read_detector_card(path)
     if card.architecture != ARCHITECTURE:
         raise ModelFileError(f"{path.name}: architecture {card.architecture[:40]!r} is not a damage detector")

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.architectures import arguments
+from engine.models.architectures import arguments
 
 ARCHITECTURE = "damage_unet"
 
@@ -40,7 +40,7 @@ class DamageUNet(nn.Module):
     """Luma -> damage logits (see the module docstring for shapes and ranges)."""
 
     size_multiple = 4
-    # Checked before anything is built (engine.architectures.arguments): a model file cannot ask
+    # Checked before anything is built (engine.models.architectures.arguments): a model file cannot ask
     # for a network that would not fit in memory.
     ARGUMENT_RULES: ClassVar[dict[str, arguments.Rule]] = {
         "widths": arguments.whole_list(3, 4, 256),

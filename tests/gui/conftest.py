@@ -16,8 +16,8 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QThread
 
-from engine.architectures.unet_colorizer import UNetColorizer
-from engine.model_file import ModelCard, save_model
+from engine.models.architectures.unet_colorizer import UNetColorizer
+from engine.models.files import ModelCard, save_model
 
 TINY = "tiny"
 

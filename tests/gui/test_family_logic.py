@@ -12,22 +12,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.batch_settings import ColorizeSettings
+from engine.batch.settings import ColorizeSettings
 from engine.cancel import CancelToken
 from engine.errors import OutputError, ReviveError
-from engine.output_ledger import OutputLedger
-from gui.app_version import app_version
+from engine.batch.ledger import OutputLedger
+from engine.version import app_version
 from gui.controller import describe_added
-from gui.display_images import DetailSource, export_conflict, export_result, photo_size, save_cached
-from gui.jobs import PhotoJob
-from gui.list_export import export_to_folder
-from gui.model_text import people_description, photo_count
-from gui.photo_list import reason_without_name, short_name
+from gui.workers.display_images import DetailSource, export_conflict, export_result, photo_size, save_cached
+from gui.models.jobs import PhotoJob
+from gui.workers.list_export import export_to_folder
+from gui.models.model_text import people_description, photo_count
+from gui.widgets.photo_list import reason_without_name, short_name
 from gui.platform_check import XCB_CURSOR_MESSAGE, missing_system_library, uses_xcb
-from gui.review_queue import ReviewQueue
-from gui.tuning import SATURATION_MAX, Tuning, describe_boldness
-from gui.window_geometry import clamp_to_screen
-from gui.wizard_runs import delete_run, describe_size, list_runs
+from gui.models.review_queue import ReviewQueue
+from gui.models.tuning import SATURATION_MAX, Tuning, describe_boldness
+from gui.models.window_geometry import clamp_to_screen
+from gui.training_wizard.runs import delete_run, describe_size, list_runs
 from tests.gui.conftest import write_photo_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +39,7 @@ def job(source: Path, cache: Path, token: CancelToken | None = None) -> PhotoJob
 
 # -- finding 2: the window's modules import without torch -------------------------------------------------------------
 def test_the_window_modules_import_without_torch():
-    code = ("import sys; import gui.app, gui.main_window, gui.controller, gui.inference_worker, gui.settings_panel; "
+    code = ("import sys; import gui.app, gui.main_window, gui.controller, gui.workers.inference_worker, gui.widgets.settings_panel; "
             "print('torch' in sys.modules)")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
@@ -64,7 +64,7 @@ def test_the_queue_puts_the_photo_on_show_first_and_says_who_starts_the_worker(t
 
 
 def test_the_review_pipeline_fills_the_cache_and_keeps_the_raw_output_of_the_photo_on_show(tmp_path):
-    from gui.review_pipeline import RawKept, ReviewCancelled, ReviewDone, ReviewStarted, retune, run_review
+    from gui.workers.review_pipeline import RawKept, ReviewCancelled, ReviewDone, ReviewStarted, retune, run_review
     from tests.helpers import cpu_colorizer, torch_threads
 
     photos = [write_photo_file(tmp_path / f"p{i}.jpg", (120, 80), seed=i) for i in range(3)]
@@ -203,7 +203,7 @@ def test_run_app_exits_2_when_the_library_is_missing(monkeypatch, capsys):
 
 # -- finding 9: training runs on disk ---------------------------------------------------------------------------------
 def make_run(runs: Path, name: str, step: int, steps: int = 300, state_bytes: int = 2048) -> Path:
-    from training.cyclegan_config import CycleGANConfig
+    from training.cyclegan.config import CycleGANConfig
 
     run = runs / name
     run.mkdir(parents=True)

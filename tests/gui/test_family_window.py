@@ -12,10 +12,10 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QToolButton
 
-from engine.output_ledger import OutputLedger
-from gui.compare_view import EMPTY_HINT
-from gui.photo_session import ColourChoice, PhotoStatus
-from gui.shortcuts_dialog import ShortcutsDialog
+from engine.batch.ledger import OutputLedger
+from gui.widgets.compare_view import EMPTY_HINT
+from gui.models.photo_session import ColourChoice, PhotoStatus
+from gui.widgets.shortcuts_dialog import ShortcutsDialog
 from tests.gui.conftest import write_photo_file
 from tests.gui.test_gui_window import drop, wait_all_finished
 
@@ -43,7 +43,7 @@ def colour_photo(path: Path, size=(96, 64)) -> Path:
 
 def hold_model_load(monkeypatch) -> threading.Event:
     """Make loading the model wait for the returned gate (set it before the test ends)."""
-    from engine.colorizer import Colorizer
+    from engine.models.colorizer import Colorizer
 
     gate = threading.Event()
     original = Colorizer.load
@@ -281,7 +281,7 @@ def test_the_batch_panel_names_its_settings_and_its_report(qtbot, make_window, t
     assert "revive-report" in panel.report_label.text()
 
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: False)
-    monkeypatch.setattr("gui.folder_opener.launcher_command", lambda folder: None)
+    monkeypatch.setattr("gui.widgets.folder_opener.launcher_command", lambda folder: None)
     panel.open_button.click()
     assert any(str(tmp_path / "out") in box.text() for box in open_boxes())
     assert QApplication.clipboard().text() == str(tmp_path / "out")

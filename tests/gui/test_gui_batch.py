@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from PIL import Image
 from PySide6.QtGui import QDesktopServices
 
-from engine.batch_plan import REPORT_NAME
+from engine.batch.plan import REPORT_NAME
 from tests.gui.conftest import write_photo_file
 
 

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from engine.batch_plan import Job
-from engine.batch_progress import BatchProgress
-from engine.batch_run import BatchFinished, BatchStarted, BatchSummary, JobDone, JobFailed, JobStarted
-from gui.export_naming import default_export_name, default_export_path, export_problem
-from gui.photo_session import PhotoSession, PhotoStatus, expand_paths
-from gui.result_cache import ResultCache
-from gui.tuning import Tuning, describe_eta, temperature_for_boldness
-from gui.view_transform import ViewTransform
+from engine.batch.plan import Job
+from engine.batch.progress import BatchProgress
+from engine.batch.run import BatchFinished, BatchStarted, BatchSummary, JobDone, JobFailed, JobStarted
+from gui.models.export_naming import default_export_name, default_export_path, export_problem
+from gui.models.photo_session import PhotoSession, PhotoStatus, expand_paths
+from gui.models.result_cache import ResultCache
+from gui.models.tuning import Tuning, describe_eta, temperature_for_boldness
+from gui.models.view_transform import ViewTransform
 from tests.gui.conftest import write_photo_file
 
 

@@ -13,8 +13,8 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from gui.compare_view import SIDE_BY_SIDE
-from gui.photo_session import PhotoStatus
+from gui.widgets.compare_view import SIDE_BY_SIDE
+from gui.models.photo_session import PhotoStatus
 from tests.gui.conftest import TINY
 
 FINISHED = (PhotoStatus.DONE, PhotoStatus.FAILED)
@@ -178,7 +178,7 @@ def test_settings_are_kept_between_runs(qtbot, make_window, photos, revive_home)
 def test_no_model_installed_is_said_plainly(qtbot, make_window, photos, revive_home, monkeypatch, tmp_path):
     for model in (revive_home / "models").iterdir():
         model.unlink()
-    monkeypatch.setattr("engine.model_registry.shipped_models_dir", lambda: tmp_path / "no-shipped-models")
+    monkeypatch.setattr("engine.models.registry.shipped_models_dir", lambda: tmp_path / "no-shipped-models")
     window = make_window(model=None)
     drop(window, [photos[0]])
     wait_all_finished(qtbot, window, 1)

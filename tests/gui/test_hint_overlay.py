@@ -10,10 +10,10 @@ from PySide6.QtCore import QPoint, QRectF, Qt
 from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import QWidget
 
-from engine.hints import PhotoHints
-from gui.hint_editor import BRUSH_TOOL, HintEditor
-from gui.hint_edits import POINT, STROKE, MarkRef
-from gui.hint_overlay import HintOverlay
+from engine.hints.schema import PhotoHints
+from gui.hints.editor import BRUSH_TOOL, HintEditor
+from gui.models.hint_edits import POINT, STROKE, MarkRef
+from gui.hints.overlay import HintOverlay
 
 RED, BLUE = "#c01818", "#1840c0"
 PHOTO = QRectF(50, 25, 300, 200)  # where the "view" shows the photo: a margin all round

@@ -13,11 +13,11 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QColorDialog, QFileDialog
 
-from engine.hints import colour_ab
-from gui.background_tasks import BackgroundTasks
-from gui.hint_editor import BRUSH_TOOL, POINT_TOOL, HintEditor
-from gui.hint_edits import POINT, MarkRef
-from gui.hint_panel import HintPanel
+from engine.hints.schema import colour_ab
+from gui.workers.background_tasks import BackgroundTasks
+from gui.hints.editor import BRUSH_TOOL, POINT_TOOL, HintEditor
+from gui.models.hint_edits import POINT, MarkRef
+from gui.hints.panel import HintPanel
 
 LEFT = Qt.MouseButton.LeftButton
 RED = "#c01818"

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from engine.batch_settings import ColorizeSettings
-from engine.hints import ColourAdjust, HintPoint, PhotoHints, colour_ab
+from engine.batch.settings import ColorizeSettings
+from engine.hints.schema import ColourAdjust, HintPoint, PhotoHints, colour_ab
 from engine.metrics import ciede2000, to_lab
-from gui.hint_preview import HintPreview
+from gui.hints.preview import HintPreview
 from tests.helpers import constant_colour_module, cpu_colorizer, torch_threads
 
 RED = "#b02020"

@@ -11,17 +11,17 @@ import pytest
 from PySide6.QtCore import QPoint, QRectF, Qt
 from PySide6.QtWidgets import QWidget
 
-from engine.hint_store import HintStore, photo_key
-from engine.hints import ColourAdjust, HintPoint, PhotoHints, colour_ab
+from engine.hints.store import HintStore, photo_key
+from engine.hints.schema import ColourAdjust, HintPoint, PhotoHints, colour_ab
 from engine.imaging import read_photo, read_preview_rgb
 from engine.metrics import ciede2000, to_lab
-from gui.background_tasks import BackgroundTasks
-from gui.hint_editor import HintEditor
-from gui.hint_overlay import HintOverlay
-from gui.hint_panel import HintPanel
-from gui.hint_persistence import HintPersistence
-from gui.hint_preview import HintPreview
-from gui.hint_session import HintSession
+from gui.workers.background_tasks import BackgroundTasks
+from gui.hints.editor import HintEditor
+from gui.hints.overlay import HintOverlay
+from gui.hints.panel import HintPanel
+from gui.hints.persistence import HintPersistence
+from gui.hints.preview import HintPreview
+from gui.hints.session import HintSession
 from tests.gui.conftest import write_photo_file
 from tests.helpers import constant_colour_module, cpu_colorizer, torch_threads
 

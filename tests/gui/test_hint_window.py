@@ -15,13 +15,13 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from engine.hint_store import HintStore, photo_key
-from engine.hints import ColourAdjust, PhotoHints, colour_ab
+from engine.hints.store import HintStore, photo_key
+from engine.hints.schema import ColourAdjust, PhotoHints, colour_ab
 from engine.metrics import ciede2000, to_lab
-from gui.display_images import load_cached
-from gui.hint_edits import MarkRef
-from gui.newest_slot import NewestSlot
-from gui.photo_session import PhotoStatus
+from gui.workers.display_images import load_cached
+from gui.models.hint_edits import MarkRef
+from gui.models.newest_slot import NewestSlot
+from gui.models.photo_session import PhotoStatus
 from tests.gui.conftest import TINY
 from tests.gui.test_family_window import hold_model_load
 from tests.gui.test_gui_window import drop, wait_all_finished

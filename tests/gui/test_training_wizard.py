@@ -18,14 +18,14 @@ from PySide6.QtWidgets import QWizard
 
 from engine.cancel import CancelToken
 from engine.errors import ReviveError
-from engine.model_file import load_model
-from gui.training_wizard import TrainingWizard
-from gui.wizard_loss_curve import curve_values
-from gui.wizard_texts import ERROR_COLOUR, format_duration, format_eta, suggest_model_name, unique_run_dir
-from gui.wizard_training_worker import TrainingWorker
+from engine.models.files import load_model
+from gui.training_wizard.wizard import TrainingWizard
+from gui.training_wizard.loss_curve import curve_values
+from gui.training_wizard.texts import ERROR_COLOUR, format_duration, format_eta, suggest_model_name, unique_run_dir
+from gui.training_wizard.training_worker import TrainingWorker
 from tests.gui.conftest import TINY
 from tests.test_cyclegan import scripted_scores  # noqa: F401 (fixture)
-from training.cyclegan_config import STATE_FILE
+from training.cyclegan.config import STATE_FILE
 from training.events import StepDone, TrainingFinished, TrainingStarted
 
 TRAINING_TIMEOUT_MS = 120_000  # generous: the test machine is shared and loaded
@@ -59,7 +59,7 @@ def one_torch_thread():
 @pytest.fixture(autouse=True)
 def quick_estimate(monkeypatch):
     """The real estimate runs real steps (covered by the training tests); here it answers at once."""
-    monkeypatch.setattr("gui.wizard_options_page.estimate", lambda config: (config.steps * 0.6, "CPU, 1 thread, fp32"))
+    monkeypatch.setattr("gui.training_wizard.options_page.estimate", lambda config: (config.steps * 0.6, "CPU, 1 thread, fp32"))
 
 
 @pytest.fixture
@@ -318,9 +318,9 @@ def test_texts_and_names():
 
 
 def test_the_verdict_names_what_made_the_fine_tune_worse():
-    from gui.wizard_texts import verdict_html
+    from gui.training_wizard.texts import verdict_html
     from tests.test_cyclegan import fake_summary
-    from training.cyclegan_events import HoldoutScored
+    from training.cyclegan.events import HoldoutScored
 
     base = fake_summary(10.0, cast_b=-1.0)
     bluer = HoldoutScored(300, base, fake_summary(9.5, cast_b=-3.0), False, None, None, 8)
@@ -380,7 +380,7 @@ def test_a_stopped_run_is_resumed_not_restarted(qtbot, make_wizard, folders):
 
 
 def test_manage_runs_lists_resumes_and_deletes_runs(qtbot, make_wizard, folders, revive_home):
-    from gui.wizard_runs_dialog import RunsDialog
+    from gui.training_wizard.runs_dialog import RunsDialog
 
     wizard = make_wizard()
     start_training(qtbot, wizard, folders, steps=500)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.model_card import MODEL_SUFFIX
+from engine.models.card import MODEL_SUFFIX
 
 
 @dataclass(frozen=True)

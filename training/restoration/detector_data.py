@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from engine.restoration.damage import DamageSettings, add_grain, damage_photo, jpeg_roundtrip
-from training.photo_folder import load_square_cache
+from training.data.photo_folder import load_square_cache
 
 
 def luma_of(rgb: np.ndarray) -> np.ndarray:

@@ -3,7 +3,7 @@
 The loop is a generator of ``training.events`` objects, like the colorizer's: it checks a cancel
 token every step, saves a resumable state (``state.pt``, tensors only, loaded with
 ``weights_only=True`` and checked) every ``checkpoint_every`` steps and on cancel, validates on
-held-out photos (split by a hash of the file name, ``training.photo_folder``), and at the end
+held-out photos (split by a hash of the file name, ``training.data.photo_folder``), and at the end
 exports a detector file whose card carries the post-processing chosen on those photos.
 
 Loss: per-pixel binary cross-entropy plus a light soft Dice term (Milletari et al. 2016), which
@@ -43,7 +43,7 @@ from engine.restoration.detection import DamageDetector, apply_rule
 from engine.restoration.detector_file import DetectorCard, load_detector, save_detector
 from engine.restoration.detector_net import DamageUNet
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted, ValidationDone
-from training.photo_folder import list_photos, split_photos
+from training.data.photo_folder import list_photos, split_photos
 from training.restoration.detector_config import DetectorTrainingConfig
 from training.restoration.detector_data import load_luma_cache, make_batch, spread, tuning_split, validation_set
 

@@ -1,0 +1,1 @@
+"""Batches: settings, the folder walk, planning, the output ledger, running, progress."""

@@ -1,0 +1,1 @@
+"""The command line's commands (imported only by main.py) and what they share."""

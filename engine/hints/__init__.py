@@ -1,0 +1,1 @@
+"""Colour hints: the hint file schema, rendering, adjustments, and per-photo storage."""

@@ -1,0 +1,1 @@
+"""Colorization models: architectures, model files and cards, the registry, the Colorizer."""

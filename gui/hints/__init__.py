@@ -1,0 +1,1 @@
+"""The colour-hint tool: editor, overlay, panel, preview and persistence."""

@@ -1,0 +1,135 @@
+"""The photos opened in this session and where each one stands. Plain Python, no Qt.
+
+The controller owns one ``PhotoSession``; the photo list only mirrors it. Paths are the identity of
+a photo (the same file opened twice is one entry).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.batch.folder_scan import scan_folder
+from engine.hints.store import HintStore
+from engine.hints.schema import ColourAdjust, PhotoHints, ReferenceStats
+from engine.imaging import is_image_path
+from gui.models.tuning import Tuning
+
+
+class PhotoStatus(enum.Enum):
+    NEW = "Not colorized"
+    QUEUED = "Queued"
+    WORKING = "Colorizing…"
+    DONE = "Done"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+    ASK = "Already in colour"  # waiting for the user to say what to do with it
+    KEPT = "Kept its colours"
+
+
+class ColourChoice(enum.Enum):
+    """What to do with a photo that is already in colour (asked once per photo, remembered)."""
+
+    KEEP = "keep"  # leave it as it is: nothing to colorize
+    RESTORE = "restore"  # colorize from its gray tones, pulled toward its own colours (faded prints)
+    RECOLOR = "recolor"  # colorize from its gray tones, as if it were black and white
+
+
+WAITING = (PhotoStatus.QUEUED, PhotoStatus.WORKING)
+
+
+def photo_hints(saved: PhotoHints | None, choice: ColourChoice | None,
+                reference: ReferenceStats | None) -> PhotoHints | None:
+    """The hints a photo is colorized with: the user's own (saved for it) when it has any; else,
+    for a colour photo being restored, its own colours as the reference to match; else none.
+
+    A restored photo's reference is where the user's hints start from (the hint panel shows it and
+    can forget it); once the user has hinted the photo, the saved hints are the whole story.
+    """
+    if saved is not None and not saved.is_empty:
+        return saved
+    if choice == ColourChoice.RESTORE and reference is not None:
+        return PhotoHints(adjust=ColourAdjust(reference=reference, match=1.0))
+    return None
+
+
+def any_saved_hints(store: HintStore | None) -> bool:
+    """True when ``store`` holds hints of any photo: finding a photo's hints hashes its file, which
+    is skipped for every photo of a user who never saved any."""
+    return store is not None and store.folder.is_dir() and next(store.folder.glob("*.json"), None) is not None
+
+
+@dataclass
+class PhotoEntry:
+    source: Path
+    status: PhotoStatus = PhotoStatus.NEW
+    message: str = ""  # the failure reason, or a detail such as the time taken
+    cache_path: Path | None = None  # the full-resolution result (.npy), once done
+    full_size: tuple[int, int] | None = None
+    kind: str | None = None  # "gray", "tinted" or "colour" (training.data.dataset_check.classify), once looked at
+    colour_choice: ColourChoice | None = None  # for a colour photo, once the user said
+    hints: PhotoHints | None = None  # given to the colorizer with this photo (``photo_hints``)
+    saved_hints: PhotoHints | None = None  # the user's own, saved for this photo (engine.hints.store)
+    result_hints: PhotoHints | None = None  # the hints the result on show was made with
+    made_with: Tuning | None = None  # the settings of the result on show
+    render_size: int = 0  # the render size that result used
+    saving: int = 0  # generation of a re-tune whose full-resolution result is being saved (0: none)
+
+
+@dataclass
+class PhotoSession:
+    entries: dict[Path, PhotoEntry] = field(default_factory=dict)
+
+    def add(self, paths: Iterable[Path]) -> list[PhotoEntry]:
+        """Add new photos (already known ones are left as they are); returns the new entries."""
+        added = []
+        for path in paths:
+            key = Path(path)
+            if key not in self.entries:
+                self.entries[key] = entry = PhotoEntry(key)
+                added.append(entry)
+        return added
+
+    def get(self, path: Path) -> PhotoEntry | None:
+        return self.entries.get(Path(path))
+
+    def remove(self, paths: Iterable[Path]) -> list[PhotoEntry]:
+        """Forget photos; returns the entries removed."""
+        return [entry for entry in (self.entries.pop(Path(p), None) for p in paths) if entry is not None]
+
+    def paths(self) -> list[Path]:
+        return list(self.entries)
+
+    def with_status(self, *statuses: PhotoStatus) -> list[PhotoEntry]:
+        return [e for e in self.entries.values() if e.status in statuses]
+
+    def counts(self) -> dict[PhotoStatus, int]:
+        counts = dict.fromkeys(PhotoStatus, 0)
+        for entry in self.entries.values():
+            counts[entry.status] += 1
+        return counts
+
+
+def expand_paths(paths: Sequence[Path], recursive: bool = True) -> tuple[list[Path], int]:
+    """Files and folders -> the image files among them, in a stable order, and how many other
+    files (dropped, or met in the folders) were skipped because they are not photos. Folders are
+    walked as a batch walks them (hidden files and Revive's own reports skipped)."""
+    found: list[Path] = []
+    skipped = 0
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            scan = scan_folder(path, recursive)
+            found.extend(scan.images)
+            skipped += sum(scan.other_types.values()) + len(scan.problems)
+        elif path.is_file():
+            if is_image_path(path):
+                found.append(path)
+            else:
+                skipped += 1
+        else:
+            skipped += 1
+    unique = list(dict.fromkeys(found))
+    return unique, skipped

@@ -1,0 +1,1 @@
+"""The training wizard: its pages, curves and the training run."""

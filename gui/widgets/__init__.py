@@ -1,0 +1,1 @@
+"""Widgets: one widget class per module."""

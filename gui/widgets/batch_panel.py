@@ -1,0 +1,243 @@
+"""The batch panel: pick an input and an output folder and options, then watch the progress.
+
+The form's values go out as a ``BatchForm``; progress comes in as a ``BatchProgress``. Starting,
+cancelling and opening the output folder are requests the controller carries out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.models.export_naming import EXPORT_FORMATS, FORMAT_LABELS
+from gui.widgets.icons import icon
+from gui.models.tuning import describe_eta
+
+if TYPE_CHECKING:  # engine.batch.progress imports the batch runner (torch): not at start-up
+    from engine.batch.progress import BatchProgress
+
+
+@dataclass(frozen=True)
+class BatchForm:
+    input_dir: Path
+    output_dir: Path
+    recursive: bool
+    format: str
+    skip_existing: bool
+
+
+class BatchPanel(QWidget):
+    start_requested = Signal(object)  # BatchForm
+    cancel_requested = Signal()
+    open_output_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("BatchPanel")
+        style = self.style()
+        self.input_edit = QLineEdit()
+        self.input_edit.setPlaceholderText("Folder of photos to colorize")
+        self.output_edit = QLineEdit()
+        self.output_edit.setPlaceholderText("Folder for the results")
+        self.recursive = QCheckBox("Include subfolders")
+        self.skip_existing = QCheckBox("Skip photos already done (resume)")
+        self.format = QComboBox()
+        for name in EXPORT_FORMATS:
+            self.format.addItem(FORMAT_LABELS[name], name)
+
+        self.start_button = QPushButton(icon("play", QStyle.StandardPixmap.SP_MediaPlay, self), "Start batch")
+        self.start_button.setObjectName("PrimaryButton")
+        self.cancel_button = QPushButton(icon("stop", QStyle.StandardPixmap.SP_MediaStop, self), "Cancel")
+        self.open_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon), "Open output folder")
+
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setTextVisible(True)
+        self.settings_label = QLabel()
+        self.settings_label.setObjectName("Hint")
+        self.settings_label.setWordWrap(True)
+        self.count_label = QLabel("Not started")
+        self.count_label.setObjectName("Strong")
+        self.count_label.setWordWrap(True)  # "Finished: 1,204 colorized, 3 failed in 412.7 s" fits
+        self.report_label = QLabel()
+        self.report_label.setObjectName("Hint")
+        self.report_label.setWordWrap(True)
+        self.report_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.eta_label = QLabel()
+        self.current_label = QLabel()
+        self.current_label.setObjectName("Hint")
+        self.current_label.setWordWrap(True)
+        self.failures = QListWidget()
+        self.failures.setObjectName("FailureList")
+        self.failures.setMaximumHeight(140)
+
+        folders = QGroupBox("Folders")
+        form = QFormLayout(folders)
+        form.addRow("Photos", self._with_browse(self.input_edit, "Choose the folder of photos"))
+        form.addRow("Results", self._with_browse(self.output_edit, "Choose the folder for the results"))
+        options = QGroupBox("Options")
+        options_layout = QFormLayout(options)
+        options_layout.addRow(self.recursive)
+        options_layout.addRow(self.skip_existing)
+        options_layout.addRow("Format", self.format)
+        options_layout.addRow(self.settings_label)
+
+        progress = QGroupBox("Progress")
+        progress_layout = QVBoxLayout(progress)
+        progress_layout.addWidget(self.progress_bar)
+        progress_layout.addWidget(self.count_label)
+        progress_layout.addWidget(self.eta_label)
+        progress_layout.addWidget(self.current_label)
+        progress_layout.addWidget(self.report_label)
+        progress_layout.addWidget(QLabel("Failures"))
+        progress_layout.addWidget(self.failures)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.open_button)
+        progress_layout.addLayout(buttons)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 10, 10, 10)
+        layout.setSpacing(10)
+        layout.addWidget(folders)
+        layout.addWidget(options)
+        layout.addWidget(self.start_button)
+        layout.addWidget(progress)
+        layout.addStretch(1)
+
+        self.start_button.clicked.connect(self._on_start_button_clicked)
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        self.open_button.clicked.connect(self.open_output_requested)
+        self.input_edit.textChanged.connect(self._update_start)
+        self.output_edit.textChanged.connect(self._update_start)
+        self.set_running(False)
+        self.open_button.setEnabled(False)
+
+    def _with_browse(self, edit: QLineEdit, caption: str) -> QWidget:
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(edit, 1)
+        button = QToolButton()
+        button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DirIcon))
+        button.setToolTip(caption)
+        button.clicked.connect(lambda: self._browse(edit, caption))
+        layout.addWidget(button)
+        return row
+
+    def _browse(self, edit: QLineEdit, caption: str) -> None:
+        folder = QFileDialog.getExistingDirectory(self, caption, edit.text() or str(Path.home()))
+        if folder:
+            edit.setText(folder)
+
+    # -- form -------------------------------------------------------------------------------------------
+    def set_form(self, form: BatchForm | None = None, *, input_dir: Path | None = None, output_dir: Path | None = None,
+                 recursive: bool = True, format: str = "same", skip_existing: bool = True) -> None:
+        if form is not None:
+            input_dir, output_dir = form.input_dir, form.output_dir
+            recursive, format, skip_existing = form.recursive, form.format, form.skip_existing
+        self.input_edit.setText(str(input_dir) if input_dir else "")
+        self.output_edit.setText(str(output_dir) if output_dir else "")
+        self.recursive.setChecked(recursive)
+        self.skip_existing.setChecked(skip_existing)
+        self.format.setCurrentIndex(max(0, self.format.findData(format)))
+
+    def form(self) -> BatchForm | None:
+        """The form's values, or None while a folder is missing."""
+        input_text, output_text = self.input_edit.text().strip(), self.output_edit.text().strip()
+        if not input_text or not output_text:
+            return None
+        return BatchForm(Path(input_text).expanduser(), Path(output_text).expanduser(), self.recursive.isChecked(),
+                         self.format.currentData(), self.skip_existing.isChecked())
+
+    # -- progress ------------------------------------------------------------------------------------------
+    def set_running(self, running: bool) -> None:
+        self._running = running
+        for widget in (self.input_edit, self.output_edit, self.recursive, self.skip_existing, self.format):
+            widget.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        if running:
+            self.open_button.setEnabled(False)
+        self._update_start()
+
+    def set_settings_text(self, text: str) -> None:
+        """Which colour settings a batch uses (the Adjust tab's, said here so it is no surprise)."""
+        self.settings_label.setText(f"Colour settings from the Adjust tab: {text}")
+
+    def show_started(self) -> None:
+        self.failures.clear()
+        self.report_label.clear()
+        self.progress_bar.setRange(0, 0)  # busy until the plan is known
+        self.count_label.setText("Preparing…")
+        self.eta_label.clear()
+        self.current_label.clear()
+        self.set_running(True)
+
+    def show_progress(self, progress: BatchProgress) -> None:
+        self.progress_bar.setRange(0, max(1, progress.to_do))
+        self.progress_bar.setValue(progress.finished_count)
+        parts = [f"{progress.finished_count} of {progress.to_do} photos"]
+        if progress.skipped:
+            parts.append(f"{progress.skipped} already done")
+        if progress.failed:
+            parts.append(f"{len(progress.failed)} failed")
+        self.count_label.setText(" · ".join(parts))
+        self.eta_label.setText(describe_eta(progress.eta_seconds()))
+        self.current_label.setText(f"Now: {progress.current.name}" if progress.current else "")
+        while self.failures.count() < len(progress.failed):
+            source, message = progress.failed[self.failures.count()]
+            prefix = f"{source.name}: "
+            self.failures.addItem(prefix + (message[len(prefix):] if message.startswith(prefix) else message))
+
+    def show_finished(self, progress: BatchProgress) -> None:
+        self.show_progress(progress)
+        summary = progress.summary
+        self.set_running(False)
+        self.open_button.setEnabled(True)
+        self.eta_label.clear()
+        self.current_label.clear()
+        if summary is None:
+            return
+        verb = "Cancelled" if summary.cancelled else "Finished"
+        text = f"{verb}: {summary.done} colorized"
+        if summary.skipped:
+            text += f", {summary.skipped} already done"
+        if summary.failed:
+            text += f", {len(summary.failed)} failed"
+        self.count_label.setText(f"{text} in {summary.seconds:.1f} s")
+        if summary.report_path is not None:
+            self.report_label.setText(f"Report: {summary.report_path}")
+
+    def show_error(self, message: str) -> None:
+        self.set_running(False)
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.count_label.setText("The batch could not start")
+        self.current_label.setText(message)
+
+    def _update_start(self) -> None:
+        self.start_button.setEnabled(not self._running and self.form() is not None)
+
+    def _on_start_button_clicked(self) -> None:
+        form = self.form()
+        if form is not None:
+            self.start_requested.emit(form)

@@ -1,0 +1,237 @@
+"""The inference worker: a thin adapter that lives on the one long-lived inference thread.
+
+It owns the loaded ``Colorizer`` (the only GUI module that drives torch) and runs the jobs the
+controller sends through queued signals, one at a time: model loads, the main list's queue (with
+the batch runner's overlap, ``gui.workers.review_pipeline``), re-tunes of the photo on show, batches. It
+reports through signals carrying plain data (see ``gui.models.jobs``) and the engine's frozen batch events.
+Cancelling never goes through this object's queue: the controller sets the job's ``CancelToken``
+from the GUI thread and the engine sees it at its next check.
+
+torch is imported only inside the slots (on the inference thread), so the window can be built and
+shown before torch has loaded: importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from engine.errors import ModelNotFound, ReviveError
+from engine.errors import describe_error as engine_describe_error
+from gui.models.jobs import BatchRequest, ModelInfo, ModelRequest, PhotoFailure, RetuneRequest, RetuneSaved
+from gui.models.newest_slot import NewestSlot, Posted
+from gui.models.photo_session import any_saved_hints
+from gui.models.review_queue import ReviewQueue
+
+if TYPE_CHECKING:  # torch-importing modules: imported in the slots, on the inference thread
+    from engine.batch.plan import BatchPlan
+    from engine.models.colorizer import Colorizer
+    from gui.hints.preview import HintPreview
+    from gui.workers.review_pipeline import TunedPhoto
+
+log = logging.getLogger(__name__)
+
+NO_MODEL_MESSAGE = (
+    "No colorization model is installed. Put a .safetensors model in the models folder, "
+    "or train one (Tools > Train a model…, or `main.py train-base`)."
+)
+
+
+def describe_error(error: BaseException) -> str:
+    """``engine.errors.describe_error``, with the app's own advice when no model is installed."""
+    if isinstance(error, ModelNotFound) and "no colorization model is installed" in str(error).lower():
+        return NO_MODEL_MESSAGE
+    return engine_describe_error(error)
+
+
+class InferenceWorker(QObject):
+    model_loading = Signal(str)  # the name asked for ("" for the default)
+    model_loaded = Signal(object)  # ModelInfo
+    model_failed = Signal(str)  # why, for people
+    photo_started = Signal(object)  # Path
+    photo_finished = Signal(object)  # PhotoResult
+    photo_failed = Signal(object)  # PhotoFailure
+    photo_cancelled = Signal(object)  # Path
+    queue_ran_dry = Signal()  # the main list's queue is empty: every photo taken has been reported
+    photo_retuned = Signal(object)  # PhotoResult (display-sized, retuned=True)
+    retune_saved = Signal(object)  # RetuneSaved: the cache holds the re-tuned full-resolution result
+    retune_failed = Signal(object)  # PhotoFailure
+    batch_event = Signal(object)  # engine.batch.run events, BatchFinished last
+    batch_failed = Signal(str)  # the batch could not start (bad folders, no model)
+
+    def __init__(self, queue: ReviewQueue | None = None) -> None:
+        super().__init__()
+        self._colorizer: Colorizer | None = None
+        self._wanted: ModelRequest | None = None
+        self._queue = queue if queue is not None else ReviewQueue()
+        self._retunes: NewestSlot[RetuneRequest] = NewestSlot()
+        self._tuned: TunedPhoto | None = None  # the network output of the photo on show
+        # The hint preview shares this thread (one device lane): it gets each loaded model, and a
+        # turn between the photos of a long run. Set before the thread starts.
+        self.hint_preview: HintPreview | None = None
+
+    # -- model ------------------------------------------------------------------------------------
+    @Slot(object)
+    def load_model(self, request: ModelRequest) -> None:
+        """Load a model; on failure the previous one (if any) stays loaded."""
+        self._wanted = request
+        try:
+            self._load(request)
+        except Exception as error:  # noqa: BLE001 - reported, and the old model stays
+            self._report_model_failure(error)
+
+    def _load(self, request: ModelRequest) -> Colorizer:
+        self.model_loading.emit(request.model or "")
+        from engine.models.colorizer import Colorizer  # imports torch: seconds, on this thread only
+
+        colorizer = Colorizer.load(request.model, device=request.device)
+        self._colorizer = self._tuned = None  # free the old weights before the new ones settle in
+        self._colorizer = colorizer
+        if self.hint_preview is not None:  # handed over on this thread, the one that calls it
+            self.hint_preview.set_colorizer(colorizer)
+        card = colorizer.card
+        name = colorizer.path.stem if colorizer.path is not None else card.name
+        self.model_loaded.emit(ModelInfo(name, card.description, colorizer.device.description,
+                                         card.render_size, card.temperature, card.trained_on,
+                                         colorizer.takes_hints))
+        return colorizer
+
+    def _preview_turn(self) -> None:
+        """Let the hint preview render its newest wish now, between two photos of a long run (its
+        queued wake-up would wait for the whole run). It lives on this thread: a direct call."""
+        if self.hint_preview is not None:
+            self.hint_preview.worker.wake()
+
+    def _report_model_failure(self, error: BaseException) -> None:
+        if not isinstance(error, ReviveError):
+            log.error("loading the model failed", exc_info=error)
+        self.model_failed.emit(describe_error(error))
+
+    def _ensure_model(self) -> Colorizer:
+        """The loaded model, loading the wanted one first if needed (a failure is reported, then raised)."""
+        if self._colorizer is None:
+            try:
+                self._load(self._wanted or ModelRequest(None))
+            except Exception as error:
+                self._report_model_failure(error)
+                raise
+        assert self._colorizer is not None
+        return self._colorizer
+
+    # -- the main list's queue -----------------------------------------------------------------------
+    @Slot()
+    def run_queue(self) -> None:
+        """Colorize the queue's photos until it is empty (``queue_ran_dry`` last)."""
+        try:
+            colorizer = self._ensure_model()
+            from gui.workers.review_pipeline import (
+                RawKept,
+                ReviewCancelled,
+                ReviewDone,
+                ReviewFailed,
+                ReviewStarted,
+                run_review,
+            )
+
+            for event in run_review(self._queue, colorizer, self._wants_raw, self._between_photos):
+                if isinstance(event, ReviewStarted):
+                    self.photo_started.emit(event.source)
+                elif isinstance(event, ReviewDone):
+                    self.photo_finished.emit(event.result)
+                elif isinstance(event, ReviewFailed):
+                    self.photo_failed.emit(event.failure)
+                elif isinstance(event, ReviewCancelled):
+                    self.photo_cancelled.emit(event.source)
+                elif isinstance(event, RawKept):
+                    self._tuned = event.tuned
+        except Exception as error:
+            if not isinstance(error, ReviveError):
+                log.error("colorizing the list failed", exc_info=error)
+            message = describe_error(error)
+            while (job := self._queue.take()) is not None:  # also marks the queue as not taken
+                self.photo_failed.emit(PhotoFailure(job.source, message))
+        self.queue_ran_dry.emit()
+
+    def _between_photos(self) -> None:
+        self._serve_retune()
+        self._preview_turn()
+
+    def _wants_raw(self, source) -> bool:
+        current = self._queue.current()
+        if self._tuned is not None and self._tuned.job.source != current:
+            self._tuned = None  # another photo is on show: free its network output (tens of MB)
+        return source == current
+
+    # -- re-tuning the photo on show ----------------------------------------------------------------------
+    def request_retune(self, request: RetuneRequest) -> Posted[RetuneRequest]:
+        """Called from the GUI thread: the newest request replaces any not yet served (returned as
+        ``replaced``: it will never be served); when ``wake`` says so, the caller emits the signal
+        behind ``serve_retune`` (the queue also serves it, between photos)."""
+        return self._retunes.put(request)
+
+    @Slot()
+    def serve_retune(self) -> None:
+        while self._serve_retune():
+            pass
+
+    def _serve_retune(self) -> bool:
+        """Serve the newest re-tune, if one waits; False when none did."""
+        request = self._retunes.take()
+        if request is None:
+            return False
+        job = request.job
+        try:
+            colorizer = self._ensure_model()
+            from gui.workers.review_pipeline import model_name, retune, tune_from_scratch
+
+            tuned = self._tuned
+            render_size, _ = colorizer.resolve(job.settings)
+            if (tuned is None or tuned.job.source != job.source or tuned.render_size != render_size
+                    or tuned.model != model_name(colorizer) or _marks(tuned.job.hints) != _marks(job.hints)):
+                tuned = self._tuned = tune_from_scratch(job, colorizer)
+            quick, full = retune(tuned, job, colorizer)
+            self.photo_retuned.emit(quick)
+            if not self._retunes.pending():  # a newer move will save its own result
+                full()
+                self.retune_saved.emit(RetuneSaved(job.source, request.generation))
+        except Exception as error:
+            if not isinstance(error, ReviveError):
+                log.error("re-tuning %s failed", job.source, exc_info=error)
+            self.retune_failed.emit(PhotoFailure(job.source, describe_error(error)))
+        return True
+
+    # -- batches ---------------------------------------------------------------------------------------
+    @Slot(object)
+    def run_batch(self, request: BatchRequest) -> None:
+        try:
+            colorizer = self._ensure_model()
+            from engine.batch.plan import plan_batch
+            from engine.batch.run import run_batch
+
+            plan = _with_saved_hints(plan_batch(request.inputs, request.options), request.hint_store)
+            for note in plan.notes:
+                log.info("batch: %s", note)
+            for event in run_batch(plan, colorizer, request.options, request.cancel):
+                self.batch_event.emit(event)
+                self._preview_turn()
+        except Exception as error:
+            if not isinstance(error, ReviveError):
+                log.error("the batch failed", exc_info=error)
+            self.batch_failed.emit(describe_error(error))
+
+
+def _with_saved_hints(plan: BatchPlan, store) -> BatchPlan:
+    """``plan`` with the saved hints (``engine.hints.store.HintStore``) of the photos that have
+    them. Finding them hashes each photo: skipped when nothing was ever saved."""
+    if not any_saved_hints(store):
+        return plan
+    from engine.batch.plan import with_hints
+
+    return with_hints(plan, lambda job: store.hints_for(job.source))
+
+
+def _marks(hints) -> tuple:
+    """What of ``hints`` the network itself sees (its points and strokes)."""
+    return (hints.points, hints.strokes) if hints is not None else ((), ())

@@ -1,0 +1,1 @@
+"""Training the base colorizer from colour photos."""

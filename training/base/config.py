@@ -1,0 +1,79 @@
+"""Configuration of a base-colorizer training run (frozen, validated)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.models.registry import model_name_problem
+
+
+@dataclass(frozen=True)
+class BaseTrainingConfig:
+    photos: Path  # folder of colour photos; gray inputs are made from them
+    name: str  # the installed model's name
+    steps: int = 5000
+    size: int = 128  # training crop side, pixels
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    widths: tuple[int, int, int, int] = (32, 64, 128, 256)
+    blocks: int = 4
+    hints: bool = True  # optional colour-hint input channels (Zhang et al. 2017)
+    global_fusion: bool = True  # photo-level branch fused at the bottleneck (Iizuka et al. 2016)
+    hint_none_probability: float = 0.5  # share of batches trained without any hint
+    balance_power: float = 0.5  # sources weighted by count ** power (see training.base.data)
+    augment_strength: float = 1.0  # old-scan degradations of the input (training.data.augment); 0 = none
+    regression_weight: float = 1.0  # light L1 on the mean a*b*: pulls uncertain colour toward neutral
+    rebalance_lambda: float = 0.5  # class rebalancing: 1 = none, 0 = full (Zhang et al. 2016: 0.5)
+    ema_decay: float = 0.999  # exponential moving average of the weights, used for export
+    device: str = "auto"
+    resume: bool = False
+    force: bool = False  # allow a name that shadows a shipped model
+    run_dir: Path | None = None  # default: <REVIVE_HOME>/runs/base-<name>
+    checkpoint_every: int = 250
+    validate_every: int = 500
+    validation_images: int = 96
+    render_size: int = 256  # written to the model card: the default inference short side
+    seed: int = 0
+    tune_photos: Path | None = None  # colour photos on which decoding is chosen (default: the held-out split)
+    tune_images: int = 192
+    # Decodings swept at export (see training.decoding_sweep).
+    render_sizes: tuple[int, ...] = field(default=(128, 192, 256))
+    temperatures: tuple[float, ...] = field(default=(0.2, 0.3, 0.38, 0.5))
+    prior_corrections: tuple[float, ...] = field(default=(0.0, 0.25, 0.5))
+    chroma_scales: tuple[float, ...] = field(default=(0.7, 0.85, 1.0))
+    confidence_gammas: tuple[float, ...] = field(default=(0.0, 0.5, 1.0))
+
+    def __post_init__(self) -> None:
+        problem = model_name_problem(self.name)
+        if problem:
+            raise ValueError(problem)
+        if self.steps < 1:
+            raise ValueError(f"steps must be at least 1, got {self.steps}")
+        if self.size < 32 or self.size % 16:
+            raise ValueError(f"size must be a multiple of 16 and at least 32, got {self.size}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch size must be at least 1, got {self.batch_size}")
+        if not 0 < self.learning_rate < 1:
+            raise ValueError(f"learning rate must be between 0 and 1, got {self.learning_rate}")
+        if self.checkpoint_every < 1 or self.validate_every < 1:
+            raise ValueError("checkpoint and validation intervals must be at least 1 step")
+        for name in ("hint_none_probability", "rebalance_lambda"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name.replace('_', ' ')} must be between 0 and 1, got {getattr(self, name)}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"EMA decay must be at least 0 and below 1, got {self.ema_decay}")
+        if not 0.0 <= self.balance_power <= 1.0:
+            raise ValueError(f"balance power must be between 0 and 1, got {self.balance_power}")
+        if self.augment_strength < 0 or self.regression_weight < 0:
+            raise ValueError("augmentation strength and regression weight must not be negative")
+
+    @property
+    def cache_size(self) -> int:
+        """Side of the cached squares the random crops are cut from (room for scale jitter)."""
+        return int(self.size * 1.25) // 8 * 8
+
+    @property
+    def architecture_arguments(self) -> dict:
+        return {"widths": list(self.widths), "blocks": self.blocks, "hints": self.hints,
+                "global_fusion": self.global_fusion}

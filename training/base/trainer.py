@@ -1,0 +1,384 @@
+"""Training the base colorizer: L* (and optional hints) -> a*b* colour classes, on colour photos.
+
+The loop is a generator of ``training.events`` objects; it checks a cancel token every step, saves
+a resumable state (``state.pt``, tensors only, loaded with ``weights_only=True`` and checked field
+by field) every ``checkpoint_every`` steps and on cancel, a snapshot of the averaged weights as a
+model file at every validation, and exports a normal model file at the end.
+
+Recipe (revive-base v2): sources balanced by square-root sampling (``training.base.data``); random
+crops, scale and flips; inputs degraded like old scans (``training.data.augment``); simulated colour
+hints in half of the batches (``training.data.hint_sampling``); the class-rebalanced colour loss of
+Zhang et al. 2016 plus a light L1 term on the distribution's mean a*b*, which pulls uncertain
+regions toward neutral rather than toward the prior's favourite blue; an exponential moving
+average (EMA) of the weights for validation and export; the decoding chosen at export on photos
+the run never trained on (``training.decoding_sweep``).
+
+Batches are a pure function of (seed, step), so a resumed run continues the same sequence.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from concurrent.futures import ThreadPoolExecutor
+import math
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from engine.models.ab_bins import annealed_mean
+from engine.models.architectures.unet_colorizer import UNetColorizer
+from engine.atomic_files import atomic_file
+from engine.cancel import CancelToken
+from engine.color import lab_to_rgb, rgb_to_lab
+from engine.device import select_device
+from engine.errors import ReviveError
+from engine.metrics import colourfulness, gray_copy, score, summarize
+from engine.models.files import ModelCard, save_model
+from engine.models.registry import is_shipped_name, user_model_path
+from engine.paths import runs_dir
+from training.base.config import BaseTrainingConfig
+from training.data.augment import degrade
+from training.base.data import load_photo_cache
+from training.colour_classes import colour_class_loss, mean_ab_l1, rebalancing_weights
+from training.decoding_sweep import Decoding, bars_met, grid, load_originals, sweep
+from training.decoding_sweep import choose as choose_decoding
+from training.data.hint_sampling import sample_hints
+from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted, ValidationDone
+from training.data.photo_folder import list_photos, load_square_cache, split_photos
+
+log = logging.getLogger(__name__)
+
+WARMUP_STEPS = 100
+
+
+def run_dir_for(config: BaseTrainingConfig) -> Path:
+    return config.run_dir or runs_dir() / f"base-{config.name}"
+
+
+def learning_rate_factor(step: int, total: int) -> float:
+    """Linear warm-up, then cosine decay to 5 % (a function of the step, so resuming restores it)."""
+    if step < WARMUP_STEPS:
+        return (step + 1) / WARMUP_STEPS
+    progress = (step - WARMUP_STEPS) / max(1, total - WARMUP_STEPS)
+    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def _to_lab(rgb_uint8: torch.Tensor) -> torch.Tensor:
+    """``(N, H, W, 3)`` uint8 -> ``(N, 3, H, W)`` float32 Lab."""
+    return rgb_to_lab(rgb_uint8.permute(0, 3, 1, 2).float() / 255.0)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One training step's data: ``inputs`` ``(N, C, S, S)`` (L*/50 - 1 of the degraded photo,
+    then the hint channels when the model takes hints) and the clean photo's a*b* ``(N, 2, S, S)``."""
+
+    inputs: torch.Tensor
+    ab: torch.Tensor
+
+
+def make_batch(cache: torch.Tensor, config: BaseTrainingConfig, step: int,
+               weights: torch.Tensor | None = None) -> Batch:
+    """Random crops (scale jitter, flips) for ``step``, photos drawn with ``weights`` (``(N,)``
+    probabilities, None: uniform), inputs degraded and hinted as the config says."""
+    generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
+    count, side = cache.shape[0], cache.shape[1]
+    if weights is None:
+        index = torch.randint(count, (config.batch_size,), generator=generator)
+    else:
+        index = torch.multinomial(weights, config.batch_size, replacement=True, generator=generator)
+    crop = int(torch.randint(config.size, side + 1, (1,), generator=generator))
+    y = int(torch.randint(0, side - crop + 1, (1,), generator=generator))
+    x = int(torch.randint(0, side - crop + 1, (1,), generator=generator))
+    images = cache[index, y : y + crop, x : x + crop].permute(0, 3, 1, 2).float() / 255.0
+    if crop != config.size:  # resized in sRGB before the (costly) Lab conversion: fewer pixels to convert
+        images = F.interpolate(images, size=(config.size, config.size), mode="bilinear", align_corners=False)
+    lab = rgb_to_lab(images.clamp(0.0, 1.0))
+    flip = torch.rand(config.batch_size, generator=generator) < 0.5
+    lab[flip] = lab[flip].flip(-1)
+    lightness, ab = lab[:, :1], lab[:, 1:]
+    if config.augment_strength > 0:
+        lightness = degrade(lightness, generator, config.augment_strength)
+    inputs = lightness / 50.0 - 1.0
+    if config.hints:
+        inputs = torch.cat((inputs, sample_hints(ab, generator, config.hint_none_probability)), dim=1)
+    return Batch(inputs, ab)
+
+
+def _save_state(path: Path, model, ema, optimizer, step: int, class_weights: torch.Tensor) -> None:
+    with atomic_file(path) as handle:
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "ema": ema.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "step": torch.tensor(step),
+                "class_weights": class_weights,
+            },
+            handle,
+        )
+
+
+DAMAGED_RUN = "the saved run in {} is damaged; start again without --resume (or delete that folder)"
+
+
+def load_state(path: Path, device: torch.device) -> dict:
+    """A saved run's state, loaded safely (tensors only) and checked; ReviveError in one line for
+    anything damaged or foreign, never advice to load it unsafely."""
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as error:  # noqa: BLE001 - unpickling errors have many types; all mean "damaged"
+        log.info("cannot load %s: %s", path, error)
+        raise ReviveError(DAMAGED_RUN.format(path.parent)) from None
+    expected = {"model": dict, "ema": dict, "optimizer": dict, "step": torch.Tensor, "class_weights": torch.Tensor}
+    if not isinstance(state, dict) or any(not isinstance(state.get(k), t) for k, t in expected.items()):
+        raise ReviveError(DAMAGED_RUN.format(path.parent))
+    step = state["step"]
+    if step.numel() != 1 or step.dtype not in (torch.int64, torch.int32) or not 0 <= int(step) <= 10_000_000:
+        raise ReviveError(DAMAGED_RUN.format(path.parent))
+    weights = state["class_weights"]
+    if weights.dim() != 1 or not weights.is_floating_point() or not torch.isfinite(weights).all() or (weights <= 0).any():
+        raise ReviveError(DAMAGED_RUN.format(path.parent))
+    return state
+
+
+class WeightAverage:
+    """Exponential moving average of a model's parameters and buffers (the weights exported)."""
+
+    def __init__(self, model: torch.nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval()
+        for parameter in self.model.parameters():
+            parameter.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module, step: int) -> None:
+        # A short warm-up (as in timm's ModelEmaV2 variants): early weights are forgotten quickly.
+        decay = min(self.decay, (1 + step) / (10 + step))
+        for average, current in zip(self.model.state_dict().values(), model.state_dict().values()):
+            if average.is_floating_point():
+                average.mul_(decay).add_(current.detach(), alpha=1 - decay)
+            else:
+                average.copy_(current)
+
+    def state_dict(self) -> dict:
+        return self.model.state_dict()
+
+
+@torch.inference_mode()
+def evaluate(model: UNetColorizer, images: np.ndarray, device, dtype, temperature: float = 0.38) -> dict[str, float]:
+    """Colorize held-out squares ``(N, S, S, 3)`` uint8 from their L* (no hints) and score them
+    against a gray copy (``engine.metrics.summarize``): a quick check while training."""
+    model.eval()
+    rows, gray_rows, originals = [], [], []
+    for start in range(0, len(images), 16):
+        chunk = torch.from_numpy(images[start : start + 16])
+        lab = _to_lab(chunk)
+        x = model.network_input((lab[:, :1] / 50.0 - 1.0).to(device))
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
+            logits = model(x).float()
+        ab = annealed_mean(logits, model.bin_centers, temperature, model.log_class_weights, 0.0)
+        ab = F.interpolate(ab, size=lab.shape[-2:], mode="bilinear", align_corners=False).cpu()
+        rgb = lab_to_rgb(torch.cat((lab[:, :1], ab), 1))
+        for i in range(len(chunk)):
+            out = (rgb[i].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+            reference = chunk[i].numpy()
+            rows.append(score(out, reference))
+            gray_rows.append(score(gray_copy(reference), reference))
+            originals.append(colourfulness(reference))
+    return summarize(rows, gray_rows, originals)
+
+
+def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) -> Iterator[object]:
+    """Train (or resume) a base colorizer and install it as user model ``config.name``."""
+    cancel = cancel or CancelToken()
+    if is_shipped_name(config.name) and not config.force:
+        raise ReviveError(
+            f"{config.name!r} is the name of a shipped model: your model would replace it everywhere;"
+            " choose another name, or add --force"
+        )
+    choice = select_device(config.device)
+    device, dtype = choice.device, choice.dtype
+    run_dir = run_dir_for(config)
+    state_path = run_dir / "state.pt"
+    if state_path.exists() and not config.resume:
+        raise ReviveError(f"a training run already exists in {run_dir}: add --resume to continue it, or pick another name")
+    if config.resume and not state_path.exists():
+        raise ReviveError(f"there is no saved run to resume in {run_dir}")
+
+    train_paths, validation_paths = split_photos(list_photos(config.photos))
+    if not train_paths:
+        raise ReviveError(f"no photos found in {config.photos}")
+    state = load_state(state_path, device) if config.resume else None
+    data = load_photo_cache(train_paths, config.cache_size)
+    train_cache = data.images
+    weights = data.sampling_weights(config.balance_power) if config.balance_power < 1 else None
+    validation_cache = load_square_cache(validation_paths[: config.validation_images], config.size)
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    torch.manual_seed(config.seed)  # the same seed gives the same initial weights, hence the same model
+    model = UNetColorizer(**config.architecture_arguments).to(device)
+    centers = model.bin_centers
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, betas=(0.9, 0.99), weight_decay=1e-5)
+    start_step = 0
+    ema = WeightAverage(model, config.ema_decay)
+    if state is not None:
+        try:
+            model.load_state_dict(state["model"])
+            ema.model.load_state_dict(state["ema"])
+            optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as error:
+            log.info("state does not match: %s", error)
+            raise ReviveError(
+                f"the saved run in {run_dir} does not match this model or these options; start again without --resume"
+            ) from None
+        start_step = int(state["step"])
+        class_weights = state["class_weights"].to(device)
+        if class_weights.shape != (len(centers),):
+            raise ReviveError(DAMAGED_RUN.format(run_dir))
+    else:
+        sample = _to_lab(train_cache[:: max(1, len(train_cache) // 1000)])
+        class_weights = rebalancing_weights(F.avg_pool2d(sample[:, 1:], 4), centers.cpu(), config.rebalance_lambda).to(device)
+    model.log_class_weights.copy_(class_weights.log())
+    ema.model.log_class_weights.copy_(class_weights.log())
+    yield TrainingStarted(run_dir, start_step, config.steps, choice.description, len(train_cache), len(validation_cache))
+
+    model.train()
+    step = start_step
+    started = time.monotonic()
+    # The next batch is made on a helper thread while the model trains on this one (torch and
+    # Pillow release the GIL): making a batch (crops, Lab, old-scan degradations, hints) took as
+    # long as a training step on the 2-core CPU. Batches are a pure function of the step, so the
+    # sequence is the same.
+    prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="revive-batch")
+    upcoming = {step: prefetch.submit(make_batch, train_cache, config, step, weights)} if step < config.steps else {}
+    try:
+        yield from _loop(config, model, ema, optimizer, state_path, class_weights, centers, train_cache, weights,
+                         validation_cache, validation_paths, run_dir, device, dtype, step, cancel, prefetch,
+                         upcoming, started)
+    finally:
+        prefetch.shutdown(wait=True, cancel_futures=True)
+
+
+def _loop(config, model, ema, optimizer, state_path, class_weights, centers, train_cache, weights,
+          validation_cache, validation_paths, run_dir, device, dtype, step, cancel, prefetch, upcoming,
+          started) -> Iterator[object]:
+    """The training steps from ``step`` on (see ``train_base``)."""
+    recent: list[float] = []
+    start_step = step
+    while step < config.steps:
+        if cancel.cancelled:
+            _save_state(state_path, model, ema, optimizer, step, class_weights)
+            yield CheckpointSaved(step, state_path)
+            yield TrainingFinished(step, None, cancelled=True)
+            return
+        tick = time.monotonic()
+        for group in optimizer.param_groups:
+            group["lr"] = config.learning_rate * learning_rate_factor(step, config.steps)
+        batch = upcoming.pop(step).result()
+        if step + 1 < config.steps:
+            upcoming[step + 1] = prefetch.submit(make_batch, train_cache, config, step + 1, weights)
+        inputs, ab = batch.inputs.to(device), batch.ab.to(device)
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
+            logits = model(inputs)
+        classes = colour_class_loss(logits, ab, centers, class_weights)
+        losses = {"colour_classes": classes}
+        loss = classes
+        if config.regression_weight:
+            regression = mean_ab_l1(logits, ab, centers)
+            losses["mean_ab_l1"] = regression
+            loss = loss + config.regression_weight * regression
+        if not torch.isfinite(loss):
+            raise ReviveError(f"training diverged at step {step} (loss is {loss.item()}); try a lower learning rate")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        ema.update(model, step)
+        step += 1
+        recent = (recent + [time.monotonic() - tick])[-50:]
+        per_step = sum(recent) / len(recent)
+        yield StepDone(step, config.steps, {k: v.item() for k, v in losses.items()}, per_step,
+                       per_step * (config.steps - step))
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            _save_state(state_path, model, ema, optimizer, step, class_weights)
+            yield CheckpointSaved(step, state_path)
+        if (step % config.validate_every == 0 or step == config.steps) and len(validation_cache):
+            summary = evaluate(ema.model, validation_cache, device, dtype)
+            _save_snapshot(run_dir, config, ema.model, step, len(train_cache))
+            yield ValidationDone(step, summary)
+    log.info("trained %d steps in %.0f s", step - start_step, time.monotonic() - started)
+    yield from _export(config, ema.model, validation_paths, len(train_cache), step, cancel)
+
+
+def _card(config: BaseTrainingConfig, train_count: int, step: int, decoding: Decoding | None = None,
+          metrics: dict | None = None) -> ModelCard:
+    decoding = decoding or Decoding(config.render_size)
+    return ModelCard(
+        name=config.name,
+        architecture="unet_colorizer",
+        arguments=config.architecture_arguments,
+        render_size=decoding.render_size,
+        temperature=decoding.temperature,
+        prior_correction=decoding.prior_correction,
+        chroma_scale=decoding.chroma_scale,
+        confidence_gamma=decoding.confidence_gamma,
+        description="Revive's own colorizer: it predicts the colours of a photo from its gray tones"
+                    + (", and follows colour hints" if config.hints else "") + ".",
+        trained_on=f"{train_count} colour photos from {Path(config.photos).name}/ (held-out split by file-name hash)",
+        training={
+            **{k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()
+               if k not in ("run_dir", "resume", "force")},
+            "steps_done": step,
+            "loss": f"class-rebalanced soft colour classification (lambda {config.rebalance_lambda}, 5 neighbours,"
+                    f" sigma 5) + {config.regression_weight} x L1 of the mean a*b*",
+            "decoding": "chosen on photos never trained on (training.decoding_sweep)",
+        },
+        metrics=metrics or {},
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def _save_snapshot(run_dir: Path, config: BaseTrainingConfig, model, step: int, train_count: int) -> None:
+    """The averaged weights as a model file (``snapshots/step-N.safetensors``): any checkpoint can
+    be scored or used without loading the training state."""
+    snapshot = copy.deepcopy(model).cpu().eval()
+    save_model(run_dir / "snapshots" / f"step-{step:06d}.safetensors", snapshot, _card(config, train_count, step))
+
+
+def tune_paths(config: BaseTrainingConfig, validation_paths: list[Path]) -> list[Path]:
+    """The photos the decoding is chosen on: ``tune_photos`` when given, else the held-out split."""
+    paths = list_photos(config.tune_photos) if config.tune_photos else validation_paths
+    return paths[: config.tune_images]
+
+
+def _export(config, model, validation_paths, train_count, step, cancel) -> Iterator[object]:
+    from engine.models.colorizer import Colorizer
+    from engine.device import select_device as choose
+
+    model = copy.deepcopy(model).cpu().eval()
+    colorizer = Colorizer(model, _card(config, train_count, step), choose("cpu"))
+    photos = load_originals(tune_paths(config, validation_paths))
+    summaries: dict = {}
+    if photos:
+        decodings = grid(config.render_sizes, config.temperatures, config.prior_corrections, config.chroma_scales,
+                         config.confidence_gammas)
+        for done, result in sweep(colorizer, photos, decodings, cancel=cancel):
+            summaries = result or summaries
+    decoding = choose_decoding(summaries) if summaries else Decoding(config.render_size)
+    metrics = {
+        "tuned_on": str(config.tune_photos) if config.tune_photos else "held-out split of the training folder",
+        "tuned_photos": len(photos),
+        "chosen": summaries.get(decoding, {}),
+        "bars_met": bars_met(summaries[decoding]) if decoding in summaries else {},
+        "decoding_sweep": {d.label: s for d, s in summaries.items()},
+    }
+    card = _card(config, train_count, step, decoding, metrics)
+    path = save_model(user_model_path(config.name), model, card)
+    yield TrainingFinished(step, path, metrics=metrics)

@@ -1,0 +1,1 @@
+"""The training commands of the command line (imported only by main.py)."""

@@ -1,0 +1,90 @@
+"""The ``train-base`` command: train a base colorizer and install it as a user model.
+
+Torch is imported only when the command runs (``main.py --help`` stays instant). The name is
+checked before anything else; the first Ctrl+C (or SIGTERM) saves a resumable state, a second
+quits at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from engine.batch.settings import DEVICE_CHOICES
+from engine.cancel import CancelToken
+from engine.cli.runtime import events_from_thread, interrupts, say
+from engine.errors import ReviveError
+from engine.cli.progress import ProgressLine
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--photos", required=True, type=Path, metavar="DIR", help="folder of colour photos")
+    parser.add_argument("--out", required=True, metavar="NAME", help="name of the model to install")
+    parser.add_argument("--steps", type=int, default=5000, help="training steps (default 5000)")
+    parser.add_argument("--size", type=int, default=128, help="training crop size in pixels (default 128)")
+    parser.add_argument("--batch-size", type=int, default=16, help="photos per step (default 16)")
+    parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    parser.add_argument("--resume", action="store_true", help="continue the run of the same NAME")
+    parser.add_argument("--tune", type=Path, metavar="DIR",
+                        help="colour photos never trained on, to choose the decoding on (default: a held-out share of --photos)")
+    parser.add_argument("--force", action="store_true", help="allow a NAME that replaces a shipped model")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def run(args: argparse.Namespace) -> int:
+    from training.base.config import BaseTrainingConfig
+
+    try:
+        config = BaseTrainingConfig(
+            photos=args.photos, name=args.out, steps=args.steps, size=args.size,
+            batch_size=args.batch_size, device=args.device, resume=args.resume, seed=args.seed,
+            tune_photos=args.tune, force=args.force,
+        )
+    except ValueError as error:
+        say(f"revive: {error}")
+        return 2
+    from training.base.trainer import train_base
+    from training.events import StepDone, TrainingFinished, TrainingStarted, ValidationDone
+
+    cancel = CancelToken()
+    progress: ProgressLine | None = None
+    try:
+        with interrupts(cancel, "saving the run so it can be resumed"):
+            for event in events_from_thread(lambda: train_base(config, cancel), "revive-train"):
+                if isinstance(event, TrainingStarted):
+                    say(f"Training {config.name} on {event.train_images} photos ({event.validation_images} held out)"
+                        f" on {event.device}, steps {event.start_step}->{event.total_steps}")
+                    say(f"Run folder: {event.run_dir}")
+                    progress = ProgressLine(event.total_steps)
+                elif isinstance(event, StepDone) and progress:
+                    losses = " ".join(f"{k} {v:.3f}" for k, v in event.losses.items())
+                    progress.update(event.step, losses, event.eta_seconds)
+                elif isinstance(event, ValidationDone):
+                    if progress:
+                        progress.close()
+                    say(f"step {event.step}: {_scores(event.metrics)}")
+                elif isinstance(event, TrainingFinished):
+                    if progress:
+                        progress.close()
+                    if event.cancelled:
+                        say(f"Stopped at step {event.step}; state saved. Resume with the same command and --resume.")
+                        return 130
+                    chosen = event.metrics.get("chosen") or {}
+                    if chosen:
+                        say(f"Decoding chosen on {event.metrics.get('tuned_photos')} photos"
+                            f" ({event.metrics.get('tuned_on')}): {_scores(chosen)}")
+                    say(f"Installed model {config.name}: {event.model_path}")
+                    say(f"Use it with: main.py colorize --model {config.name} PHOTOS -o OUT")
+    except (ReviveError, ValueError) as error:
+        if progress:
+            progress.close()
+        say(f"revive: {error}")
+        return 2
+    return 0
+
+
+def _scores(m: dict) -> str:
+    return (f"PSNR {m['psnr']:.2f} dB (gray {m['gray_psnr']:.2f}), CIEDE2000 {m['ciede2000']:.2f}"
+            f" (gray {m['gray_ciede2000']:.2f}), better than gray {m['better_than_gray']:.0%},"
+            f" cast a* {m['mean_a_error']:+.1f} b* {m['mean_b_error']:+.1f},"
+            f" colourfulness {m['colourfulness_ratio']:.0%} of the originals")

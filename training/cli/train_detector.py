@@ -1,0 +1,106 @@
+"""The ``train-detector`` command: train the damage detector of the scratch stage.
+
+Register it in ``main.py`` like ``train-base`` (add_arguments / run), or run it directly:
+``python -m training.cli.train_detector --photos DIR --out FILE.safetensors``.
+Torch is imported only when it runs. The first Ctrl+C saves a resumable state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from engine.batch.settings import DEVICE_CHOICES
+from engine.cancel import CancelToken
+from engine.cli.runtime import events_from_thread, interrupts, say
+from engine.errors import ReviveError
+from engine.cli.progress import ProgressLine
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--photos", required=True, type=Path, metavar="DIR", help="folder of clean photos")
+    parser.add_argument("--out", required=True, type=Path, metavar="FILE",
+                        help="detector file to write (.safetensors; a .json card is written beside it)")
+    parser.add_argument("--retune", action="store_true",
+                        help="do not train: choose the threshold rule of the detector in --out again, on --photos")
+    parser.add_argument("--name", default="revive-damage-detector", help="the detector's name on its card")
+    parser.add_argument("--steps", type=int, default=3000, help="training steps (default 3000)")
+    parser.add_argument("--batch-size", type=int, default=8, help="crops per step (default 8)")
+    parser.add_argument("--size", type=int, default=128, help="crop side in pixels (default 128)")
+    parser.add_argument("--max-photos", type=int, default=3000, help="photos cached for training (default 3000)")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
+    parser.add_argument("--device", choices=DEVICE_CHOICES, default="cpu")
+    parser.add_argument("--run-dir", type=Path, help="where the resumable state goes (default: the data folder)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in the run folder")
+    parser.add_argument("--init-from", type=Path, metavar="FILE",
+                        help="start from this detector's weights (fine-tune) instead of from scratch")
+    parser.add_argument("--learning-rate", type=float, default=2e-3, help="peak learning rate (default 0.002)")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def run(args: argparse.Namespace) -> int:
+    from training.restoration.detector_config import DetectorTrainingConfig
+
+    if args.retune:
+        from training.restoration.detector_trainer import retune_detector
+
+        try:
+            card = retune_detector(args.out, args.photos, seed=args.seed, threads=args.threads)
+        except (ReviveError, ValueError) as error:
+            say(f"revive: {error}")
+            return 2
+        say(f"Re-tuned {args.out}: " + ", ".join(f"{k} {v:.3g}" for k, v in card.metrics["chosen"].items()))
+        return 0
+
+    try:
+        config = DetectorTrainingConfig(
+            photos=args.photos, out=args.out, name=args.name, steps=args.steps, batch_size=args.batch_size,
+            size=args.size, max_photos=args.max_photos, threads=args.threads, device=args.device,
+            run_dir=args.run_dir, resume=args.resume, seed=args.seed, init_from=args.init_from,
+            learning_rate=args.learning_rate,
+        )
+    except ValueError as error:
+        say(f"revive: {error}")
+        return 2
+    from training.events import StepDone, TrainingFinished, TrainingStarted, ValidationDone
+    from training.restoration.detector_trainer import train_detector
+
+    cancel = CancelToken()
+    progress: ProgressLine | None = None
+    try:
+        with interrupts(cancel, "saving the run so it can be resumed"):
+            for event in events_from_thread(lambda: train_detector(config, cancel), "revive-train-detector"):
+                if isinstance(event, TrainingStarted):
+                    say(f"Training {config.name} on {event.train_images} photos ({event.validation_images} held out)"
+                        f" on {event.device}, steps {event.start_step}->{event.total_steps}")
+                    progress = ProgressLine(event.total_steps)
+                elif isinstance(event, StepDone) and progress:
+                    progress.update(event.step, " ".join(f"{k} {v:.3f}" for k, v in event.losses.items()),
+                                    event.eta_seconds)
+                elif isinstance(event, ValidationDone):
+                    if progress:
+                        progress.close()
+                    say(f"step {event.step}: " + ", ".join(f"{k} {v:.3g}" for k, v in event.metrics.items()))
+                elif isinstance(event, TrainingFinished):
+                    if progress:
+                        progress.close()
+                    if event.cancelled:
+                        say(f"Stopped at step {event.step}; state saved. Resume with the same command and --resume.")
+                        return 130
+                    say(f"Wrote the detector {event.model_path}")
+    except (ReviveError, ValueError) as error:
+        if progress:
+            progress.close()
+        say(f"revive: {error}")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    parser = argparse.ArgumentParser(prog="train-detector", description="Train the damage detector.")
+    add_arguments(parser)
+    sys.exit(run(parser.parse_args()))

@@ -1,0 +1,1 @@
+"""CycleGAN fine-tuning on a user's unpaired folders."""

@@ -1,0 +1,1 @@
+"""Training data: photo folders, the dataset check, augmentation, simulated hints."""
