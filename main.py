@@ -70,8 +70,9 @@ def setup_logging(verbose: bool) -> None:
     try:
         folder = log_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(folder / "revive.log", maxBytes=2_000_000, backupCount=3,
-                                                       encoding="utf-8")
+        handler = logging.handlers.RotatingFileHandler(
+            folder / "revive.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+        )
     except OSError:
         pass  # a read-only profile: no log file, the command still runs
     else:

@@ -13,8 +13,8 @@ if str(ROOT) not in sys.path:
 def model_or_random(name: str | None):
     """(module, card) of the named/default model, or a random-weight base colorizer when none is
     installed (speed does not depend on the weights)."""
-    from engine.models.architectures.unet_colorizer import UNetColorizer
     from engine.errors import ModelNotFound
+    from engine.models.architectures.unet_colorizer import UNetColorizer
     from engine.models.files import ModelCard, load_model
     from engine.models.registry import resolve_model
 

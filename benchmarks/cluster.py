@@ -67,8 +67,10 @@ def timed(events, expected: int) -> float:
 
 
 def line(name: str, count: int, seconds: float, read_mb: float, written_mb: float) -> str:
-    return (f"{name}: {count / seconds:.2f} images/s ({seconds:.1f} s),"
-            f" shared storage read {read_mb / seconds:.2f} MB/s, written {written_mb / seconds:.2f} MB/s")
+    return (
+        f"{name}: {count / seconds:.2f} images/s ({seconds:.1f} s),"
+        f" shared storage read {read_mb / seconds:.2f} MB/s, written {written_mb / seconds:.2f} MB/s"
+    )
 
 
 def main() -> int:
@@ -81,8 +83,8 @@ def main() -> int:
     from engine.batch.plan import BatchOptions, plan_batch
     from engine.batch.run import run_batch
     from engine.cluster.run import REVIVE_ROOT, ClusterWorkers, import_ray, run_batch_on_workers
-    from engine.models.colorizer import Colorizer
     from engine.models.card import read_card
+    from engine.models.colorizer import Colorizer
     from engine.models.registry import resolve
 
     ray = import_ray()
@@ -97,8 +99,11 @@ def main() -> int:
         read_mb = megabytes(photos)
         card = read_card(model_path)
         size = Image.open(photos[0]).size
-        print(f"{len(photos)} gray JPEGs of {size[0]}x{size[1]} ({size[0] * size[1] / 1e6:.1f} MP, {read_mb:.1f} MB),"
-              f" model {card.name}, render size {card.render_size}, {cpus} CPUs", flush=True)
+        print(
+            f"{len(photos)} gray JPEGs of {size[0]}x{size[1]} ({size[0] * size[1] / 1e6:.1f} MP, {read_mb:.1f} MB),"
+            f" model {card.name}, render size {card.render_size}, {cpus} CPUs",
+            flush=True,
+        )
 
         threads = torch.get_num_threads()
         for count in sorted({threads, 1}, reverse=True):  # as run, and as one Ray worker's model runs
@@ -108,14 +113,29 @@ def main() -> int:
             out = tmp / f"plain{count}"
             options = BatchOptions(output_dir=out, write_report=False)
             seconds = timed(run_batch(plan_batch([tmp / "in"], options), colorizer, options), len(photos))
-            print(line(f"plain batch runner ({colorizer.device.description})", len(photos), seconds, read_mb,
-                       megabytes(out.glob("*.jpg"))), flush=True)
+            print(
+                line(
+                    f"plain batch runner ({colorizer.device.description})",
+                    len(photos),
+                    seconds,
+                    read_mb,
+                    megabytes(out.glob("*.jpg")),
+                ),
+                flush=True,
+            )
         torch.set_num_threads(threads)
         del colorizer
 
         ray_temp = tempfile.mkdtemp(prefix="rv", dir="/tmp" if Path("/tmp").is_dir() else None)
-        ray.init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False, _temp_dir=ray_temp,
-                 logging_level=logging.ERROR, job_config=JobConfig(code_search_path=[str(REVIVE_ROOT)]))
+        ray.init(
+            address="local",
+            num_cpus=cpus,
+            include_dashboard=False,
+            log_to_driver=False,
+            _temp_dir=ray_temp,
+            logging_level=logging.ERROR,
+            job_config=JobConfig(code_search_path=[str(REVIVE_ROOT)]),
+        )
         try:
             for workers in (1, 2):
                 start = time.perf_counter()
@@ -125,8 +145,16 @@ def main() -> int:
                     options = BatchOptions(output_dir=out, write_report=False)
                     plan = plan_batch([tmp / "in"], options)
                     seconds = timed(run_batch_on_workers(pool, plan, options), len(photos))
-                print(line(f"Ray, {pool.layout.describe()} ({pool.describe()}; start {startup:.1f} s)", len(photos),
-                           seconds, read_mb, megabytes(out.glob("*.jpg"))), flush=True)
+                print(
+                    line(
+                        f"Ray, {pool.layout.describe()} ({pool.describe()}; start {startup:.1f} s)",
+                        len(photos),
+                        seconds,
+                        read_mb,
+                        megabytes(out.glob("*.jpg")),
+                    ),
+                    flush=True,
+                )
         finally:
             ray.shutdown()
             shutil.rmtree(ray_temp, ignore_errors=True)

@@ -44,30 +44,91 @@ def _cases() -> list[Case]:
     from spandrel_extra_arches.architectures.DDColor import DDColor
 
     def ddcolor(encoder: str) -> Callable[[], torch.nn.Module]:
-        return lambda: DDColor(encoder_name=encoder, decoder_name="MultiScaleColorDecoder", nf=512, num_queries=100,
-                               num_output_channels=2, last_norm="Spectral", num_scales=3, dec_layers=9)
+        return lambda: DDColor(
+            encoder_name=encoder,
+            decoder_name="MultiScaleColorDecoder",
+            nf=512,
+            num_queries=100,
+            num_output_channels=2,
+            last_norm="Spectral",
+            num_scales=3,
+            dec_layers=9,
+        )
 
     plain = lambda model, x: model(x)  # noqa: E731
     return [
-        Case("DDColor-L", "ddcolor_modelscope / ddcolor_paper / ddcolor_artistic", "colorization", (512, 512),
-             ddcolor("convnext-l"), plain),
+        Case(
+            "DDColor-L",
+            "ddcolor_modelscope / ddcolor_paper / ddcolor_artistic",
+            "colorization",
+            (512, 512),
+            ddcolor("convnext-l"),
+            plain,
+        ),
         Case("DDColor-T", "ddcolor_paper_tiny", "colorization", (512, 512), ddcolor("convnext-t"), plain),
-        Case("GFPGAN", "GFPGANv1.3 / v1.4", "face restoration", (512, 512), GFPGAN,
-             lambda model, x: model(x * 2 - 1, return_rgb=False, randomize_noise=False)[0]),
-        Case("CodeFormer", "codeformer.pth (v0.1.0)", "face restoration", (512, 512),
-             lambda: CodeFormer(dim_embd=512, n_head=8, n_layers=9, codebook_size=1024, latent_size=256,
-                                connect_list=["32", "64", "128", "256"]),
-             lambda model, x: model(x * 2 - 1, weight=0.5)[0]),
-        Case("RestoreFormer", "RestoreFormer.pth", "face restoration", (512, 512), RestoreFormer,
-             lambda model, x: model(x * 2 - 1)[0]),
-        Case("LaMa", "big-lama", "inpainting", (512, 512), lambda: LaMa(in_nc=4, out_nc=3),
-             lambda model, x: model(x, (x[:, :1] > 0.9).float())),
-        Case("RealESRGAN x4plus", "RealESRGAN_x4plus (RRDBNet 64nf 23nb)", "upscaling", (256, 256),
-             lambda: ESRGAN(num_filters=64, num_blocks=23, scale=4), plain),
-        Case("Compact x4", "realesr-general-x4v3 (SRVGGNetCompact 64nf 32nc)", "upscaling", (256, 256),
-             lambda: Compact(num_feat=64, num_conv=32, upscale=4), plain),
-        Case("SPAN x4", "SPAN x4 (48 features)", "upscaling", (256, 256),
-             lambda: SPAN(num_in_ch=3, num_out_ch=3, feature_channels=48, upscale=4), plain),
+        Case(
+            "GFPGAN",
+            "GFPGANv1.3 / v1.4",
+            "face restoration",
+            (512, 512),
+            GFPGAN,
+            lambda model, x: model(x * 2 - 1, return_rgb=False, randomize_noise=False)[0],
+        ),
+        Case(
+            "CodeFormer",
+            "codeformer.pth (v0.1.0)",
+            "face restoration",
+            (512, 512),
+            lambda: CodeFormer(
+                dim_embd=512,
+                n_head=8,
+                n_layers=9,
+                codebook_size=1024,
+                latent_size=256,
+                connect_list=["32", "64", "128", "256"],
+            ),
+            lambda model, x: model(x * 2 - 1, weight=0.5)[0],
+        ),
+        Case(
+            "RestoreFormer",
+            "RestoreFormer.pth",
+            "face restoration",
+            (512, 512),
+            RestoreFormer,
+            lambda model, x: model(x * 2 - 1)[0],
+        ),
+        Case(
+            "LaMa",
+            "big-lama",
+            "inpainting",
+            (512, 512),
+            lambda: LaMa(in_nc=4, out_nc=3),
+            lambda model, x: model(x, (x[:, :1] > 0.9).float()),
+        ),
+        Case(
+            "RealESRGAN x4plus",
+            "RealESRGAN_x4plus (RRDBNet 64nf 23nb)",
+            "upscaling",
+            (256, 256),
+            lambda: ESRGAN(num_filters=64, num_blocks=23, scale=4),
+            plain,
+        ),
+        Case(
+            "Compact x4",
+            "realesr-general-x4v3 (SRVGGNetCompact 64nf 32nc)",
+            "upscaling",
+            (256, 256),
+            lambda: Compact(num_feat=64, num_conv=32, upscale=4),
+            plain,
+        ),
+        Case(
+            "SPAN x4",
+            "SPAN x4 (48 features)",
+            "upscaling",
+            (256, 256),
+            lambda: SPAN(num_in_ch=3, num_out_ch=3, feature_channels=48, upscale=4),
+            plain,
+        ),
     ]
 
 
@@ -95,12 +156,23 @@ def main(argv: list[str] | None = None) -> int:
         with torch.inference_mode(), torch.autocast("cpu", dtype=choice.dtype, enabled=choice.dtype != torch.float32):
             case.run(model, x)
         seconds = time.perf_counter() - started
-        results.append({"name": case.name, "published_as": case.published_as, "task": case.task,
-                        "input": f"{case.size[1]}x{case.size[0]}", "parameters_m": round(parameters / 1e6, 1),
-                        "forward_s": round(seconds, 2), "build_s": round(built, 2)})
+        results.append(
+            {
+                "name": case.name,
+                "published_as": case.published_as,
+                "task": case.task,
+                "input": f"{case.size[1]}x{case.size[0]}",
+                "parameters_m": round(parameters / 1e6, 1),
+                "forward_s": round(seconds, 2),
+                "build_s": round(built, 2),
+            }
+        )
         row = results[-1]
-        print(f"{row['name']:<18} {row['task']:<17} {row['input']:>8}  {row['parameters_m']:>6.1f} M  "
-              f"{row['forward_s']:>7.2f} s  (built in {row['build_s']:.1f} s)", flush=True)
+        print(
+            f"{row['name']:<18} {row['task']:<17} {row['input']:>8}  {row['parameters_m']:>6.1f} M  "
+            f"{row['forward_s']:>7.2f} s  (built in {row['build_s']:.1f} s)",
+            flush=True,
+        )
         del model
     if args.json:
         print(json.dumps({"device": choice.description, "results": results}, indent=2))

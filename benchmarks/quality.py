@@ -142,8 +142,9 @@ def score_photos(pairs: list[tuple[Path, Path | None]], outputs: dict[Path, Path
         if output is not None:
             with Image.open(output) as image:
                 model = score(np.asarray(image.convert("RGB")), original)
-        scores.append(PhotoScore(path, gray_file, output, model, score(gray_copy(original), original),
-                                 colourfulness(original)))
+        scores.append(
+            PhotoScore(path, gray_file, output, model, score(gray_copy(original), original), colourfulness(original))
+        )
     return scores
 
 
@@ -171,6 +172,7 @@ def by_source(scores: list[PhotoScore]) -> dict[str, dict[str, dict[str, float]]
 
 # ------------------------------------------------------------------------------- contact sheet
 
+
 def _thumbnail(image: Image.Image) -> Image.Image:
     width = max(1, round(image.width * SHEET_HEIGHT / image.height))
     return image.convert("RGB").resize((width, SHEET_HEIGHT), Image.LANCZOS)
@@ -197,8 +199,10 @@ def contact_sheet(scores: list[PhotoScore]) -> bytes:
         for s in group:
             with Image.open(s.gray_file) as gray, Image.open(s.output) as output:
                 tiles = [_thumbnail(gray), _thumbnail(output), _thumbnail(Image.fromarray(read_original(s.original)))]
-            caption = (f"{s.original.name}   CIEDE2000 Revive {s.model['ciede2000']:.2f}, "
-                       f"gray {s.gray['ciede2000']:.2f} ({s.margin:+.2f})")
+            caption = (
+                f"{s.original.name}   CIEDE2000 Revive {s.model['ciede2000']:.2f}, "
+                f"gray {s.gray['ciede2000']:.2f} ({s.margin:+.2f})"
+            )
             rows.append((caption, tiles))
     width = max([_GAP + sum(t.width + _GAP for t in tiles) for _, tiles in rows if tiles] + [480])
     height = _GAP + sum(_HEADER if tiles is None else _CAPTION + SHEET_HEIGHT + _GAP for _, tiles in rows)
@@ -223,14 +227,18 @@ def contact_sheet(scores: list[PhotoScore]) -> bytes:
 
 # ------------------------------------------------------------------------------------- the table
 
-_HEAD = (f"{'':<16}{'PSNR dB':>8}{'CIEDE2000':>10}{'better':>8}{'a* cast':>9}{'b* cast':>9}{'AuC':>7}"
-         f"{'colour':>8}{'gray':>6}")
+_HEAD = (
+    f"{'':<16}{'PSNR dB':>8}{'CIEDE2000':>10}{'better':>8}{'a* cast':>9}{'b* cast':>9}{'AuC':>7}"
+    f"{'colour':>8}{'gray':>6}"
+)
 
 
 def _row(label: str, r: dict[str, float]) -> str:
-    return (f"{label:<16.16}{r['psnr']:>8.2f}{r['ciede2000']:>10.2f}{r['better_than_gray']:>8.0%}"
-            f"{r['mean_a_error']:>+9.2f}{r['mean_b_error']:>+9.2f}{r['auc']:>7.3f}"
-            f"{r['colourfulness_ratio']:>8.0%}{r['almost_gray']:>6.0%}")
+    return (
+        f"{label:<16.16}{r['psnr']:>8.2f}{r['ciede2000']:>10.2f}{r['better_than_gray']:>8.0%}"
+        f"{r['mean_a_error']:>+9.2f}{r['mean_b_error']:>+9.2f}{r['auc']:>7.3f}"
+        f"{r['colourfulness_ratio']:>8.0%}{r['almost_gray']:>6.0%}"
+    )
 
 
 def _bars_line(summary: dict[str, float]) -> str:
@@ -252,34 +260,53 @@ def _bars_line(summary: dict[str, float]) -> str:
 def format_table(result: dict) -> str:
     """The human-readable report of ``main``'s result dict."""
     run = result["run"]
-    lines = [f"{result['photos']} photos from {run['folder']}{' (held-out split)' if run['holdout'] else ''}, "
-             f"model {run['model']}" + (f" ({run['model_path']}) on {run['device']}, render size "
-                                        f"{run['render_size']}, T {run['temperature']:g}, saturation "
-                                        f"{run['saturation']:g}" if "model" in result else "")]
+    lines = [
+        f"{result['photos']} photos from {run['folder']}{' (held-out split)' if run['holdout'] else ''}, "
+        f"model {run['model']}"
+        + (
+            f" ({run['model_path']}) on {run['device']}, render size "
+            f"{run['render_size']}, T {run['temperature']:g}, saturation "
+            f"{run['saturation']:g}"
+            if "model" in result
+            else ""
+        )
+    ]
     timing = result.get("timing")
     if timing:
-        from engine.cli.progress import format_duration
+        from engine.durations import format_duration
 
-        lines.append(f"colorize step: {timing['photos']} photos in {format_duration(timing['seconds'])} "
-                     f"({timing['seconds']:.1f} s, {timing['photos_per_second']:.2f} photos/s)")
+        lines.append(
+            f"colorize step: {timing['photos']} photos in {format_duration(timing['seconds'])} "
+            f"({timing['seconds']:.1f} s, {timing['photos_per_second']:.2f} photos/s)"
+        )
     for path, message in result.get("failed", []):
         lines.append(f"failed: {path}: {message}")
-    lines += ["", "better: share of photos beating their gray copy on CIEDE2000; cast: signed mean output "
-              "minus original, Lab; AuC: a*b* error CDF over 0-150; colour: colourfulness vs the originals'; "
-              "gray: share left almost gray", "", _HEAD]
+    lines += [
+        "",
+        "better: share of photos beating their gray copy on CIEDE2000; cast: signed mean output "
+        "minus original, Lab; AuC: a*b* error CDF over 0-150; colour: colourfulness vs the originals'; "
+        "gray: share left almost gray",
+        "",
+        _HEAD,
+    ]
     if "model" in result:
         lines.append(_row(run["model"], result["model"]))
     lines.append(_row("gray copy", result["gray"]))
     if result.get("by_source"):
-        lines += ["", "by source (n photos; model, then gray copy where two values)",
-                  f"{'source':<12}{'n':>5}{'PSNR dB':>14}{'CIEDE2000':>14}{'better':>8}{'a* cast':>9}{'b* cast':>9}"
-                  f"{'AuC':>7}{'colour':>8}{'gray':>6}"]
+        lines += [
+            "",
+            "by source (n photos; model, then gray copy where two values)",
+            f"{'source':<12}{'n':>5}{'PSNR dB':>14}{'CIEDE2000':>14}{'better':>8}{'a* cast':>9}{'b* cast':>9}"
+            f"{'AuC':>7}{'colour':>8}{'gray':>6}",
+        ]
         for tag, rows in result["by_source"].items():
             g, m = rows["gray"], rows.get("model", rows["gray"])
-            lines.append(f"{tag:<12.12}{int(g['photos']):>5}{m['psnr']:>8.2f}/{g['psnr']:<5.2f}"
-                         f"{m['ciede2000']:>8.2f}/{g['ciede2000']:<5.2f}{m['better_than_gray']:>8.0%}"
-                         f"{m['mean_a_error']:>+9.2f}{m['mean_b_error']:>+9.2f}{m['auc']:>7.3f}"
-                         f"{m['colourfulness_ratio']:>8.0%}{m['almost_gray']:>6.0%}")
+            lines.append(
+                f"{tag:<12.12}{int(g['photos']):>5}{m['psnr']:>8.2f}/{g['psnr']:<5.2f}"
+                f"{m['ciede2000']:>8.2f}/{g['ciede2000']:<5.2f}{m['better_than_gray']:>8.0%}"
+                f"{m['mean_a_error']:>+9.2f}{m['mean_b_error']:>+9.2f}{m['auc']:>7.3f}"
+                f"{m['colourfulness_ratio']:>8.0%}{m['almost_gray']:>6.0%}"
+            )
     if "model" in result:
         lines += ["", _bars_line(result["model"])]
     if result.get("sheet"):
@@ -309,16 +336,26 @@ def measure(args: argparse.Namespace, paths: list[Path], colorizer, settings) ->
         outputs = None
         if colorizer is not None:
             render_size, temperature = colorizer.resolve(settings)
-            run.update(model_path=str(colorizer.path), device=colorizer.device.description,
-                       render_size=render_size, temperature=temperature, saturation=settings.saturation)
+            run.update(
+                model_path=str(colorizer.path),
+                device=colorizer.device.description,
+                render_size=render_size,
+                temperature=temperature,
+                saturation=settings.saturation,
+            )
             outputs, failed, summary = colorize_folder(Path(temp) / "gray", Path(temp) / "out", colorizer, settings)
-            result["timing"] = {"photos": summary.done, "seconds": summary.seconds,
-                                "photos_per_second": summary.images_per_second}
+            result["timing"] = {
+                "photos": summary.done,
+                "seconds": summary.seconds,
+                "photos_per_second": summary.images_per_second,
+            }
             result["failed"] = [(str(path), message) for path, message in failed]
         scores = score_photos(pairs, outputs)
         if not scores:
             first = f": first {result['failed'][0][0]}: {result['failed'][0][1]}" if result.get("failed") else ""
-            raise ReviveError(f"no photo was colorized, nothing to score ({len(result.get('failed', []))} failed{first})")
+            raise ReviveError(
+                f"no photo was colorized, nothing to score ({len(result.get('failed', []))} failed{first})"
+            )
         result.update(photos=len(scores), **figures(scores))
         if args.by_source:
             result["by_source"] = by_source(scores)
@@ -344,9 +381,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--saturation", type=float, default=1.0, help="colour strength, 0-3 (default 1)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--gray-only", action="store_true", help="score only the gray baseline (no model)")
-    parser.add_argument("--sheet", type=Path, metavar="PATH", help="write a contact sheet PNG of the worst and best photos")
-    parser.add_argument("--by-source", action=argparse.BooleanOptionalAction, default=True,
-                        help="one row per source tag (file-name prefix before the first '_'; default on)")
+    parser.add_argument(
+        "--sheet", type=Path, metavar="PATH", help="write a contact sheet PNG of the worst and best photos"
+    )
+    parser.add_argument(
+        "--by-source",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="one row per source tag (file-name prefix before the first '_'; default on)",
+    )
     parser.add_argument("--json", action="store_true", help="print everything as JSON (the table goes to stderr)")
     args = parser.parse_args(argv)
 
@@ -357,8 +400,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.gray_only and args.sheet:
             raise ReviveError("--sheet shows the model's outputs: leave out --gray-only")
-        settings = ColorizeSettings(render_size=args.render_size, saturation=args.saturation,
-                                    temperature=args.temperature)
+        settings = ColorizeSettings(
+            render_size=args.render_size, saturation=args.saturation, temperature=args.temperature
+        )
         paths = list_photos(args.photos)
         if args.holdout:
             paths = [p for p in paths if is_holdout(p)]

@@ -81,8 +81,11 @@ def mask_scores(found: list[np.ndarray], truth: list[np.ndarray]) -> dict[str, f
     union = sum(int((f | t).sum()) for f, t in zip(found, truth, strict=True))
     found_total = sum(int(f.sum()) for f in found)
     truth_total = sum(int(t.sum()) for t in truth)
-    return {"iou": inter / max(1, union), "precision": inter / max(1, found_total),
-            "recall": inter / max(1, truth_total)}
+    return {
+        "iou": inter / max(1, union),
+        "precision": inter / max(1, found_total),
+        "recall": inter / max(1, truth_total),
+    }
 
 
 def scratches(cleans: list[np.ndarray], restorer: Restorer, seed: int) -> dict:
@@ -98,8 +101,7 @@ def scratches(cleans: list[np.ndarray], restorer: Restorer, seed: int) -> dict:
     for threshold in (12, 20, 30, 45):
         masks = [morphological_mask(d, threshold) for d in damaged]
         repaired = [fill(d, m, "telea", 3) for d, m in zip(damaged, masks, strict=True)]
-        row = {**mask_scores(masks, truths), "psnr": mean_psnr(repaired, cleans),
-               "threshold": threshold}
+        row = {**mask_scores(masks, truths), "psnr": mean_psnr(repaired, cleans), "threshold": threshold}
         if best is None or row["psnr"] > best["psnr"]:
             best = row
     rows["black-hat/top-hat mask + Telea (best threshold)"] = best
@@ -110,17 +112,20 @@ def scratches(cleans: list[np.ndarray], restorer: Restorer, seed: int) -> dict:
     for method, radius in (("telea", 3), ("telea", 5), ("ns", 3)):
         repaired = [fill(d, m, method, radius) for d, m in zip(damaged, masks, strict=True)]
         rows[f"Revive detector + {method} r{radius}"] = {
-            **mask_scores(masks, truths), "psnr": mean_psnr(repaired, cleans)}
+            **mask_scores(masks, truths),
+            "psnr": mean_psnr(repaired, cleans),
+        }
     for method in ("telea", "ns"):
         repaired = [fill(d, t, method, 3) for d, t in zip(damaged, truths, strict=True)]
-        rows[f"true mask + {method} r3 (upper bound)"] = {
-            "psnr": mean_psnr(repaired, cleans)}
+        rows[f"true mask + {method} r3 (upper bound)"] = {"psnr": mean_psnr(repaired, cleans)}
     for strength in (0.3, 0.7):
         sensitive = RestorationOptions(scratches=ScratchOptions(strength=strength))
         found = [restorer.detect(d, sensitive) for d in damaged]
         repaired = [fill(d, m, "telea", 3) for d, m in zip(damaged, found, strict=True)]
         rows[f"Revive detector strength {strength} + telea r3"] = {
-            **mask_scores(found, truths), "psnr": mean_psnr(repaired, cleans)}
+            **mask_scores(found, truths),
+            "psnr": mean_psnr(repaired, cleans),
+        }
     identical = flagged_pixels = 0
     for clean in cleans:
         result = restorer.restore(clean, ("scratches",), options)
@@ -130,10 +135,14 @@ def scratches(cleans: list[np.ndarray], restorer: Restorer, seed: int) -> dict:
     for strength in (0.3, 0.4, 0.7):
         sensitive = RestorationOptions(scratches=ScratchOptions(strength=strength))
         by_strength[str(strength)] = sum(not restorer.detect(c, sensitive).any() for c in cleans) / len(cleans)
-    return {"rows": rows, "clean_photos_unchanged": identical / len(cleans),
-            "clean_photos_unchanged_by_strength": by_strength,
-            "clean_pixels_flagged": flagged_pixels / sum(c.size for c in cleans),
-            "detect_seconds_per_photo": detect_seconds, "photos": len(cleans)}
+    return {
+        "rows": rows,
+        "clean_photos_unchanged": identical / len(cleans),
+        "clean_photos_unchanged_by_strength": by_strength,
+        "clean_pixels_flagged": flagged_pixels / sum(c.size for c in cleans),
+        "detect_seconds_per_photo": detect_seconds,
+        "photos": len(cleans),
+    }
 
 
 def grain(cleans: list[np.ndarray], seed: int) -> dict:
@@ -147,17 +156,22 @@ def grain(cleans: list[np.ndarray], seed: int) -> dict:
     out = {}
     for name, make in cases.items():
         noisy = [to8(make(c.astype(np.float32) / 255.0)) for c in cleans]
-        row = {"no restoration": mean_psnr(noisy, cleans),
-               "measured sigma (8-bit levels)": float(np.mean([estimate_noise(n) for n in noisy]))}
+        row = {
+            "no restoration": mean_psnr(noisy, cleans),
+            "measured sigma (8-bit levels)": float(np.mean([estimate_noise(n) for n in noisy])),
+        }
         for strength in (0.25, 0.5, 0.75, 1.0):
-            row[f"NLM strength {strength}"] = mean_psnr([denoise(n, GrainOptions(strength=strength)) for n in noisy],
-                                                        cleans)
+            row[f"NLM strength {strength}"] = mean_psnr(
+                [denoise(n, GrainOptions(strength=strength)) for n in noisy], cleans
+            )
         fast = GrainOptions(template=5, search=13)
         row["NLM strength 0.5, 5/13 windows"] = mean_psnr([denoise(n, fast) for n in noisy], cleans)
         bilateral = [cv2.bilateralFilter(n, 5, 2.0 * max(1.0, estimate_noise(n)), 3) for n in noisy]
         row["bilateral d5 (baseline)"] = mean_psnr(bilateral, cleans)
-        sixteen = [psnr(denoise(n.astype(np.uint16) * 257, GrainOptions()), c.astype(np.uint16) * 257)
-                   for n, c in zip(noisy[:24], cleans[:24], strict=True)]
+        sixteen = [
+            psnr(denoise(n.astype(np.uint16) * 257, GrainOptions()), c.astype(np.uint16) * 257)
+            for n, c in zip(noisy[:24], cleans[:24], strict=True)
+        ]
         row["NLM strength 0.5, uint16 (24 photos)"] = float(np.mean(sixteen))
         out[name] = row
     return out
@@ -167,14 +181,17 @@ def fading(cleans: list[np.ndarray]) -> dict:
     faded = [to8(fade_print(c.astype(np.float32) / 255.0, 0.25, 0.8, 1.2)) for c in cleans]
 
     def spread(images):
-        return (float(np.mean([np.percentile(i, 1) for i in images])),
-                float(np.mean([np.percentile(i, 99) for i in images])))
+        return (
+            float(np.mean([np.percentile(i, 1) for i in images])),
+            float(np.mean([np.percentile(i, 99) for i in images])),
+        )
 
-    rows = {"clean": {"p1_p99": spread(cleans)},
-            "faded": {"p1_p99": spread(faded), "psnr": mean_psnr(faded, cleans)}}
-    for name, options in (("levels + gamma, strength 1", FadingOptions(strength=1.0, clahe_clip=0.0)),
-                          ("levels + gamma + CLAHE 1.5, strength 1", FadingOptions(strength=1.0)),
-                          ("default (strength 0.7)", FadingOptions())):
+    rows = {"clean": {"p1_p99": spread(cleans)}, "faded": {"p1_p99": spread(faded), "psnr": mean_psnr(faded, cleans)}}
+    for name, options in (
+        ("levels + gamma, strength 1", FadingOptions(strength=1.0, clahe_clip=0.0)),
+        ("levels + gamma + CLAHE 1.5, strength 1", FadingOptions(strength=1.0)),
+        ("default (strength 0.7)", FadingOptions()),
+    ):
         fixed = [correct_fading(f, options) for f in faded]
         rows[name] = {"p1_p99": spread(fixed), "psnr": mean_psnr(fixed, cleans)}
     return rows
@@ -238,8 +255,14 @@ def samples(paths: list[Path], out: Path, restorer: Restorer) -> list[dict]:
         Image.fromarray(shown).save(out / f"{path.stem}-mask.png")
         strip = np.hstack([np.repeat(luma[..., None], 3, 2), shown, np.repeat(result.luma[..., None], 3, 2)])
         Image.fromarray(strip).save(out / f"{path.stem}-compare.png")
-        rows.append({"photo": path.name, "size": list(luma.shape[::-1]), "mask_share": float(result.mask.mean()),
-                     "seconds": seconds})
+        rows.append(
+            {
+                "photo": path.name,
+                "size": list(luma.shape[::-1]),
+                "mask_share": float(result.mask.mean()),
+                "seconds": seconds,
+            }
+        )
     return rows
 
 
@@ -252,10 +275,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--detector", type=Path, help="detector file (default: the shipped one)")
     parser.add_argument("--no-speed", dest="speed", action="store_false", help="skip the 12-MP timings")
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
-    parser.add_argument("--samples", type=Path, metavar="OUT",
-                        help="also restore the --old photos and save before/after/mask PNGs in OUT")
-    parser.add_argument("--old", type=Path, nargs="*", default=[], metavar="PHOTO",
-                        help="real old photos for --samples")
+    parser.add_argument(
+        "--samples",
+        type=Path,
+        metavar="OUT",
+        help="also restore the --old photos and save before/after/mask PNGs in OUT",
+    )
+    parser.add_argument(
+        "--old", type=Path, nargs="*", default=[], metavar="PHOTO", help="real old photos for --samples"
+    )
     args = parser.parse_args(argv)
     import torch
 
@@ -265,8 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     _, test = tuning_split(held_out)
     cleans = load_gray(spread(test, args.images), args.size)
     restorer = Restorer(detector_path=args.detector)
-    results = {"photos": str(args.photos), "held_out_photos": len(cleans), "detector": str(restorer.detector.path),
-               "threads": 1}
+    results = {
+        "photos": str(args.photos),
+        "held_out_photos": len(cleans),
+        "detector": str(restorer.detector.path),
+        "threads": 1,
+    }
     results["scratches"] = scratches(cleans, restorer, args.seed)
     results["grain"] = grain(cleans, args.seed)
     results["fading"] = fading(cleans)

@@ -115,8 +115,10 @@ def main(argv: list[str]) -> int:
     shown = statistics.median(t[0] for t in times)
     result = statistics.median(t[1] for t in times)
     print(f"window shown: {shown:.2f} s after start")
-    print(f"first result: {result:.2f} s after start ({args.megapixels:g}-MP photo, "
-          f"{args.model or 'the shipped model'}, median of {len(times)} run{'s' if len(times) != 1 else ''})")
+    print(
+        f"first result: {result:.2f} s after start ({args.megapixels:g}-MP photo, "
+        f"{args.model or 'the shipped model'}, median of {len(times)} run{'s' if len(times) != 1 else ''})"
+    )
     return 0
 
 

@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import _common  # noqa: F401  (puts the repository on sys.path)
+import _common
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -93,8 +93,8 @@ def cpu_description() -> str:
 def stage_times(colorizer, photos: list[Path], out: Path) -> dict[str, float]:
     """Median milliseconds of each stage of one photo, run one after another (no overlap)."""
     from engine.batch.settings import ColorizeSettings
-    from engine.models.chroma_merge import merge_chroma
     from engine.imaging import read_photo, write_photo
+    from engine.models.chroma_merge import merge_chroma
 
     settings = ColorizeSettings()
     times: dict[str, list[float]] = {k: [] for k in ("decode", "shrink", "model", "colour decode", "merge", "encode")}
@@ -110,7 +110,9 @@ def stage_times(colorizer, photos: list[Path], out: Path) -> dict[str, float]:
         times["model"].append(time.perf_counter() - tick)
         tick = time.perf_counter()
         _, temperature = colorizer.resolve(settings)
-        field = colorizer.decode(raw, prepared, temperature, colorizer.card.prior_correction, colorizer.card.chroma_scale)
+        field = colorizer.decode(
+            raw, prepared, temperature, colorizer.card.prior_correction, colorizer.card.chroma_scale
+        )
         times["colour decode"].append(time.perf_counter() - tick)
         tick = time.perf_counter()
         rgb = merge_chroma(photo.luma, field)
@@ -162,8 +164,12 @@ def startup_seconds(tmp: Path) -> dict[str, float]:
         best = float("inf")
         for _ in range(3):
             start = time.perf_counter()
-            subprocess.run([sys.executable, str(_common.ROOT / "main.py"), *args], capture_output=True, check=True,
-                           cwd=_common.ROOT)
+            subprocess.run(
+                [sys.executable, str(_common.ROOT / "main.py"), *args],
+                capture_output=True,
+                check=True,
+                cwd=_common.ROOT,
+            )
             best = min(best, time.perf_counter() - start)
         results[label] = best
     return results
@@ -179,8 +185,8 @@ def main() -> int:
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up timings")
     args = parser.parse_args()
 
-    from engine.models.colorizer import Colorizer
     from engine.device import cpu_has_fast_bf16, select_device
+    from engine.models.colorizer import Colorizer
     from main import _tune_allocator
 
     _tune_allocator()
@@ -192,8 +198,10 @@ def main() -> int:
         (tmp / "in").mkdir()
         photos = make_photos(tmp / "in", args.count, args.megapixels, args.photos)
         size = Image.open(photos[0]).size
-        print(f"{len(photos)} gray JPEGs of {size[0]}x{size[1]} ({size[0] * size[1] / 1e6:.1f} MP), model {card.name},"
-              f" render size {card.render_size}")
+        print(
+            f"{len(photos)} gray JPEGs of {size[0]}x{size[1]} ({size[0] * size[1] / 1e6:.1f} MP), model {card.name},"
+            f" render size {card.render_size}"
+        )
         (tmp / "floor").mkdir()
         floor = floor_seconds(photos, tmp / "floor")
         print(f"floor (Pillow decode + RGB JPEG encode, nothing else): {floor:.3f} s per photo")
@@ -211,11 +219,15 @@ def main() -> int:
             (tmp / f"stages-{precision}").mkdir()
             stages = stage_times(colorizer, photos, tmp / f"stages-{precision}")
             per_photo = batch_seconds(colorizer, tmp / "in", tmp / f"engine-{precision}", len(photos))
-            print(f"engine batch runner, {colorizer.device.description}: {per_photo:.3f} s per photo,"
-                  f" {1 / per_photo:.2f} images/s, {per_photo / floor:.1f}x the floor")
-            print("  stages one after another (ms, median): "
-                  + ", ".join(f"{name} {ms:.0f}" for name, ms in stages.items())
-                  + f"; sum {sum(stages.values()):.0f} (the runner overlaps decode/encode with the model)")
+            print(
+                f"engine batch runner, {colorizer.device.description}: {per_photo:.3f} s per photo,"
+                f" {1 / per_photo:.2f} images/s, {per_photo / floor:.1f}x the floor"
+            )
+            print(
+                "  stages one after another (ms, median): "
+                + ", ".join(f"{name} {ms:.0f}" for name, ms in stages.items())
+                + f"; sum {sum(stages.values()):.0f} (the runner overlaps decode/encode with the model)"
+            )
         if not args.no_startup:
             for label, seconds in startup_seconds(tmp).items():
                 print(f"start-up: {label}: {seconds:.2f} s (best of 3, fresh process)")

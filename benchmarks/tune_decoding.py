@@ -42,11 +42,11 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from engine.models.colorizer import Colorizer
     from engine.errors import ReviveError
+    from engine.models.colorizer import Colorizer
     from engine.models.files import save_model
-    from training.decoding_sweep import bars_met, choose, grid, load_originals, sweep
     from training.data.photo_folder import list_photos
+    from training.decoding_sweep import bars_met, choose, grid, load_originals, sweep
 
     try:
         colorizer = Colorizer.load(args.model, "cpu", "fp32")
@@ -54,13 +54,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.limit:
             paths = paths[:: max(1, len(paths) // args.limit)][: args.limit]  # spread over the sources
         photos = load_originals(paths)
-        decodings = grid([int(v) for v in _floats(args.render_sizes)], _floats(args.temperatures),
-                         _floats(args.priors), _floats(args.scales), _floats(args.gates))
+        decodings = grid(
+            [int(v) for v in _floats(args.render_sizes)],
+            _floats(args.temperatures),
+            _floats(args.priors),
+            _floats(args.scales),
+            _floats(args.gates),
+        )
     except (ReviveError, ValueError) as error:
         print(f"tune_decoding: {error}", file=sys.stderr)
         return 2
-    print(f"{len(photos)} photos from {args.photos}, {len(decodings)} decodings, model {colorizer.card.name}"
-          f" ({colorizer.path})", file=sys.stderr)
+    print(
+        f"{len(photos)} photos from {args.photos}, {len(decodings)} decodings, model {colorizer.card.name}"
+        f" ({colorizer.path})",
+        file=sys.stderr,
+    )
     started = time.monotonic()
     summaries: dict = {}
     for done, result in sweep(colorizer, photos, decodings, args.score_side):
@@ -72,12 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     def row(d) -> str:
         s = summaries[d]
         met = sum(bars_met(s).values())
-        return (f"{d.label:<38} PSNR {s['psnr'] - s['gray_psnr']:+.2f} dB  CIEDE {s['ciede2000'] - s['gray_ciede2000']:+.2f}"
-                f"  better {s['better_than_gray']:4.0%}  cast a* {s['mean_a_error']:+5.1f} b* {s['mean_b_error']:+5.1f}"
-                f"  colour {s['colourfulness_ratio']:4.0%}  gray {s['almost_gray']:3.0%}  bars {met}/6")
+        return (
+            f"{d.label:<38} PSNR {s['psnr'] - s['gray_psnr']:+.2f} dB  CIEDE {s['ciede2000'] - s['gray_ciede2000']:+.2f}"
+            f"  better {s['better_than_gray']:4.0%}  cast a* {s['mean_a_error']:+5.1f} b* {s['mean_b_error']:+5.1f}"
+            f"  colour {s['colourfulness_ratio']:4.0%}  gray {s['almost_gray']:3.0%}  bars {met}/6"
+        )
 
-    ranked = sorted(summaries, key=lambda d: (sum(bars_met(summaries[d]).values()), summaries[d]["better_than_gray"]),
-                    reverse=True)
+    ranked = sorted(
+        summaries, key=lambda d: (sum(bars_met(summaries[d]).values()), summaries[d]["better_than_gray"]), reverse=True
+    )
     print("gains are against the gray copy; bars: training.decoding_sweep.BAR")
     for d in ranked[: args.top]:
         print(("* " if d == chosen else "  ") + row(d))
@@ -87,12 +98,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"tune_decoding: {args.write} exists; choose a new file", file=sys.stderr)
             return 2
         card = colorizer.card.with_updates(
-            render_size=chosen.render_size, temperature=chosen.temperature,
-            prior_correction=chosen.prior_correction, chroma_scale=chosen.chroma_scale,
+            render_size=chosen.render_size,
+            temperature=chosen.temperature,
+            prior_correction=chosen.prior_correction,
+            chroma_scale=chosen.chroma_scale,
             confidence_gamma=chosen.confidence_gamma,
-            metrics={**colorizer.card.metrics, "tuned_on": str(args.photos), "tuned_photos": len(photos),
-                     "chosen": summaries[chosen], "bars_met": bars_met(summaries[chosen]),
-                     "decoding_sweep": {d.label: s for d, s in summaries.items()}},
+            metrics={
+                **colorizer.card.metrics,
+                "tuned_on": str(args.photos),
+                "tuned_photos": len(photos),
+                "chosen": summaries[chosen],
+                "bars_met": bars_met(summaries[chosen]),
+                "decoding_sweep": {d.label: s for d, s in summaries.items()},
+            },
         )
         module = colorizer._module.to(torch.device("cpu")).to(memory_format=torch.contiguous_format)
         save_model(args.write, module, card)

@@ -36,8 +36,7 @@ def ensure_folder(path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError) as e:
-        raise OutputError(f"{path.name}: cannot create the output folder {path.parent}: "
-                          "a file is in the way") from e
+        raise OutputError(f"{path.name}: cannot create the output folder {path.parent}: a file is in the way") from e
     except OSError as e:
         raise OutputError(describe_write_error(path, e)) from e
 
@@ -78,8 +77,9 @@ def atomic_file(path: Path, replace: bool = True) -> Iterator[BinaryIO]:
             _place_without_replacing(temp, path)
     except FileExistsError as e:
         temp.unlink(missing_ok=True)
-        raise OutputError(f"{path.name}: a file of that name appeared while Revive was writing; "
-                          "it was left untouched") from e
+        raise OutputError(
+            f"{path.name}: a file of that name appeared while Revive was writing; it was left untouched"
+        ) from e
     except (OSError, ValueError) as e:
         temp.unlink(missing_ok=True)
         message = describe_write_error(path, e) if isinstance(e, OSError) else f"{path.name}: {first_line(e)}"
@@ -98,8 +98,14 @@ def _place_without_replacing(temp: Path, path: Path) -> None:
     except FileExistsError:
         raise
     except OSError as e:
-        if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK,
-                           getattr(errno, "ENOSYS", -1)):
+        if e.errno not in (
+            errno.EPERM,
+            errno.ENOTSUP,
+            errno.EOPNOTSUPP,
+            errno.EXDEV,
+            errno.EMLINK,
+            getattr(errno, "ENOSYS", -1),
+        ):
             raise
         if os.path.lexists(path):
             raise FileExistsError(errno.EEXIST, "exists", str(path)) from e

@@ -17,7 +17,6 @@ from engine.batch.settings import DEVICE_CHOICES
 from engine.errors import DeviceError
 
 
-
 @dataclass(frozen=True)
 class DeviceChoice:
     device: torch.device

@@ -58,3 +58,12 @@ def describe_error(error: BaseException) -> str:
 def first_line(error: BaseException) -> str:
     """The first line of an exception's message, or its type name when it has none."""
     return (str(error) or type(error).__name__).splitlines()[0]
+
+
+_CONTROL = {i: f"\\x{i:02x}" for i in range(32)} | {0x7F: "\\x7f", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
+
+
+def printable(text: object) -> str:
+    """``text`` on one line: newlines, tabs and other control characters (in a file name, say)
+    shown as escapes, as ``ls -b`` does, so one message is one line."""
+    return str(text).translate(_CONTROL)

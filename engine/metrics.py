@@ -81,9 +81,7 @@ def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     s_c = 1.0 + 0.045 * cp_mean
     s_h = 1.0 + 0.015 * cp_mean * t
     r_t = -np.sin(np.radians(2.0 * d_theta)) * r_c
-    return np.sqrt(
-        (dlp / s_l) ** 2 + (dcp / s_c) ** 2 + (dhp / s_h) ** 2 + r_t * (dcp / s_c) * (dhp / s_h)
-    )
+    return np.sqrt((dlp / s_l) ** 2 + (dcp / s_c) ** 2 + (dhp / s_h) ** 2 + r_t * (dcp / s_c) * (dhp / s_h))
 
 
 def mean_ciede2000(output: np.ndarray, reference: np.ndarray) -> float:
@@ -142,8 +140,9 @@ def gray_copy(reference: np.ndarray) -> np.ndarray:
     return np.repeat(plane[..., None], 3, axis=2)
 
 
-def summarize(model: list[dict[str, float]], gray: list[dict[str, float]], original_colourfulness: list[float]
-              ) -> dict[str, float]:
+def summarize(
+    model: list[dict[str, float]], gray: list[dict[str, float]], original_colourfulness: list[float]
+) -> dict[str, float]:
     """Means of per-photo ``score``s of a model and of the gray copies of the same photos, plus
     ``better_than_gray`` (share of photos where the model's CIEDE2000 is lower) and
     ``colourfulness_ratio`` (the model's mean colourfulness over the originals')."""

@@ -25,12 +25,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from training.cyclegan.config import CycleGANConfig  # noqa: E402
-from training.cyclegan.data import load_domain, make_batch  # noqa: E402
-from training.cyclegan.parts import build_discriminator, build_resnet, learning_rate_factor  # noqa: E402
-from training.cyclegan.preview import save_grid, translate_previews  # noqa: E402
-from training.cyclegan.step import LOSS_NAMES, CycleGANNetworks, RGBGenerator  # noqa: E402
-from training.cyclegan.trainer import init_weights  # noqa: E402
+from training.cyclegan.config import CycleGANConfig
+from training.cyclegan.data import load_domain, make_batch
+from training.cyclegan.parts import build_discriminator, build_resnet, learning_rate_factor
+from training.cyclegan.preview import save_grid, translate_previews
+from training.cyclegan.step import LOSS_NAMES, CycleGANNetworks, RGBGenerator
+from training.cyclegan.trainer import init_weights
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,9 +52,19 @@ def main(argv: list[str] | None = None) -> int:
     # The config's ``old``/``color`` are domain A/B here: photos and paintings. Diversity guard off:
     # it is meant for colorizers, and with batch 1 it is inactive anyway.
     config = CycleGANConfig(
-        old=args.photos, color=args.monet, steps=args.steps, size=args.size, batch_size=args.batch_size,
-        f_filters=args.filters, f_blocks=args.blocks, d_filters=64, d_layers=3, diversity_weight=0.0,
-        preview_size=128, preview_count=4, max_images=args.max_images,
+        old=args.photos,
+        color=args.monet,
+        steps=args.steps,
+        size=args.size,
+        batch_size=args.batch_size,
+        f_filters=args.filters,
+        f_blocks=args.blocks,
+        d_filters=64,
+        d_layers=3,
+        diversity_weight=0.0,
+        preview_size=128,
+        preview_count=4,
+        max_images=args.max_images,
     )
     device, dtype = torch.device("cpu"), torch.float32
     started = time.monotonic()
@@ -78,16 +88,27 @@ def main(argv: list[str] | None = None) -> int:
         for step in range(config.steps):
             real_a = make_batch(cache_a, config, step, salt=0)
             real_b = make_batch(cache_b, config, step, salt=1)
-            losses = networks.step(real_a, real_b, config, learning_rate_factor(step, config.steps, config.decay_start), dtype)
+            losses = networks.step(
+                real_a, real_b, config, learning_rate_factor(step, config.steps, config.decay_start), dtype
+            )
             writer.writerow([step + 1, *(f"{losses[n]:.4f}" for n in LOSS_NAMES)])
             window.append(losses)
             if (step + 1) % 25 == 0 or step + 1 == config.steps:
-                means = {n: sum(w[n] for w in window) / len(window) for n in ("G_adv", "F_adv", "cycle_A", "cycle_B", "identity", "D_A", "D_B")}
+                means = {
+                    n: sum(w[n] for w in window) / len(window)
+                    for n in ("G_adv", "F_adv", "cycle_A", "cycle_B", "identity", "D_A", "D_B")
+                }
                 rate = (time.monotonic() - started) / (step + 1)
-                print(f"step {step + 1}/{config.steps} ({rate:.2f} s/step) " + " ".join(f"{k} {v:.3f}" for k, v in means.items()), flush=True)
+                print(
+                    f"step {step + 1}/{config.steps} ({rate:.2f} s/step) "
+                    + " ".join(f"{k} {v:.3f}" for k, v in means.items()),
+                    flush=True,
+                )
                 window = []
     save_grid(translate_previews(networks.g, photos.previews, device, dtype), args.out / "photo_to_monet.png")
-    save_grid(translate_previews(RGBGenerator(networks.f), monet.previews, device, dtype), args.out / "monet_to_photo.png")
+    save_grid(
+        translate_previews(RGBGenerator(networks.f), monet.previews, device, dtype), args.out / "monet_to_photo.png"
+    )
     print(f"grids and losses in {args.out}")
     return 0
 

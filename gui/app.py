@@ -18,9 +18,9 @@ from engine.hints.store import HintStore
 from engine.paths import resources_dir
 from gui.app_settings import AppSettings
 from gui.controller import Controller
-from gui.widgets.dialogs import show_nonblocking
 from gui.main_window import MainWindow
 from gui.platform_check import missing_system_library
+from gui.widgets.dialogs import show_nonblocking
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +51,24 @@ def install_excepthook() -> None:
         app = QApplication.instance()
         if app is None or threading.current_thread() is not threading.main_thread():
             return  # dialogs only on the GUI thread (the main one); the log has it either way
-        show_nonblocking(None, QMessageBox.Icon.Critical, "Something went wrong",
-                         f"Revive hit an unexpected problem and stopped that action:\n\n{error}",
-                         details="".join(traceback.format_exception(kind, error, trace)))
+        show_nonblocking(
+            None,
+            QMessageBox.Icon.Critical,
+            "Something went wrong",
+            f"Revive hit an unexpected problem and stopped that action:\n\n{error}",
+            details="".join(traceback.format_exception(kind, error, trace)),
+        )
 
     sys.excepthook = hook
 
 
-def create_main_window(model: str | None = None, device: str | None = None,
-                       settings: AppSettings | None = None, start: bool = True,
-                       hint_store: HintStore | None = None) -> MainWindow:
+def create_main_window(
+    model: str | None = None,
+    device: str | None = None,
+    settings: AppSettings | None = None,
+    start: bool = True,
+    hint_store: HintStore | None = None,
+) -> MainWindow:
     """The window with its controller, inference thread started (unless ``start`` is False: then
     call ``window.controller.start()``). Needs a QApplication.
 
@@ -75,8 +83,9 @@ def create_main_window(model: str | None = None, device: str | None = None,
     return window
 
 
-def show_main_window(app: QApplication, model: str | None = None, device: str | None = None,
-                     settings: AppSettings | None = None) -> MainWindow:
+def show_main_window(
+    app: QApplication, model: str | None = None, device: str | None = None, settings: AppSettings | None = None
+) -> MainWindow:
     """Build and show the window; its inference thread (which imports torch and loads the model)
     starts once the event loop has drawn it (a 0 ms timer fires after the window system's pending
     events). Started before the first paint, the import holds the GIL: 0.45 s from show() to the
@@ -100,7 +109,9 @@ def run_app(argv: list[str]) -> int:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
     icon = resources_dir() / "icons" / "revive.svg"
-    app.setWindowIcon(QIcon(str(icon)) if icon.exists() else app.style().standardIcon(QStyle.StandardPixmap.SP_DesktopIcon))
+    app.setWindowIcon(
+        QIcon(str(icon)) if icon.exists() else app.style().standardIcon(QStyle.StandardPixmap.SP_DesktopIcon)
+    )
     load_style(app)
     install_excepthook()
 

@@ -23,17 +23,14 @@ from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 from engine.batch.settings import BatchOptions, ColorizeSettings
 from engine.cancel import CancelToken
 from engine.errors import ReviveError
-from engine.hints.store import HintStore
 from engine.hints.schema import PhotoHints, ReferenceStats
+from engine.hints.store import HintStore
 from engine.models.registry import default_model_name, list_models
 from engine.paths import cache_dir
 from gui.app_settings import AppSettings
-from gui.workers.background_tasks import BackgroundTasks
-from gui.widgets.batch_panel import BatchForm
-from gui.workers.display_images import DetailSource, export_result, load_display_pair
-from gui.models.export_naming import export_problem
 from gui.hints.preview import HintPreview
-from gui.workers.inference_worker import NO_MODEL_MESSAGE, InferenceWorker
+from gui.models.batch_form import BatchForm
+from gui.models.export_naming import export_problem
 from gui.models.jobs import (
     BatchRequest,
     ModelInfo,
@@ -44,13 +41,24 @@ from gui.models.jobs import (
     RetuneRequest,
     RetuneSaved,
 )
-from gui.workers.list_export import export_to_folder
 from gui.models.model_text import people_description
 from gui.models.photo_inspection import inspect_photo
-from gui.models.photo_session import WAITING, ColourChoice, PhotoEntry, PhotoSession, PhotoStatus, expand_paths, photo_hints
+from gui.models.photo_session import (
+    WAITING,
+    ColourChoice,
+    PhotoEntry,
+    PhotoSession,
+    PhotoStatus,
+    expand_paths,
+    photo_hints,
+)
 from gui.models.result_cache import ResultCache
 from gui.models.review_queue import ReviewQueue
 from gui.models.tuning import Tuning
+from gui.workers.background_tasks import BackgroundTasks
+from gui.workers.display_images import DetailSource, export_result, load_display_pair
+from gui.workers.inference_worker import NO_MODEL_MESSAGE, InferenceWorker
+from gui.workers.list_export import export_to_folder
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +110,14 @@ class Controller(QObject):
     _retune_requested = Signal()
     _batch_requested = Signal(object)
 
-    def __init__(self, settings: AppSettings, model: str | None = None, device: str | None = None,
-                 parent: QObject | None = None, hint_store: HintStore | None = None) -> None:
+    def __init__(
+        self,
+        settings: AppSettings,
+        model: str | None = None,
+        device: str | None = None,
+        parent: QObject | None = None,
+        hint_store: HintStore | None = None,
+    ) -> None:
         super().__init__(parent)
         self.settings = settings
         self.hint_store = hint_store if hint_store is not None else HintStore()  # each photo's saved hints
@@ -113,8 +127,9 @@ class Controller(QObject):
         self.details = DetailSource()
         self._explicit_model = model
         self._device = device or settings.device()
-        self._tuning = Tuning(model or settings.model(), settings.render_size(), settings.saturation_percent(),
-                              settings.boldness())
+        self._tuning = Tuning(
+            model or settings.model(), settings.render_size(), settings.saturation_percent(), settings.boldness()
+        )
         self._auto_colorize = settings.auto_colorize()
         self._model_info: ModelInfo | None = None
         self._card_temperatures: dict[str, float] = {}
@@ -206,8 +221,9 @@ class Controller(QObject):
         """List the installed models again (e.g. after training one) and pick one if none is chosen."""
         models = [m for m in list_models() if m.card is not None]
         self._card_temperatures = {m.name: m.card.temperature for m in models}
-        tooltips = {m.name: people_description(m.name, m.card.description, m.card.trained_on) + f"\n{m.path}"
-                    for m in models}
+        tooltips = {
+            m.name: people_description(m.name, m.card.description, m.card.trained_on) + f"\n{m.path}" for m in models
+        }
         chosen = self._tuning.model
         if chosen not in self._card_temperatures and not _is_model_path(chosen):
             try:
@@ -247,8 +263,13 @@ class Controller(QObject):
         self.settings.set_saturation_percent(saturation_percent)
         self.settings.set_boldness(boldness)
         entry = self.session.get(self._current) if self._current is not None else None
-        if (entry is not None and entry.status == PhotoStatus.DONE and entry.made_with is not None
-                and entry.made_with != self._tuning and self._tuning.same_model_run(entry.made_with)):
+        if (
+            entry is not None
+            and entry.status == PhotoStatus.DONE
+            and entry.made_with is not None
+            and entry.made_with != self._tuning
+            and self._tuning.same_model_run(entry.made_with)
+        ):
             self._retune(entry)
         self._describe_current()
 
@@ -339,8 +360,12 @@ class Controller(QObject):
             return
         if remember:
             self.recent_changed.emit(self.settings.add_recent(paths))
-        self.tasks.submit(expand_paths, paths, on_done=lambda found: self._on_tasks_paths_expanded(paths, found),
-                          on_failed=self.nothing_found.emit)
+        self.tasks.submit(
+            expand_paths,
+            paths,
+            on_done=lambda found: self._on_tasks_paths_expanded(paths, found),
+            on_failed=self.nothing_found.emit,
+        )
 
     def _on_tasks_paths_expanded(self, asked: list[Path], found: tuple[list[Path], int]) -> None:
         photos, skipped = found
@@ -348,7 +373,9 @@ class Controller(QObject):
         added = self.session.add(photos)
         if not photos:
             names = ", ".join(p.name for p in asked[:3])
-            self.nothing_found.emit(f"No photos found in {names}" + (" (not an image type Revive reads)" if skipped else ""))
+            self.nothing_found.emit(
+                f"No photos found in {names}" + (" (not an image type Revive reads)" if skipped else "")
+            )
             return
         if added:
             self.photos_added.emit([entry.source for entry in added])
@@ -358,9 +385,13 @@ class Controller(QObject):
             remembered = choices.get(entry.source)
             if remembered in {c.value for c in ColourChoice}:
                 entry.colour_choice = ColourChoice(remembered)
-            self.tasks.submit(inspect_photo, entry.source, self.hint_store,
-                              on_done=lambda look, path=entry.source: self._on_tasks_inspected(path, look),
-                              on_failed=lambda message, path=entry.source: self._on_tasks_inspect_failed(path, message))
+            self.tasks.submit(
+                inspect_photo,
+                entry.source,
+                self.hint_store,
+                on_done=lambda look, path=entry.source: self._on_tasks_inspected(path, look),
+                on_failed=lambda message, path=entry.source: self._on_tasks_inspect_failed(path, message),
+            )
 
     def _on_tasks_inspected(self, path: Path, look) -> None:
         entry = self.session.get(path)
@@ -387,8 +418,11 @@ class Controller(QObject):
             self._set_status(path, PhotoStatus.FAILED, message)
 
     def _on_ask_timer_timeout(self) -> None:
-        waiting = [p for p in dict.fromkeys(self._to_ask)
-                   if (e := self.session.get(p)) is not None and e.status == PhotoStatus.ASK]
+        waiting = [
+            p
+            for p in dict.fromkeys(self._to_ask)
+            if (e := self.session.get(p)) is not None and e.status == PhotoStatus.ASK
+        ]
         self._to_ask = []
         if waiting:
             self.colour_photos_found.emit(waiting)
@@ -417,8 +451,9 @@ class Controller(QObject):
 
     def colorize_waiting(self) -> None:
         """Colorize every photo not done yet (the button when colorizing on add is off)."""
-        self._queue([e.source for e in self.session.with_status(PhotoStatus.NEW, PhotoStatus.CANCELLED,
-                                                                   PhotoStatus.FAILED)])
+        self._queue(
+            [e.source for e in self.session.with_status(PhotoStatus.NEW, PhotoStatus.CANCELLED, PhotoStatus.FAILED)]
+        )
 
     def redo(self, path: Path | None = None) -> bool:
         """Colorize ``path`` (default: the photo on show) again with the current settings; a photo
@@ -449,8 +484,14 @@ class Controller(QObject):
     def _job(self, source: Path) -> PhotoJob:
         entry = self.session.get(source)
         cache_path = entry.cache_path or self.results.path_for(source)
-        return PhotoJob(source, self.colorize_settings(), cache_path, self._photo_token, self._tuning,
-                        entry.hints if entry is not None else None)
+        return PhotoJob(
+            source,
+            self.colorize_settings(),
+            cache_path,
+            self._photo_token,
+            self._tuning,
+            entry.hints if entry is not None else None,
+        )
 
     def _queue(self, sources: Sequence[Path]) -> None:
         jobs = []
@@ -529,9 +570,13 @@ class Controller(QObject):
             self.preview_ready.emit(entry.source, *cached)
             return
         cache_path = entry.cache_path if entry.status == PhotoStatus.DONE else None
-        self.tasks.submit(load_display_pair, entry.source, cache_path,
-                          on_done=lambda pair, p=entry.source: self._on_tasks_preview_loaded(p, pair),
-                          on_failed=lambda message, p=entry.source: self.preview_failed.emit(p, message))
+        self.tasks.submit(
+            load_display_pair,
+            entry.source,
+            cache_path,
+            on_done=lambda pair, p=entry.source: self._on_tasks_preview_loaded(p, pair),
+            on_failed=lambda message, p=entry.source: self.preview_failed.emit(p, message),
+        )
 
     def _on_tasks_preview_loaded(self, path: Path, pair: tuple[np.ndarray, np.ndarray | None, tuple[int, int]]) -> None:
         before, after, size = pair
@@ -556,10 +601,14 @@ class Controller(QObject):
         entry = self.session.get(self._current) if self._current is not None else None
         if entry is None:
             return
-        cache_path = (entry.cache_path if with_result and entry.status == PhotoStatus.DONE and not entry.saving
-                      else None)
-        self.tasks.submit(self.details.region, entry.source, cache_path, tuple(int(v) for v in rect),
-                          on_done=lambda found, p=entry.source: self._on_tasks_detail_loaded(p, found))
+        cache_path = entry.cache_path if with_result and entry.status == PhotoStatus.DONE and not entry.saving else None
+        self.tasks.submit(
+            self.details.region,
+            entry.source,
+            cache_path,
+            tuple(int(v) for v in rect),
+            on_done=lambda found, p=entry.source: self._on_tasks_detail_loaded(p, found),
+        )
 
     def _on_tasks_detail_loaded(self, path: Path, found) -> None:
         if path == self._current:
@@ -570,8 +619,12 @@ class Controller(QObject):
         """True when the result of ``path`` (default: on show) can be exported now; with ``soon``,
         also while a re-tune of it is being saved (``export`` then writes it once it is)."""
         entry = self.session.get(path or self._current) if (path or self._current) else None
-        return (entry is not None and entry.status == PhotoStatus.DONE and entry.cache_path is not None
-                and (soon or not entry.saving))
+        return (
+            entry is not None
+            and entry.status == PhotoStatus.DONE
+            and entry.cache_path is not None
+            and (soon or not entry.saving)
+        )
 
     def export(self, target: Path, path: Path | None = None, quality: int = 95) -> None:
         """Write the result of ``path`` (default: on show) to ``target``, in the background. A file
@@ -589,8 +642,15 @@ class Controller(QObject):
         if entry.saving:  # new settings or hints are being applied: written once they are
             self._exports_waiting[entry.source] = (Path(target), quality)
             return
-        self.tasks.submit(export_result, entry.source, entry.cache_path, Path(target), quality,
-                          on_done=self.export_finished.emit, on_failed=self.export_failed.emit)
+        self.tasks.submit(
+            export_result,
+            entry.source,
+            entry.cache_path,
+            Path(target),
+            quality,
+            on_done=self.export_finished.emit,
+            on_failed=self.export_failed.emit,
+        )
 
     def _drop_waiting_export(self, source: Path, why: str) -> None:
         if self._exports_waiting.pop(source, None) is not None:
@@ -608,9 +668,15 @@ class Controller(QObject):
             self.folder_export_failed.emit("none of these photos has a colorized result yet")
             return
         self.settings.set_export_folder(Path(folder))
-        self.tasks.submit(export_to_folder, results, Path(folder), format, quality,
-                          on_done=lambda done: self.folder_export_finished.emit(done, left_out),
-                          on_failed=self.folder_export_failed.emit)
+        self.tasks.submit(
+            export_to_folder,
+            results,
+            Path(folder),
+            format,
+            quality,
+            on_done=lambda done: self.folder_export_finished.emit(done, left_out),
+            on_failed=self.folder_export_failed.emit,
+        )
 
     # -- batch -------------------------------------------------------------------------------------------------------
     def batch_running(self) -> bool:
@@ -625,8 +691,13 @@ class Controller(QObject):
         self.settings.set_batch_format(form.format)
         self.settings.set_batch_skip_existing(form.skip_existing)
         try:
-            options = BatchOptions(output_dir=form.output_dir, format=form.format, skip_existing=form.skip_existing,
-                                   recursive=form.recursive, settings=self.colorize_settings())
+            options = BatchOptions(
+                output_dir=form.output_dir,
+                format=form.format,
+                skip_existing=form.skip_existing,
+                recursive=form.recursive,
+                settings=self.colorize_settings(),
+            )
         except ValueError as error:
             self.batch_failed.emit(str(error))
             return False

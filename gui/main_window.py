@@ -34,25 +34,25 @@ from PySide6.QtWidgets import (
 )
 
 from engine.imaging import IMAGE_SUFFIXES
-from gui.widgets.actions import add_actions, make_action
 from engine.version import app_version
+from gui.controller import Controller
+from gui.hints.wiring import HintMode
+from gui.models.export_naming import default_export_path, name_filters
+from gui.models.jobs import ModelInfo
+from gui.models.model_text import people_description
+from gui.models.photo_session import WAITING, PhotoStatus
+from gui.models.window_geometry import clamp_to_screen
+from gui.widgets.actions import add_actions, make_action
 from gui.widgets.batch_panel import BatchPanel
 from gui.widgets.colour_question import ask_colour_choice
 from gui.widgets.compare_view import EMPTY_HINT, SIDE_BY_SIDE, SPLIT, CompareView
-from gui.controller import Controller
 from gui.widgets.dialogs import open_training, show_nonblocking, training_available
-from gui.workers.display_images import export_conflict
-from gui.models.export_naming import default_export_path, name_filters
 from gui.widgets.folder_opener import open_folder
-from gui.hints.wiring import HintMode
-from gui.models.jobs import ModelInfo
-from gui.models.model_text import people_description
 from gui.widgets.photo_list import PhotoList
-from gui.models.photo_session import WAITING, PhotoStatus
 from gui.widgets.qt_images import to_pixmap
 from gui.widgets.settings_panel import SettingsPanel
 from gui.widgets.shortcuts_dialog import ShortcutsDialog
-from gui.models.window_geometry import clamp_to_screen
+from gui.workers.display_images import export_conflict
 
 if TYPE_CHECKING:  # engine.batch.progress imports the batch runner (torch): not at start-up
     from engine.batch.progress import BatchProgress
@@ -61,8 +61,16 @@ log = logging.getLogger(__name__)
 
 # Keys a focused slider, spin box or list uses itself: they must not turn into the window's
 # shortcuts (Left/Right are also Previous/Next Photo).
-_WIDGET_KEYS = {Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp,
-                Qt.Key.Key_PageDown, Qt.Key.Key_Home, Qt.Key.Key_End}
+_WIDGET_KEYS = {
+    Qt.Key.Key_Left,
+    Qt.Key.Key_Right,
+    Qt.Key.Key_Up,
+    Qt.Key.Key_Down,
+    Qt.Key.Key_PageUp,
+    Qt.Key.Key_PageDown,
+    Qt.Key.Key_Home,
+    Qt.Key.Key_End,
+}
 MINIMUM_SIZE = (780, 520)  # fits a 1280x680 desktop, and 1600x1000 at 1.5x scaling (1067x667)
 
 
@@ -144,34 +152,88 @@ class MainWindow(QMainWindow):
         return make_action(self, *args, **kwargs)
 
     def _build_actions(self) -> None:
-        SP = QStyle.StandardPixmap
-        self.open_action = self._action("&Open Photos…", self._on_open_action_triggered, ["Ctrl+O"], SP.SP_DialogOpenButton,
-                                        "Open photos to colorize", "Open")
-        self.open_folder_action = self._action("Open &Folder…", self._on_open_folder_action_triggered, ["Ctrl+Shift+O"],
-                                               SP.SP_DirOpenIcon, "Open every photo in a folder", "Folder")
-        self.export_action = self._action("&Export…", self.export_current, ["Ctrl+E"], SP.SP_DialogSaveButton,
-                                          "Save the colorized photo", "Export")
-        self.quit_action = self._action("&Quit", self.close, [QKeySequence(QKeySequence.StandardKey.Quit).toString() or "Ctrl+Q"])
-        self.colorize_action = self._action("&Colorize Waiting Photos", self.controller.colorize_waiting, ["Ctrl+Return"],
-                                            "play", "Colorize the photos not done yet", "Colorize")
-        self.redo_action = self._action("&Redo With These Settings", self.redo_current, ["Ctrl+R"], SP.SP_BrowserReload,
-                                        "Colorize the photo on show again with the current settings", "Redo")
-        self.stop_action = self._action("&Stop Colorizing", self.controller.cancel_photos, ["Esc"], "stop",
-                                        "Drop the photos still waiting")
-        self.next_action = self._action("&Next Photo", self.photo_list.select_next, ["Right", "PgDown"], "next",
-                                        "Next photo (→)", "Next")
-        self.previous_action = self._action("&Previous Photo", self.photo_list.select_previous, ["Left", "PgUp"],
-                                            "previous", "Previous photo (←)", "Previous")
+        SP = QStyle.StandardPixmap  # noqa: N806 - as Qt spells it
+        self.open_action = self._action(
+            "&Open Photos…",
+            self._on_open_action_triggered,
+            ["Ctrl+O"],
+            SP.SP_DialogOpenButton,
+            "Open photos to colorize",
+            "Open",
+        )
+        self.open_folder_action = self._action(
+            "Open &Folder…",
+            self._on_open_folder_action_triggered,
+            ["Ctrl+Shift+O"],
+            SP.SP_DirOpenIcon,
+            "Open every photo in a folder",
+            "Folder",
+        )
+        self.export_action = self._action(
+            "&Export…", self.export_current, ["Ctrl+E"], SP.SP_DialogSaveButton, "Save the colorized photo", "Export"
+        )
+        self.quit_action = self._action(
+            "&Quit", self.close, [QKeySequence(QKeySequence.StandardKey.Quit).toString() or "Ctrl+Q"]
+        )
+        self.colorize_action = self._action(
+            "&Colorize Waiting Photos",
+            self.controller.colorize_waiting,
+            ["Ctrl+Return"],
+            "play",
+            "Colorize the photos not done yet",
+            "Colorize",
+        )
+        self.redo_action = self._action(
+            "&Redo With These Settings",
+            self.redo_current,
+            ["Ctrl+R"],
+            SP.SP_BrowserReload,
+            "Colorize the photo on show again with the current settings",
+            "Redo",
+        )
+        self.stop_action = self._action(
+            "&Stop Colorizing", self.controller.cancel_photos, ["Esc"], "stop", "Drop the photos still waiting"
+        )
+        self.next_action = self._action(
+            "&Next Photo", self.photo_list.select_next, ["Right", "PgDown"], "next", "Next photo (→)", "Next"
+        )
+        self.previous_action = self._action(
+            "&Previous Photo",
+            self.photo_list.select_previous,
+            ["Left", "PgUp"],
+            "previous",
+            "Previous photo (←)",
+            "Previous",
+        )
         self.zoom_in_action = self._action("Zoom &In", self.compare_view.zoom_in, ["Ctrl++", "Ctrl+="])
         self.zoom_out_action = self._action("Zoom &Out", self.compare_view.zoom_out, ["Ctrl+-"])
-        self.zoom_fit_action = self._action("&Fit to Window", self.compare_view.zoom_fit, ["Ctrl+0"], "fit",
-                                            "Fit the photo in the view (Ctrl+0)", "Fit")
-        self.zoom_actual_action = self._action("&Actual Size (100 %)", self.compare_view.zoom_actual, ["Ctrl+1"], None,
-                                               "One photo pixel per screen pixel (Ctrl+1)", "100 %")
-        self.split_action = self._action("&Split View", lambda: self.compare_view.set_mode(SPLIT), ["Ctrl+T"], "split",
-                                         "Before and after split by a divider you drag (Ctrl+T)", "Split")
-        self.side_action = self._action("Si&de by Side", lambda: self.compare_view.set_mode(SIDE_BY_SIDE), ["Ctrl+Shift+T"],
-                                        "side-by-side", "Before and after next to each other (Ctrl+Shift+T)", "Side by side")
+        self.zoom_fit_action = self._action(
+            "&Fit to Window", self.compare_view.zoom_fit, ["Ctrl+0"], "fit", "Fit the photo in the view (Ctrl+0)", "Fit"
+        )
+        self.zoom_actual_action = self._action(
+            "&Actual Size (100 %)",
+            self.compare_view.zoom_actual,
+            ["Ctrl+1"],
+            None,
+            "One photo pixel per screen pixel (Ctrl+1)",
+            "100 %",
+        )
+        self.split_action = self._action(
+            "&Split View",
+            lambda: self.compare_view.set_mode(SPLIT),
+            ["Ctrl+T"],
+            "split",
+            "Before and after split by a divider you drag (Ctrl+T)",
+            "Split",
+        )
+        self.side_action = self._action(
+            "Si&de by Side",
+            lambda: self.compare_view.set_mode(SIDE_BY_SIDE),
+            ["Ctrl+Shift+T"],
+            "side-by-side",
+            "Before and after next to each other (Ctrl+Shift+T)",
+            "Side by side",
+        )
         modes = QActionGroup(self)
         for action in (self.split_action, self.side_action):
             action.setCheckable(True)
@@ -180,21 +242,34 @@ class MainWindow(QMainWindow):
         self.reload_models_action = self._action("Reload &Models", self.controller.refresh_models)
         self.about_action = self._action("&About Revive", self._on_about_action_triggered)
         self.shortcuts_action = self._action("&Keyboard Shortcuts", self.show_shortcuts, ["F1"])
-        self.remove_action = self._action("&Remove From List", self.remove_selected, ["Delete"], None,
-                                          "Take the selected photos off the list (the files stay where they are)")
+        self.remove_action = self._action(
+            "&Remove From List",
+            self.remove_selected,
+            ["Delete"],
+            None,
+            "Take the selected photos off the list (the files stay where they are)",
+        )
         # Delete acts in the list only (not in the batch panel's text fields).
         self.removeAction(self.remove_action)
         self.remove_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.clear_action = self._action("C&lear List", self.clear_list, [], None,
-                                         "Take every photo off the list (the files stay where they are)")
-        self.export_selected_action = self._action("Export &Selected to Folder…", self.export_selected,
-                                                   ["Ctrl+Shift+E"], None, "Save the selected results into a folder")
-        self.export_all_action = self._action("Export &All to Folder…", self.export_all, [], None,
-                                              "Save every colorized photo of the list into a folder")
+        self.clear_action = self._action(
+            "C&lear List", self.clear_list, [], None, "Take every photo off the list (the files stay where they are)"
+        )
+        self.export_selected_action = self._action(
+            "Export &Selected to Folder…",
+            self.export_selected,
+            ["Ctrl+Shift+E"],
+            None,
+            "Save the selected results into a folder",
+        )
+        self.export_all_action = self._action(
+            "Export &All to Folder…", self.export_all, [], None, "Save every colorized photo of the list into a folder"
+        )
         separator = QAction(self)
         separator.setSeparator(True)
-        self.photo_list.addActions([self.remove_action, self.clear_action, separator, self.export_selected_action,
-                                    self.export_all_action])
+        self.photo_list.addActions(
+            [self.remove_action, self.clear_action, separator, self.export_selected_action, self.export_all_action]
+        )
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -203,14 +278,38 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.open_folder_action)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         file_menu.addSeparator()
-        add_actions(file_menu, [self.export_action, self.export_selected_action, self.export_all_action, None,
-                                self.quit_action])
-        add_actions(bar.addMenu("&Photo"), [self.colorize_action, self.redo_action, self.stop_action, None,
-                                            self.remove_action, self.clear_action, None,
-                                            self.next_action, self.previous_action])
+        add_actions(
+            file_menu, [self.export_action, self.export_selected_action, self.export_all_action, None, self.quit_action]
+        )
+        add_actions(
+            bar.addMenu("&Photo"),
+            [
+                self.colorize_action,
+                self.redo_action,
+                self.stop_action,
+                None,
+                self.remove_action,
+                self.clear_action,
+                None,
+                self.next_action,
+                self.previous_action,
+            ],
+        )
         view_menu = bar.addMenu("&View")
-        add_actions(view_menu, [self.zoom_in_action, self.zoom_out_action, self.zoom_fit_action, self.zoom_actual_action,
-                                None, self.split_action, self.side_action, None, self.hint_action])
+        add_actions(
+            view_menu,
+            [
+                self.zoom_in_action,
+                self.zoom_out_action,
+                self.zoom_fit_action,
+                self.zoom_actual_action,
+                None,
+                self.split_action,
+                self.side_action,
+                None,
+                self.hint_action,
+            ],
+        )
         hint = view_menu.addAction("Hold Space to See the Original")
         hint.setEnabled(False)
         tools_menu = bar.addMenu("&Tools")
@@ -227,10 +326,27 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("MainToolbar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        add_actions(toolbar, [self.open_action, self.open_folder_action, None, self.colorize_action, self.redo_action,
-                              self.export_action, None, self.previous_action, self.next_action, None,
-                              self.zoom_fit_action, self.zoom_actual_action, self.split_action, self.side_action, None,
-                              self.hint_action])
+        add_actions(
+            toolbar,
+            [
+                self.open_action,
+                self.open_folder_action,
+                None,
+                self.colorize_action,
+                self.redo_action,
+                self.export_action,
+                None,
+                self.previous_action,
+                self.next_action,
+                None,
+                self.zoom_fit_action,
+                self.zoom_actual_action,
+                self.split_action,
+                self.side_action,
+                None,
+                self.hint_action,
+            ],
+        )
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
         self.toolbar = toolbar
         # A narrow window hides the last actions behind the toolbar's extension button: make sure
@@ -253,9 +369,13 @@ class MainWindow(QMainWindow):
         self.settings_panel.set_tuning(tuning.render_size, tuning.saturation_percent, tuning.boldness)
         self.settings_panel.auto_colorize.setChecked(self.controller.auto_colorize())
         self.settings_panel.set_export_format(settings.export_format())
-        self.batch_panel.set_form(input_dir=settings.batch_input(), output_dir=settings.batch_output(),
-                                  recursive=settings.batch_recursive(), format=settings.batch_format(),
-                                  skip_existing=settings.batch_skip_existing())
+        self.batch_panel.set_form(
+            input_dir=settings.batch_input(),
+            output_dir=settings.batch_output(),
+            recursive=settings.batch_recursive(),
+            format=settings.batch_format(),
+            skip_existing=settings.batch_skip_existing(),
+        )
         self.batch_panel.set_settings_text(tuning.describe())
 
     def keep_on_screen(self) -> None:
@@ -269,10 +389,12 @@ class MainWindow(QMainWindow):
         x, y, width, height = clamp_to_screen(
             (frame.x(), frame.y(), frame.width(), frame.height()),
             (available.x(), available.y(), available.width(), available.height()),
-            (self.minimumWidth() + extra_w, self.minimumHeight() + extra_h))
+            (self.minimumWidth() + extra_w, self.minimumHeight() + extra_h),
+        )
         if (x, y, width, height) != (frame.x(), frame.y(), frame.width(), frame.height()):
-            self.setGeometry(QRect(x + (inner.x() - frame.x()), y + (inner.y() - frame.y()),
-                                   width - extra_w, height - extra_h))
+            self.setGeometry(
+                QRect(x + (inner.x() - frame.x()), y + (inner.y() - frame.y()), width - extra_w, height - extra_h)
+            )
 
     def _connect(self) -> None:
         c = self.controller
@@ -346,8 +468,14 @@ class MainWindow(QMainWindow):
             filters, selected = name_filters(suggested.suffix)
             # Revive decides about an existing file itself (below): Qt's own question would offer
             # to replace any file, a stranger's original included.
-            name, _ = QFileDialog.getSaveFileName(self, "Export colorized photo", str(suggested), ";;".join(filters),
-                                                  selected, QFileDialog.Option.DontConfirmOverwrite)
+            name, _ = QFileDialog.getSaveFileName(
+                self,
+                "Export colorized photo",
+                str(suggested),
+                ";;".join(filters),
+                selected,
+                QFileDialog.Option.DontConfirmOverwrite,
+            )
             if not name:
                 return
             target = Path(name)
@@ -355,9 +483,12 @@ class MainWindow(QMainWindow):
                 target = target.with_suffix(suggested.suffix)
             conflict = export_conflict(target) if target.resolve() != source.resolve() else None
             if conflict == "other":
-                self._show_nonblocking(QMessageBox.Icon.Warning, "Choose another name",
-                                       f"{target.name} is already in {target.parent} and Revive did not write it. "
-                                       "Revive never replaces a file it did not write: choose another name.")
+                self._show_nonblocking(
+                    QMessageBox.Icon.Warning,
+                    "Choose another name",
+                    f"{target.name} is already in {target.parent} and Revive did not write it. "
+                    "Revive never replaces a file it did not write: choose another name.",
+                )
                 return
             if conflict == "revive" and not self.confirm_replace(target):
                 return
@@ -365,10 +496,13 @@ class MainWindow(QMainWindow):
 
     def confirm_replace(self, target: Path) -> bool:
         """Ask before replacing an earlier export of Revive's (a method, so tests can answer)."""
-        answer = QMessageBox.question(self, "Replace the earlier export?",
-                                      f"{target.name} is an earlier export of Revive's. Replace it?",
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
+        answer = QMessageBox.question(
+            self,
+            "Replace the earlier export?",
+            f"{target.name} is an earlier export of Revive's. Replace it?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
         return answer == QMessageBox.StandardButton.Yes
 
     def export_selected(self) -> None:
@@ -411,10 +545,13 @@ class MainWindow(QMainWindow):
     def confirm_quit(self, waiting: int) -> bool:
         """Ask before quitting while photos wait to be colorized (a method, so tests can answer)."""
         noun = "photo is" if waiting == 1 else "photos are"
-        answer = QMessageBox.question(self, "Quit Revive?",
-                                      f"{waiting} {noun} still waiting to be colorized. Quit anyway?",
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
+        answer = QMessageBox.question(
+            self,
+            "Quit Revive?",
+            f"{waiting} {noun} still waiting to be colorized. Quit anyway?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
         return answer == QMessageBox.StandardButton.Yes
 
     def open_batch_output(self) -> None:
@@ -427,41 +564,51 @@ class MainWindow(QMainWindow):
         if open_folder(folder):
             return True
         QApplication.clipboard().setText(str(folder))
-        self._show_nonblocking(QMessageBox.Icon.Information, "Open folder",
-                               f"No file manager could be opened on this computer. The folder is:\n\n{folder}\n\n"
-                               "(Its path is on the clipboard.)")
+        self._show_nonblocking(
+            QMessageBox.Icon.Information,
+            "Open folder",
+            f"No file manager could be opened on this computer. The folder is:\n\n{folder}\n\n"
+            "(Its path is on the clipboard.)",
+        )
         return False
 
     # -- drag and drop --------------------------------------------------------------------------------------
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if any(url.isLocalFile() for url in event.mimeData().urls()):
             event.acceptProposedAction()
         else:
             event.ignore()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+    def dropEvent(self, event: QDropEvent) -> None:
         paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
         if paths:
             event.acceptProposedAction()
             self.open_paths(paths)
 
     # -- holding Space shows the original, wherever the focus is (except text fields) ----------------------------
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        if (event.type() == QEvent.Type.ShortcutOverride and event.key() in _WIDGET_KEYS
-                and isinstance(watched, (QAbstractSlider, QAbstractSpinBox, QComboBox, QLineEdit))
-                and self.isAncestorOf(watched)):
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and event.key() in _WIDGET_KEYS
+            and isinstance(watched, (QAbstractSlider, QAbstractSpinBox, QComboBox, QLineEdit))
+            and self.isAncestorOf(watched)
+        ):
             event.accept()  # the focused control gets the key, not Previous/Next Photo
             return True
         if event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and event.key() == Qt.Key.Key_Space:
             focus = QApplication.focusWidget()
-            if (self.isActiveWindow() and focus is not None and self.isAncestorOf(focus)
-                    and not isinstance(focus, (QLineEdit, QAbstractSpinBox, QComboBox))):
+            if (
+                self.isActiveWindow()
+                and focus is not None
+                and self.isAncestorOf(focus)
+                and not isinstance(focus, (QLineEdit, QAbstractSpinBox, QComboBox))
+            ):
                 if not event.isAutoRepeat():
                     self.compare_view.show_original(event.type() == QEvent.Type.KeyPress)
                 return True
         return super().eventFilter(watched, event)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         waiting = self.controller.waiting_count()
         if waiting and not self.controller.is_shut_down() and not self.confirm_quit(waiting):
             event.ignore()
@@ -480,15 +627,18 @@ class MainWindow(QMainWindow):
     def _on_open_action_triggered(self) -> None:
         settings = self.controller.settings
         pattern = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
-        names, _ = QFileDialog.getOpenFileNames(self, "Open photos", str(settings.open_folder() or Path.home()),
-                                                f"Photos ({pattern});;All files (*)")
+        names, _ = QFileDialog.getOpenFileNames(
+            self, "Open photos", str(settings.open_folder() or Path.home()), f"Photos ({pattern});;All files (*)"
+        )
         if names:
             settings.set_open_folder(Path(names[0]).parent)
             self.open_paths(Path(n) for n in names)
 
     def _on_open_folder_action_triggered(self) -> None:
         settings = self.controller.settings
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of photos", str(settings.open_folder() or Path.home()))
+        folder = QFileDialog.getExistingDirectory(
+            self, "Open a folder of photos", str(settings.open_folder() or Path.home())
+        )
         if folder:
             settings.set_open_folder(Path(folder))
             self.open_paths([Path(folder)])
@@ -643,8 +793,9 @@ class MainWindow(QMainWindow):
 
     def _on_controller_model_loading(self, name: str) -> None:
         loaded = self.controller.model_info()
-        self.model_label.setText(f"Loading the colorizer {name}…" if loaded is not None and name
-                                 else "Loading the colorizer…")
+        self.model_label.setText(
+            f"Loading the colorizer {name}…" if loaded is not None and name else "Loading the colorizer…"
+        )
         if loaded is None:
             self.show_message("Loading the colorizer… Photos you add now are colorized as soon as it is ready.", 0)
 
@@ -654,8 +805,7 @@ class MainWindow(QMainWindow):
         if self.statusBar().currentMessage().startswith("Loading the colorizer"):
             self.statusBar().clearMessage()
         details = people_description(info.name, info.description, info.trained_on)
-        self.settings_panel.set_model_details(f"{details}\nRenders colour at {info.render_size} px.",
-                                              info.description)
+        self.settings_panel.set_model_details(f"{details}\nRenders colour at {info.render_size} px.", info.description)
         self.batch_panel.set_settings_text(self.controller.tuning().describe())
 
     def _on_controller_model_problem(self, message: str) -> None:
@@ -684,9 +834,13 @@ class MainWindow(QMainWindow):
         self._show_nonblocking(QMessageBox.Icon.Warning, "Batch could not start", message)
 
     def _on_about_action_triggered(self) -> None:
-        QMessageBox.about(self, "About Revive", f"<b>Revive</b> {app_version()}<br>"
-                          "Colorize old photographs with a deep model.<br>"
-                          "Drop photos or folders on the window to begin.")
+        QMessageBox.about(
+            self,
+            "About Revive",
+            f"<b>Revive</b> {app_version()}<br>"
+            "Colorize old photographs with a deep model.<br>"
+            "Drop photos or folders on the window to begin.",
+        )
 
     def _show_nonblocking(self, icon: QMessageBox.Icon, title: str, text: str) -> None:
         show_nonblocking(self, icon, title, text)

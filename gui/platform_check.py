@@ -10,8 +10,10 @@ import ctypes.util
 import sys
 from collections.abc import Callable, Mapping
 
-XCB_CURSOR_MESSAGE = ("revive: Qt needs the XCB cursor library to open a window on X11: "
-                      "install libxcb-cursor0 (Debian/Ubuntu) or xcb-util-cursor (Fedora/Arch)")
+XCB_CURSOR_MESSAGE = (
+    "revive: Qt needs the XCB cursor library to open a window on X11: "
+    "install libxcb-cursor0 (Debian/Ubuntu) or xcb-util-cursor (Fedora/Arch)"
+)
 
 
 def uses_xcb(environ: Mapping[str, str], platform: str = sys.platform) -> bool:
@@ -25,8 +27,11 @@ def uses_xcb(environ: Mapping[str, str], platform: str = sys.platform) -> bool:
     return bool(environ.get("DISPLAY")) and not environ.get("WAYLAND_DISPLAY")
 
 
-def missing_system_library(environ: Mapping[str, str], platform: str = sys.platform,
-                           find_library: Callable[[str], str | None] = ctypes.util.find_library) -> str | None:
+def missing_system_library(
+    environ: Mapping[str, str],
+    platform: str = sys.platform,
+    find_library: Callable[[str], str | None] = ctypes.util.find_library,
+) -> str | None:
     """A one-line message naming the package to install, or None when nothing is missing."""
     if uses_xcb(environ, platform) and find_library("xcb-cursor") is None:
         return XCB_CURSOR_MESSAGE

@@ -27,8 +27,8 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 from screenshot import wait_for_result
 
-from engine.hints.store import HintStore
 from engine.hints.schema import HintError, PhotoHints, read_hint_file
+from engine.hints.store import HintStore
 from gui.app import create_main_window, load_style
 from gui.app_settings import AppSettings
 from gui.widgets.dialogs import training_available
@@ -39,7 +39,9 @@ NAMES = ("hints-before.png", "hints-after.png", "wizard.png")
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photo", type=Path, required=True, help="the photo to show")
-    parser.add_argument("--hints", type=Path, required=True, help="a hint file (JSON, engine.hints.schema) for the photo")
+    parser.add_argument(
+        "--hints", type=Path, required=True, help="a hint file (JSON, engine.hints.schema) for the photo"
+    )
     parser.add_argument("--model", help="model name or path (default: the default model)")
     parser.add_argument("--out-dir", type=Path, default=Path("docs"), help="where to save the PNGs (default docs)")
     parser.add_argument("--size", default="1440x900", help="window size, WIDTHxHEIGHT (default 1440x900)")
@@ -86,8 +88,11 @@ def take_screenshots(app: QApplication, window, photo: Path, hints: PhotoHints, 
     if not wait_until(lambda: tool.session.photo() == photo and tool.editor.enabled, args.timeout):
         return "hint mode did not start on the photo"
     if not tool.overlay.isVisible():
-        print(f"hint_demo: the model {window.controller.model_info().name} takes no colour marks: "
-              "only the whole-photo adjustments are shown", file=sys.stderr)
+        print(
+            f"hint_demo: the model {window.controller.model_info().name} takes no colour marks: "
+            "only the whole-photo adjustments are shown",
+            file=sys.stderr,
+        )
     shown = []
     window.controller.hint_preview.frame_ready.connect(lambda frame: shown.append(frame.hints))
     tool.editor.replace_all(hints)
@@ -126,8 +131,11 @@ def main(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     load_style(app)
     with tempfile.TemporaryDirectory(prefix="revive-hint-demo-") as scratch:
-        window = create_main_window(model=args.model, settings=AppSettings(Path(scratch) / "settings.ini"),
-                                    hint_store=HintStore(Path(scratch) / "hints"))
+        window = create_main_window(
+            model=args.model,
+            settings=AppSettings(Path(scratch) / "settings.ini"),
+            hint_store=HintStore(Path(scratch) / "hints"),
+        )
         window.resize(width, height)
         window.show()
         try:

@@ -17,12 +17,12 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
 
-from gui.app import create_main_window, load_style  # noqa: E402
-from gui.app_settings import AppSettings  # noqa: E402
-from gui.models.photo_session import PhotoStatus  # noqa: E402
+from gui.app import create_main_window, load_style
+from gui.app_settings import AppSettings
+from gui.models.photo_session import PhotoStatus
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

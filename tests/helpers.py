@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from engine.device import select_device
 from engine.models.architectures.unet_colorizer import UNetColorizer
 from engine.models.colorizer import Colorizer
-from engine.device import select_device
 from engine.models.files import ModelCard, save_model
 
 TINY_WIDTHS = (8, 8, 16, 16)

@@ -20,7 +20,7 @@ def photo_like(height: int = 192, width: int = 256, seed: int = 0) -> np.ndarray
     for _ in range(4):
         cy, cx = rng.uniform(0.2, 0.8) * height, rng.uniform(0.2, 0.8) * width
         radius = rng.uniform(0.08, 0.2) * min(height, width)
-        disc = ((y - cy) ** 2 + (x - cx) ** 2 < radius ** 2).astype(np.float32)
+        disc = ((y - cy) ** 2 + (x - cx) ** 2 < radius**2).astype(np.float32)
         image += rng.uniform(-0.2, 0.2) * cv2.GaussianBlur(disc, (0, 0), 2.0)
     texture = cv2.GaussianBlur(rng.standard_normal((height, width)).astype(np.float32), (0, 0), 1.5)
     image += 0.01 * texture
@@ -29,8 +29,9 @@ def photo_like(height: int = 192, width: int = 256, seed: int = 0) -> np.ndarray
     return np.clip(np.round(image * 255), 0, 255).astype(np.uint8)
 
 
-def draw_scratch(image: np.ndarray, value: int = 250, thickness: int = 2,
-                 seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def draw_scratch(
+    image: np.ndarray, value: int = 250, thickness: int = 2, seed: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """(scratched copy, true mask): a long slightly curved bright (or dark) scratch across ``image``."""
     rng = np.random.default_rng(seed)
     h, w = image.shape
@@ -39,7 +40,7 @@ def draw_scratch(image: np.ndarray, value: int = 250, thickness: int = 2,
     p3 = np.array([rng.uniform(0.6, 0.9) * w, h - 1.0])
     p1 = p0 + (p3 - p0) / 3 + np.array([0.1 * w, 0.0])
     p2 = p0 + 2 * (p3 - p0) / 3 - np.array([0.1 * w, 0.0])
-    curve = (1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * p1 + 3 * (1 - t) * t ** 2 * p2 + t ** 3 * p3
+    curve = (1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * p1 + 3 * (1 - t) * t**2 * p2 + t**3 * p3
     drawn = image.copy()
     cv2.polylines(drawn, [np.round(curve).astype(np.int32)], False, int(value), thickness, cv2.LINE_8)
     return drawn, drawn != image

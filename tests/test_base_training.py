@@ -16,14 +16,14 @@ from PIL import Image
 
 from engine import device as device_module
 from engine.cancel import CancelToken
-from engine.models.colorizer import Colorizer
 from engine.device import select_device
 from engine.errors import ReviveError
+from engine.models.colorizer import Colorizer
 from engine.models.files import load_model
+from tests.helpers import gradient_luma, torch_threads
 from training.base.config import BaseTrainingConfig
 from training.base.trainer import train_base
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted, ValidationDone
-from tests.helpers import gradient_luma, torch_threads
 
 STEPS = 10
 DARK_BLUE = (30, 40, 160)
@@ -40,9 +40,19 @@ def _stripes(shift: int) -> np.ndarray:
 
 def _config(photos: Path, name: str, **changes) -> BaseTrainingConfig:
     settings = dict(
-        photos=photos, name=name, steps=STEPS, size=32, batch_size=4, learning_rate=0.6,
-        widths=(8, 8, 16, 16), blocks=1, device="cpu", checkpoint_every=3, validation_images=4,
-        temperatures=(0.38, 1.0), seed=0,
+        photos=photos,
+        name=name,
+        steps=STEPS,
+        size=32,
+        batch_size=4,
+        learning_rate=0.6,
+        widths=(8, 8, 16, 16),
+        blocks=1,
+        device="cpu",
+        checkpoint_every=3,
+        validation_images=4,
+        temperatures=(0.38, 1.0),
+        seed=0,
     )
     settings.update(changes)
     return BaseTrainingConfig(**settings)

@@ -57,6 +57,7 @@ def album(tmp_path):
 
 # ------------------------------------------------------------------------------ planning
 
+
 def test_plan_mirrors_the_folder_structure_and_keeps_the_names(album, tmp_path):
     out = tmp_path / "out"
     plan = plan_batch([album], BatchOptions(out))
@@ -122,13 +123,16 @@ def test_a_missing_input_is_a_problem_of_the_plan_and_the_rest_goes_on(album, tm
     assert plan.problems == ((tmp_path / "absent", "no such file or folder"),)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [({"format": "gif"}, "format must be one of"), ({"quality": 0}, "quality")])
+@pytest.mark.parametrize(
+    ("kwargs", "message"), [({"format": "gif"}, "format must be one of"), ({"quality": 0}, "quality")]
+)
 def test_bad_options_say_what_is_allowed(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
         BatchOptions(tmp_path, **kwargs)
 
 
 # ------------------------------------------------------------------------------ running
+
 
 def test_every_photo_is_written_at_its_size_and_the_originals_are_untouched(album, tmp_path, colorizer):
     before = {p: _digest(p) for p in album.rglob("*") if p.is_file()}
@@ -234,8 +238,13 @@ def test_the_report_lists_every_file_with_its_status(album, tmp_path, colorizer)
     assert report_path == tmp_path / "out" / REPORT_NAME
     report = json.loads(report_path.read_text(encoding="utf-8"))
     statuses = {Path(entry["source"]).name: entry["status"] for entry in report["files"]}
-    assert statuses == {"beach.jpg": "done", "portrait.png": "done", "wedding.jpg": "done",
-                        "house.tif": "done", "letter.jpg": "failed"}
+    assert statuses == {
+        "beach.jpg": "done",
+        "portrait.png": "done",
+        "wedding.jpg": "done",
+        "house.tif": "done",
+        "letter.jpg": "failed",
+    }
     failed = next(e for e in report["files"] if e["status"] == "failed")
     assert failed["detail"]
     assert report["counts"] == {"done": 4, "skipped": 0, "failed": 1}

@@ -215,9 +215,23 @@ def test_a_real_process_colorizes_and_exits_1_on_one_bad_file(tmp_path, photos):
     out = tmp_path / "out"
     env = {**os.environ, "REVIVE_HOME": str(home), "OMP_NUM_THREADS": "1"}  # tiny work: one thread
     result = subprocess.run(
-        [sys.executable, str(REPO / "main.py"), "colorize", str(photos), "-o", str(out),
-         "--model", "tiny", "--device", "cpu"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+        [
+            sys.executable,
+            str(REPO / "main.py"),
+            "colorize",
+            str(photos),
+            "-o",
+            str(out),
+            "--model",
+            "tiny",
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
     )
     assert result.returncode == 1, result.stderr
     assert "Done 2, skipped 0, failed 1" in result.stderr

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from engine.batch.ledger import OutputLedger, stamp_file
 from engine.batch.plan import REPORT_NAME, BatchOptions, plan_batch
 from engine.batch.run import BatchFinished, BatchStarted, JobDone, JobFailed, JobSkipped, JobStarted, run_batch
 from engine.cancel import CancelToken
@@ -31,7 +32,6 @@ from engine.cluster.run import (
 )
 from engine.cluster.worker import ColorizeWorker, ReachCheck, unreachable_message
 from engine.errors import ClusterError
-from engine.batch.ledger import OutputLedger, stamp_file
 from tests.helpers import install_model, torch_threads, write_gray_photo
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,6 +69,7 @@ def album(tmp_path) -> Path:
 
 # ------------------------------------------------------------------------------ layout (no Ray)
 
+
 def test_a_gpu_cluster_gets_a_worker_per_gpu_with_its_share_of_the_cpus():
     layout = plan_workers([{"CPU": 16, "GPU": 2}, {"CPU": 8, "GPU": 1}])
     assert (layout.count, layout.device, layout.num_gpus) == (3, "cuda", 1.0)
@@ -95,6 +96,7 @@ def test_a_cluster_that_cannot_hold_the_workers_says_why():
 
 
 # ------------------------------------------------------------------------------ the worker (no Ray)
+
 
 def _options(out: Path, **changes) -> BatchOptions:
     return BatchOptions(out, format="png", **changes)
@@ -146,6 +148,7 @@ def test_the_ledger_takes_a_stamp_measured_by_the_writer_as_proof(tmp_path):
 
 # ------------------------------------------------------------------------------ the command's option
 
+
 def _parse(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model")
@@ -165,8 +168,9 @@ def test_without_the_extra_cluster_says_how_to_install_it(monkeypatch):
 
 def test_the_option_loads_neither_ray_nor_torch():
     """--help and runs without --cluster never wait for Ray (or torch)."""
-    code = ("import sys, engine.cluster.command, engine.cluster.layout;"
-            " print(sorted({'ray', 'torch'} & set(sys.modules)))")
+    code = (
+        "import sys, engine.cluster.command, engine.cluster.layout; print(sorted({'ray', 'torch'} & set(sys.modules)))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert result.stdout.strip() == "[]"
 
@@ -179,6 +183,7 @@ def test_the_worker_count_must_be_a_positive_number(capsys):
 
 # ------------------------------------------------------------------------------ on a local Ray cluster
 
+
 @pytest.fixture(scope="module")
 def local_ray():
     """Ray on this machine, once for the module, shut down after: 3 CPUs, for the two workers kept
@@ -190,8 +195,15 @@ def local_ray():
     from ray.job_config import JobConfig
 
     temp = tempfile.mkdtemp(prefix="rv", dir="/tmp" if Path("/tmp").is_dir() else None)  # short: socket paths
-    ray.init(address="local", num_cpus=3, include_dashboard=False, log_to_driver=False, _temp_dir=temp,
-             logging_level=logging.ERROR, job_config=JobConfig(code_search_path=[str(REVIVE_ROOT)]))
+    ray.init(
+        address="local",
+        num_cpus=3,
+        include_dashboard=False,
+        log_to_driver=False,
+        _temp_dir=temp,
+        logging_level=logging.ERROR,
+        job_config=JobConfig(code_search_path=[str(REVIVE_ROOT)]),
+    )
     try:
         yield ray
     finally:

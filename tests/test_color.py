@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.models.ab_bins import ab_bin_centers, ab_to_bin, annealed_mean
 from engine.color import gray_to_lightness, lab_to_rgb, rgb_to_lab, rgb_to_ycbcr_chroma
+from engine.models.ab_bins import ab_bin_centers, ab_to_bin, annealed_mean
 from tests.helpers import assert_close
 
 

@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from engine.models.chroma_merge import fit_chroma_field, merge_chroma
 from engine.color import rgb_to_lab
-from engine.models.colorizer import ColorizeSettings, Colorizer, render_shape
 from engine.errors import OutOfMemory
+from engine.models.chroma_merge import fit_chroma_field, merge_chroma
+from engine.models.colorizer import Colorizer, ColorizeSettings, render_shape
 from tests.helpers import (
     bin_nearest,
     constant_colour_module,
@@ -61,7 +61,10 @@ def random_weights():
 
 # ------------------------------------------------------------------------------ sizes and shapes
 
-@pytest.mark.parametrize(("width", "height"), [(37, 53), (53, 37), (200, 1), (1, 200), (1, 1), (8, 8), (300, 20), (9, 130)])
+
+@pytest.mark.parametrize(
+    ("width", "height"), [(37, 53), (53, 37), (200, 1), (1, 200), (1, 1), (8, 8), (300, 20), (9, 130)]
+)
 def test_output_has_the_input_size_for_odd_and_tiny_photos(random_weights, width, height):
     luma = gradient_luma(width, height)
     rgb = random_weights.colorize(luma)
@@ -103,6 +106,7 @@ def test_prepare_shrinks_to_the_render_shape(random_weights):
 
 
 # ------------------------------------------------------------------------------ colour and luminance
+
 
 def test_luminance_of_the_output_is_the_input_luminance(orange):
     luma = gradient_luma(96, 72, low=30, high=225)
@@ -180,6 +184,7 @@ def test_the_input_array_is_not_modified(orange):
 
 # ------------------------------------------------------------------------------ edge-aware merge
 
+
 def _edge_photo(width: int = 256, height: int = 64, edge: int = 131, scale: int = 8):
     """A sharp vertical luma edge and the chroma a perfect model gives at 1/scale: red left, blue right."""
     luma = np.full((height, width), 60, np.uint8)
@@ -201,7 +206,7 @@ def test_colour_changes_at_the_photos_edge_instead_of_bleeding_across_it():
     cr_row = ycbcr[32, :, 2]
     cb_row = ycbcr[32, :, 1]
     # the right colours on each side, right up to the edge
-    assert (cr_row[: edge] > 150).all() and (np.abs(cb_row[: edge] - 128) <= 2).all()
+    assert (cr_row[:edge] > 150).all() and (np.abs(cb_row[:edge] - 128) <= 2).all()
     assert (cb_row[edge:] > 150).all() and (np.abs(cr_row[edge:] - 128) <= 2).all()
     # the luma is untouched
     np.testing.assert_allclose(np.asarray(Image.fromarray(rgb).convert("L")), luma, atol=1)
@@ -230,6 +235,7 @@ def test_merge_refuses_luma_it_cannot_use(bad):
 
 
 # ------------------------------------------------------------------------------ errors and settings
+
 
 def test_out_of_memory_names_the_render_size_and_the_cpu(monkeypatch):
     colorizer = cpu_colorizer(render_size=64)

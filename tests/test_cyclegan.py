@@ -11,12 +11,12 @@ import pytest
 import torch
 from PIL import Image
 
-from engine.models.architectures.resnet_generator import ResnetGenerator
-from engine.models.architectures.unet_colorizer import UNetColorizer
 from engine.cancel import CancelToken
-from engine.models.colorizer import Colorizer
 from engine.device import select_device
 from engine.errors import ReviveError
+from engine.models.architectures.resnet_generator import ResnetGenerator
+from engine.models.architectures.unet_colorizer import UNetColorizer
+from engine.models.colorizer import Colorizer
 from engine.models.files import ModelCard, load_model, save_model
 from engine.models.registry import model_name_problem, user_model_path
 from engine.paths import runs_dir
@@ -25,10 +25,10 @@ from training.cyclegan.data import make_batch
 from training.cyclegan.events import PreviewReady
 from training.cyclegan.export import export_cyclegan
 from training.cyclegan.parts import ImagePool, build_discriminator, learning_rate_factor
+from training.cyclegan.presets import PRESETS, estimate_seconds, make_config
 from training.cyclegan.step import LOSS_NAMES, CycleGANNetworks, RGBGenerator, diversity_penalty
 from training.cyclegan.trainer import train_cyclegan
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted
-from training.cyclegan.presets import PRESETS, estimate_seconds, make_config
 
 BASE = "tiny-base"
 
@@ -71,7 +71,9 @@ def home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("REVIVE_HOME", str(tmp_path / "home"))
     torch.manual_seed(0)
     module = UNetColorizer(widths=(8, 8, 16, 16), blocks=1).eval()
-    card = ModelCard(name=BASE, architecture="unet_colorizer", arguments={"widths": [8, 8, 16, 16], "blocks": 1}, render_size=64)
+    card = ModelCard(
+        name=BASE, architecture="unet_colorizer", arguments={"widths": [8, 8, 16, 16], "blocks": 1}, render_size=64
+    )
     save_model(user_model_path(BASE), module, card)
     return tmp_path
 
@@ -92,10 +94,24 @@ def tiny_config(folders, **changes) -> CycleGANConfig:
 
 def fake_summary(ciede: float, cast_b: float = 0.0) -> dict[str, float]:
     """An ``engine.metrics.summarize``-shaped dict with the given mean CIEDE2000 and b* cast."""
-    return {"psnr": 30.0 - ciede, "ciede2000": ciede, "mean_a_error": 0.0, "mean_b_error": cast_b,
-            "better_than_gray": 0.5, "auc": 0.9, "colourfulness": 20.0, "almost_gray": 0.0,
-            "gray_psnr": 22.0, "gray_ciede2000": 12.0, "gray_auc": 0.88, "gray_mean_a_error": 0.0,
-            "gray_mean_b_error": 0.0, "original_colourfulness": 30.0, "colourfulness_ratio": 0.67, "photos": 3.0}
+    return {
+        "psnr": 30.0 - ciede,
+        "ciede2000": ciede,
+        "mean_a_error": 0.0,
+        "mean_b_error": cast_b,
+        "better_than_gray": 0.5,
+        "auc": 0.9,
+        "colourfulness": 20.0,
+        "almost_gray": 0.0,
+        "gray_psnr": 22.0,
+        "gray_ciede2000": 12.0,
+        "gray_auc": 0.88,
+        "gray_mean_a_error": 0.0,
+        "gray_mean_b_error": 0.0,
+        "original_colourfulness": 30.0,
+        "colourfulness_ratio": 0.67,
+        "photos": 3.0,
+    }
 
 
 @pytest.fixture
@@ -209,7 +225,9 @@ def test_estimate_is_positive_and_grows_with_steps(folders):
 def test_plain_rgb_cyclegan_step_both_directions():
     """The paper's setting (the Monet example): RGB -> RGB generators both ways."""
     torch.manual_seed(0)
-    config = CycleGANConfig(Path("a"), Path("b"), f_filters=4, f_blocks=1, d_filters=4, d_layers=2, batch_size=2, size=32)
+    config = CycleGANConfig(
+        Path("a"), Path("b"), f_filters=4, f_blocks=1, d_filters=4, d_layers=2, batch_size=2, size=32
+    )
     g = RGBGenerator(ResnetGenerator(3, 3, filters=4, n_blocks=1))
     f = ResnetGenerator(3, 3, filters=4, n_blocks=1)
     d_a, d_b = build_discriminator(config), build_discriminator(config)
@@ -276,8 +294,10 @@ def _fake_run(run_dir: Path, state: bytes | None = None, dataset: str | None = N
     (run_dir / "config.json").write_text(CycleGANConfig(run_dir, run_dir).to_json())
     card = ModelCard(name=BASE, architecture="unet_colorizer", arguments={"widths": [8, 8, 16, 16], "blocks": 1})
     (run_dir / "base_card.json").write_text(card.to_json())
-    (run_dir / "dataset.json").write_text(dataset or json.dumps(
-        {"base_path": "b", "old_folder": "o", "color_folder": "c", "old_images": 1, "color_images": 1}))
+    (run_dir / "dataset.json").write_text(
+        dataset
+        or json.dumps({"base_path": "b", "old_folder": "o", "color_folder": "c", "old_images": 1, "color_images": 1})
+    )
     (run_dir / "state.pt").write_bytes(state if state is not None else b"\x80\x04not a state")
     return run_dir
 

@@ -14,11 +14,11 @@ import pytest
 import torch
 
 import main
+import training.cyclegan.trainer as trainer
 from engine.cancel import CancelToken
 from engine.models.registry import user_model_path
 from engine.paths import runs_dir
 from tests.test_cyclegan import BASE, folders, home, one_thread, scripted_scores, tiny_config  # noqa: F401 (fixtures)
-import training.cyclegan.trainer as trainer
 from training.cli import train as train_command
 from training.cyclegan.config import STATE_FILE
 from training.cyclegan.export import load_run_state
@@ -35,8 +35,22 @@ def parse(*argv: str) -> argparse.Namespace:
 def test_train_command_trains_and_installs(folders, capsys, scripted_scores):
     scripted_scores(10.0, 9.0)
     old, colour = folders
-    args = parse("--old", str(old), "--color", str(colour), "--out", "mine", "--base", BASE, "--preset", "tiny",
-                 "--steps", "2", "--device", "cpu")
+    args = parse(
+        "--old",
+        str(old),
+        "--color",
+        str(colour),
+        "--out",
+        "mine",
+        "--base",
+        BASE,
+        "--preset",
+        "tiny",
+        "--steps",
+        "2",
+        "--device",
+        "cpu",
+    )
     assert train_command.run(args) == 0
     out = capsys.readouterr().out
     assert "old photos: 10" in out and "estimated time" in out and "step 2/2" in out
@@ -48,11 +62,23 @@ def test_train_command_trains_and_installs(folders, capsys, scripted_scores):
 def test_a_fine_tune_that_is_not_better_is_not_installed_and_the_command_says_so(folders, capsys, scripted_scores):
     scripted_scores(10.0, 10.5, 11.0)
     old, colour = folders
-    argv = ["--old", str(old), "--color", str(colour), "--out", "mine", "--base", BASE, "--preset", "tiny",
-            "--device", "cpu"]
+    argv = [
+        "--old",
+        str(old),
+        "--color",
+        str(colour),
+        "--out",
+        "mine",
+        "--base",
+        BASE,
+        "--preset",
+        "tiny",
+        "--device",
+        "cpu",
+    ]
     assert train_command.run(parse(*argv)) == 0
     out = capsys.readouterr().out
-    table = out[out.index("kept aside"):]
+    table = out[out.index("kept aside") :]
     assert "base (tiny-base)" in table and "10.00" in table and "fine-tuned (step 4)" in table and "11.00" in table
     assert "note: the fine-tuned model is not better than tiny-base" in out and "nothing was installed" in out
     assert "--keep-worse" in out and "model installed" not in out
@@ -84,6 +110,7 @@ def test_bad_option_exits_2(folders, capsys):
 
 # -- hostile input: names, shipped names, saved runs -------------------------------------------------
 
+
 def one_error_line(capsys) -> str:
     captured = capsys.readouterr()
     lines = captured.err.splitlines()
@@ -93,8 +120,22 @@ def one_error_line(capsys) -> str:
 
 
 def train_args(old, colour, name: str, *extra: str) -> list[str]:
-    return ["train", "--old", str(old), "--color", str(colour), "--out", name, "--base", BASE, "--preset", "tiny",
-            "--device", "cpu", *extra]
+    return [
+        "train",
+        "--old",
+        str(old),
+        "--color",
+        str(colour),
+        "--out",
+        name,
+        "--base",
+        BASE,
+        "--preset",
+        "tiny",
+        "--device",
+        "cpu",
+        *extra,
+    ]
 
 
 @pytest.mark.parametrize("name", ["..", ".", ".hidden", "../x", "a/b", "", "  ", "bell\x07", "new\nline", "tab\tx"])

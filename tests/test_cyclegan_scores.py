@@ -10,12 +10,12 @@ import pytest
 import torch
 
 import training.cyclegan.trainer as trainer
-from engine.models.architectures.unet_colorizer import UNetColorizer
-from engine.models.colorizer import Colorizer
 from engine.device import select_device
 from engine.errors import ReviveError
 from engine.imaging import read_preview_rgb
 from engine.metrics import colourfulness, gray_copy, score, summarize
+from engine.models.architectures.unet_colorizer import UNetColorizer
+from engine.models.colorizer import Colorizer
 from engine.models.files import ModelCard, load_model, save_model
 from engine.models.registry import user_model_path
 from tests.test_cyclegan import (  # noqa: F401 (fixtures)
@@ -32,13 +32,13 @@ from training.cyclegan.config import BEST_MODEL_FILE, SCORES_FILE
 from training.cyclegan.events import HoldoutScored
 from training.cyclegan.export import NotBetter, export_cyclegan
 from training.cyclegan.parts import adversarial_factor, build_discriminator
+from training.cyclegan.presets import PRESETS, make_config
 from training.cyclegan.scores import CAST_TOLERANCE, ScoreBook, beats
 from training.cyclegan.step import CycleGANNetworks
 from training.cyclegan.trainer import build_networks, train_cyclegan
 from training.data.dataset_check import choose_holdout, list_images
-from training.events import StepDone, TrainingFinished
 from training.data.photo_folder import square
-from training.cyclegan.presets import PRESETS, make_config
+from training.events import StepDone, TrainingFinished
 
 
 def _close(weights: dict[str, torch.Tensor], other: dict[str, torch.Tensor]) -> bool:
@@ -173,8 +173,11 @@ def test_a_base_with_hint_channels_and_a_global_branch_fine_tunes(home, folders)
     """revive-base v2's architecture: G is built from its card; hint channels are fed zeros."""
     arguments = {"widths": [8, 8, 16, 16], "blocks": 1, "hints": True, "global_fusion": True}
     torch.manual_seed(1)
-    save_model(user_model_path("tiny-v2"), UNetColorizer(**arguments).eval(),
-               ModelCard(name="tiny-v2", architecture="unet_colorizer", arguments=arguments, render_size=64))
+    save_model(
+        user_model_path("tiny-v2"),
+        UNetColorizer(**arguments).eval(),
+        ModelCard(name="tiny-v2", architecture="unet_colorizer", arguments=arguments, render_size=64),
+    )
     events = list(train_cyclegan(tiny_config(folders, base="tiny-v2", name="tuned-v2", keep_worse=True)))
     steps = [e for e in events if isinstance(e, StepDone)]
     assert steps and all(np.isfinite(list(e.losses.values())).all() and e.losses["paired"] > 0 for e in steps)
@@ -243,7 +246,12 @@ def test_plain_rgb_networks_still_use_one_learning_rate_per_group():
     from training.cyclegan.step import RGBGenerator
 
     config = CycleGANConfig(Path("a"), Path("b"), f_filters=4, f_blocks=1, d_filters=4, d_layers=2, size=32)
-    networks = CycleGANNetworks.create(RGBGenerator(ResnetGenerator(3, 3, filters=4, n_blocks=1)),
-                                       ResnetGenerator(3, 3, filters=4, n_blocks=1), build_discriminator(config),
-                                       build_discriminator(config), config, torch.device("cpu"))
+    networks = CycleGANNetworks.create(
+        RGBGenerator(ResnetGenerator(3, 3, filters=4, n_blocks=1)),
+        ResnetGenerator(3, 3, filters=4, n_blocks=1),
+        build_discriminator(config),
+        build_discriminator(config),
+        config,
+        torch.device("cpu"),
+    )
     assert [g["initial_lr"] for g in networks.opt_g.param_groups] == [2e-4, 2e-4]

@@ -19,9 +19,9 @@ import zipfile
 from types import SimpleNamespace
 
 import numpy as np
-from PIL import Image
 import pytest
 import torch
+from PIL import Image
 from safetensors.torch import save_file
 from spandrel.architectures.Compact import Compact
 from spandrel.architectures.ESRGAN import ESRGAN
@@ -31,12 +31,10 @@ from spandrel.architectures.SPAN import SPAN
 from spandrel_extra_arches.architectures.DDColor import DDColor
 
 import main
-from engine.models import registry as model_registry
 from engine.batch.plan import BatchOptions, plan_batch
 from engine.batch.run import BatchFinished, JobDone, run_batch
 from engine.batch.settings import ColorizeSettings
 from engine.cancel import CancelToken
-from engine.models.colorizer import Colorizer
 from engine.device import select_device
 from engine.errors import Cancelled, ModelFileError, UnsupportedImage
 from engine.external import store
@@ -58,6 +56,8 @@ from engine.external.tiling import plan_tiles
 from engine.external.upscaling import Upscaler
 from engine.hints.schema import HintError, HintPoint, PhotoHints
 from engine.imaging import PhotoMetadata, read_photo
+from engine.models import registry as model_registry
+from engine.models.colorizer import Colorizer
 from tests.helpers import gradient_luma, install_model, torch_threads, write_gray_photo
 
 
@@ -134,6 +134,7 @@ def esrgan(home, tmp_path, capsys):
 
 # ------------------------------------------------------------------------------ adding and listing
 
+
 def test_an_esrgan_pth_is_added_with_a_card_and_listed_with_its_task(esrgan, home, capsys):
     folder = home / "models" / "external"
     assert sorted(p.name for p in folder.iterdir()) == ["x2.card.json", "x2.pth"]
@@ -165,11 +166,14 @@ def test_revive_models_are_listed_as_before_beside_external_ones(esrgan, home, c
     assert entries["tiny"]["task"] == "colorization" and entries["tiny"]["source"] == "user"
 
 
-@pytest.mark.parametrize(("architecture", "module", "suffix"), [
-    ("Compact", lambda: Compact(num_feat=8, num_conv=2, upscale=2), ".safetensors"),
-    ("SPAN", lambda: SPAN(num_in_ch=3, num_out_ch=3, feature_channels=8, upscale=2), ".safetensors"),
-    ("ESRGAN", lambda: _tiny_esrgan(scale=4), ".pth"),
-])
+@pytest.mark.parametrize(
+    ("architecture", "module", "suffix"),
+    [
+        ("Compact", lambda: Compact(num_feat=8, num_conv=2, upscale=2), ".safetensors"),
+        ("SPAN", lambda: SPAN(num_in_ch=3, num_out_ch=3, feature_channels=8, upscale=2), ".safetensors"),
+        ("ESRGAN", lambda: _tiny_esrgan(scale=4), ".pth"),
+    ],
+)
 def test_upscalers_of_each_family_are_added_and_upscale_a_photo(home, tmp_path, capsys, architecture, module, suffix):
     torch.manual_seed(1)
     path = _save(module().eval(), tmp_path / f"tiny-{architecture}{suffix}")
@@ -192,6 +196,7 @@ def test_a_safetensors_state_dict_in_half_precision_is_added(home, tmp_path, cap
 
 
 # ------------------------------------------------------------------------------ refused files
+
 
 class _RunsCode:
     """Unpickling this runs a shell command that creates a file: the proof that code ran."""
@@ -237,14 +242,17 @@ def test_a_foreign_state_dict_is_refused_in_one_line(home, tmp_path, capsys, suf
     assert not (home / "models" / "external").exists() or store.list_external() == []
 
 
-@pytest.mark.parametrize(("name", "content", "message"), [
-    ("empty.pth", b"", "empty"),
-    ("noise.pth", bytes(range(256)) * 8, "not a PyTorch checkpoint"),
-    ("noise.safetensors", bytes(range(256)) * 8, "not a valid safetensors"),
-    ("model.onnx", b"onnx", "Revive adds"),
-    ("list.pth", None, "not a state dict"),
-    ("script.pt", "torchscript", "TorchScript"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.pth", b"", "empty"),
+        ("noise.pth", bytes(range(256)) * 8, "not a PyTorch checkpoint"),
+        ("noise.safetensors", bytes(range(256)) * 8, "not a valid safetensors"),
+        ("model.onnx", b"onnx", "Revive adds"),
+        ("list.pth", None, "not a state dict"),
+        ("script.pt", "torchscript", "TorchScript"),
+    ],
+)
 def test_odd_files_are_refused_in_one_line(home, tmp_path, capsys, name, content, message):
     path = tmp_path / name
     if content is None:
@@ -334,6 +342,7 @@ def test_a_model_is_only_run_for_its_task(esrgan):
 
 # ------------------------------------------------------------------------------ upscaling
 
+
 def test_tiles_partition_the_image_and_windows_stay_inside():
     tiles = plan_tiles(100, 37, tile=32, context=8)
     covered = np.zeros((37, 100), int)
@@ -408,6 +417,7 @@ def test_upscaling_on_the_gpu_matches_the_cpu(esrgan):
 
 # ------------------------------------------------------------------------------ colorization (DDColor)
 
+
 @pytest.fixture(scope="module")
 def ddcolor(tmp_path_factory):
     """The smallest DDColor spandrel recognises: the ConvNeXt-T encoder (spandrel knows only the T,
@@ -416,8 +426,16 @@ def ddcolor(tmp_path_factory):
     slow part) and loaded with ``load_colorizer``."""
     torch.manual_seed(2)
     with torch_threads(1):
-        module = DDColor(encoder_name="convnext-t", decoder_name="MultiScaleColorDecoder", nf=512, num_queries=8,
-                         num_output_channels=2, last_norm="Spectral", num_scales=3, dec_layers=3).eval()
+        module = DDColor(
+            encoder_name="convnext-t",
+            decoder_name="MultiScaleColorDecoder",
+            nf=512,
+            num_queries=8,
+            num_output_channels=2,
+            last_norm="Spectral",
+            num_scales=3,
+            dec_layers=3,
+        ).eval()
         folder = tmp_path_factory.mktemp("ddcolor")
         path = _save(module, folder / "ddcolor_tiny.safetensors", half=True)
         del module
@@ -465,8 +483,9 @@ def test_ddcolor_offers_the_apps_re_decoding_path(ddcolor):
     raw = ddcolor.forward(prepared, ddcolor.hint_channels(prepared, None))
     card = ddcolor.card
     assert card.temperature is None and card.prior_correction == 0.0 and card.chroma_scale == 1.0
-    gray = merge_chroma(luma, ddcolor.decode(raw, prepared, card.temperature, card.prior_correction,
-                                             card.chroma_scale, None, 0.0))
+    gray = merge_chroma(
+        luma, ddcolor.decode(raw, prepared, card.temperature, card.prior_correction, card.chroma_scale, None, 0.0)
+    )
     assert np.abs(gray.astype(int) - luma[..., None]).max() <= 2  # saturation 0: the photo's gray
     assert ddcolor.plausible_colours(raw, prepared, 0.5, 0.5) == []
 
@@ -508,6 +527,7 @@ def test_load_colorizer_gives_revive_models_to_revives_colorizer(home, tmp_path)
 
 
 # ------------------------------------------------------------------------------ inpainting (LaMa)
+
 
 @pytest.fixture(scope="module")
 def lama(tmp_path_factory):
@@ -557,12 +577,14 @@ def test_lama_runs_only_the_windows_with_damage(lama):
 
 # ------------------------------------------------------------------------------ faces
 
+
 @pytest.fixture
 def restoreformer(home, tmp_path, capsys):
     """A tiny RestoreFormer (32 channels at each of its six levels, a 16-entry codebook) added from a .pth."""
     torch.manual_seed(6)
-    module = RestoreFormer(ch=32, ch_mult=(1, 1, 1, 1, 1, 1), num_res_blocks=1, n_embed=16, embed_dim=32,
-                           z_channels=32).eval()
+    module = RestoreFormer(
+        ch=32, ch_mult=(1, 1, 1, 1, 1, 1), num_res_blocks=1, n_embed=16, embed_dim=32, z_channels=32
+    ).eval()
     code, out, err = _add(capsys, _save(module, tmp_path / "RestoreFormer_tiny.pth"))
     assert code == 0, err
     assert "RestoreFormer, face restoration" in out
@@ -607,11 +629,26 @@ def test_alignment_puts_the_eyes_on_the_template():
 
 
 def _stand_in(architecture: str, network: torch.nn.Module) -> FaceRestorer:
-    card = ExternalCard(name="stand-in", architecture=architecture, task="face restoration", scale=1,
-                        input_channels=3, output_channels=3,
-                        size_requirements={"minimum": 512, "multiple_of": 1, "square": False}, tiling="supported",
-                        supports_half=False, supports_bfloat16=True, tags=(), parameters=0, file="stand-in.pth",
-                        original_name="x.pth", source="", sha256="0" * 64, size_bytes=1, added="")
+    card = ExternalCard(
+        name="stand-in",
+        architecture=architecture,
+        task="face restoration",
+        scale=1,
+        input_channels=3,
+        output_channels=3,
+        size_requirements={"minimum": 512, "multiple_of": 1, "square": False},
+        tiling="supported",
+        supports_half=False,
+        supports_bfloat16=True,
+        tags=(),
+        parameters=0,
+        file="stand-in.pth",
+        original_name="x.pth",
+        source="",
+        sha256="0" * 64,
+        size_bytes=1,
+        added="",
+    )
     loaded = LoadedModel(SimpleNamespace(model=network), card, None, select_device("cpu", "fp32"), torch.float32)
     return FaceRestorer(loaded, detector=_NoFaces(), fidelity=0.7)
 
@@ -646,6 +683,7 @@ def test_load_external_uses_the_cpu_in_full_precision_by_default(esrgan):
 
 # ------------------------------------------------------------------------------ colorize --upscale
 
+
 def test_colorize_upscale_writes_a_larger_photo_with_its_dpi_scaled(esrgan, home, tmp_path, capsys):
     from tests.helpers import install_model, write_gray_photo
 
@@ -658,6 +696,8 @@ def test_colorize_upscale_writes_a_larger_photo_with_its_dpi_scaled(esrgan, home
     with Image.open(tmp_path / "out" / "scan.png") as result:
         assert result.size == (80, 60)
         assert round(result.info["dpi"][0]) == 600
-    assert main.main(["colorize", str(photo), "-o", str(tmp_path / "out2"), "--model", "tiny",
-                      "--upscale", "nonesuch"]) == 2
+    assert (
+        main.main(["colorize", str(photo), "-o", str(tmp_path / "out2"), "--model", "tiny", "--upscale", "nonesuch"])
+        == 2
+    )
     assert not (tmp_path / "out2").exists()

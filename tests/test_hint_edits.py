@@ -153,6 +153,7 @@ def test_recent_colours_are_unique_most_recent_first_and_at_most_eight():
 
 # ------------------------------------------------------------------------------------ eyedropper
 
+
 def test_the_eyedropper_averages_a_small_patch_and_stays_inside_the_photo():
     import numpy as np
 

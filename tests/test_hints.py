@@ -10,9 +10,7 @@ import pytest
 from PIL import Image
 
 import main
-from engine.models import registry as model_registry
 from engine.batch.settings import ColorizeSettings
-from engine.hints.store import HintStore, photo_key
 from engine.hints.schema import (
     ColourAdjust,
     HintError,
@@ -25,9 +23,18 @@ from engine.hints.schema import (
     hint_marks,
     render_hints,
 )
+from engine.hints.store import HintStore, photo_key
 from engine.metrics import ciede2000, to_lab
-from tests.helpers import constant_colour_module, cpu_colorizer, gradient_luma, install_model, torch_threads, tiny_module
-from tests.helpers import write_gray_photo
+from engine.models import registry as model_registry
+from tests.helpers import (
+    constant_colour_module,
+    cpu_colorizer,
+    gradient_luma,
+    install_model,
+    tiny_module,
+    torch_threads,
+    write_gray_photo,
+)
 
 RED = "#b02020"
 
@@ -40,10 +47,15 @@ def _one_torch_thread():
 
 # ------------------------------------------------------------------------------------ schema
 
+
 def test_the_documented_example_parses_and_round_trips():
-    text = json.dumps({"points": [{"x": 0.25, "y": 0.6, "color": "#b02020", "radius": 0.02}],
-                       "strokes": [{"points": [[0.1, 0.1], [0.3, 0.12]], "color": "#2a5db0", "width": 0.03}],
-                       "extra": "ignored"})
+    text = json.dumps(
+        {
+            "points": [{"x": 0.25, "y": 0.6, "color": "#b02020", "radius": 0.02}],
+            "strokes": [{"points": [[0.1, 0.1], [0.3, 0.12]], "color": "#2a5db0", "width": 0.03}],
+            "extra": "ignored",
+        }
+    )
     hints = PhotoHints.from_json(text, "a.json")
     assert hints.points == (HintPoint(0.25, 0.6, "#b02020", 0.02),)
     assert hints.strokes == (HintStroke(((0.1, 0.1), (0.3, 0.12)), "#2a5db0", 0.03),)
@@ -84,8 +96,9 @@ def test_colours_convert_to_the_lab_chroma_of_srgb():
 
 
 def test_points_and_strokes_render_where_they_were_put():
-    hints = PhotoHints(points=(HintPoint(0.25, 0.6, RED, 0.05),),
-                       strokes=(HintStroke(((0.6, 0.2), (0.9, 0.2)), "#2a5db0", 0.04),))
+    hints = PhotoHints(
+        points=(HintPoint(0.25, 0.6, RED, 0.05),), strokes=(HintStroke(((0.6, 0.2), (0.9, 0.2)), "#2a5db0", 0.04),)
+    )
     values, mask = hint_marks(hints, 200, 100)
     assert mask[60, 50] == 1 and mask[10, 10] == 0
     assert np.allclose(values[:, 60, 50], colour_ab(RED), atol=1e-3)
@@ -99,8 +112,9 @@ def test_points_and_strokes_render_where_they_were_put():
 
 # ------------------------------------------------------------------------------------ colorizer
 
+
 def _lab_at(rgb: np.ndarray, row: int, col: int) -> np.ndarray:
-    return to_lab(rgb[row - 2:row + 3, col - 2:col + 3]).reshape(-1, 3).mean(axis=0)
+    return to_lab(rgb[row - 2 : row + 3, col - 2 : col + 3]).reshape(-1, 3).mean(axis=0)
 
 
 def test_the_output_at_a_hint_takes_its_colour_and_far_away_stays_as_it_was():
@@ -163,6 +177,7 @@ def test_the_model_suggests_its_own_likely_colours_at_a_spot():
 
 # ------------------------------------------------------------------------------------ saved hints
 
+
 def test_saved_hints_follow_the_photo_by_content(tmp_path):
     photo = write_gray_photo(tmp_path / "a.jpg")
     store = HintStore(tmp_path / "store")
@@ -173,7 +188,10 @@ def test_saved_hints_follow_the_photo_by_content(tmp_path):
     moved.write_bytes(photo.read_bytes())
     assert store.hints_for(moved) == hints
     assert not (tmp_path / "a.json").exists() and sorted(p.name for p in tmp_path.iterdir()) == [
-        "a.jpg", "elsewhere", "store"]
+        "a.jpg",
+        "elsewhere",
+        "store",
+    ]
     store.path_for(photo_key(photo)).write_text("{damaged")
     assert store.hints_for(photo) is None
     store.save(photo_key(photo), PhotoHints())  # empty hints are forgotten
@@ -181,6 +199,7 @@ def test_saved_hints_follow_the_photo_by_content(tmp_path):
 
 
 # ------------------------------------------------------------------------------------ command line
+
 
 @pytest.fixture
 def hint_home(tmp_path, monkeypatch):
@@ -214,15 +233,34 @@ def test_hints_are_refused_for_a_batch_or_a_model_without_hint_channels(hint_hom
     write_gray_photo(folder / "a.png")
     write_gray_photo(folder / "b.png")
     hints = _hint_file(tmp_path / "h.json")
-    assert main.main(["colorize", str(folder), "-o", str(tmp_path / "out"), "--model", "hinted",
-                      "--hints", str(hints)]) == 2
+    assert (
+        main.main(["colorize", str(folder), "-o", str(tmp_path / "out"), "--model", "hinted", "--hints", str(hints)])
+        == 2
+    )
     assert "--hints is for one photo" in capsys.readouterr().err
-    assert main.main(["colorize", str(folder / "a.png"), "-o", str(tmp_path / "out"), "--model", "plain",
-                      "--hints", str(hints)]) == 2
+    assert (
+        main.main(
+            ["colorize", str(folder / "a.png"), "-o", str(tmp_path / "out"), "--model", "plain", "--hints", str(hints)]
+        )
+        == 2
+    )
     assert "takes no colour hints" in capsys.readouterr().err
     (tmp_path / "bad.json").write_text('{"points": [{"x": 2, "y": 0, "color": "#000000"}]}')
-    assert main.main(["colorize", str(folder / "a.png"), "-o", str(tmp_path / "out"), "--model", "hinted",
-                      "--hints", str(tmp_path / "bad.json")]) == 2
+    assert (
+        main.main(
+            [
+                "colorize",
+                str(folder / "a.png"),
+                "-o",
+                str(tmp_path / "out"),
+                "--model",
+                "hinted",
+                "--hints",
+                str(tmp_path / "bad.json"),
+            ]
+        )
+        == 2
+    )
     assert "bad.json: points[0].x: must be between 0 and 1" in capsys.readouterr().err
 
 
@@ -235,8 +273,9 @@ def test_a_hints_folder_gives_each_photo_its_own_and_a_bad_file_fails_alone(hint
     hints.mkdir()
     _hint_file(hints / "a.json", x=0.5, y=0.5, radius=0.3)
     (hints / "b.json").write_text('{"strokes": [{"points": [[0.1, 0.1]], "color": "blue"}]}')
-    code = main.main(["colorize", str(folder), "-o", str(tmp_path / "out"), "--model", "hinted",
-                      "--hints-dir", str(hints)])
+    code = main.main(
+        ["colorize", str(folder), "-o", str(tmp_path / "out"), "--model", "hinted", "--hints-dir", str(hints)]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert "b.json: strokes[0].color: must be an sRGB colour" in err

@@ -68,6 +68,7 @@ class _Blocked(Exception):
 def _within(seconds: int, function, *args):
     """Run ``function(*args)`` here (signal handlers need the main thread), but fail instead of
     hanging the suite if it blocks for ``seconds`` (an alarm interrupts a blocking open)."""
+
     def blocked(signum, frame):
         raise _Blocked(f"{function.__name__} blocked for over {seconds} s")
 
@@ -82,6 +83,7 @@ def _within(seconds: int, function, *args):
 
 # ------------------------------------------------------------------------------- input walking
 
+
 def test_a_symlink_loop_in_an_input_folder_fails_alone(home, photos, tmp_path, capsys):
     os.symlink(photos / "loop2.jpg", photos / "loop1.jpg")
     os.symlink(photos / "loop1.jpg", photos / "loop2.jpg")
@@ -93,7 +95,9 @@ def test_a_symlink_loop_in_an_input_folder_fails_alone(home, photos, tmp_path, c
     assert "loop1.jpg: a symbolic link that loops or points nowhere" in err
     assert "dangling.jpg" in err
     assert sorted(p.name for p in (tmp_path / "out").glob("*.*") if not p.name.startswith(("revive-report", "."))) == [
-        "a.jpg", "b.png"]
+        "a.jpg",
+        "b.png",
+    ]
 
 
 def test_a_missing_input_among_valid_ones_is_reported_and_the_rest_goes_on(home, photos, tmp_path, capsys):
@@ -122,8 +126,9 @@ def test_a_file_given_as_the_output_folder_is_refused_up_front(home, photos, tmp
     assert target.read_bytes() == b"a file"
 
 
-def test_an_output_folder_that_cannot_be_written_is_refused_before_any_photo(home, photos, tmp_path, capsys,
-                                                                              monkeypatch):
+def test_an_output_folder_that_cannot_be_written_is_refused_before_any_photo(
+    home, photos, tmp_path, capsys, monkeypatch
+):
     def refuse(folder):
         raise PermissionError(13, "Permission denied")
 
@@ -147,6 +152,7 @@ def test_a_read_only_output_folder_is_refused_up_front(home, photos, tmp_path, c
 
 
 # ------------------------------------------------------------------------------- models folder
+
 
 @pytest.mark.parametrize("kind", ["dangling", "loop", "pipe", "empty", "folder"])
 def test_odd_entries_in_the_models_folder_are_listed_not_fatal(home, photos, tmp_path, capsys, kind):
@@ -200,6 +206,7 @@ def test_models_calls_a_truncated_file_or_nan_weights_damaged(home, capsys):
 
 # ------------------------------------------------------------------------------- model cards
 
+
 def _model_with_card(path: Path, **card_fields) -> Path:
     card = json.loads(tiny_card("hostile").to_json())
     card.update(card_fields)
@@ -237,14 +244,19 @@ def test_hostile_model_cards_exit_2_with_one_line_before_building(home, photos, 
 
 def test_a_header_bigger_than_the_file_is_damaged_not_read(tmp_path, home, photos, capsys):
     path = tmp_path / "liar.safetensors"
-    header = json.dumps({"w": {"dtype": "F32", "shape": [10**9], "data_offsets": [0, 4 * 10**9]},
-                         "__metadata__": {CARD_KEY: tiny_card("liar").to_json()}}).encode()
+    header = json.dumps(
+        {
+            "w": {"dtype": "F32", "shape": [10**9], "data_offsets": [0, 4 * 10**9]},
+            "__metadata__": {CARD_KEY: tiny_card("liar").to_json()},
+        }
+    ).encode()
     path.write_bytes(struct.pack("<Q", len(header)) + header + b"\0" * 64)
     assert main.main(["colorize", str(photos), "-o", str(tmp_path / "out"), "--model", str(path)]) == 2
     assert "truncated" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------------------- messages
+
 
 def test_a_file_name_with_a_newline_gives_a_one_line_error(home, photos, tmp_path, capsys):
     (photos / "bad\nname.jpg").write_bytes(b"not a photo at all")
@@ -273,13 +285,22 @@ def test_inputs_differing_only_by_extension_keep_it_visible(home, tmp_path):
 
 # ------------------------------------------------------------------------------- interrupts
 
+
 def _start(args: list[str], home: Path, shipped: Path) -> subprocess.Popen:
     env = dict(os.environ, REVIVE_HOME=str(home), PYTHONUNBUFFERED="1")
-    code = ("import sys; from engine.models import registry as model_registry; from pathlib import Path;"
-            f"model_registry.shipped_models_dir = lambda: Path({str(shipped)!r});"
-            "import main; sys.exit(main.main(sys.argv[1:]))")
-    return subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    code = (
+        "import sys; from engine.models import registry as model_registry; from pathlib import Path;"
+        f"model_registry.shipped_models_dir = lambda: Path({str(shipped)!r});"
+        "import main; sys.exit(main.main(sys.argv[1:]))"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for(process: subprocess.Popen, text: str, seconds: float = 60) -> str:
@@ -321,8 +342,9 @@ def test_sigterm_and_ctrl_c_stop_cleanly_with_a_report(home, many_photos, tmp_pa
 
 @pytest.mark.slow
 def test_a_second_ctrl_c_quits_at_once(home, many_photos, tmp_path):
-    process = _start(["colorize", str(many_photos), "-o", str(tmp_path / "out")], home,
-                     model_registry.shipped_models_dir())
+    process = _start(
+        ["colorize", str(many_photos), "-o", str(tmp_path / "out")], home, model_registry.shipped_models_dir()
+    )
     _wait_for(process, "Model ")
     time.sleep(0.5)
     process.send_signal(signal.SIGINT)
@@ -345,6 +367,7 @@ def test_ctrl_c_while_starting_up_is_one_line(home, photos, tmp_path):
 
 
 # ------------------------------------------------------------------------------- train-base
+
 
 @pytest.fixture
 def colour_photos(tmp_path):
@@ -400,16 +423,24 @@ def test_train_base_resume_from_a_damaged_state_is_one_line(home, colour_photos,
 def test_python_warnings_go_to_the_log_not_the_terminal(home, photos, tmp_path):
     """A library's warnings (Pillow's, say) must not break the progress line: log file only."""
     env = dict(os.environ, REVIVE_HOME=str(home))
-    code = ("import sys, warnings; from pathlib import Path; from engine.models import registry as model_registry; from engine import imaging;"
-            f"model_registry.shipped_models_dir = lambda: Path({str(model_registry.shipped_models_dir())!r});"
-            "real = imaging.read_photo\n"
-            "def noisy(path, *a, **k):\n"
-            "    warnings.warn('something odd in ' + Path(path).name, UserWarning)\n"
-            "    return real(path, *a, **k)\n"
-            "imaging.read_photo = noisy\n"
-            "import main; sys.exit(main.main(sys.argv[1:]))")
-    result = subprocess.run([sys.executable, "-c", code, "colorize", str(photos), "-o", str(tmp_path / "out")],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    code = (
+        "import sys, warnings; from pathlib import Path; from engine.models import registry as model_registry; from engine import imaging;"
+        f"model_registry.shipped_models_dir = lambda: Path({str(model_registry.shipped_models_dir())!r});"
+        "real = imaging.read_photo\n"
+        "def noisy(path, *a, **k):\n"
+        "    warnings.warn('something odd in ' + Path(path).name, UserWarning)\n"
+        "    return real(path, *a, **k)\n"
+        "imaging.read_photo = noisy\n"
+        "import main; sys.exit(main.main(sys.argv[1:]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "colorize", str(photos), "-o", str(tmp_path / "out")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "something odd" not in result.stderr
     log_text = "".join(p.read_text() for p in (home / "logs").glob("revive.log*"))

@@ -26,8 +26,7 @@ from engine.imaging import (
     write_photo,
 )
 
-NO_METADATA = PhotoMetadata(exif=None, icc_profile=None, dpi=None, source_format="PNG",
-                            source_mode="RGB")
+NO_METADATA = PhotoMetadata(exif=None, icc_profile=None, dpi=None, source_format="PNG", source_mode="RGB")
 
 
 def gradient(width: int = 64, height: int = 48) -> np.ndarray:
@@ -44,9 +43,9 @@ def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     chunks, pos = [], 8
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
         assert crc == zlib.crc32(kind + body), kind
         chunks.append((kind, body))
         pos += 12 + length
@@ -65,7 +64,7 @@ def decode_png16(path: Path) -> np.ndarray:
     rows = []
     for y in range(height):
         start = y * (stride + 1)
-        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
         for i in range(stride):
             left = line[i - bpp] if i >= bpp else 0
             up, corner = previous[i], previous[i - bpp] if i >= bpp else 0
@@ -92,8 +91,9 @@ def decode_tiff16(path: Path) -> np.ndarray:
     width, height, channels = tags[256], tags[257], tags[277]
     assert tags[258] == (16,) * channels and tags[259] == 8 and tags[317] == 2
     data = path.read_bytes()
-    strips = [zlib.decompress(data[offset:offset + count])
-              for offset, count in zip(tags[273], tags[279], strict=True)]
+    strips = [
+        zlib.decompress(data[offset : offset + count]) for offset, count in zip(tags[273], tags[279], strict=True)
+    ]
     samples = np.frombuffer(b"".join(strips), "<u2").reshape(height, width, channels)
     return np.cumsum(samples, axis=1, dtype=np.uint16)  # uint16 sums wrap as the predictor did
 
@@ -103,6 +103,7 @@ def no_part_files(folder: Path) -> bool:
 
 
 # ------------------------------------------------------------------------------------------ reading
+
 
 def test_gray_jpeg_round_trip_keeps_size_and_luma(tmp_path):
     source = gradient()
@@ -121,7 +122,7 @@ def test_gray_jpeg_round_trip_keeps_size_and_luma(tmp_path):
 
 
 def test_16_bit_gray_png_keeps_its_values_exactly(tmp_path):
-    values = (np.arange(48, dtype=np.uint16).reshape(6, 8) * 1365 + 7)
+    values = np.arange(48, dtype=np.uint16).reshape(6, 8) * 1365 + 7
     Image.fromarray(values).save(tmp_path / "scan.png")
 
     photo = read_photo(tmp_path / "scan.png")
@@ -177,8 +178,7 @@ def test_rgba_png_keeps_alpha_through_read_and_write(tmp_path):
 
     photo = read_photo(tmp_path / "cutout.png")
     np.testing.assert_array_equal(photo.alpha, rgba[..., 3])
-    out = write_photo(tmp_path / "cutout-color.png", gray_rgb(photo.luma), photo.metadata,
-                      alpha=photo.alpha)
+    out = write_photo(tmp_path / "cutout-color.png", gray_rgb(photo.luma), photo.metadata, alpha=photo.alpha)
     with Image.open(out) as written:
         assert written.mode == "RGBA"
         np.testing.assert_array_equal(np.asarray(written)[..., 3], rgba[..., 3])
@@ -236,7 +236,7 @@ def test_truncated_jpeg_is_refused_not_half_gray(tmp_path):
     noisy = np.random.default_rng(0).integers(0, 256, (64, 64), dtype=np.uint8)
     Image.fromarray(noisy).save(tmp_path / "whole.jpg")
     data = (tmp_path / "whole.jpg").read_bytes()
-    (tmp_path / "cut.jpg").write_bytes(data[:len(data) // 2])
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
     with pytest.raises(UnsupportedImage, match=r"cut\.jpg: damaged or truncated"):
         read_photo(tmp_path / "cut.jpg")
 
@@ -264,8 +264,9 @@ def test_huge_header_is_refused_before_decoding(tmp_path):
         return struct.pack(">I", len(body)) + kind + body + crc
 
     header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0)
-    (tmp_path / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-                                        + chunk(b"IDAT", zlib.compress(b"\0" * 64)))
+    (tmp_path / "bomb.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+    )
     started = time.perf_counter()
     with pytest.raises(ImageTooLarge, match=r"bomb\.png: 100000x100000 pixels is over the 200-"):
         read_photo(tmp_path / "bomb.png")
@@ -308,19 +309,18 @@ def test_rotated_tiff_keeps_descriptive_exif_only(tmp_path):
 
 def test_photo_checks_its_arrays():
     with pytest.raises(ValueError, match="uint16"):
-        Photo(luma=np.zeros((2, 2), np.uint8), alpha=None, bit_depth=16, tinted=False,
-              metadata=NO_METADATA)
+        Photo(luma=np.zeros((2, 2), np.uint8), alpha=None, bit_depth=16, tinted=False, metadata=NO_METADATA)
 
 
 # ------------------------------------------------------------------------------------------ writing
+
 
 @pytest.mark.parametrize("with_alpha", [False, True])
 def test_16_bit_rgb_png_is_written_with_16_bits(tmp_path, with_alpha):
     rng = np.random.default_rng(1)
     rgb = rng.integers(0, 65536, (5, 7, 3), dtype=np.uint16)
     alpha = rng.integers(0, 65536, (5, 7), dtype=np.uint16) if with_alpha else None
-    metadata = PhotoMetadata(exif=None, icc_profile=None, dpi=(300.0, 300.0),
-                             source_format="PNG", source_mode="I;16")
+    metadata = PhotoMetadata(exif=None, icc_profile=None, dpi=(300.0, 300.0), source_format="PNG", source_mode="I;16")
     out = write_photo(tmp_path / "deep.png", rgb, metadata, alpha=alpha)
 
     decoded = decode_png16(out)
@@ -355,8 +355,9 @@ def test_tiff_carries_exif_icc_and_dpi(tmp_path, dtype):
     exif[Base.YCbCrPositioning] = 1  # JPEG-only IFD0 tag: must not reach a TIFF
     exif.get_ifd(IFD.Exif)[Base.DateTimeOriginal] = "1952:06:01 10:00:00"
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    metadata = PhotoMetadata(exif=exif.tobytes(), icc_profile=icc, dpi=(600.0, 600.0),
-                             source_format="JPEG", source_mode="L")
+    metadata = PhotoMetadata(
+        exif=exif.tobytes(), icc_profile=icc, dpi=(600.0, 600.0), source_format="JPEG", source_mode="L"
+    )
     rgb = np.random.default_rng(3).integers(0, 256, (4, 5, 3)).astype(dtype)
     out = write_photo(tmp_path / "scan.tif", rgb, metadata)
     with Image.open(out) as again:
@@ -377,8 +378,7 @@ def test_16_bit_to_8_bit_formats_round_every_value(tmp_path):
 
 def test_icc_profile_and_dpi_are_carried_to_jpeg(tmp_path):
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    Image.fromarray(gray_rgb(gradient())).save(tmp_path / "scan.jpg", icc_profile=icc,
-                                               dpi=(300, 300))
+    Image.fromarray(gray_rgb(gradient())).save(tmp_path / "scan.jpg", icc_profile=icc, dpi=(300, 300))
     photo = read_photo(tmp_path / "scan.jpg")
     assert photo.metadata.icc_profile == icc and photo.metadata.dpi == (300, 300)
 
@@ -432,8 +432,7 @@ def test_atomic_writes_replace_outputs_and_leave_no_part_files(tmp_path):
         with Image.open(tmp_path / f"result{suffix}") as again:
             assert again.size == (64, 48)
     assert no_part_files(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "result.jpg", "result.png", "result.tif", "result.webp"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.jpg", "result.png", "result.tif", "result.webp"]
 
 
 def test_write_checks_its_arguments(tmp_path):
@@ -445,21 +444,25 @@ def test_write_checks_its_arguments(tmp_path):
 
 # ------------------------------------------------------------------------------------------- naming
 
+
 def test_is_image_path():
     assert is_image_path(Path("a/Photo.JPG")) and is_image_path(Path("scan.tiff"))
     assert not is_image_path(Path("._Photo.jpg")) and not is_image_path(Path("notes.txt"))
 
 
-@pytest.mark.parametrize(("source", "requested", "bits", "alpha", "expected"), [
-    ("JPEG", "same", 8, False, ".jpg"),
-    ("PNG", "same", 16, True, ".png"),
-    ("TIFF", "same", 16, False, ".tif"),
-    ("WEBP", "same", 8, True, ".webp"),
-    ("BMP", "same", 8, False, ".png"),
-    ("JPEG", "same", 8, True, ".png"),
-    ("PNG", "jpg", 16, True, ".jpg"),
-    ("JPEG", "tiff", 8, False, ".tif"),
-])
+@pytest.mark.parametrize(
+    ("source", "requested", "bits", "alpha", "expected"),
+    [
+        ("JPEG", "same", 8, False, ".jpg"),
+        ("PNG", "same", 16, True, ".png"),
+        ("TIFF", "same", 16, False, ".tif"),
+        ("WEBP", "same", 8, True, ".webp"),
+        ("BMP", "same", 8, False, ".png"),
+        ("JPEG", "same", 8, True, ".png"),
+        ("PNG", "jpg", 16, True, ".jpg"),
+        ("JPEG", "tiff", 8, False, ".tif"),
+    ],
+)
 def test_output_suffix(source, requested, bits, alpha, expected):
     assert output_suffix(source, requested, bits, alpha) == expected
 

@@ -21,14 +21,12 @@ import pytest
 from PIL import Image, TiffImagePlugin
 
 from engine.errors import OutputError, UnsupportedImage
-from engine.imaging.decoding import _dpi
 from engine.imaging import PhotoMetadata, read_photo, read_preview_rgb, write_photo
+from engine.imaging.decoding import _dpi
 
 HUGE = 4294967295  # the largest uint32: what a damaged or hostile resolution field often holds
-METADATA = PhotoMetadata(exif=None, icc_profile=None, dpi=None, source_format="PNG",
-                         source_mode="L")
-OUTPUTS = [(".png", np.uint8), (".jpg", np.uint8), (".tif", np.uint8), (".png", np.uint16),
-           (".tif", np.uint16)]
+METADATA = PhotoMetadata(exif=None, icc_profile=None, dpi=None, source_format="PNG", source_mode="L")
+OUTPUTS = [(".png", np.uint8), (".jpg", np.uint8), (".tif", np.uint8), (".png", np.uint16), (".tif", np.uint16)]
 posix_only = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX special files")
 
 
@@ -50,8 +48,9 @@ def gray_png(rows: list[bytes], width: int, depth: int, extra: bytes = b"") -> b
     """A gray PNG of packed, unfiltered rows, with ``extra`` chunks before its IDAT."""
     header = struct.pack(">IIBBBBB", width, len(rows), depth, 0, 0, 0, 0)
     pixels = zlib.compress(b"".join(b"\x00" + row for row in rows))
-    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + extra
-            + png_chunk(b"IDAT", pixels) + png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + extra + png_chunk(b"IDAT", pixels) + png_chunk(b"IEND", b"")
+    )
 
 
 def with_chunk_after_ihdr(png: bytes, chunk: bytes) -> bytes:
@@ -67,7 +66,7 @@ def within(seconds: float, function, *args, unblock=None):
     def run() -> None:
         try:
             outcome["value"] = function(*args)
-        except BaseException as error:  # noqa: BLE001 - handed to the test thread below
+        except BaseException as error:
             outcome["error"] = error
 
     thread = threading.Thread(target=run, daemon=True)
@@ -83,6 +82,7 @@ def within(seconds: float, function, *args, unblock=None):
 
 
 # ---------------------------------------------------------------------------------------- DPI
+
 
 def absurd_dpi_source(folder: Path, kind: str) -> Path:
     image = Image.fromarray(gradient())
@@ -111,23 +111,30 @@ def test_an_absurd_dpi_is_dropped_and_every_output_is_written(tmp_path, kind, su
     photo = read_photo(absurd_dpi_source(tmp_path, kind))
     assert photo.metadata.dpi is None
 
-    out = write_photo(tmp_path / "out" / f"result{suffix}", gray_rgb(photo.luma, dtype),
-                      photo.metadata)
+    out = write_photo(tmp_path / "out" / f"result{suffix}", gray_rgb(photo.luma, dtype), photo.metadata)
     again = read_photo(out)
     assert again.size == photo.size
-    assert np.abs(again.luma.astype(int) // (257 if again.bit_depth == 16 else 1)
-                  - photo.luma.astype(int)).mean() < 3
+    assert np.abs(again.luma.astype(int) // (257 if again.bit_depth == 16 else 1) - photo.luma.astype(int)).mean() < 3
 
 
-@pytest.mark.parametrize("dpi", [
-    pytest.param((HUGE, HUGE), id="uint32-max"), pytest.param((0, 0), id="zero"),
-    pytest.param((-300, -300), id="negative"), pytest.param((300, 0), id="one-zero"),
-    pytest.param((float("nan"),) * 2, id="nan"), pytest.param((float("inf"),) * 2, id="inf"),
-    pytest.param((1e300, 1e300), id="huge-float"), pytest.param((65536, 300), id="over-jfif"),
-    pytest.param((TiffImagePlugin.IFDRational(1, 0),) * 2, id="rational-1/0"),
-    pytest.param((10 ** 400, 300), id="int-beyond-float"), pytest.param((300,), id="one-value"),
-    pytest.param("300", id="text"), pytest.param(("x", "y"), id="words"),
-])
+@pytest.mark.parametrize(
+    "dpi",
+    [
+        pytest.param((HUGE, HUGE), id="uint32-max"),
+        pytest.param((0, 0), id="zero"),
+        pytest.param((-300, -300), id="negative"),
+        pytest.param((300, 0), id="one-zero"),
+        pytest.param((float("nan"),) * 2, id="nan"),
+        pytest.param((float("inf"),) * 2, id="inf"),
+        pytest.param((1e300, 1e300), id="huge-float"),
+        pytest.param((65536, 300), id="over-jfif"),
+        pytest.param((TiffImagePlugin.IFDRational(1, 0),) * 2, id="rational-1/0"),
+        pytest.param((10**400, 300), id="int-beyond-float"),
+        pytest.param((300,), id="one-value"),
+        pytest.param("300", id="text"),
+        pytest.param(("x", "y"), id="words"),
+    ],
+)
 def test_dpi_fields_outside_1_to_65535_are_not_carried(dpi, caplog):
     with caplog.at_level(logging.INFO, logger="engine.imaging.decoding"):
         assert _dpi({"dpi": dpi}, swap=False, name="a.jpg") is None
@@ -142,16 +149,15 @@ def test_plausible_dpi_is_kept_and_swapped_with_the_rotation():
 
 
 @pytest.mark.parametrize("suffix, dtype", OUTPUTS, ids=lambda v: getattr(v, "__name__", v))
-@pytest.mark.parametrize("dpi", [(HUGE, HUGE), (float("nan"), 300), (1e12, 1e12), (-1, -1)],
-                         ids=repr)
+@pytest.mark.parametrize("dpi", [(HUGE, HUGE), (float("nan"), 300), (1e12, 1e12), (-1, -1)], ids=repr)
 def test_a_callers_bad_dpi_never_fails_a_write(tmp_path, dpi, suffix, dtype):
-    metadata = PhotoMetadata(exif=None, icc_profile=None, dpi=dpi, source_format="PNG",
-                             source_mode="L")
+    metadata = PhotoMetadata(exif=None, icc_profile=None, dpi=dpi, source_format="PNG", source_mode="L")
     out = write_photo(tmp_path / f"out{suffix}", gray_rgb(gradient(), dtype), metadata)
     assert read_photo(out).metadata.dpi in (None, (1.0, 1.0))  # Pillow's TIFF default when absent
 
 
 # ------------------------------------------------------------------------------- transparency
+
 
 @pytest.mark.parametrize("key", [0, 1])
 def test_1_bit_png_transparency_becomes_alpha_and_is_written(tmp_path, key):
@@ -161,8 +167,7 @@ def test_1_bit_png_transparency_becomes_alpha_and_is_written(tmp_path, key):
     assert photo.alpha is not None and photo.alpha.dtype == np.uint8
     assert np.array_equal(photo.alpha, np.where(bits == bool(key), 0, 255))
 
-    out = write_photo(tmp_path / "out.png", gray_rgb(photo.luma), photo.metadata,
-                      alpha=photo.alpha)
+    out = write_photo(tmp_path / "out.png", gray_rgb(photo.luma), photo.metadata, alpha=photo.alpha)
     assert np.array_equal(read_photo(out).alpha, photo.alpha)
 
 
@@ -177,8 +182,7 @@ def test_8_bit_gray_png_transparency_becomes_alpha(tmp_path):
 def test_2_and_4_bit_gray_png_transparency_becomes_alpha(tmp_path, depth):
     top = (1 << depth) - 1
     values = np.array([[0, top, 1, top], [top, 0, 0, 1]], np.uint8)  # 4 pixels a row
-    rows = [np.packbits(np.unpackbits(row[:, None], axis=1)[:, 8 - depth:]).tobytes()
-            for row in values]
+    rows = [np.packbits(np.unpackbits(row[:, None], axis=1)[:, 8 - depth :]).tobytes() for row in values]
     extra = png_chunk(b"tRNS", struct.pack(">H", top))
     (tmp_path / "low.png").write_bytes(gray_png(rows, 4, depth, extra))
     photo = read_photo(tmp_path / "low.png")
@@ -194,8 +198,7 @@ def test_16_bit_gray_png_transparency_becomes_16_bit_alpha_and_is_written(tmp_pa
     assert photo.alpha is not None and photo.alpha.dtype == np.uint16
     assert np.array_equal(photo.alpha, np.where(luma == 1000, 0, 65535))
 
-    out = write_photo(tmp_path / "out.png", gray_rgb(photo.luma), photo.metadata,
-                      alpha=photo.alpha)
+    out = write_photo(tmp_path / "out.png", gray_rgb(photo.luma), photo.metadata, alpha=photo.alpha)
     assert np.array_equal(read_photo(out).alpha == 0, luma == 1000)
 
 
@@ -216,25 +219,29 @@ def test_a_16_bit_key_no_pixel_has_is_no_transparency(tmp_path):
 
 # ------------------------------------------------------------------------------ BMP variants
 
-def bmp(header_size: int = 40, bits: int = 24, compression: int = 0, body: bytes = b"",
-        masks: bytes = b"") -> bytes:
+
+def bmp(header_size: int = 40, bits: int = 24, compression: int = 0, body: bytes = b"", masks: bytes = b"") -> bytes:
     """A 2x2 BMP: file header, a BITMAPINFOHEADER (or a ``header_size`` one), masks, body."""
-    info = struct.pack("<IiiHHIIiiII", header_size, 2, 2, 1, bits, compression, len(body),
-                       2835, 2835, 0, 0)
-    info = info.ljust(header_size, b"\x00")[:max(header_size, 16)]
+    info = struct.pack("<IiiHHIIiiII", header_size, 2, 2, 1, bits, compression, len(body), 2835, 2835, 0, 0)
+    info = info.ljust(header_size, b"\x00")[: max(header_size, 16)]
     offset = 14 + len(info) + len(masks)
-    return (b"BM" + struct.pack("<IHHI", offset + len(body), 0, 0, offset) + info + masks
-            + body)
+    return b"BM" + struct.pack("<IHHI", offset + len(body), 0, 0, offset) + info + masks + body
 
 
-@pytest.mark.parametrize("data, reason", [
-    (bmp(compression=4, body=b"\xff\xd8\xff\xd9"), "Unsupported BMP compression (4)"),  # BI_JPEG
-    (bmp(compression=5, body=b"\x89PNG\r\n\x1a\n"), "Unsupported BMP compression (5)"),  # BI_PNG
-    (bmp(bits=0, compression=4), "Unsupported BMP pixel depth (0)"),  # as Windows writes BI_JPEG
-    (bmp(header_size=20), "Unsupported BMP header type (20)"),
-    (bmp(bits=32, compression=3, masks=struct.pack("<III", 0x3FF00000, 0xFFC00, 0x3FF),
-         body=bytes(16)), "Unsupported BMP bitfields layout"),  # 10 bits a channel
-], ids=["BI_JPEG", "BI_PNG", "BI_JPEG-0-bits", "header-20", "bitfields-10-bit"])
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (bmp(compression=4, body=b"\xff\xd8\xff\xd9"), "Unsupported BMP compression (4)"),  # BI_JPEG
+        (bmp(compression=5, body=b"\x89PNG\r\n\x1a\n"), "Unsupported BMP compression (5)"),  # BI_PNG
+        (bmp(bits=0, compression=4), "Unsupported BMP pixel depth (0)"),  # as Windows writes BI_JPEG
+        (bmp(header_size=20), "Unsupported BMP header type (20)"),
+        (
+            bmp(bits=32, compression=3, masks=struct.pack("<III", 0x3FF00000, 0xFFC00, 0x3FF), body=bytes(16)),
+            "Unsupported BMP bitfields layout",
+        ),  # 10 bits a channel
+    ],
+    ids=["BI_JPEG", "BI_PNG", "BI_JPEG-0-bits", "header-20", "bitfields-10-bit"],
+)
 def test_valid_bmp_variants_pillow_cannot_read_are_called_unsupported(tmp_path, data, reason):
     (tmp_path / "scan.bmp").write_bytes(data)
     expected = f"scan.bmp: unsupported BMP variant ({reason}); convert it to PNG or TIFF"
@@ -251,6 +258,7 @@ def test_a_cut_bmp_header_is_still_damaged(tmp_path):
 
 
 # ----------------------------------------------------------------------------- special files
+
 
 def open_fifo_for_writing(path: Path) -> None:
     """Free a reader stuck opening ``path`` (a regression): give it a writer that closes at once."""
@@ -270,8 +278,7 @@ READERS = [read_photo, lambda path: read_preview_rgb(path, 8)]
 @pytest.mark.parametrize("read", READERS, ids=["read_photo", "read_preview_rgb"])
 def test_a_named_pipe_named_like_a_photo_is_refused_without_blocking(tmp_path, read):
     os.mkfifo(tmp_path / "pipe.jpg")
-    message = refusal(read, tmp_path / "pipe.jpg",
-                      unblock=lambda: open_fifo_for_writing(tmp_path / "pipe.jpg"))
+    message = refusal(read, tmp_path / "pipe.jpg", unblock=lambda: open_fifo_for_writing(tmp_path / "pipe.jpg"))
     assert message == "pipe.jpg: not a regular file (a named pipe), not a photo"
 
 
@@ -335,15 +342,23 @@ def test_refusals_leave_no_file_open(tmp_path):
 
 # ---------------------------------------------------------------------------------- messages
 
+
 def one_line(message: str) -> bool:
     return len(message.splitlines()) == 1 and message.isprintable()
 
 
-@pytest.mark.parametrize("name, shown", [
-    ("bad\nname.jpg", "bad\\nname.jpg"), ("tab\there.jpg", "tab\\there.jpg"),
-    ("cr\r.jpg", "cr\\r.jpg"), ("esc\x1b[31mred.jpg", "esc\\x1b[31mred.jpg"),
-    ("nel\x85.jpg", "nel\\x85.jpg"), ("line\u2028sep.jpg", "line\\u2028sep.jpg"),
-], ids=repr)
+@pytest.mark.parametrize(
+    "name, shown",
+    [
+        ("bad\nname.jpg", "bad\\nname.jpg"),
+        ("tab\there.jpg", "tab\\there.jpg"),
+        ("cr\r.jpg", "cr\\r.jpg"),
+        ("esc\x1b[31mred.jpg", "esc\\x1b[31mred.jpg"),
+        ("nel\x85.jpg", "nel\\x85.jpg"),
+        ("line\u2028sep.jpg", "line\\u2028sep.jpg"),
+    ],
+    ids=repr,
+)
 def test_control_characters_in_a_name_keep_the_message_on_one_line(tmp_path, name, shown):
     Image.fromarray(gradient()).save(tmp_path / "whole.jpg")
     (tmp_path / name).write_bytes((tmp_path / "whole.jpg").read_bytes()[:200])  # corrupt
@@ -356,8 +371,10 @@ def test_a_missing_file_with_a_newline_in_its_name_is_one_line(tmp_path):
     assert refusal(read_photo, tmp_path / "gone\n.jpg") == "gone\\n.jpg: no such file"
 
 
-@pytest.mark.skipif(sys.getfilesystemencoding().lower() != "utf-8" or sys.platform == "darwin",
-                    reason="needs a file system that takes any bytes as a name")
+@pytest.mark.skipif(
+    sys.getfilesystemencoding().lower() != "utf-8" or sys.platform == "darwin",
+    reason="needs a file system that takes any bytes as a name",
+)
 def test_an_undecodable_name_gives_a_message_that_encodes(tmp_path):
     path = tmp_path / os.fsdecode(b"old\xff.jpg")  # the byte becomes a lone surrogate
     path.write_bytes(b"not a photo")

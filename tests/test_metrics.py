@@ -19,8 +19,9 @@ def _rgb_from_lab(lab: np.ndarray) -> np.ndarray:
     return rgb
 
 
-def _lab_halves(lightness: float, left: tuple[float, float], right: tuple[float, float],
-                size: tuple[int, int] = (16, 24)) -> np.ndarray:
+def _lab_halves(
+    lightness: float, left: tuple[float, float], right: tuple[float, float], size: tuple[int, int] = (16, 24)
+) -> np.ndarray:
     lab = np.empty((*size, 3))
     lab[..., 0] = lightness
     half = size[1] // 2
@@ -36,7 +37,7 @@ def _shapes_lab() -> np.ndarray:
     lab[..., 0] = np.linspace(45.0, 70.0, 32)[None, :]
     patches = [(10.0, -20.0), (-15.0, -10.0), (5.0, 0.0), (-5.0, -25.0)]
     for i, (a, b) in enumerate(patches):
-        lab[:, i * 8:(i + 1) * 8, 1:] = (a, b)
+        lab[:, i * 8 : (i + 1) * 8, 1:] = (a, b)
     return lab
 
 
@@ -90,8 +91,15 @@ def test_the_auc_falls_as_the_error_grows():
 
 
 def _row(ciede: float, **others: float) -> dict[str, float]:
-    row = {"psnr": 20.0, "ciede2000": ciede, "colourfulness": 10.0, "almost_gray": 0.0,
-           "mean_a_error": 0.0, "mean_b_error": 0.0, "auc": 0.9}
+    row = {
+        "psnr": 20.0,
+        "ciede2000": ciede,
+        "colourfulness": 10.0,
+        "almost_gray": 0.0,
+        "mean_a_error": 0.0,
+        "mean_b_error": 0.0,
+        "auc": 0.9,
+    }
     row.update(others)
     return row
 

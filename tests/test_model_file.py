@@ -15,10 +15,9 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from engine.models import files as model_file
-
-from engine.models import registry as model_registry
 from engine.errors import ModelFileError, ModelNotFound
+from engine.models import files as model_file
+from engine.models import registry as model_registry
 from engine.models.files import ModelCard, load_model, read_card, save_model
 from engine.models.registry import list_models, resolve_model, user_model_path
 from tests.helpers import assert_close, install_model, tiny_card, tiny_module, torch_threads
@@ -48,6 +47,7 @@ def _outputs(module: torch.nn.Module) -> torch.Tensor:
 
 
 # ------------------------------------------------------------------------------ save and load
+
 
 def test_round_trip_gives_the_same_outputs(tmp_path):
     module = tiny_module(seed=4)
@@ -93,6 +93,7 @@ def test_card_is_read_without_loading_the_weights(tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------------------------------ refused files
+
 
 def test_a_pickled_torch_checkpoint_is_refused_and_the_message_says_safetensors(tmp_path):
     path = tmp_path / "checkpoint.safetensors"
@@ -180,17 +181,24 @@ def test_a_safetensors_file_without_a_revive_card_is_refused(tmp_path):
     [
         ("{not json", "not valid JSON"),
         ("[1, 2]", "not a JSON object"),
-        (json.dumps({"format": "other/9", "name": "x", "architecture": "unet_colorizer", "arguments": {}}),
-         "unsupported model format"),
+        (
+            json.dumps({"format": "other/9", "name": "x", "architecture": "unet_colorizer", "arguments": {}}),
+            "unsupported model format",
+        ),
         (json.dumps({"format": model_file.FORMAT, "name": "x"}), "lacks architecture, arguments"),
-        (json.dumps({"format": model_file.FORMAT, "name": "x", "architecture": "unet_colorizer", "arguments": [8]}),
-         "arguments must be an object"),
+        (
+            json.dumps({"format": model_file.FORMAT, "name": "x", "architecture": "unet_colorizer", "arguments": [8]}),
+            "arguments must be an object",
+        ),
     ],
 )
 def test_a_bad_model_card_is_refused_with_a_reason(tmp_path, card_text, message):
     path = tmp_path / "bad.safetensors"
-    save_file({k: v.contiguous() for k, v in tiny_module().state_dict().items()}, str(path),
-              metadata={model_file.CARD_KEY: card_text})
+    save_file(
+        {k: v.contiguous() for k, v in tiny_module().state_dict().items()},
+        str(path),
+        metadata={model_file.CARD_KEY: card_text},
+    )
     with pytest.raises(ModelFileError, match=message):
         read_card(path)
 
@@ -241,13 +249,17 @@ def test_an_architecture_that_is_not_a_colorizer_is_refused(tmp_path, architectu
 
 
 def test_bad_architecture_arguments_are_a_model_file_error(tmp_path):
-    path = save_model(tmp_path / "m.safetensors", tiny_module(),
-                      ModelCard("m", "unet_colorizer", {"widths": [8, 8, 16, 16], "depth": 3}))
+    path = save_model(
+        tmp_path / "m.safetensors",
+        tiny_module(),
+        ModelCard("m", "unet_colorizer", {"widths": [8, 8, 16, 16], "depth": 3}),
+    )
     with pytest.raises(ModelFileError, match="depth"):
         load_model(path)
 
 
 # ------------------------------------------------------------------------------ the registry
+
 
 def test_list_models_shows_shipped_and_user_models(home):
     shipped_dir = model_registry.shipped_models_dir()

@@ -17,10 +17,10 @@ import pytest
 from PIL import Image
 
 import main
-from engine.models import registry as model_registry
+from engine.batch.ledger import LEDGER_NAME, OutputLedger
 from engine.batch.plan import BatchOptions, plan_batch
 from engine.batch.run import JobDone, JobFailed, JobSkipped, run_batch
-from engine.batch.ledger import LEDGER_NAME, OutputLedger
+from engine.models import registry as model_registry
 from tests.helpers import cpu_colorizer, install_model, torch_threads, write_gray_photo
 
 
@@ -65,6 +65,7 @@ def album(tmp_path):
 
 
 # ------------------------------------------------------------------------------------ layouts
+
 
 def test_output_inside_the_input_that_holds_photos_keeps_them_and_colorizes_them(album, colorizer):
     sub = album / "sub"
@@ -134,6 +135,7 @@ def test_the_command_line_keeps_originals_in_both_everyday_layouts(tmp_path, mon
 
 
 # ------------------------------------------------------------------------------------ resume
+
 
 def test_skip_existing_does_not_take_an_empty_or_truncated_file_for_a_finished_output(album, tmp_path, colorizer):
     out = tmp_path / "out"
@@ -209,6 +211,7 @@ def test_a_file_that_appears_during_the_batch_is_not_replaced(album, tmp_path, c
 
 
 # ------------------------------------------------------------------------------------ ledger
+
 
 def test_a_hostile_ledger_cannot_claim_files_outside_or_unchecked(tmp_path, album, colorizer):
     out = tmp_path / "out"

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.models import registry as model_registry
 from engine.metrics import colourfulness, mean_ciede2000, psnr
+from engine.models import registry as model_registry
 from tests.helpers import colour_shapes, install_model, torch_threads
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
@@ -83,7 +83,9 @@ def test_a_gray_copy_of_gray_photos_is_perfect(tmp_path, capsys):
     folder = tmp_path / "gray"
     folder.mkdir()
     for i in range(2):
-        Image.fromarray((np.arange(48 * 32).reshape(32, 48) % 251).astype(np.uint8)).convert("RGB").save(folder / f"g{i}.png")
+        Image.fromarray((np.arange(48 * 32).reshape(32, 48) % 251).astype(np.uint8)).convert("RGB").save(
+            folder / f"g{i}.png"
+        )
     quality = _load_quality()
     assert quality.main([str(folder), "--gray-only", "--json"]) == 0
     gray = json.loads(capsys.readouterr().out)["gray"]
@@ -110,14 +112,28 @@ def test_rows_per_source_tag_and_the_gray_row_never_beats_itself(tmp_path, capsy
     assert result["gray"]["better_than_gray"] == 0.0
     assert all(row["gray"]["better_than_gray"] == 0.0 for row in result["by_source"].values())
     model = result["model"]
-    for key in ("psnr", "ciede2000", "better_than_gray", "mean_a_error", "mean_b_error", "auc",
-                "colourfulness_ratio", "almost_gray"):
+    for key in (
+        "psnr",
+        "ciede2000",
+        "better_than_gray",
+        "mean_a_error",
+        "mean_b_error",
+        "auc",
+        "colourfulness_ratio",
+        "almost_gray",
+    ):
         assert np.isfinite(model[key]), key
     assert 0.0 <= model["auc"] <= 1.0
     # the model's photos are exactly the gray row's photos
     assert model["gray_ciede2000"] == result["gray"]["ciede2000"]
-    assert set(result["bars_met"]) == {"psnr_gain", "ciede_gain", "better_than_gray", "colourfulness_ratio",
-                                       "almost_gray", "cast"}
+    assert set(result["bars_met"]) == {
+        "psnr_gain",
+        "ciede_gain",
+        "better_than_gray",
+        "colourfulness_ratio",
+        "almost_gray",
+        "cast",
+    }
     assert result["timing"]["photos"] == 5 and result["timing"]["photos_per_second"] > 0
     assert result["run"]["render_size"] == 64
     # the table comes along on stderr: folder rows, one line per tag, the bar
@@ -130,8 +146,7 @@ def test_the_contact_sheet_is_a_png_of_gray_revive_original_rows(tmp_path, capsy
     _photos(tmp_path / "photos", ("a_0.png", "a_1.png", "b_2.png", "b_3.png"))
     sheet = tmp_path / "sheets" / "sheet.png"
     quality = _load_quality()
-    assert quality.main([str(tmp_path / "photos"), "--model", "tiny", "--device", "cpu",
-                         "--sheet", str(sheet)]) == 0
+    assert quality.main([str(tmp_path / "photos"), "--model", "tiny", "--device", "cpu", "--sheet", str(sheet)]) == 0
     out = capsys.readouterr().out
     assert f"contact sheet: {sheet}" in out
     with Image.open(sheet) as image:

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.cli import restore as restore_command
+from engine.batch.ledger import OutputLedger
 from engine.batch.plan import plan_batch
 from engine.batch.settings import BatchOptions
 from engine.cancel import CancelToken
+from engine.cli import restore as restore_command
 from engine.imaging import read_photo, write_photo
-from engine.batch.ledger import OutputLedger
 from engine.restoration.batch import PhotoRestored, RestoreFinished, restore_batch
 from engine.restoration.damage import fade_print
 from engine.restoration.pipeline import Restorer
@@ -116,8 +116,16 @@ def test_a_cancelled_restore_writes_nothing_for_the_photo_in_progress(photos: Pa
     out = tmp_path / "out"
     plan = plan_batch([photos], BatchOptions(output_dir=out))
     cancel = CancelToken()
-    events = list(restore_batch(plan, ("grain", "fading"), RestorationOptions(tile_size=64), Restorer(),
-                                cancel=cancel, progress=lambda job, step: cancel.cancel()))
+    events = list(
+        restore_batch(
+            plan,
+            ("grain", "fading"),
+            RestorationOptions(tile_size=64),
+            Restorer(),
+            cancel=cancel,
+            progress=lambda job, step: cancel.cancel(),
+        )
+    )
     assert isinstance(events[-1], RestoreFinished) and events[-1].cancelled
     assert not any(isinstance(e, PhotoRestored) for e in events)
     assert not any(p.suffix in (".png", ".jpg") for p in out.glob("*")) if out.exists() else True
@@ -128,7 +136,8 @@ def test_colorize_restore_option_gives_stages_and_options_or_none():
     restore_command.add_restore_option(parser)
     assert restore_command.restore_request(parser.parse_args([])) is None
     stages, options = restore_command.restore_request(
-        parser.parse_args(["--restore", "fading,scratches", "--restore-strength", "fading=0.9"]))
+        parser.parse_args(["--restore", "fading,scratches", "--restore-strength", "fading=0.9"])
+    )
     assert stages == ("scratches", "fading") and options.fading.strength == 0.9
     with pytest.raises(ValueError, match="unknown restoration stage 'colour'"):
         restore_command.restore_request(parser.parse_args(["--restore", "colour"]))
@@ -168,6 +177,7 @@ def test_colorize_restore_repairs_before_colour_and_says_so_in_the_report(tmp_pa
     assert np.percentile(luma, 1) < 40 and np.percentile(luma, 99) > 215  # its blacks and whites back
     report = json.loads((out / "revive-report.json").read_text())
     assert report["restore"] == {"stages": ["fading"]}
-    assert main.main(["colorize", str(folder), "-o", str(tmp_path / "o2"), "--model", "tiny",
-                      "--restore", "polish"]) == 2
+    assert (
+        main.main(["colorize", str(folder), "-o", str(tmp_path / "o2"), "--model", "tiny", "--restore", "polish"]) == 2
+    )
     assert "unknown restoration stage 'polish'" in capsys.readouterr().err

@@ -108,8 +108,9 @@ def test_cancel_stops_within_one_tile():
 
 
 def test_pipeline_cancel_from_the_progress_callback_stops_at_the_next_tile():
-    grainy = np.round(add_grain(photo_like(256, 256).astype(np.float32) / 255, np.random.default_rng(2), 0.04)
-                      * 255).astype(np.uint8)
+    grainy = np.round(
+        add_grain(photo_like(256, 256).astype(np.float32) / 255, np.random.default_rng(2), 0.04) * 255
+    ).astype(np.uint8)
     cancel = CancelToken()
     steps = []
 
@@ -126,8 +127,9 @@ def test_pipeline_reports_progress_to_the_end_and_keeps_shape_and_dtype():
     photo = photo_like().astype(np.uint16) * 257
     scratched, mask = draw_scratch(photo, value=60000)
     steps = []
-    result = Restorer().restore(scratched, ("scratches", "grain", "fading"), RestorationOptions(tile_size=128),
-                                steps.append, mask=mask)
+    result = Restorer().restore(
+        scratched, ("scratches", "grain", "fading"), RestorationOptions(tile_size=128), steps.append, mask=mask
+    )
     assert result.luma.shape == photo.shape and result.luma.dtype == np.uint16
     assert result.mask is not None and np.array_equal(result.mask, mask)
     assert result.stages == ("scratches", "grain", "fading")

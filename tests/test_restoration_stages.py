@@ -23,12 +23,15 @@ def test_parse_stages_gives_the_running_order_whatever_the_order_named():
     assert parse_stages("grain,grain") == ("grain",)
 
 
-@pytest.mark.parametrize("text, words", [
-    ("scratches,colour", "unknown restoration stage 'colour'"),
-    ("", "name at least one restoration stage"),
-    ("scratches,,fading", "empty name"),
-    ("scrat\nches", "unknown restoration stage"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("scratches,colour", "unknown restoration stage 'colour'"),
+        ("", "name at least one restoration stage"),
+        ("scratches,,fading", "empty name"),
+        ("scrat\nches", "unknown restoration stage"),
+    ],
+)
 def test_parse_stages_errors_are_one_line_and_name_the_problem(text, words):
     with pytest.raises(ValueError) as caught:
         parse_stages(text)

@@ -24,10 +24,10 @@ from PIL import Image
 
 from engine.batch.settings import ColorizeSettings
 from engine.cancel import CancelToken
-from engine.models.chroma_merge import merge_chroma
 from engine.errors import ReviveError
 from engine.imaging import read_preview_rgb
 from engine.metrics import colourfulness, score, summarize
+from engine.models.chroma_merge import merge_chroma
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,10 @@ class Decoding:
     @property
     def label(self) -> str:
         gate = f" gate={self.confidence_gamma:g}" if self.confidence_gamma else ""
-        return (f"R={self.render_size} T={self.temperature:g} alpha={self.prior_correction:g}"
-                f" scale={self.chroma_scale:g}{gate}")
+        return (
+            f"R={self.render_size} T={self.temperature:g} alpha={self.prior_correction:g}"
+            f" scale={self.chroma_scale:g}{gate}"
+        )
 
 
 # The floors a shipped decoding must clear against a gray copy (issue: revive-base v2).
@@ -89,10 +91,21 @@ def choose(summaries: dict[Decoding, dict[str, float]]) -> Decoding:
     return max(summaries, key=lambda d: (sum(bars_met(summaries[d]).values()), -summaries[d]["ciede2000"]))
 
 
-def grid(render_sizes: Sequence[int], temperatures: Sequence[float], prior_corrections: Sequence[float],
-         chroma_scales: Sequence[float], confidence_gammas: Sequence[float] = (0.0,)) -> tuple[Decoding, ...]:
-    return tuple(Decoding(r, t, a, s, g) for r in render_sizes for t in temperatures
-                 for a in prior_corrections for s in chroma_scales for g in confidence_gammas)
+def grid(
+    render_sizes: Sequence[int],
+    temperatures: Sequence[float],
+    prior_corrections: Sequence[float],
+    chroma_scales: Sequence[float],
+    confidence_gammas: Sequence[float] = (0.0,),
+) -> tuple[Decoding, ...]:
+    return tuple(
+        Decoding(r, t, a, s, g)
+        for r in render_sizes
+        for t in temperatures
+        for a in prior_corrections
+        for s in chroma_scales
+        for g in confidence_gammas
+    )
 
 
 def _shrink(rgb: np.ndarray, side: int) -> np.ndarray:
@@ -118,8 +131,13 @@ def load_originals(paths: Sequence[Path]) -> list[tuple[Path, np.ndarray]]:
     return photos
 
 
-def sweep(colorizer, photos: Sequence[tuple[Path, np.ndarray]], decodings: Sequence[Decoding],
-          score_side: int = 128, cancel: CancelToken | None = None) -> Iterator[tuple[int, dict]]:
+def sweep(
+    colorizer,
+    photos: Sequence[tuple[Path, np.ndarray]],
+    decodings: Sequence[Decoding],
+    score_side: int = 128,
+    cancel: CancelToken | None = None,
+) -> Iterator[tuple[int, dict]]:
     """Score every decoding on every photo. Yields ``(photos_done, summaries)`` after each photo;
     the last ``summaries`` maps each Decoding to ``engine.metrics.summarize``'s dict."""
     if not photos:
@@ -141,7 +159,13 @@ def sweep(colorizer, photos: Sequence[tuple[Path, np.ndarray]], decodings: Seque
             prepared = colorizer.prepare(luma, ColorizeSettings(render_size=render_size))
             raw = colorizer.forward(prepared)
             for d in group:
-                field = colorizer.decode(raw, prepared, d.temperature, d.prior_correction, d.chroma_scale,
-                                         confidence_gamma=d.confidence_gamma)
+                field = colorizer.decode(
+                    raw,
+                    prepared,
+                    d.temperature,
+                    d.prior_correction,
+                    d.chroma_scale,
+                    confidence_gamma=d.confidence_gamma,
+                )
                 rows[d].append(score(_shrink(merge_chroma(luma, field), score_side), reference))
         yield done, {d: summarize(r, gray_rows, originals) for d, r in rows.items()} if done == len(photos) else {}

@@ -14,12 +14,12 @@ from __future__ import annotations
 import os
 import stat
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
-from engine.imaging import is_image_path
 from engine.batch.ledger import LEDGER_NAME, OutputLedger
+from engine.imaging import is_image_path
 
 
 @dataclass

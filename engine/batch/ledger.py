@@ -172,8 +172,9 @@ class OutputLedger:
             return False
 
     # ------------------------------------------------------------------------------------ writing
-    def record(self, path: Path, source: Path | None = None, stamp: FileStamp | None = None,
-               kind: str = "colorized") -> None:
+    def record(
+        self, path: Path, source: Path | None = None, stamp: FileStamp | None = None, kind: str = "colorized"
+    ) -> None:
         """Note that Revive has just written ``path`` (complete, renamed into place). Durable
         before it returns: a batch killed right after still knows the file is its own. ``stamp``:
         the file as its writer measured it (``stamp_file``); None measures it here."""
@@ -181,8 +182,9 @@ class OutputLedger:
         if relative is None:
             raise ValueError(f"{path} is not inside {self.folder}")
         stamp = stamp if stamp is not None else stamp_file(path)
-        entry = _Entry(stamp.size, stamp.mtime_ns, stamp.fingerprint,
-                       real_path(source) if source is not None else None, kind)
+        entry = _Entry(
+            stamp.size, stamp.mtime_ns, stamp.fingerprint, real_path(source) if source is not None else None, kind
+        )
         line = _line(relative, entry)
         with self._lock:
             self._entries[relative] = entry
@@ -198,8 +200,11 @@ class OutputLedger:
         """Rewrite the ledger with one line per file still present (atomically), when it has
         grown to more than twice that: reruns append a line per file each time."""
         with self._lock:
-            alive = {relative: entry for relative, entry in self._entries.items()
-                     if entry.size is not None and (self.folder / relative).is_file()}
+            alive = {
+                relative: entry
+                for relative, entry in self._entries.items()
+                if entry.size is not None and (self.folder / relative).is_file()
+            }
             if self._lines <= 2 * max(1, len(alive)) and len(alive) == len(self._entries):
                 return
             lines = [_line(relative, e) for relative, e in sorted(alive.items())]
@@ -208,9 +213,17 @@ class OutputLedger:
 
 
 def _line(relative: str, entry: _Entry) -> str:
-    return json.dumps({"path": relative, "size": entry.size, "mtime_ns": entry.mtime_ns,
-                       "sha256_ends": entry.fingerprint, "source": entry.source, "kind": entry.kind},
-                      ensure_ascii=True)
+    return json.dumps(
+        {
+            "path": relative,
+            "size": entry.size,
+            "mtime_ns": entry.mtime_ns,
+            "sha256_ends": entry.fingerprint,
+            "source": entry.source,
+            "kind": entry.kind,
+        },
+        ensure_ascii=True,
+    )
 
 
 def _read_regular_text(path: Path, limit: int) -> str:

@@ -19,16 +19,16 @@ import itertools
 import os
 import secrets
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
+from engine.batch.folder_scan import file_problem, scan_folder, walk_images
+from engine.batch.ledger import OutputLedger, real_path
 from engine.batch.settings import BatchOptions
 from engine.errors import ReviveError
-from engine.batch.folder_scan import file_problem, scan_folder, walk_images
-from engine.imaging import FORMATS, IMAGE_SUFFIXES, format_of, output_suffix
 from engine.hints.schema import HintError, PhotoHints
-from engine.batch.ledger import OutputLedger, real_path
+from engine.imaging import FORMATS, IMAGE_SUFFIXES, format_of, output_suffix
 
 REPORT_NAME = "revive-report.json"
 
@@ -106,7 +106,9 @@ def plan_batch(inputs: Sequence[Path], options: BatchOptions) -> BatchPlan:
         problem = file_problem(item)
         if problem == "is a folder":
             if real_path(item) == output_real:
-                raise ReviveError(f"the output folder {output_dir} is also an input folder: choose another output folder")
+                raise ReviveError(
+                    f"the output folder {output_dir} is also an input folder: choose another output folder"
+                )
             scan = scan_folder(item, options.recursive, skip=ledger)
             sources.extend((path, path.relative_to(item).with_suffix("")) for path in scan.images)
             problems.extend(scan.problems)
@@ -128,8 +130,9 @@ def plan_batch(inputs: Sequence[Path], options: BatchOptions) -> BatchPlan:
     return BatchPlan(tuple(jobs), output_dir, tuple(notes), tuple(problems), other_types, revive_outputs)
 
 
-def _name_outputs(sources: list[tuple[Path, Path]], output_dir: Path, format: str,
-                  ledger: OutputLedger, kind: str) -> tuple[list[Job], list[str]]:
+def _name_outputs(
+    sources: list[tuple[Path, Path]], output_dir: Path, format: str, ledger: OutputLedger, kind: str
+) -> tuple[list[Job], list[str]]:
     originals = {real_path(source) for source, _ in sources}
     wanted: dict[Path, list[Path]] = defaultdict(list)  # first-choice output -> sources wanting it
     for source, relative in sources:
@@ -143,10 +146,13 @@ def _name_outputs(sources: list[tuple[Path, Path]], output_dir: Path, format: st
         first = output_dir / relative.parent / f"{relative.name}{suffix}"
         rivals = wanted[first]
         source_ext = source.suffix.lower().lstrip(".")
-        ext_name = (len(rivals) > 1 and len({s.suffix.lower() for s in rivals}) > 1
-                    and f".{source_ext}" != suffix.lower())
+        ext_name = (
+            len(rivals) > 1 and len({s.suffix.lower() for s in rivals}) > 1 and f".{source_ext}" != suffix.lower()
+        )
         chosen, existing, reason = None, False, ""
-        for candidate in _candidate_names(first, f"{relative.name}-{source_ext}" if ext_name else relative.name, suffix):
+        for candidate in _candidate_names(
+            first, f"{relative.name}-{source_ext}" if ext_name else relative.name, suffix
+        ):
             key = real_path(candidate)
             if key in taken:
                 reason = reason or "another photo of the batch has the same name"
@@ -194,5 +200,15 @@ def _candidate_names(first: Path, stem: str, suffix: str) -> Iterator[Path]:
         yield first.with_name(f"{stem}-{number}{suffix}")
 
 
-__all__ = ["BatchOptions", "BatchPlan", "Job", "plan_batch", "prepare_output_folder", "walk_images", "with_hints",
-           "FORMATS", "IMAGE_SUFFIXES", "REPORT_NAME"]
+__all__ = [
+    "BatchOptions",
+    "BatchPlan",
+    "Job",
+    "plan_batch",
+    "prepare_output_folder",
+    "walk_images",
+    "with_hints",
+    "FORMATS",
+    "IMAGE_SUFFIXES",
+    "REPORT_NAME",
+]

@@ -12,29 +12,30 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
+from engine.batch.ledger import OutputLedger
 from engine.batch.plan import BatchOptions, BatchPlan, Job
 from engine.batch.steps import (
     BatchRecord,
+    Repair,
     ReportModel,
     clean_leftovers,
-    Repair,
     read_job,
     write_job,
     write_report,
     write_result,
 )
 from engine.cancel import CancelToken
-from engine.models.chroma_merge import ChromaField, merge_chroma
-from engine.models.colorizer import Colorizer
 from engine.errors import Cancelled, OutputError, describe_error
 from engine.imaging import Photo
-from engine.batch.ledger import OutputLedger
+from engine.models.chroma_merge import ChromaField, merge_chroma
+from engine.models.colorizer import Colorizer
 
 if TYPE_CHECKING:
     from engine.external.finishing import Finishing
@@ -104,8 +105,9 @@ class BatchFinished:
 BatchEvent = BatchStarted | InputProblem | JobStarted | JobDone | JobSkipped | JobFailed | BatchFinished
 
 
-def _finish(job: Job, photo: Photo, result, options: BatchOptions, forbidden: frozenset[Path],
-            ledger: OutputLedger) -> None:
+def _finish(
+    job: Job, photo: Photo, result, options: BatchOptions, forbidden: frozenset[Path], ledger: OutputLedger
+) -> None:
     """Write one photo: ``result`` is its ChromaField (merged here, off the device lane) or a
     finishing step's ``Finished`` (already merged and changed)."""
     # Replace only a file proven Revive's own from this photo, checked again now: it may have been
@@ -119,8 +121,12 @@ def _finish(job: Job, photo: Photo, result, options: BatchOptions, forbidden: fr
 
 
 def run_batch(
-    plan: BatchPlan, colorizer: Colorizer, options: BatchOptions, cancel: CancelToken | None = None,
-    finishing: Finishing | None = None, repair: Repair | None = None,
+    plan: BatchPlan,
+    colorizer: Colorizer,
+    options: BatchOptions,
+    cancel: CancelToken | None = None,
+    finishing: Finishing | None = None,
+    repair: Repair | None = None,
 ) -> Iterator[BatchEvent]:
     """Colorize every job of ``plan``; yields events, the last one ``BatchFinished``.
 
@@ -130,7 +136,7 @@ def run_batch(
     the merged photo on this thread, the device lane, before it is written."""
     cancel = cancel or CancelToken()
     started = time.monotonic()
-    began_at = datetime.now(timezone.utc)
+    began_at = datetime.now(UTC)
     forbidden = frozenset(job.source for job in plan.jobs)
     record = BatchRecord()
     done = skipped = 0
@@ -227,8 +233,17 @@ def run_batch(
             extra["restore"] = repair.description
         if finishing is not None and finishing.active:
             extra["finishing"] = finishing.description
-        report_path = write_report(plan, options, ReportModel.of(colorizer, options), record, began_at=began_at,
-                                   seconds=seconds, cancelled=cancelled, ledger=ledger, extra=extra or None)
+        report_path = write_report(
+            plan,
+            options,
+            ReportModel.of(colorizer, options),
+            record,
+            began_at=began_at,
+            seconds=seconds,
+            cancelled=cancelled,
+            ledger=ledger,
+            extra=extra or None,
+        )
     try:
         ledger.compact()
     except OutputError as error:

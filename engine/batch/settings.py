@@ -40,6 +40,9 @@ class ColorizeSettings:
             raise ValueError(f"temperature must be between {low:g} and {high:g}, got {self.temperature}")
 
 
+DEFAULT_SETTINGS = ColorizeSettings()  # frozen: safe to share as a default argument
+
+
 @dataclass(frozen=True)
 class BatchOptions:
     output_dir: Path
@@ -47,7 +50,7 @@ class BatchOptions:
     skip_existing: bool = False
     recursive: bool = True
     quality: int = 95
-    settings: ColorizeSettings = ColorizeSettings()
+    settings: ColorizeSettings = DEFAULT_SETTINGS
     write_report: bool = True
     output_kind: str = "colorized"  # what the outputs are, in the output ledger ("restored": gray repairs)
 

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.atomic_files import remove_stale_parts, write_text_atomically
+from engine.batch.ledger import OutputLedger
 from engine.batch.plan import REPORT_NAME, BatchOptions, BatchPlan, Job
 from engine.errors import OutputError
-from engine.batch.ledger import OutputLedger
 
 if TYPE_CHECKING:  # torch: only the runners that colorize import it
+    from engine.imaging import Photo
     from engine.models.chroma_merge import ChromaField
     from engine.models.colorizer import Colorizer, Prepared
-    from engine.imaging import Photo
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,9 @@ class Repair:
         return {"stages": list(self.stages)}
 
 
-def read_job(job: Job, colorizer: Colorizer, options: BatchOptions, repair: Repair | None = None,
-             cancel=None) -> tuple[Photo, Prepared]:
+def read_job(
+    job: Job, colorizer: Colorizer, options: BatchOptions, repair: Repair | None = None, cancel=None
+) -> tuple[Photo, Prepared]:
     """Decode ``job.source`` (with its metadata), restore its luminance when ``repair`` says so
     (Cancelled within one tile), and shrink it to render size. The colour is later merged with the
     restored luminance, so the output is the repaired photo in colour."""
@@ -58,27 +59,35 @@ def read_job(job: Job, colorizer: Colorizer, options: BatchOptions, repair: Repa
     return photo, colorizer.prepare(photo.luma, options.settings)
 
 
-def write_job(job: Job, photo: Photo, chroma: ChromaField, options: BatchOptions, *, forbidden: frozenset[Path],
-              replace: bool) -> None:
+def write_job(
+    job: Job, photo: Photo, chroma: ChromaField, options: BatchOptions, *, forbidden: frozenset[Path], replace: bool
+) -> None:
     """Merge ``chroma`` with the photo's full-resolution luminance and write ``job.output``
     atomically, with the source's metadata. ``replace``: the caller has just proved the file at
     the output Revive's own, made from this photo (``OutputLedger.owns``); otherwise nothing
     there is ever replaced. The caller records the written file in the ledger."""
     from engine.models.chroma_merge import merge_chroma
 
-    write_result(job, merge_chroma(photo.luma, chroma), photo.alpha, photo.metadata, options,
-                 forbidden=forbidden, replace=replace)
+    write_result(
+        job,
+        merge_chroma(photo.luma, chroma),
+        photo.alpha,
+        photo.metadata,
+        options,
+        forbidden=forbidden,
+        replace=replace,
+    )
 
 
-def write_result(job: Job, rgb, alpha, metadata, options: BatchOptions, *, forbidden: frozenset[Path],
-                 replace: bool) -> None:
+def write_result(
+    job: Job, rgb, alpha, metadata, options: BatchOptions, *, forbidden: frozenset[Path], replace: bool
+) -> None:
     """Write a finished result ``rgb`` ``(H, W, 3)`` (and ``alpha``) to ``job.output`` atomically;
     ``replace`` as for ``write_job``. Used when a finishing step (an upscaler, faces) changed the
     merged photo."""
     from engine.imaging import write_photo
 
-    write_photo(job.output, rgb, metadata, alpha=alpha, quality=options.quality, forbidden=forbidden,
-                replace=replace)
+    write_photo(job.output, rgb, metadata, alpha=alpha, quality=options.quality, forbidden=forbidden, replace=replace)
 
 
 def clean_leftovers(plan: BatchPlan, older_than: float) -> None:
@@ -128,9 +137,18 @@ class ReportModel:
         return cls(colorizer.card.name, colorizer.path, colorizer.device.description, render_size, temperature)
 
 
-def write_report(plan: BatchPlan, options: BatchOptions, model: ReportModel, record: BatchRecord, *,
-                 began_at: datetime, seconds: float, cancelled: bool, ledger: OutputLedger,
-                 extra: dict | None = None) -> Path | None:
+def write_report(
+    plan: BatchPlan,
+    options: BatchOptions,
+    model: ReportModel,
+    record: BatchRecord,
+    *,
+    began_at: datetime,
+    seconds: float,
+    cancelled: bool,
+    ledger: OutputLedger,
+    extra: dict | None = None,
+) -> Path | None:
     """``revive-report.json`` (the latest run) and ``revive-report-<UTC time>.json`` (kept), each
     written only where nothing is or Revive's own report is, and recorded in the ledger. ``extra``:
     further top-level keys (a cluster run says where it ran). Returns the latest report's path, or

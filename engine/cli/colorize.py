@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from engine.batch.folder_scan import describe_other_types
 from engine.batch.plan import BatchPlan, plan_batch, prepare_output_folder, with_hints
 from engine.batch.settings import (
     DEVICE_CHOICES,
@@ -26,14 +27,14 @@ from engine.batch.settings import (
     ColorizeSettings,
 )
 from engine.cancel import CancelToken
+from engine.cli.progress import ProgressLine
+from engine.cli.restore import add_restore_option, restore_request
 from engine.cli.runtime import events_from_thread, in_background, interrupts, native_stderr_to_log, say
 from engine.cluster.command import add_cluster_arguments, cluster_events, cluster_problem, model_lines
+from engine.durations import format_duration
 from engine.errors import ReviveError
-from engine.batch.folder_scan import describe_other_types
-from engine.hints.store import HintStore
 from engine.hints.schema import read_hint_file
-from engine.cli.restore import add_restore_option, restore_request
-from engine.cli.progress import ProgressLine, format_duration
+from engine.hints.store import HintStore
 
 log = logging.getLogger(__name__)
 
@@ -41,30 +42,55 @@ NOTES_SHOWN = 8  # notes beyond this are counted, not listed (a big archive may 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photo files or folders (walked recursively)")
-    parser.add_argument("-o", "--output", required=True, type=Path, metavar="DIR", help="output folder (created if needed)")
-    parser.add_argument("--model", metavar="NAME|PATH", help="installed model name or .safetensors path (default: the shipped model)")
-    parser.add_argument("--render-size", type=int, metavar="N",
-                        help=f"short side at which colour is predicted, {MIN_RENDER_SIZE}-{MAX_RENDER_SIZE} (default: the model's)")
+    parser.add_argument(
+        "inputs", nargs="+", type=Path, metavar="INPUT", help="photo files or folders (walked recursively)"
+    )
+    parser.add_argument(
+        "-o", "--output", required=True, type=Path, metavar="DIR", help="output folder (created if needed)"
+    )
+    parser.add_argument(
+        "--model", metavar="NAME|PATH", help="installed model name or .safetensors path (default: the shipped model)"
+    )
+    parser.add_argument(
+        "--render-size",
+        type=int,
+        metavar="N",
+        help=f"short side at which colour is predicted, {MIN_RENDER_SIZE}-{MAX_RENDER_SIZE} (default: the model's)",
+    )
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="where the model runs (default: auto)")
-    parser.add_argument("--format", choices=FORMATS, default="same", help="output file type (default: same as the input)")
+    parser.add_argument(
+        "--format", choices=FORMATS, default="same", help="output file type (default: same as the input)"
+    )
     parser.add_argument("--skip-existing", action="store_true", help="skip photos whose output exists (resume a run)")
     parser.add_argument("--saturation", type=float, default=1.0, help="colour strength, 0-3 (default 1)")
     parser.add_argument("--temperature", type=float, help="colour boldness: lower is bolder (default: the model's)")
     parser.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
     parser.add_argument("--no-recursive", dest="recursive", action="store_false", help="do not walk into sub-folders")
     hints = parser.add_mutually_exclusive_group()
-    hints.add_argument("--hints", type=Path, metavar="FILE",
-                       help="colour hints for a single photo (JSON: points, strokes, adjust; see the README)")
-    hints.add_argument("--hints-dir", type=Path, metavar="DIR",
-                       help="colour hints for a batch: DIR/<photo stem>.json for each photo that has some")
-    hints.add_argument("--saved-hints", action="store_true",
-                       help="use the hints saved in the app for each photo (by its content)")
+    hints.add_argument(
+        "--hints",
+        type=Path,
+        metavar="FILE",
+        help="colour hints for a single photo (JSON: points, strokes, adjust; see the README)",
+    )
+    hints.add_argument(
+        "--hints-dir",
+        type=Path,
+        metavar="DIR",
+        help="colour hints for a batch: DIR/<photo stem>.json for each photo that has some",
+    )
+    hints.add_argument(
+        "--saved-hints", action="store_true", help="use the hints saved in the app for each photo (by its content)"
+    )
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto", help=argparse.SUPPRESS)
-    parser.add_argument("--upscale", metavar="NAME|PATH",
-                        help="enlarge the result with an added upscaling model (see models --add)")
-    parser.add_argument("--faces", metavar="NAME|PATH",
-                        help="restore faces with an added face model (GFPGAN, CodeFormer; see models --add)")
+    parser.add_argument(
+        "--upscale", metavar="NAME|PATH", help="enlarge the result with an added upscaling model (see models --add)"
+    )
+    parser.add_argument(
+        "--faces",
+        metavar="NAME|PATH",
+        help="restore faces with an added face model (GFPGAN, CodeFormer; see models --add)",
+    )
     add_restore_option(parser)
     add_cluster_arguments(parser)
 
@@ -87,7 +113,9 @@ def _attach_hints(plan: BatchPlan, args: argparse.Namespace) -> BatchPlan:
     a --hints file that cannot be used (a single photo's hints are the point of the command)."""
     if args.hints is not None:
         if len(plan.jobs) != 1:
-            raise ReviveError(f"--hints is for one photo, and the inputs hold {len(plan.jobs)}: use --hints-dir for a batch")
+            raise ReviveError(
+                f"--hints is for one photo, and the inputs hold {len(plan.jobs)}: use --hints-dir for a batch"
+            )
         hints = read_hint_file(args.hints)
         return with_hints(plan, lambda job: hints)
     if args.hints_dir is not None:
@@ -114,7 +142,9 @@ def _print_plan(plan: BatchPlan) -> None:
     for path, message in plan.problems:
         say(f"skipped: {path}: {message}")
     if plan.revive_outputs:
-        say(f"note: {plan.revive_outputs} file(s) under the inputs are Revive's own earlier results; not colorized again")
+        say(
+            f"note: {plan.revive_outputs} file(s) under the inputs are Revive's own earlier results; not colorized again"
+        )
     other = describe_other_types(plan.other_types)
     if other:
         say(f"note: skipped {other}")
@@ -124,8 +154,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = ColorizeSettings(args.render_size, args.saturation, args.temperature)
         options = BatchOptions(
-            output_dir=args.output, format=args.format, skip_existing=args.skip_existing,
-            recursive=args.recursive, quality=args.quality, settings=settings,
+            output_dir=args.output,
+            format=args.format,
+            skip_existing=args.skip_existing,
+            recursive=args.recursive,
+            quality=args.quality,
+            settings=settings,
         )
         restore = restore_request(args)
     except ValueError as error:
@@ -172,8 +206,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         colorizer = loading.result()
         if any(job.hints is not None and job.hints.has_marks for job in plan.jobs) and not colorizer.takes_hints:
-            raise ReviveError(f"the model {colorizer.card.name} takes no colour hints; choose one that does"
-                              " (main.py models shows which)")
+            raise ReviveError(
+                f"the model {colorizer.card.name} takes no colour hints; choose one that does"
+                " (main.py models shows which)"
+            )
         finishing = finishing_loading.result() if finishing_loading is not None else None
         repair = _repair(restore)
         prepare_output_folder(options.output_dir)  # after the model: a usage error leaves no folder

@@ -23,12 +23,20 @@ from engine.paths import shipped_models_dir, user_models_dir
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    parser.add_argument("--add", type=Path, metavar="PATH",
-                        help="add a model file from another project (.pth, .pt, .ckpt, .safetensors: DDColor, "
-                             "GFPGAN, CodeFormer, LaMa, Real-ESRGAN and other upscalers)")
+    parser.add_argument(
+        "--add",
+        type=Path,
+        metavar="PATH",
+        help="add a model file from another project (.pth, .pt, .ckpt, .safetensors: DDColor, "
+        "GFPGAN, CodeFormer, LaMa, Real-ESRGAN and other upscalers)",
+    )
     parser.add_argument("--name", metavar="NAME", help="with --add: the name to give it (default: the file's name)")
-    parser.add_argument("--source", default="", metavar="TEXT",
-                        help="with --add: where it came from (project, page, licence), kept on its card")
+    parser.add_argument(
+        "--source",
+        default="",
+        metavar="TEXT",
+        help="with --add: where it came from (project, page, licence), kept on its card",
+    )
     parser.add_argument("--remove", metavar="NAME", help="remove a model that was added with --add")
 
 
@@ -75,8 +83,10 @@ def _remove(name: str) -> int:
     except ReviveError as error:
         message = str(error)
         if any(m.name == name for m in list_models()):
-            message = (f"{name!r} is one of Revive's own models, not an added one; "
-                       f"delete its file in {user_models_dir()} to remove it")
+            message = (
+                f"{name!r} is one of Revive's own models, not an added one; "
+                f"delete its file in {user_models_dir()} to remove it"
+            )
         say(f"revive: {message}")
         return 2
     print(printable(f"Removed {removed.name} ({removed.path})"))
@@ -91,7 +101,10 @@ def _external_summary(card) -> str:
 def _external_json(m: store.ExternalModel, problem: str | None) -> dict:
     card = m.card
     return {
-        "name": m.name, "source": "external", "path": str(m.path), "size_bytes": m.size_bytes,
+        "name": m.name,
+        "source": "external",
+        "path": str(m.path),
+        "size_bytes": m.size_bytes,
         "architecture": card.architecture if card else None,
         "task": card.task if card else None,
         "scale": card.scale if card else None,
@@ -134,18 +147,27 @@ def run(args: argparse.Namespace) -> int:
     models = [(m, _problem(m)) for m in list_models()]
     external = [(m, _external_problem(m)) for m in store.list_external()]
     if args.json:
-        print(json.dumps([
-            {
-                "name": m.name, "source": m.source, "path": str(m.path), "size_bytes": m.size_bytes,
-                "architecture": m.card.architecture if m.card else None,
-                "task": "colorization",
-                "trained_on": m.card.trained_on if m.card else None,
-                "takes_hints": m.card.takes_hints if m.card else None,
-                "healthy": problem is None,
-                "problem": problem,
-            }
-            for m, problem in models
-        ] + [_external_json(m, problem) for m, problem in external], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": m.name,
+                        "source": m.source,
+                        "path": str(m.path),
+                        "size_bytes": m.size_bytes,
+                        "architecture": m.card.architecture if m.card else None,
+                        "task": "colorization",
+                        "trained_on": m.card.trained_on if m.card else None,
+                        "takes_hints": m.card.takes_hints if m.card else None,
+                        "healthy": problem is None,
+                        "problem": problem,
+                    }
+                    for m, problem in models
+                ]
+                + [_external_json(m, problem) for m, problem in external],
+                indent=2,
+            )
+        )
         return 0
     if not models and not external:
         print("No models installed.")
@@ -157,7 +179,9 @@ def run(args: argparse.Namespace) -> int:
         assert m.card is not None
         arch = m.card.architecture + (f" {m.card.arguments}" if m.card.arguments else "")
         hints = ", takes colour hints" if m.card.takes_hints else ""
-        print(printable(f"{m.name}  [{m.source}]  {arch}, {_size(m.size_bytes)}, render size {m.card.render_size}{hints}"))
+        print(
+            printable(f"{m.name}  [{m.source}]  {arch}, {_size(m.size_bytes)}, render size {m.card.render_size}{hints}")
+        )
         if m.card.description:
             print(printable(f"    {m.card.description}"))
         if m.card.trained_on:

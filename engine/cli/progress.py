@@ -10,15 +10,9 @@ import sys
 import time
 from typing import TextIO
 
+from engine.durations import format_duration
 
-_CONTROL = {i: " " for i in range(32)}  # a file name with a newline must not break the line
-
-
-def format_duration(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:d}:{secs:02d}"
+_CONTROL = dict.fromkeys(range(32), " ")  # a file name with a newline must not break the line
 
 
 class ProgressLine:

@@ -20,7 +20,9 @@ from pathlib import Path
 
 from engine.batch.settings import FORMATS, BatchOptions
 from engine.cancel import CancelToken
+from engine.cli.progress import ProgressLine
 from engine.cli.runtime import events_from_thread, interrupts, native_stderr_to_log, say
+from engine.durations import format_duration
 from engine.errors import ReviveError
 from engine.restoration.stages import (
     FILL_METHODS,
@@ -30,29 +32,44 @@ from engine.restoration.stages import (
     parse_stages,
     parse_strengths,
 )
-from engine.cli.progress import ProgressLine, format_duration
 
 DEFAULT_STAGES = ",".join(STAGE_ORDER)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
-                        help="photo files or folders (walked recursively)")
-    parser.add_argument("-o", "--output", required=True, type=Path, metavar="DIR",
-                        help="output folder (created if needed)")
-    parser.add_argument("--stages", default=DEFAULT_STAGES, metavar="LIST",
-                        help=f"what to repair, comma-separated: {', '.join(STAGE_ORDER)} or all (default: all);"
-                             " they always run in that order")
-    parser.add_argument("--strength", metavar="S|STAGE=S,...",
-                        help="strength 0-1 for every stage (0.7) or per stage (fading=0.9,grain=0.3); for"
-                             " scratches it is the detector's sensitivity (default: each stage's own)")
+    parser.add_argument(
+        "inputs", nargs="+", type=Path, metavar="INPUT", help="photo files or folders (walked recursively)"
+    )
+    parser.add_argument(
+        "-o", "--output", required=True, type=Path, metavar="DIR", help="output folder (created if needed)"
+    )
+    parser.add_argument(
+        "--stages",
+        default=DEFAULT_STAGES,
+        metavar="LIST",
+        help=f"what to repair, comma-separated: {', '.join(STAGE_ORDER)} or all (default: all);"
+        " they always run in that order",
+    )
+    parser.add_argument(
+        "--strength",
+        metavar="S|STAGE=S,...",
+        help="strength 0-1 for every stage (0.7) or per stage (fading=0.9,grain=0.3); for"
+        " scratches it is the detector's sensitivity (default: each stage's own)",
+    )
     parser.add_argument("--fill", choices=FILL_METHODS, default="telea", help="how damage is filled (default telea)")
-    parser.add_argument("--detect-size", type=int, default=ScratchOptions().detect_size, metavar="N",
-                        help="short side of the copy the damage detector looks at (default %(default)s)")
-    parser.add_argument("--detector", type=Path, metavar="FILE",
-                        help="a damage detector file (default: the shipped one)")
-    parser.add_argument("--format", choices=FORMATS, default="same",
-                        help="output file type (default: same as the input)")
+    parser.add_argument(
+        "--detect-size",
+        type=int,
+        default=ScratchOptions().detect_size,
+        metavar="N",
+        help="short side of the copy the damage detector looks at (default %(default)s)",
+    )
+    parser.add_argument(
+        "--detector", type=Path, metavar="FILE", help="a damage detector file (default: the shipped one)"
+    )
+    parser.add_argument(
+        "--format", choices=FORMATS, default="same", help="output file type (default: same as the input)"
+    )
     parser.add_argument("--skip-existing", action="store_true", help="skip photos whose output exists (resume a run)")
     parser.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
     parser.add_argument("--no-recursive", dest="recursive", action="store_false", help="do not walk into sub-folders")
@@ -69,10 +86,16 @@ def restoration_options(args: argparse.Namespace) -> tuple[tuple[str, ...], Rest
 
 def add_restore_option(parser: argparse.ArgumentParser) -> None:
     """``--restore LIST`` and ``--restore-strength`` for the colorize command: repair before colour."""
-    parser.add_argument("--restore", metavar="LIST",
-                        help=f"repair each photo before colouring it: {', '.join(STAGE_ORDER)} or all, comma-separated")
-    parser.add_argument("--restore-strength", metavar="S|STAGE=S,...",
-                        help="strength 0-1 of the repair, for every stage or per stage (default: each stage's own)")
+    parser.add_argument(
+        "--restore",
+        metavar="LIST",
+        help=f"repair each photo before colouring it: {', '.join(STAGE_ORDER)} or all, comma-separated",
+    )
+    parser.add_argument(
+        "--restore-strength",
+        metavar="S|STAGE=S,...",
+        help="strength 0-1 of the repair, for every stage or per stage (default: each stage's own)",
+    )
 
 
 def restore_request(args: argparse.Namespace) -> tuple[tuple[str, ...], RestorationOptions] | None:
@@ -94,8 +117,14 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         stages, options = restoration_options(args)
-        batch = BatchOptions(output_dir=args.output, format=args.format, skip_existing=args.skip_existing,
-                             recursive=args.recursive, quality=args.quality, output_kind="restored")
+        batch = BatchOptions(
+            output_dir=args.output,
+            format=args.format,
+            skip_existing=args.skip_existing,
+            recursive=args.recursive,
+            quality=args.quality,
+            output_kind="restored",
+        )
     except ValueError as error:
         say(f"revive: {error}")
         return 2
@@ -149,8 +178,9 @@ def _run_plan(plan, stages, options, restorer, batch: BatchOptions) -> int:
     summary = None
 
     def events():
-        return restore_batch(plan, stages, options, restorer, quality=batch.quality, skip_existing=batch.skip_existing,
-                             cancel=cancel)
+        return restore_batch(
+            plan, stages, options, restorer, quality=batch.quality, skip_existing=batch.skip_existing, cancel=cancel
+        )
 
     with interrupts(cancel, "stopping within the photo in progress; finished photos are kept"), native_stderr_to_log():
         try:
@@ -169,8 +199,10 @@ def _run_plan(plan, stages, options, restorer, batch: BatchOptions) -> int:
             progress.close()
     assert summary is not None
     problems = len(summary.failed) + len(plan.problems)
-    say(f"Done {summary.done}, skipped {summary.skipped}, failed {len(summary.failed)} in "
-        f"{format_duration(summary.seconds)}" + (" - cancelled" if summary.cancelled else ""))
+    say(
+        f"Done {summary.done}, skipped {summary.skipped}, failed {len(summary.failed)} in "
+        f"{format_duration(summary.seconds)}" + (" - cancelled" if summary.cancelled else "")
+    )
     for source, message in summary.failed:
         say(f"  {source}: {message}")
     if summary.cancelled:

@@ -21,17 +21,11 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from engine.cancel import CancelToken
+from engine.errors import printable
 
 T = TypeVar("T")
 
-_CONTROL = {i: f"\\x{i:02x}" for i in range(32)} | {0x7F: "\\x7f", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
 _DONE = object()
-
-
-def printable(text: object) -> str:
-    """``text`` on one line: newlines, tabs and other control characters (in a file name, say)
-    shown as escapes, as ``ls -b`` does, so one message is one line."""
-    return str(text).translate(_CONTROL)
 
 
 def say(message: object) -> None:
@@ -151,11 +145,18 @@ def native_stderr_to_log(logger_name: str = "native"):
         yield
         return
     logger = logging.getLogger(logger_name)
-    terminal = io.TextIOWrapper(os.fdopen(os.dup(saved), "wb", buffering=0), write_through=True,
-                                encoding=getattr(sys.stderr, "encoding", None) or "utf-8", errors="backslashreplace")
+    terminal = io.TextIOWrapper(
+        os.fdopen(os.dup(saved), "wb", buffering=0),
+        write_through=True,
+        encoding=getattr(sys.stderr, "encoding", None) or "utf-8",
+        errors="backslashreplace",
+    )
     previous_stream = sys.stderr
-    handlers = [h for h in logging.getLogger().handlers
-                if isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) is previous_stream]
+    handlers = [
+        h
+        for h in logging.getLogger().handlers
+        if isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) is previous_stream
+    ]
 
     def pump() -> None:
         with os.fdopen(read_end, "rb") as pipe:
@@ -188,6 +189,8 @@ def exit_on_sigterm() -> None:
     """Until a command installs its own handling, SIGTERM acts as Ctrl+C (KeyboardInterrupt), so
     it too ends with one line and status 130 instead of a silent 143."""
     if hasattr(signal, "SIGTERM"):
+
         def raise_interrupt(signum, frame):
             raise KeyboardInterrupt
+
         signal.signal(signal.SIGTERM, raise_interrupt)

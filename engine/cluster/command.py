@@ -28,13 +28,18 @@ def _worker_count(text: str) -> int:
 
 def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--cluster", metavar="ADDRESS",
+        "--cluster",
+        metavar="ADDRESS",
         help="colorize on a Ray cluster: 'auto' (the cluster this machine is a node of), 'ray://HOST:10001',"
-             " or 'local' (start Ray on this machine). Inputs, output and Revive must be at the same paths on"
-             f" every node. Needs the cluster extra ({INSTALL_HINT.split(': ')[1]})")
+        " or 'local' (start Ray on this machine). Inputs, output and Revive must be at the same paths on"
+        f" every node. Needs the cluster extra ({INSTALL_HINT.split(': ')[1]})",
+    )
     parser.add_argument(
-        "--cluster-workers", type=_worker_count, metavar="N",
-        help="with --cluster: how many workers (default: one per GPU of the cluster, else one per CPU)")
+        "--cluster-workers",
+        type=_worker_count,
+        metavar="N",
+        help="with --cluster: how many workers (default: one per GPU of the cluster, else one per CPU)",
+    )
 
 
 def cluster_problem(args: argparse.Namespace) -> str | None:
@@ -55,18 +60,29 @@ def model_lines(args: argparse.Namespace) -> list[str]:
 
     resolved = resolve(str(args.model) if args.model is not None else None)
     card = read_card(resolved.path)
-    return [*(f"warning: {warning}" for warning in resolved.warnings),
-            f"Model {card.name} ({resolved.path}) on the Ray cluster {args.cluster}"]
+    return [
+        *(f"warning: {warning}" for warning in resolved.warnings),
+        f"Model {card.name} ({resolved.path}) on the Ray cluster {args.cluster}",
+    ]
 
 
-def cluster_events(plan: BatchPlan, options: BatchOptions,
-                   args: argparse.Namespace) -> Callable[[CancelToken], Iterator[object]]:
+def cluster_events(
+    plan: BatchPlan, options: BatchOptions, args: argparse.Namespace
+) -> Callable[[CancelToken], Iterator[object]]:
     """The event source of a cluster run: ``start(cancel)`` gives ``run_batch``'s events."""
 
     def start(cancel: CancelToken) -> Iterator[object]:
         from engine.cluster.run import run_batch_on_cluster
 
-        return run_batch_on_cluster(plan, options, args.model, args.device, args.cluster, cancel,
-                                    workers=args.cluster_workers, precision=getattr(args, "precision", "auto"))
+        return run_batch_on_cluster(
+            plan,
+            options,
+            args.model,
+            args.device,
+            args.cluster,
+            cancel,
+            workers=args.cluster_workers,
+            precision=getattr(args, "precision", "auto"),
+        )
 
     return start

@@ -32,8 +32,9 @@ class WorkerLayout:
         return f"{self.count} worker(s) of {unit} each"
 
 
-def plan_workers(nodes: Sequence[Mapping[str, float]], device: str = "auto",
-                 workers: int | None = None) -> WorkerLayout:
+def plan_workers(
+    nodes: Sequence[Mapping[str, float]], device: str = "auto", workers: int | None = None
+) -> WorkerLayout:
     """The layout for a cluster whose alive nodes have ``nodes`` resources (Ray's ``{"CPU": 16,
     "GPU": 2, ...}`` per node). ``device`` is the user's --device; ``workers`` None fills the
     cluster. ClusterError when the cluster cannot hold what is asked for."""

@@ -95,9 +95,16 @@ class ClusterWorkers:
 
     # ------------------------------------------------------------------------ starting, stopping
     @classmethod
-    def start(cls, model: str | Path | None = None, device: str = "auto", address: str = "local", *,
-              workers: int | None = None, precision: str = "auto",
-              cancel: CancelToken | None = None) -> ClusterWorkers:
+    def start(
+        cls,
+        model: str | Path | None = None,
+        device: str = "auto",
+        address: str = "local",
+        *,
+        workers: int | None = None,
+        precision: str = "auto",
+        cancel: CancelToken | None = None,
+    ) -> ClusterWorkers:
         """Connect (unless this process already is) and start the workers; return once each has
         loaded the model, or as soon as ``cancel`` is set (then ``infos`` is empty). ClusterError
         when Ray is missing, the cluster cannot be reached or cannot hold the workers, or a worker
@@ -129,9 +136,11 @@ class ClusterWorkers:
         try:
             ray.init(address=self.address, **settings)
         except (ConnectionError, ValueError) as error:
-            raise ClusterError(f"cannot connect to the Ray cluster at {self.address} ({first_line(error)}):"
-                               " start one with `ray start --head`, or give its address"
-                               " (auto, ray://HOST:10001, local)") from None
+            raise ClusterError(
+                f"cannot connect to the Ray cluster at {self.address} ({first_line(error)}):"
+                " start one with `ray start --head`, or give its address"
+                " (auto, ray://HOST:10001, local)"
+            ) from None
         self._connected = True
 
     def _start(self, device: str, precision: str, workers: int | None, cancel: CancelToken) -> None:
@@ -141,8 +150,11 @@ class ClusterWorkers:
         log.info("starting %s on the Ray cluster at %s", layout.describe(), self.address)
         model_ref = ray.put(self.model.path.read_bytes())
         actor = ray.remote(ColorizeWorker).options(
-            num_cpus=layout.num_cpus, num_gpus=layout.num_gpus, max_concurrency=layout.concurrency,
-            scheduling_strategy="SPREAD")
+            num_cpus=layout.num_cpus,
+            num_gpus=layout.num_gpus,
+            max_concurrency=layout.concurrency,
+            scheduling_strategy="SPREAD",
+        )
         for _ in range(layout.count):
             handle = actor.remote(model_ref, str(self.model.path), layout.device, precision, layout.torch_threads)
             self._slots.append(_Slot(handle, layout.concurrency))
@@ -168,8 +180,10 @@ class ClusterWorkers:
             if cancel.cancelled:
                 return False
             if time.monotonic() > deadline:
-                raise ClusterError(f"only {len(ready)} of {len(refs)} Ray workers {what} in {STARTUP_SECONDS:.0f} s:"
-                                   " the cluster is busy or short of CPUs or GPUs; ask for fewer workers")
+                raise ClusterError(
+                    f"only {len(ready)} of {len(refs)} Ray workers {what} in {STARTUP_SECONDS:.0f} s:"
+                    " the cluster is busy or short of CPUs or GPUs; ask for fewer workers"
+                )
 
     def close(self) -> None:
         for slot in self._slots:
@@ -253,8 +267,9 @@ class ClusterWorkers:
             except ray.exceptions.RayActorError as error:
                 slot.alive = False
                 self._last_loss = first_line(error)
-                outcome = JobOutcome(job.index, 0.0, message="the Ray worker stopped while colorizing this photo"
-                                                             f" ({first_line(error)})")
+                outcome = JobOutcome(
+                    job.index, 0.0, message=f"the Ray worker stopped while colorizing this photo ({first_line(error)})"
+                )
             except ray.exceptions.RayError as error:
                 outcome = JobOutcome(job.index, 0.0, message=f"Ray could not colorize this photo ({first_line(error)})")
             outcomes.append((job, outcome))
@@ -263,8 +278,10 @@ class ClusterWorkers:
     def check_alive(self) -> None:
         """ClusterError when every worker has stopped."""
         if self._slots and not any(slot.alive for slot in self._slots):
-            raise ClusterError(f"every Ray worker has stopped ({self._last_loss}); finished photos are kept:"
-                               " run again with --skip-existing")
+            raise ClusterError(
+                f"every Ray worker has stopped ({self._last_loss}); finished photos are kept:"
+                " run again with --skip-existing"
+            )
 
     def describe(self) -> str:
         """Where the model ran, for the report: "Ray cluster (auto): 4 x NVIDIA H200 (CUDA, bf16)"."""

@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from engine.batch.ledger import OutputLedger
 from engine.batch.plan import BatchOptions, BatchPlan
 from engine.batch.run import (
     BatchEvent,
@@ -48,16 +49,22 @@ from engine.batch.steps import BatchRecord, ReportModel, clean_leftovers, write_
 from engine.cancel import CancelToken
 from engine.cluster.pool import POLL_SECONDS, REVIVE_ROOT, ClusterWorkers, ModelFile, import_ray
 from engine.errors import OutputError, ReviveError, first_line
-from engine.batch.ledger import OutputLedger
 
 log = logging.getLogger(__name__)
 
 __all__ = ["REVIVE_ROOT", "ClusterWorkers", "import_ray", "run_batch_on_cluster", "run_batch_on_workers"]
 
 
-def run_batch_on_cluster(  # noqa: PLR0917 - run_batch's arguments, then where and on what
-    plan: BatchPlan, options: BatchOptions, model: str | Path | None = None, device: str = "auto",
-    address: str = "local", cancel: CancelToken | None = None, workers: int | None = None, *, precision: str = "auto",
+def run_batch_on_cluster(
+    plan: BatchPlan,
+    options: BatchOptions,
+    model: str | Path | None = None,
+    device: str = "auto",
+    address: str = "local",
+    cancel: CancelToken | None = None,
+    workers: int | None = None,
+    *,
+    precision: str = "auto",
 ) -> Iterator[BatchEvent]:
     """Colorize every job of ``plan`` on the Ray cluster at ``address`` ("auto": the cluster this
     machine belongs to, "ray://HOST:10001": a remote one, "local": start Ray here; when this
@@ -76,20 +83,29 @@ def run_batch_on_cluster(  # noqa: PLR0917 - run_batch's arguments, then where a
         yield from run_batch_on_workers(pool, plan, options, cancel)
 
 
-def run_batch_on_workers(workers: ClusterWorkers, plan: BatchPlan, options: BatchOptions,
-                         cancel: CancelToken | None = None) -> Iterator[BatchEvent]:
+def run_batch_on_workers(
+    workers: ClusterWorkers, plan: BatchPlan, options: BatchOptions, cancel: CancelToken | None = None
+) -> Iterator[BatchEvent]:
     """``run_batch_on_cluster`` on workers already started (``ClusterWorkers.start``), which stay
     up for the next batch: the model is not loaded again on every node."""
     workers.claim()
     try:
-        yield from _run(plan, options, workers, model=workers.model, address=workers.address,
-                        cancel=cancel or CancelToken())
+        yield from _run(
+            plan, options, workers, model=workers.model, address=workers.address, cancel=cancel or CancelToken()
+        )
     finally:
         workers.release()
 
 
-def _run(plan: BatchPlan, options: BatchOptions, pool: ClusterWorkers | None, *, model: ModelFile, address: str,
-         cancel: CancelToken) -> Iterator[BatchEvent]:
+def _run(
+    plan: BatchPlan,
+    options: BatchOptions,
+    pool: ClusterWorkers | None,
+    *,
+    model: ModelFile,
+    address: str,
+    cancel: CancelToken,
+) -> Iterator[BatchEvent]:
     """The batch loop, as ``engine.batch.run.run_batch``'s but with ``pool`` colorizing (None:
     nothing is left to do, every job is skipped)."""
     started = time.monotonic()
@@ -104,8 +120,9 @@ def _run(plan: BatchPlan, options: BatchOptions, pool: ClusterWorkers | None, *,
     marker = None
     if pending and pool is not None and pool.infos:
         if any(job.hints is not None and job.hints.has_marks for job in pending) and not pool.infos[0].takes_hints:
-            raise ReviveError(f"the model {model.card.name} takes no colour hints; choose one that does"
-                              " (main.py models shows which)")
+            raise ReviveError(
+                f"the model {model.card.name} takes no colour hints; choose one that does (main.py models shows which)"
+            )
         marker = pool.begin(plan, options, cancel)
     try:
         yield BatchStarted(len(plan.jobs), len(pending))
@@ -165,12 +182,19 @@ def _run(plan: BatchPlan, options: BatchOptions, pool: ClusterWorkers | None, *,
         infos = pool.infos if pool is not None else []
         extra = {"cluster": {"address": address, "workers": len(infos), "nodes": sorted({i.node for i in infos})}}
         about = ReportModel(model.card.name, model.path, device, render_size, temperature)
-        report_path = write_report(plan, options, about, record, began_at=began_at, seconds=seconds,
-                                   cancelled=cancelled, ledger=ledger, extra=extra)
+        report_path = write_report(
+            plan,
+            options,
+            about,
+            record,
+            began_at=began_at,
+            seconds=seconds,
+            cancelled=cancelled,
+            ledger=ledger,
+            extra=extra,
+        )
     try:
         ledger.compact()
     except OutputError as error:
         log.warning("could not tidy the output ledger: %s", error)
     yield BatchFinished(BatchSummary(len(plan.jobs), done, skipped, tuple(failed), cancelled, seconds, report_path))
-
-

@@ -24,10 +24,10 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.batch.ledger import FileStamp, stamp_file
 from engine.batch.plan import BatchOptions, Job
 from engine.batch.steps import read_job, write_job
 from engine.errors import ReviveError, describe_error
-from engine.batch.ledger import FileStamp, stamp_file
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +106,12 @@ class ColorizeWorker:
 
     def info(self) -> WorkerInfo:
         colorizer = self._colorizer
-        return WorkerInfo(socket.gethostname(), colorizer.device.description if colorizer else "",
-                          bool(colorizer and colorizer.takes_hints), self._problem)
+        return WorkerInfo(
+            socket.gethostname(),
+            colorizer.device.description if colorizer else "",
+            bool(colorizer and colorizer.takes_hints),
+            self._problem,
+        )
 
     def begin(self, options: BatchOptions, forbidden: frozenset[Path], check: ReachCheck) -> str | None:
         """Take the settings of the next batch (called between batches, never during one); returns
@@ -140,8 +144,8 @@ class ColorizeWorker:
 
 def _load(model_bytes: bytes, path: Path, device: str, precision: str):
     """A Colorizer of the model file's bytes, checked as any model file is (engine.models.files)."""
-    from engine.models.colorizer import Colorizer
     from engine.device import select_device
+    from engine.models.colorizer import Colorizer
     from engine.models.files import load_model
 
     choice = select_device(device, precision)

@@ -57,9 +57,14 @@ def add_model(path: Path, name: str | None = None, source: str = "") -> store.Ex
     descriptor = loading.examine(data, path.name)
     try:
         card = ExternalCard(
-            name=name, file=name + path.suffix.lower(), original_name=path.name, source=source.strip(),
-            sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data),
-            added=datetime.now(UTC).isoformat(timespec="seconds"), **loading.facts(descriptor),
+            name=name,
+            file=name + path.suffix.lower(),
+            original_name=path.name,
+            source=source.strip(),
+            sha256=hashlib.sha256(data).hexdigest(),
+            size_bytes=len(data),
+            added=datetime.now(UTC).isoformat(timespec="seconds"),
+            **loading.facts(descriptor),
         )
     except ValueError as error:  # spandrel reported something a card cannot hold (e.g. a 32x scale)
         raise ModelFileError(f"{path.name}: {error}") from None

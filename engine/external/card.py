@@ -119,14 +119,24 @@ def _is_int(value: object, low: int, high: int) -> bool:
 
 def card_problem(card: ExternalCard) -> str | None:
     """What is wrong with a card's fields, naming the field; None if nothing."""
-    for name in ("name", "architecture", "task", "tiling", "file", "original_name", "source", "sha256", "added",
-                 "format"):
+    for name in (
+        "name",
+        "architecture",
+        "task",
+        "tiling",
+        "file",
+        "original_name",
+        "source",
+        "sha256",
+        "added",
+        "format",
+    ):
         value = getattr(card, name)
         if not isinstance(value, str):
             return f"{name} must be text, got {type(value).__name__}"
         if len(value) > _TEXT_LIMIT:
             return f"{name} is too long ({len(value)} characters)"
-    if not card.name.strip() or any(c in card.name for c in '/\\:') or card.name.startswith("."):
+    if not card.name.strip() or any(c in card.name for c in "/\\:") or card.name.startswith("."):
         return f"name {card.name[:40]!r} is not a plain model name"
     if card.task not in TASKS:
         return f"task must be one of {', '.join(TASKS)}, got {card.task[:40]!r}"
@@ -137,20 +147,32 @@ def card_problem(card: ExternalCard) -> str | None:
         return f"file must be the card's name plus one of {', '.join(MODEL_SUFFIXES)}, got {card.file[:60]!r}"
     if not _SHA256.match(card.sha256):
         return "sha256 must be 64 lowercase hexadecimal digits"
-    for name, low, high in (("scale", 1, 16), ("input_channels", 1, 16), ("output_channels", 1, 16),
-                            ("parameters", 0, 10**11), ("size_bytes", 1, 2**40)):
+    for name, low, high in (
+        ("scale", 1, 16),
+        ("input_channels", 1, 16),
+        ("output_channels", 1, 16),
+        ("parameters", 0, 10**11),
+        ("size_bytes", 1, 2**40),
+    ):
         if not _is_int(getattr(card, name), low, high):
             return f"{name} must be a whole number from {low} to {high}, got {getattr(card, name)!r}"
     for name in ("supports_half", "supports_bfloat16"):
         if not isinstance(getattr(card, name), bool):
             return f"{name} must be true or false"
-    if not isinstance(card.tags, tuple) or len(card.tags) > 32 or not all(
-            isinstance(t, str) and len(t) <= 100 for t in card.tags):
+    if (
+        not isinstance(card.tags, tuple)
+        or len(card.tags) > 32
+        or not all(isinstance(t, str) and len(t) <= 100 for t in card.tags)
+    ):
         return "tags must be a short list of short texts"
     size = card.size_requirements
-    if (not isinstance(size, dict) or set(size) != {"minimum", "multiple_of", "square"}
-            or not _is_int(size["minimum"], 0, 8192) or not _is_int(size["multiple_of"], 1, 8192)
-            or not isinstance(size["square"], bool)):
+    if (
+        not isinstance(size, dict)
+        or set(size) != {"minimum", "multiple_of", "square"}
+        or not _is_int(size["minimum"], 0, 8192)
+        or not _is_int(size["multiple_of"], 1, 8192)
+        or not isinstance(size["square"], bool)
+    ):
         return "size_requirements must be {minimum, multiple_of, square}"
     return None
 
@@ -170,5 +192,7 @@ def task_for(architecture: str, purpose: str) -> str:
 def require_task(card: ExternalCard, tasks: tuple[str, ...], wanted: str) -> None:
     """WrongModelTask unless ``card.task`` is one of ``tasks`` (``wanted`` names the use for people)."""
     if card.task not in tasks:
-        raise WrongModelTask(f"the model {card.name!r} ({card.architecture}) is a {card.task} model, "
-                             f"not {wanted} (main.py models lists each model's task)")
+        raise WrongModelTask(
+            f"the model {card.name!r} ({card.architecture}) is a {card.task} model, "
+            f"not {wanted} (main.py models lists each model's task)"
+        )

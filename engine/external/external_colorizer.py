@@ -25,16 +25,16 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from engine.batch.settings import ColorizeSettings
-from engine.models.chroma_merge import ChromaField, fit_chroma_field, merge_chroma
+from engine.batch.settings import DEFAULT_SETTINGS, ColorizeSettings
 from engine.color import gray_to_lightness, lab_to_rgb, rgb_to_ycbcr_chroma
-from engine.models.colorizer import Colorizer, render_shape
 from engine.errors import ModelFileError, ModelNotFound, UnsupportedImage
 from engine.external import store
 from engine.external.card import DDCOLOR_INPUT_SIZE
 from engine.external.runtime import LoadedModel, load_external, running
 from engine.hints.schema import HintError, PhotoHints, adjust_ab
 from engine.models.card import MODEL_SUFFIX, read_header
+from engine.models.chroma_merge import ChromaField, fit_chroma_field, merge_chroma
+from engine.models.colorizer import Colorizer, render_shape
 from engine.models.registry import list_models
 
 log = logging.getLogger(__name__)
@@ -92,8 +92,10 @@ class ExternalColorizer:
     def prepare(self, luma: np.ndarray, settings: ColorizeSettings) -> DDColorPrepared:
         """The luma ``(H, W)`` uint8/uint16 at render shape and at the square input (Pillow, fast)."""
         if not isinstance(luma, np.ndarray) or luma.ndim != 2 or luma.dtype not in (np.uint8, np.uint16):
-            raise UnsupportedImage(f"luma must be a (H, W) uint8 or uint16 array, got {getattr(luma, 'shape', None)} "
-                                   f"{getattr(luma, 'dtype', type(luma).__name__)}")
+            raise UnsupportedImage(
+                f"luma must be a (H, W) uint8 or uint16 array, got {getattr(luma, 'shape', None)} "
+                f"{getattr(luma, 'dtype', type(luma).__name__)}"
+            )
         size, _ = self.resolve(settings)
         height, width = luma.shape
         guide = _resize_luma(luma, render_shape(width, height, size))
@@ -119,14 +121,22 @@ class ExternalColorizer:
         """Always None: DDColor has no hint input channels."""
         return None
 
-    def plausible_colours(self, raw: torch.Tensor, prepared: DDColorPrepared, x: float, y: float,
-                          count: int = 6) -> list[str]:
+    def plausible_colours(
+        self, raw: torch.Tensor, prepared: DDColorPrepared, x: float, y: float, count: int = 6
+    ) -> list[str]:
         """Always []: a regressing model has no class distribution to suggest colours from."""
         return []
 
-    def decode(self, ab: torch.Tensor, prepared: DDColorPrepared, temperature: float | None = None,
-               prior_correction: float = 0.0, chroma_scale: float = 1.0, hints: PhotoHints | None = None,
-               saturation: float = 1.0) -> ChromaField:
+    def decode(
+        self,
+        ab: torch.Tensor,
+        prepared: DDColorPrepared,
+        temperature: float | None = None,
+        prior_correction: float = 0.0,
+        chroma_scale: float = 1.0,
+        hints: PhotoHints | None = None,
+        saturation: float = 1.0,
+    ) -> ChromaField:
         """Colour from DDColor's a*b* (``forward``), with ``Colorizer.decode``'s signature:
         ``temperature`` and ``prior_correction`` do not apply (no classes); ``chroma_scale``, the
         whole-photo adjustments of ``hints`` and the user's ``saturation`` do; then a chroma field
@@ -139,16 +149,20 @@ class ExternalColorizer:
         rgb = lab_to_rgb(torch.cat((lightness[None], ab), dim=0)[None])[0]
         return fit_chroma_field(prepared.guide, rgb_to_ycbcr_chroma(rgb))
 
-    def predict(self, prepared: DDColorPrepared, settings: ColorizeSettings,
-                hints: PhotoHints | None = None) -> ChromaField:
+    def predict(
+        self, prepared: DDColorPrepared, settings: ColorizeSettings, hints: PhotoHints | None = None
+    ) -> ChromaField:
         """The colour of one prepared photo. HintError when the photo has colour marks."""
         if hints is not None and hints.has_marks:
-            raise HintError(f"the model {self.card.name} takes no colour hints; choose a model that does"
-                            " (main.py models shows which)")
+            raise HintError(
+                f"the model {self.card.name} takes no colour hints; choose a model that does"
+                " (main.py models shows which)"
+            )
         return self.decode(self.forward(prepared), prepared, hints=hints, saturation=settings.saturation)
 
-    def colorize(self, luma: np.ndarray, settings: ColorizeSettings = ColorizeSettings(),
-                 hints: PhotoHints | None = None) -> np.ndarray:
+    def colorize(
+        self, luma: np.ndarray, settings: ColorizeSettings = DEFAULT_SETTINGS, hints: PhotoHints | None = None
+    ) -> np.ndarray:
         """The whole pipeline for one photo: ``(H, W)`` uint8/uint16 luma -> ``(H, W, 3)`` sRGB, same dtype."""
         return merge_chroma(luma, self.predict(self.prepare(luma, settings), settings, hints))
 
@@ -174,8 +188,9 @@ def _is_revive_file(path: Path) -> bool:
         return False
 
 
-def load_colorizer(name_or_path: str | Path | None = None, device: str = "cpu",
-                   precision: str = "auto") -> Colorizer | ExternalColorizer:
+def load_colorizer(
+    name_or_path: str | Path | None = None, device: str = "cpu", precision: str = "auto"
+) -> Colorizer | ExternalColorizer:
     """A colorizer for a model name or file: Revive's ``Colorizer`` for Revive's models (shipped,
     trained, or a Revive ``.safetensors`` path; None = the default), ``ExternalColorizer`` for an
     added DDColor model or a DDColor file. A Revive model shadows an external one of the same name
@@ -197,6 +212,8 @@ def load_colorizer(name_or_path: str | Path | None = None, device: str = "cpu",
         added = [m.name for m in store.list_external() if m.card is not None and m.card.task == "colorization"]
         raise ModelNotFound(f"{error}; added colorization models: {', '.join(added) or 'none'}") from None
     if external is not None:
-        colorizer.warnings = (*colorizer.warnings,
-                              f"a Revive model and an added model are both called {text!r}; using Revive's")
+        colorizer.warnings = (
+            *colorizer.warnings,
+            f"a Revive model and an added model are both called {text!r}; using Revive's",
+        )
     return colorizer

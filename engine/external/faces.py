@@ -79,13 +79,16 @@ class HaarFaceDetector:
         faces = []
         for bx, by, bw, bh in sorted((tuple(int(v) for v in b) for b in boxes), key=lambda b: -b[2] * b[3]):
             box = (round(bx / factor), round(by / factor), round(bw / factor), round(bh / factor))
-            eyes = self._find_eyes(small[by:by + bh, bx:bx + bw])
+            eyes = self._find_eyes(small[by : by + bh, bx : bx + bw])
             if eyes is None:
                 faces.append(Face(box, box_eyes(box), False))
             else:
                 (lx, ly), (rx, ry) = eyes
-                faces.append(Face(box, (((bx + lx) / factor, (by + ly) / factor),
-                                        ((bx + rx) / factor, (by + ry) / factor)), True))
+                faces.append(
+                    Face(
+                        box, (((bx + lx) / factor, (by + ly) / factor), ((bx + rx) / factor, (by + ry) / factor)), True
+                    )
+                )
         return faces
 
     def _find_eyes(self, face: np.ndarray):
@@ -151,8 +154,9 @@ class FaceRestorer:
         self.fidelity = fidelity
 
     @classmethod
-    def load(cls, name_or_path: str | Path, device: str = "cpu", precision: str = "auto",
-             fidelity: float = DEFAULT_FIDELITY) -> FaceRestorer:
+    def load(
+        cls, name_or_path: str | Path, device: str = "cpu", precision: str = "auto", fidelity: float = DEFAULT_FIDELITY
+    ) -> FaceRestorer:
         """Load an added face restoration model by name, or a model file by path."""
         loaded = load_external(name_or_path, ("face restoration",), "a face restoration model", device, precision)
         return cls(loaded, fidelity=fidelity)
@@ -191,8 +195,14 @@ class FaceRestorer:
         corners = np.array([[0, 0, 1], [FACE_SIZE, 0, 1], [0, FACE_SIZE, 1], [FACE_SIZE, FACE_SIZE, 1]], np.float64)
         for face in faces:
             forward = alignment(face.eyes)
-            crop = cv2.warpAffine(out, forward, (FACE_SIZE, FACE_SIZE), flags=cv2.INTER_LINEAR,
-                                  borderMode=cv2.BORDER_CONSTANT, borderValue=PAD_GRAY)
+            crop = cv2.warpAffine(
+                out,
+                forward,
+                (FACE_SIZE, FACE_SIZE),
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=PAD_GRAY,
+            )
             restored = self.restore_face(crop)
             inverse = cv2.invertAffineTransform(forward)
             # Only the photo's rectangle under the restored square is touched (not a full-size warp per face).
@@ -205,8 +215,9 @@ class FaceRestorer:
             local[:, 2] -= (x0, y0)
             size = (x1 - x0, y1 - y0)
             back = cv2.warpAffine(restored, local, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            weight = cv2.warpAffine(mask, local, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                                    borderValue=0)[..., None]
+            weight = cv2.warpAffine(
+                mask, local, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+            )[..., None]
             region = out[y0:y1, x0:x1]
             region += (back - region) * weight
         return (out * scale + 0.5).clip(0, scale).astype(rgb.dtype)

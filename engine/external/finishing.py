@@ -48,11 +48,14 @@ class Finishing:
         self.faces = faces
 
     @classmethod
-    def load(cls, upscale: str | None = None, faces: str | None = None, device: str = "cpu",
-             precision: str = "auto") -> Finishing:
+    def load(
+        cls, upscale: str | None = None, faces: str | None = None, device: str = "cpu", precision: str = "auto"
+    ) -> Finishing:
         """Load the named (or path-given) upscaler and face model; None skips that step."""
-        return cls(Upscaler.load(upscale, device, precision) if upscale else None,
-                   FaceRestorer.load(faces, device, precision) if faces else None)
+        return cls(
+            Upscaler.load(upscale, device, precision) if upscale else None,
+            FaceRestorer.load(faces, device, precision) if faces else None,
+        )
 
     @property
     def active(self) -> bool:
@@ -68,8 +71,14 @@ class Finishing:
             parts.append(f"faces by {self.faces.card.name}")
         return ", ".join(parts)
 
-    def apply(self, rgb: np.ndarray, alpha: np.ndarray | None, metadata: PhotoMetadata,
-              cancel: CancelToken | None = None, progress: Callable[[int, int], None] | None = None) -> Finished:
+    def apply(
+        self,
+        rgb: np.ndarray,
+        alpha: np.ndarray | None,
+        metadata: PhotoMetadata,
+        cancel: CancelToken | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Finished:
         """Upscale (tile by tile, ``progress(done, total)`` after each, ``cancel`` checked before each),
         then restore faces."""
         if self.upscaler is not None:

@@ -52,22 +52,31 @@ class Inpainter:
         return cls(load_external(name_or_path, ("inpainting",), "an inpainting model", device, precision))
 
     @torch.inference_mode()
-    def fill(self, image: np.ndarray, mask: np.ndarray, progress: Progress | None = None,
-             cancel: CancelToken | None = None) -> np.ndarray:
+    def fill(
+        self, image: np.ndarray, mask: np.ndarray, progress: Progress | None = None, cancel: CancelToken | None = None
+    ) -> np.ndarray:
         """``image`` with its masked pixels filled (see the module's contract)."""
         check_image(image)
-        if not isinstance(mask, np.ndarray) or mask.shape != image.shape[:2] or not (
-                mask.dtype == np.bool_ or np.issubdtype(mask.dtype, np.integer)):
-            raise UnsupportedImage(f"the mask must be a {image.shape[:2]} bool or integer array, got "
-                                   f"{getattr(mask, 'shape', None)} {getattr(mask, 'dtype', type(mask).__name__)}")
+        if (
+            not isinstance(mask, np.ndarray)
+            or mask.shape != image.shape[:2]
+            or not (mask.dtype == np.bool_ or np.issubdtype(mask.dtype, np.integer))
+        ):
+            raise UnsupportedImage(
+                f"the mask must be a {image.shape[:2]} bool or integer array, got "
+                f"{getattr(mask, 'shape', None)} {getattr(mask, 'dtype', type(mask).__name__)}"
+            )
         holes = mask != 0
         out = image.copy()
         if not holes.any():
             return out
         gray = image.ndim == 2
         height, width = holes.shape
-        tiles = [t for t in plan_tiles(width, height, self.window - 2 * self.context, self.context)
-                 if holes[t.core[1]:t.core[3], t.core[0]:t.core[2]].any()]
+        tiles = [
+            t
+            for t in plan_tiles(width, height, self.window - 2 * self.context, self.context)
+            if holes[t.core[1] : t.core[3], t.core[0] : t.core[2]].any()
+        ]
         loaded = self.loaded
         for done, tile in enumerate(tiles):
             if cancel is not None:

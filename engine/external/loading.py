@@ -63,8 +63,10 @@ def read_model_bytes(path: Path) -> bytes:
     """The whole file (ModelFileError for a missing, odd, empty or oversized file or an unknown suffix)."""
     path = Path(path)
     if path.suffix.lower() not in MODEL_SUFFIXES:
-        raise ModelFileError(f"{path.name}: Revive adds {', '.join(MODEL_SUFFIXES)} files, "
-                             f"not {path.suffix or 'a file without a suffix'}")
+        raise ModelFileError(
+            f"{path.name}: Revive adds {', '.join(MODEL_SUFFIXES)} files, "
+            f"not {path.suffix or 'a file without a suffix'}"
+        )
     handle, size = _open_regular(path)
     with handle:
         if size == 0:
@@ -110,8 +112,10 @@ def _unpickle(data: bytes, file_name: str) -> object:
             raise ModelFileError(f"{file_name}: a damaged PyTorch checkpoint (bad zip archive)") from None
         # torch.load hands an archive with constants.pkl to torch.jit.load: refuse it before that.
         if any(n.rsplit("/", 1)[-1] == "constants.pkl" or "code" in n.split("/")[:-1] for n in names):
-            raise ModelFileError(f"{file_name}: a TorchScript program, not a state dict of weights; Revive does "
-                                 "not run programs from model files (use the project's .pth or .safetensors)")
+            raise ModelFileError(
+                f"{file_name}: a TorchScript program, not a state dict of weights; Revive does "
+                "not run programs from model files (use the project's .pth or .safetensors)"
+            )
     try:
         # weights_only=False only because spandrel's restricted unpickler does the restricting.
         return torch.load(io.BytesIO(data), map_location="cpu", pickle_module=RestrictedUnpickle, weights_only=False)
@@ -119,11 +123,23 @@ def _unpickle(data: bytes, file_name: str) -> object:
         found = _FORBIDDEN.search(str(error))
         if not found:
             raise ModelFileError(f"{file_name}: not a PyTorch checkpoint Revive can read ({_first(error)})") from None
-        raise ModelFileError(f"{file_name}: refused: opening it would call {found.group(1)}, which is not part of "
-                             "plain weights and could run code; Revive only opens plain weights (a state dict, "
-                             "or a .safetensors file)") from None
-    except (RuntimeError, EOFError, ValueError, TypeError, KeyError, AttributeError, IndexError, OSError,
-            UnicodeDecodeError, MemoryError) as error:
+        raise ModelFileError(
+            f"{file_name}: refused: opening it would call {found.group(1)}, which is not part of "
+            "plain weights and could run code; Revive only opens plain weights (a state dict, "
+            "or a .safetensors file)"
+        ) from None
+    except (
+        RuntimeError,
+        EOFError,
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        IndexError,
+        OSError,
+        UnicodeDecodeError,
+        MemoryError,
+    ) as error:
         raise ModelFileError(f"{file_name}: not a PyTorch checkpoint Revive can read ({_first(error)})") from None
 
 
@@ -139,12 +155,15 @@ def identify(state: dict, file_name: str) -> ModelDescriptor:
     try:
         descriptor = registry().load(state)
     except UnsupportedModelError:
-        raise ModelFileError(f"{file_name}: a foreign state dict: spandrel recognises no architecture in its "
-                             f"{len(state)} tensors (see the README for the architectures Revive runs)") from None
+        raise ModelFileError(
+            f"{file_name}: a foreign state dict: spandrel recognises no architecture in its "
+            f"{len(state)} tensors (see the README for the architectures Revive runs)"
+        ) from None
     except (KeyError, ValueError, RuntimeError, AssertionError, IndexError, TypeError, AttributeError) as error:
         # spandrel recognised the names but the shapes do not fit: a damaged or modified model.
-        raise ModelFileError(f"{file_name}: looks like a known architecture, but its weights do not fit it "
-                             f"({_first(error)})") from None
+        raise ModelFileError(
+            f"{file_name}: looks like a known architecture, but its weights do not fit it ({_first(error)})"
+        ) from None
     return descriptor.eval()
 
 
@@ -158,8 +177,11 @@ def facts(descriptor: ModelDescriptor) -> dict:
         "scale": int(descriptor.scale),
         "input_channels": int(descriptor.input_channels),
         "output_channels": int(descriptor.output_channels),
-        "size_requirements": {"minimum": int(size.minimum), "multiple_of": int(size.multiple_of),
-                              "square": bool(size.square)},
+        "size_requirements": {
+            "minimum": int(size.minimum),
+            "multiple_of": int(size.multiple_of),
+            "square": bool(size.square),
+        },
         "tiling": _TILING[descriptor.tiling],
         "supports_half": bool(descriptor.supports_half),
         "supports_bfloat16": bool(descriptor.supports_bfloat16),
@@ -178,6 +200,8 @@ def load_stored(card: ExternalCard, data: bytes) -> ModelDescriptor:
     descriptor = examine(data, card.file)
     found = facts(descriptor)
     if found["architecture"] != card.architecture or found["task"] != card.task or found["scale"] != card.scale:
-        raise ModelFileError(f"{card.file}: spandrel now reads it as {found['architecture']} ({found['task']}), "
-                             f"the card says {card.architecture} ({card.task}); add it again")
+        raise ModelFileError(
+            f"{card.file}: spandrel now reads it as {found['architecture']} ({found['task']}), "
+            f"the card says {card.architecture} ({card.task}); add it again"
+        )
     return descriptor

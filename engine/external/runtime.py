@@ -50,9 +50,16 @@ def _card_for_path(path: Path, data: bytes, descriptor: ModelDescriptor) -> Exte
     """A card for a file used straight from its path, without adding it."""
     name = path.stem if model_name_problem(path.stem) is None else "model"
     try:
-        return ExternalCard(name=name, file=name + path.suffix.lower(), original_name=path.name[:200],
-                            source=f"used from {str(path.parent)[:1000]}", sha256=hashlib.sha256(data).hexdigest(),
-                            size_bytes=len(data), added="", **loading.facts(descriptor))
+        return ExternalCard(
+            name=name,
+            file=name + path.suffix.lower(),
+            original_name=path.name[:200],
+            source=f"used from {str(path.parent)[:1000]}",
+            sha256=hashlib.sha256(data).hexdigest(),
+            size_bytes=len(data),
+            added="",
+            **loading.facts(descriptor),
+        )
     except ValueError as error:  # spandrel reported something a card cannot hold (e.g. a 32x scale)
         raise ModelFileError(f"{path.name}: {error}") from None
 
@@ -93,15 +100,18 @@ def _precision(choice: DeviceChoice, descriptor: ModelDescriptor) -> tuple[torch
     wanted = choice.dtype
     if wanted == torch.float16 and not descriptor.supports_half:
         fallback = torch.bfloat16 if descriptor.supports_bfloat16 and choice.device.type == "cuda" else torch.float32
-        return fallback, (f"{descriptor.architecture.id} does not run in fp16; using "
-                          f"{'bf16' if fallback == torch.bfloat16 else 'fp32'}",)
+        return fallback, (
+            f"{descriptor.architecture.id} does not run in fp16; using "
+            f"{'bf16' if fallback == torch.bfloat16 else 'fp32'}",
+        )
     if wanted == torch.bfloat16 and not descriptor.supports_bfloat16:
         return torch.float32, (f"{descriptor.architecture.id} does not run in bf16; using fp32",)
     return wanted, ()
 
 
-def load_external(name_or_path: str | Path, tasks: tuple[str, ...], wanted: str, device: str = "cpu",
-                  precision: str = "auto") -> LoadedModel:
+def load_external(
+    name_or_path: str | Path, tasks: tuple[str, ...], wanted: str, device: str = "cpu", precision: str = "auto"
+) -> LoadedModel:
     """Open an external model for one of ``tasks`` (WrongModelTask otherwise; ``wanted`` names the
     use for people) on ``device`` ("cpu" by default) in ``precision``."""
     choice = select_device(device, precision)
@@ -119,8 +129,11 @@ def load_external(name_or_path: str | Path, tasks: tuple[str, ...], wanted: str,
 def check_image(image: np.ndarray, what: str = "image", gray_ok: bool = True) -> None:
     """UnsupportedImage unless ``image`` is ``(H, W, 3)`` (or ``(H, W)`` when ``gray_ok``) uint8/uint16."""
     shapes = "(H, W, 3) or (H, W)" if gray_ok else "(H, W, 3)"
-    ok_shape = (image.ndim == 3 and image.shape[2] == 3) or (gray_ok and image.ndim == 2) if isinstance(
-        image, np.ndarray) else False
+    ok_shape = (
+        (image.ndim == 3 and image.shape[2] == 3) or (gray_ok and image.ndim == 2)
+        if isinstance(image, np.ndarray)
+        else False
+    )
     if not ok_shape or image.dtype not in (np.uint8, np.uint16) or min(image.shape[:2]) < 1:
         shape = getattr(image, "shape", None)
         dtype = getattr(image, "dtype", type(image).__name__)

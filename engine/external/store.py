@@ -64,8 +64,9 @@ def list_external() -> list[ExternalModel]:
     """Every card in the external folder, sorted by name, each with its problem (if any)."""
     folder = external_models_dir()
     try:
-        names = sorted(e.name for e in os.scandir(folder)
-                       if e.name.endswith(CARD_SUFFIX) and not e.name.startswith("."))
+        names = sorted(
+            e.name for e in os.scandir(folder) if e.name.endswith(CARD_SUFFIX) and not e.name.startswith(".")
+        )
     except OSError:
         return []
     found = []
@@ -103,8 +104,10 @@ def check_stored_file(model: ExternalModel, full: bool = True) -> None:
     handle, size = _open_regular(path)
     handle.close()
     if size != model.card.size_bytes:
-        raise ModelFileError(f"{path.name}: the file changed since it was added ({size} bytes, the card says "
-                             f"{model.card.size_bytes}); add it again")
+        raise ModelFileError(
+            f"{path.name}: the file changed since it was added ({size} bytes, the card says "
+            f"{model.card.size_bytes}); add it again"
+        )
     if full and file_sha256(path) != model.card.sha256:
         raise ModelFileError(f"{path.name}: the file changed since it was added (its SHA-256 differs); add it again")
 
@@ -118,8 +121,10 @@ def install(card: ExternalCard, data: bytes) -> ExternalModel:
     card_path = folder / (card.name + CARD_SUFFIX)
     for path in (model_path, card_path):
         if os.path.lexists(path):
-            raise OutputError(f"{path}: a file of that name is already there; Revive leaves it alone "
-                              "(choose another --name, or remove that file)")
+            raise OutputError(
+                f"{path}: a file of that name is already there; Revive leaves it alone "
+                "(choose another --name, or remove that file)"
+            )
     ensure_folder(model_path)
     with atomic_file(model_path, replace=False) as f:
         f.write(data)

@@ -45,8 +45,9 @@ class Upscaler:
         self.context = context
 
     @classmethod
-    def load(cls, name_or_path: str | Path, device: str = "cpu", precision: str = "auto",
-             tile: int = DEFAULT_TILE) -> Upscaler:
+    def load(
+        cls, name_or_path: str | Path, device: str = "cpu", precision: str = "auto", tile: int = DEFAULT_TILE
+    ) -> Upscaler:
         """Load an added model by name, or a model file by path, for upscaling or restoration."""
         return cls(load_external(name_or_path, TASKS, "an upscaler", device, precision), tile)
 
@@ -58,8 +59,9 @@ class Upscaler:
         return width * self.scale, height * self.scale
 
     @torch.inference_mode()
-    def upscale(self, image: np.ndarray, progress: Progress | None = None,
-                cancel: CancelToken | None = None) -> np.ndarray:
+    def upscale(
+        self, image: np.ndarray, progress: Progress | None = None, cancel: CancelToken | None = None
+    ) -> np.ndarray:
         """``image`` at ``scale`` times its size (see the module's contract). Cancelled when ``cancel``
         is set (checked before each tile); OutOfMemory names the fix; UnsupportedImage for a bad array."""
         check_image(image)
@@ -77,9 +79,9 @@ class Upscaler:
             with running(loaded, f"a {wx1 - wx0}x{wy1 - wy0} tile", "a smaller tile"):
                 y = descriptor(x)
             cx0, cy0, cx1, cy1 = tile.core_in_window
-            y = y[..., cy0 * s:cy1 * s, cx0 * s:cx1 * s]
+            y = y[..., cy0 * s : cy1 * s, cx0 * s : cx1 * s]
             x0, y0, x1, y1 = tile.core
-            out[y0 * s:y1 * s, x0 * s:x1 * s] = from_tensor(y, image.dtype, gray)
+            out[y0 * s : y1 * s, x0 * s : x1 * s] = from_tensor(y, image.dtype, gray)
             if progress is not None:
                 progress(done + 1, len(tiles))
         return out

@@ -101,8 +101,9 @@ class PhotoHints:
     def to_json(self) -> str:
         data: dict[str, Any] = {
             "points": [asdict(p) for p in self.points],
-            "strokes": [{"points": [list(xy) for xy in s.points], "color": s.color, "width": s.width}
-                        for s in self.strokes],
+            "strokes": [
+                {"points": [list(xy) for xy in s.points], "color": s.color, "width": s.width} for s in self.strokes
+            ],
         }
         adjust = asdict(self.adjust)
         if self.adjust.reference is None:
@@ -132,7 +133,7 @@ def parse_colour(value: Any, where: str) -> str:
     """'#rrggbb' (or 'rrggbb') -> '#rrggbb' in lower case; HintError otherwise."""
     match = _HEX.match(value) if isinstance(value, str) else None
     if not match:
-        raise HintError(f"{where}: must be an sRGB colour like \"#b02020\", got {str(value)[:40]!r}")
+        raise HintError(f'{where}: must be an sRGB colour like "#b02020", got {str(value)[:40]!r}')
     return "#" + match.group(1).lower()
 
 
@@ -159,12 +160,14 @@ def parse_hints(data: Any, where: str = "hints") -> PhotoHints:
         for key in ("x", "y", "color"):
             if key not in item:
                 raise HintError(f"{where}: points[{i}].{key} is missing")
-        points.append(HintPoint(
-            _number(item["x"], f"{where}: points[{i}].x", 0.0, 1.0),
-            _number(item["y"], f"{where}: points[{i}].y", 0.0, 1.0),
-            parse_colour(item["color"], f"{where}: points[{i}].color"),
-            _number(item.get("radius", 0.02), f"{where}: points[{i}].radius", 0.0, 0.5),
-        ))
+        points.append(
+            HintPoint(
+                _number(item["x"], f"{where}: points[{i}].x", 0.0, 1.0),
+                _number(item["y"], f"{where}: points[{i}].y", 0.0, 1.0),
+                parse_colour(item["color"], f"{where}: points[{i}].color"),
+                _number(item.get("radius", 0.02), f"{where}: points[{i}].radius", 0.0, 0.5),
+            )
+        )
     strokes = []
     total = 0
     for i, item in enumerate(_list(data.get("strokes", []), f"{where}: strokes", MAX_POINTS)):
@@ -176,15 +179,24 @@ def parse_hints(data: Any, where: str = "hints") -> PhotoHints:
         for j, xy in enumerate(_list(item["points"], f"{where}: strokes[{i}].points", MAX_STROKE_POINTS)):
             if not isinstance(xy, list) or len(xy) != 2:
                 raise HintError(f"{where}: strokes[{i}].points[{j}] must be [x, y]")
-            coords.append((_number(xy[0], f"{where}: strokes[{i}].points[{j}][0]", 0.0, 1.0),
-                           _number(xy[1], f"{where}: strokes[{i}].points[{j}][1]", 0.0, 1.0)))
+            coords.append(
+                (
+                    _number(xy[0], f"{where}: strokes[{i}].points[{j}][0]", 0.0, 1.0),
+                    _number(xy[1], f"{where}: strokes[{i}].points[{j}][1]", 0.0, 1.0),
+                )
+            )
         if not coords:
             raise HintError(f"{where}: strokes[{i}].points must not be empty")
         total += len(coords)
         if total > MAX_STROKE_POINTS:
             raise HintError(f"{where}: strokes have more than {MAX_STROKE_POINTS} points in all")
-        strokes.append(HintStroke(tuple(coords), parse_colour(item["color"], f"{where}: strokes[{i}].color"),
-                                  _number(item.get("width", 0.03), f"{where}: strokes[{i}].width", 0.0, 0.5)))
+        strokes.append(
+            HintStroke(
+                tuple(coords),
+                parse_colour(item["color"], f"{where}: strokes[{i}].color"),
+                _number(item.get("width", 0.03), f"{where}: strokes[{i}].width", 0.0, 0.5),
+            )
+        )
     adjust = ColourAdjust()
     if "adjust" in data:
         raw = _object(data["adjust"], f"{where}: adjust")
@@ -210,9 +222,8 @@ def parse_hints(data: Any, where: str = "hints") -> PhotoHints:
 def read_hint_file(path) -> PhotoHints:
     """Read and check a hint file; HintError (one line, naming the file and field) if it is
     missing, unreadable, too large or malformed."""
-    from pathlib import Path
-
     import stat as stat_module
+    from pathlib import Path
 
     path = Path(path)
     try:
@@ -231,13 +242,15 @@ def read_hint_file(path) -> PhotoHints:
 
 # ----------------------------------------------------------------------------------- colour
 
+
 def colour_ab(colour: str) -> tuple[float, float]:
     """The a*b* (CIE Lab, D65) of an sRGB hex colour."""
     hexa = parse_colour(colour, "colour")
-    rgb = np.array([int(hexa[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float64) / 255.0
+    rgb = np.array([int(hexa[i : i + 2], 16) for i in (1, 3, 5)], dtype=np.float64) / 255.0
     linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    matrix = np.array([[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
-                       [0.0193339, 0.1191920, 0.9503041]])
+    matrix = np.array(
+        [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750], [0.0193339, 0.1191920, 0.9503041]]
+    )
     xyz = matrix @ linear / np.array([0.95047, 1.0, 1.08883])
     f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
     return float(500 * (f[0] - f[1])), float(200 * (f[1] - f[2]))
@@ -280,6 +293,7 @@ def adjust_ab(ab: np.ndarray, adjust: ColourAdjust) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------- render
 
+
 def _disc(mask: np.ndarray, values: np.ndarray, cx: float, cy: float, radius: float, ab: tuple[float, float]) -> None:
     height, width = mask.shape
     r = max(0.5, radius)
@@ -319,8 +333,14 @@ def hint_marks(hints: PhotoHints, width: int, height: int) -> tuple[np.ndarray, 
                 steps = max(1, int(math.ceil(length / spacing)))
                 for k in range(1, steps + 1):
                     t = k / steps
-                    _disc(mask, values, previous[0] + t * (here[0] - previous[0]),
-                          previous[1] + t * (here[1] - previous[1]), radius, ab)
+                    _disc(
+                        mask,
+                        values,
+                        previous[0] + t * (here[0] - previous[0]),
+                        previous[1] + t * (here[1] - previous[1]),
+                        radius,
+                        ab,
+                    )
             previous = here
     return values, mask
 

@@ -21,5 +21,17 @@ from engine.imaging.photo import (
 from engine.imaging.reading import read_photo, read_preview_rgb
 from engine.imaging.writing import write_photo
 
-__all__ = ["FORMATS", "IMAGE_SUFFIXES", "MAX_PIXELS", "OUTPUT_FORMATS", "Photo", "PhotoMetadata", "format_of",
-           "is_image_path", "output_suffix", "read_photo", "read_preview_rgb", "write_photo"]
+__all__ = [
+    "FORMATS",
+    "IMAGE_SUFFIXES",
+    "MAX_PIXELS",
+    "OUTPUT_FORMATS",
+    "Photo",
+    "PhotoMetadata",
+    "format_of",
+    "is_image_path",
+    "output_suffix",
+    "read_photo",
+    "read_preview_rgb",
+    "write_photo",
+]

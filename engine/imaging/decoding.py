@@ -32,8 +32,7 @@ from PIL import (  # importing a plugin registers its reader in Image.OPEN, used
 )
 from PIL.ExifTags import IFD, Base
 
-from engine.cli.runtime import printable
-from engine.errors import ImageTooLarge, UnsupportedImage, first_line
+from engine.errors import ImageTooLarge, UnsupportedImage, first_line, printable
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +46,9 @@ _OPEN_FLAGS = os.O_RDONLY | _NONBLOCK | getattr(os, "O_BINARY", 0)
 # Escaped beyond the C0 controls that engine.cli.runtime.printable handles: C1 controls, the Unicode
 # line and paragraph separators (str.splitlines, dialogs and some terminals break lines there) and
 # the lone surrogates that stand for undecodable bytes in a name (they cannot be encoded to UTF-8).
-_MORE_CONTROLS = ({i: f"\\x{i:02x}" for i in range(0x80, 0xA0)}
-                  | {i: f"\\u{i:04x}" for i in (0x2028, 0x2029, *range(0xD800, 0xE000))})
+_MORE_CONTROLS = {i: f"\\x{i:02x}" for i in range(0x80, 0xA0)} | {
+    i: f"\\u{i:04x}" for i in (0x2028, 0x2029, *range(0xD800, 0xE000))
+}
 
 # Plausible resolutions in dots per inch. Above 65535 JFIF cannot store it (Pillow silently wraps
 # it round) and no scanner comes near; 0, negative, NaN or a huge rational is a damaged field.
@@ -60,22 +60,35 @@ _LOW_BIT_GRAY = {"L;2": 85, "L;4": 17}
 
 # Errors Pillow's plugins raise on damaged or hostile files (Image.open treats several of them as
 # "not this format", load() lets them through).
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError,
-                  struct.error, zlib.error)
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, struct.error, zlib.error)
 _EXIF_ERRORS = (OSError, SyntaxError, ValueError, KeyError, TypeError, struct.error)
 
-_TINT_SIDE = 64          # tint is judged on a thumbnail about this many pixels across
-_TINT_CHROMA = 6         # 95th percentile of max(R,G,B) - min(R,G,B) at or above this: tinted
+_TINT_SIDE = 64  # tint is judged on a thumbnail about this many pixels across
+_TINT_CHROMA = 6  # 95th percentile of max(R,G,B) - min(R,G,B) at or above this: tinted
 
 # EXIF Orientation -> the transpose that shows the photo upright (as ImageOps.exif_transpose).
-_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
-              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
-              6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-              8: Image.Transpose.ROTATE_90}
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 # Descriptive IFD0 tags worth carrying; a TIFF's IFD0 also holds its strip layout, which must not.
-_EXIF_IFD0_TAGS = (Base.ImageDescription, Base.Make, Base.Model, Base.Orientation, Base.Software,
-                   Base.DateTime, Base.Artist, Base.WhitePoint, Base.PrimaryChromaticities,
-                   Base.Copyright)
+_EXIF_IFD0_TAGS = (
+    Base.ImageDescription,
+    Base.Make,
+    Base.Model,
+    Base.Orientation,
+    Base.Software,
+    Base.DateTime,
+    Base.Artist,
+    Base.WhitePoint,
+    Base.PrimaryChromaticities,
+    Base.Copyright,
+)
 _EXIF_SUB_IFDS = (IFD.Exif, IFD.GPSInfo)
 
 
@@ -125,8 +138,15 @@ def _require_regular(mode: int, name: str) -> None:
         return
     if stat.S_ISDIR(mode):
         raise UnsupportedImage(f"{name}: is a folder, not a photo")
-    kind = ("a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
-            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a special file")
+    kind = (
+        "a named pipe"
+        if stat.S_ISFIFO(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a special file"
+    )
     raise UnsupportedImage(f"{name}: not a regular file ({kind}), not a photo")
 
 
@@ -157,14 +177,12 @@ def _open_image(fp: BinaryIO, name: str, max_pixels: int) -> ImageFile.ImageFile
             continue
         width, height = im.size
         if width * height > max_pixels:
-            raise ImageTooLarge(f"{name}: {width}x{height} pixels is over the "
-                                f"{max_pixels / 1e6:g}-megapixel limit")
+            raise ImageTooLarge(f"{name}: {width}x{height} pixels is over the {max_pixels / 1e6:g}-megapixel limit")
         return im
     if unsupported is not None:
         fmt, why = unsupported
         instead = " or ".join(other for other in ("PNG", "TIFF") if other != fmt)
-        raise UnsupportedImage(f"{name}: unsupported {_FORMAT_NAMES[fmt]} variant ({why}); "
-                               f"convert it to {instead}")
+        raise UnsupportedImage(f"{name}: unsupported {_FORMAT_NAMES[fmt]} variant ({why}); convert it to {instead}")
     if reason is not None:
         raise UnsupportedImage(f"{name}: damaged image header ({reason})")
     fp.seek(0)
@@ -207,8 +225,7 @@ def _convert(im: Image.Image, mode: str, name: str) -> Image.Image:
         raise UnsupportedImage(f"{name}: unsupported pixel format {im.mode} ({e})") from e
 
 
-def _split_channels(im: Image.Image, name: str
-                    ) -> tuple[Image.Image, Image.Image | None, Image.Image | None, int]:
+def _split_channels(im: Image.Image, name: str) -> tuple[Image.Image, Image.Image | None, Image.Image | None, int]:
     """(luma as 'L' or 'I;16', alpha like it or None, RGB(A) image to judge tint or None, bits).
 
     A gray tRNS key (``info['transparency']`` of a '1', 'L' or 16-bit PNG) becomes alpha.
@@ -342,8 +359,9 @@ def _dpi(info: dict, swap: bool, name: str) -> tuple[float, float] | None:
         return None
     valid = _valid_dpi(dpi)
     if valid is None:
-        log.info("%s: not carrying its resolution %r: not a number of dots per inch from %g "
-                 "to %g", name, dpi, *_DPI_RANGE)
+        log.info(
+            "%s: not carrying its resolution %r: not a number of dots per inch from %g to %g", name, dpi, *_DPI_RANGE
+        )
         return None
     x, y = valid
     return (y, x) if swap else (x, y)

@@ -22,7 +22,6 @@ from PIL import Image, TiffImagePlugin
 
 from engine.errors import OutputError
 from engine.imaging.decoding import _DPI_RANGE, _descriptive_exif, _shown, _valid_dpi
-
 from engine.imaging.photo import PhotoMetadata
 
 log = logging.getLogger(__name__)
@@ -44,8 +43,9 @@ def _refuse_inputs(path: Path, forbidden: Iterable[Path]) -> None:
             except OSError:
                 same = False
         if same:
-            raise OutputError(f"{_shown(path.name)}: refusing to overwrite an input photo; "
-                              "choose another output folder or name")
+            raise OutputError(
+                f"{_shown(path.name)}: refusing to overwrite an input photo; choose another output folder or name"
+            )
 
 
 def _output_dpi(metadata: PhotoMetadata) -> tuple[float, float] | None:
@@ -53,8 +53,9 @@ def _output_dpi(metadata: PhotoMetadata) -> tuple[float, float] | None:
     can store (PNG: a uint32 of dots per metre, JFIF: a uint16) is left out, never a failure."""
     dpi = _valid_dpi(metadata.dpi)
     if dpi is None and metadata.dpi is not None:
-        log.info("writing without the resolution %r: not a number of dots per inch from %g to %g",
-                 metadata.dpi, *_DPI_RANGE)
+        log.info(
+            "writing without the resolution %r: not a number of dots per inch from %g to %g", metadata.dpi, *_DPI_RANGE
+        )
     return dpi
 
 
@@ -78,8 +79,9 @@ def _like(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return _to_uint8(values) if dtype == np.uint8 else values.astype(np.uint16) * 257
 
 
-def _save_8bit(f: BinaryIO, fmt: str, rgb: np.ndarray, alpha: np.ndarray | None,
-               metadata: PhotoMetadata, quality: int) -> None:
+def _save_8bit(
+    f: BinaryIO, fmt: str, rgb: np.ndarray, alpha: np.ndarray | None, metadata: PhotoMetadata, quality: int
+) -> None:
     image = Image.fromarray(np.ascontiguousarray(_to_uint8(rgb)))
     if alpha is not None:
         image.putalpha(Image.fromarray(np.ascontiguousarray(_to_uint8(alpha))))
@@ -99,8 +101,11 @@ def _save_8bit(f: BinaryIO, fmt: str, rgb: np.ndarray, alpha: np.ndarray | None,
             options["dpi"] = dpi
         if metadata.exif:
             if fmt == "JPEG" and len(metadata.exif) > _JPEG_EXIF_LIMIT:
-                log.warning("%s: EXIF block of %d bytes does not fit in a JPEG; written without it",
-                            _shown(str(getattr(f, "name", "output"))), len(metadata.exif))
+                log.warning(
+                    "%s: EXIF block of %d bytes does not fit in a JPEG; written without it",
+                    _shown(str(getattr(f, "name", "output"))),
+                    len(metadata.exif),
+                )
             else:
                 options["exif"] = metadata.exif
     image.save(f, format=fmt, **options)
@@ -113,8 +118,7 @@ def _tiff_exif(block: bytes) -> Image.Exif:
     return _descriptive_exif(exif)
 
 
-def _interleave(rgb: np.ndarray, alpha: np.ndarray | None, rows: slice,
-                dtype: np.dtype | str) -> np.ndarray:
+def _interleave(rgb: np.ndarray, alpha: np.ndarray | None, rows: slice, dtype: np.dtype | str) -> np.ndarray:
     """Rows of RGB(A) samples as one (rows, W, 3 or 4) array of ``dtype`` (e.g. '>u2')."""
     block = rgb[rows]
     out = np.empty((*block.shape[:2], 3 if alpha is None else 4), dtype)
@@ -124,8 +128,7 @@ def _interleave(rgb: np.ndarray, alpha: np.ndarray | None, rows: slice,
     return out
 
 
-def _write_png16(f: BinaryIO, rgb: np.ndarray, alpha: np.ndarray | None,
-                 metadata: PhotoMetadata) -> None:
+def _write_png16(f: BinaryIO, rgb: np.ndarray, alpha: np.ndarray | None, metadata: PhotoMetadata) -> None:
     """A 16-bit RGB(A) PNG: IHDR, iCCP, pHYs, eXIf, IDAT (Sub filter, zlib), IEND."""
     height, width = rgb.shape[:2]
     channels = 3 if alpha is None else 4
@@ -153,16 +156,15 @@ def _write_png16(f: BinaryIO, rgb: np.ndarray, alpha: np.ndarray | None,
         raw = pixels.view(np.uint8).reshape(pixels.shape[0], width * bpp)
         filtered = np.empty((raw.shape[0], raw.shape[1] + 1), np.uint8)
         filtered[:, 0] = 1  # filter type Sub: each byte minus the same byte one pixel left
-        filtered[:, 1:bpp + 1] = raw[:, :bpp]
-        np.subtract(raw[:, bpp:], raw[:, :-bpp], out=filtered[:, bpp + 1:])
+        filtered[:, 1 : bpp + 1] = raw[:, :bpp]
+        np.subtract(raw[:, bpp:], raw[:, :-bpp], out=filtered[:, bpp + 1 :])
         if data := compressor.compress(filtered):
             chunk(b"IDAT", data)
     chunk(b"IDAT", compressor.flush())
     chunk(b"IEND", b"")
 
 
-def _write_tiff(f: BinaryIO, rgb: np.ndarray, alpha: np.ndarray | None,
-                metadata: PhotoMetadata) -> None:
+def _write_tiff(f: BinaryIO, rgb: np.ndarray, alpha: np.ndarray | None, metadata: PhotoMetadata) -> None:
     """An 8- or 16-bit RGB(A) little-endian TIFF: Deflate strips with predictor 2, then one IFD.
 
     ``alpha`` has rgb's dtype. A TIFF's IFD0 is also its EXIF IFD0, so only the descriptive EXIF
@@ -185,20 +187,20 @@ def _write_tiff(f: BinaryIO, rgb: np.ndarray, alpha: np.ndarray | None,
     if metadata.exif:
         for tag, value in _tiff_exif(metadata.exif).items():
             ifd[tag] = value  # sub-IFDs arrive as dicts, which tobytes writes as nested IFDs
-    ifd[256], ifd[257] = width, height                    # ImageWidth, ImageLength
-    ifd[258] = (bits,) * channels                         # BitsPerSample
-    ifd[259], ifd[262], ifd[277] = 8, 2, channels         # Deflate, RGB, SamplesPerPixel
+    ifd[256], ifd[257] = width, height  # ImageWidth, ImageLength
+    ifd[258] = (bits,) * channels  # BitsPerSample
+    ifd[259], ifd[262], ifd[277] = 8, 2, channels  # Deflate, RGB, SamplesPerPixel
     ifd[278] = rows_per_strip
     # StripOffsets are relative to the end of the IFD; ImageFileDirectory_v2.tobytes adds it.
     ifd[273] = tuple(np.cumsum([0] + [len(s) for s in strips[:-1]]).tolist())
-    ifd[279] = tuple(len(s) for s in strips)              # StripByteCounts
-    ifd[284], ifd[317] = 1, 2                             # PlanarConfiguration, Predictor
-    ifd[339] = (1,) * channels                            # SampleFormat: unsigned
+    ifd[279] = tuple(len(s) for s in strips)  # StripByteCounts
+    ifd[284], ifd[317] = 1, 2  # PlanarConfiguration, Predictor
+    ifd[339] = (1,) * channels  # SampleFormat: unsigned
     if alpha is not None:
-        ifd[338] = (2,)                                   # ExtraSamples: unassociated alpha
+        ifd[338] = (2,)  # ExtraSamples: unassociated alpha
     if dpi := _output_dpi(metadata):  # finite and in range: a rational of two uint32s holds it
         ifd[282], ifd[283] = (TiffImagePlugin.IFDRational(d) for d in dpi)
-        ifd[296] = 2                                      # ResolutionUnit: inch
+        ifd[296] = 2  # ResolutionUnit: inch
     if metadata.icc_profile:
         ifd[34675] = metadata.icc_profile
     f.write(b"II*\x00" + struct.pack("<I", 8))

@@ -15,11 +15,17 @@ import numpy as np
 MAX_PIXELS: int = 200_000_000
 """Default decompression-bomb guard: the most pixels (width x height) a photo may have."""
 
-IMAGE_SUFFIXES: frozenset[str] = frozenset(
-    {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp"})
+IMAGE_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp"})
 
-_WRITE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF",
-                  ".webp": "WEBP", ".bmp": "BMP"}
+_WRITE_FORMATS = {
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".webp": "WEBP",
+    ".bmp": "BMP",
+}
 _SAME_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "BMP": ".png"}
 _REQUESTED_SUFFIX = {"png": ".png", "jpg": ".jpg", "tiff": ".tif"}
 OUTPUT_FORMATS: tuple[str, ...] = ("same", *_REQUESTED_SUFFIX)
@@ -67,12 +73,15 @@ class Photo:
             raise ValueError(f"bit_depth must be 8 or 16, got {self.bit_depth}")
         dtype = np.uint8 if self.bit_depth == 8 else np.uint16
         if self.luma.ndim != 2 or self.luma.dtype != dtype:
-            raise ValueError(f"luma must be a (H, W) {dtype.__name__} array for bit_depth "
-                             f"{self.bit_depth}, got {self.luma.shape} {self.luma.dtype}")
-        if self.alpha is not None and (self.alpha.shape != self.luma.shape
-                                       or self.alpha.dtype != self.luma.dtype):
-            raise ValueError(f"alpha must match luma ({self.luma.shape} {self.luma.dtype}), "
-                             f"got {self.alpha.shape} {self.alpha.dtype}")
+            raise ValueError(
+                f"luma must be a (H, W) {dtype.__name__} array for bit_depth "
+                f"{self.bit_depth}, got {self.luma.shape} {self.luma.dtype}"
+            )
+        if self.alpha is not None and (self.alpha.shape != self.luma.shape or self.alpha.dtype != self.luma.dtype):
+            raise ValueError(
+                f"alpha must match luma ({self.luma.shape} {self.luma.dtype}), "
+                f"got {self.alpha.shape} {self.alpha.dtype}"
+            )
 
     @property
     def size(self) -> tuple[int, int]:
@@ -98,8 +107,7 @@ def output_suffix(source_format: str, requested: str, bit_depth: int, has_alpha:
     requested = requested.lower()
     if requested != "same":
         if requested not in _REQUESTED_SUFFIX:
-            raise ValueError(
-                f"output format must be one of same, png, jpg, tiff; got {requested!r}")
+            raise ValueError(f"output format must be one of same, png, jpg, tiff; got {requested!r}")
         return _REQUESTED_SUFFIX[requested]
     suffix = _SAME_SUFFIX.get(source_format.upper(), ".png")
     if bit_depth > 8 and suffix not in _SIXTEEN_BIT_SUFFIXES:

@@ -30,6 +30,7 @@ from engine.imaging.decoding import (
 from engine.imaging.encoding import _to_uint8
 from engine.imaging.photo import MAX_PIXELS, Photo, PhotoMetadata
 
+
 def read_photo(path: Path, max_pixels: int = MAX_PIXELS) -> Photo:
     """Read a photo's luminance, alpha and metadata, upright.
 
@@ -58,14 +59,21 @@ def read_photo(path: Path, max_pixels: int = MAX_PIXELS) -> Photo:
     if method is not None:
         luma = luma.transpose(method)
         alpha = alpha.transpose(method) if alpha is not None else None
-    metadata = PhotoMetadata(exif=exif, icc_profile=_rgb_icc(info, name),
-                             dpi=_dpi(info, swap=orientation in (5, 6, 7, 8), name=name),
-                             source_format=source_format, source_mode=source_mode)
+    metadata = PhotoMetadata(
+        exif=exif,
+        icc_profile=_rgb_icc(info, name),
+        dpi=_dpi(info, swap=orientation in (5, 6, 7, 8), name=name),
+        source_format=source_format,
+        source_mode=source_mode,
+    )
     dtype = np.uint8 if bit_depth == 8 else np.uint16
-    return Photo(luma=np.asarray(luma).astype(dtype, copy=False),
-                 alpha=None if alpha is None else np.asarray(alpha).astype(dtype, copy=False),
-                 bit_depth=bit_depth, tinted=colour is not None and _is_tinted(colour),
-                 metadata=metadata)
+    return Photo(
+        luma=np.asarray(luma).astype(dtype, copy=False),
+        alpha=None if alpha is None else np.asarray(alpha).astype(dtype, copy=False),
+        bit_depth=bit_depth,
+        tinted=colour is not None and _is_tinted(colour),
+        metadata=metadata,
+    )
 
 
 def read_preview_rgb(path: Path, max_side: int, max_pixels: int = MAX_PIXELS) -> np.ndarray:

@@ -18,9 +18,16 @@ from engine.imaging.decoding import _shown
 from engine.imaging.encoding import _like, _refuse_inputs, _save_8bit, _write_png16, _write_tiff
 from engine.imaging.photo import _ALPHA_FORMATS, _WRITE_FORMATS, PhotoMetadata
 
-def write_photo(path: Path, rgb: np.ndarray, metadata: PhotoMetadata,
-                alpha: np.ndarray | None = None, quality: int = 95,
-                forbidden: Iterable[Path] = (), replace: bool = False) -> Path:
+
+def write_photo(
+    path: Path,
+    rgb: np.ndarray,
+    metadata: PhotoMetadata,
+    alpha: np.ndarray | None = None,
+    quality: int = 95,
+    forbidden: Iterable[Path] = (),
+    replace: bool = False,
+) -> Path:
     """Write an sRGB result atomically, with the source's metadata; returns ``path``.
 
     ``rgb`` is (H, W, 3) uint8 or uint16 sRGB; ``alpha`` (H, W) uint8 or uint16 or None. The format
@@ -37,9 +44,11 @@ def write_photo(path: Path, rgb: np.ndarray, metadata: PhotoMetadata,
     path = Path(path)
     fmt = _WRITE_FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise OutputError(f"{_shown(path.name)}: cannot write "
-                          f"{_shown(path.suffix) or 'suffix-less'} files; "
-                          "use .jpg, .png, .tif or .webp")
+        raise OutputError(
+            f"{_shown(path.name)}: cannot write "
+            f"{_shown(path.suffix) or 'suffix-less'} files; "
+            "use .jpg, .png, .tif or .webp"
+        )
     _check_pixels(rgb, alpha)
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be between 1 and 100, got {quality}")
@@ -58,11 +67,17 @@ def write_photo(path: Path, rgb: np.ndarray, metadata: PhotoMetadata,
 
 
 def _check_pixels(rgb: np.ndarray, alpha: np.ndarray | None) -> None:
-    if not (isinstance(rgb, np.ndarray) and rgb.ndim == 3 and rgb.shape[2] == 3
-            and rgb.dtype in (np.uint8, np.uint16) and rgb.shape[0] and rgb.shape[1]):
-        raise ValueError(f"rgb must be a non-empty (H, W, 3) uint8 or uint16 array, got "
-                         f"{getattr(rgb, 'shape', type(rgb))} {getattr(rgb, 'dtype', '')}")
-    if alpha is not None and (alpha.shape != rgb.shape[:2]
-                              or alpha.dtype not in (np.uint8, np.uint16)):
-        raise ValueError(f"alpha must be a {rgb.shape[:2]} uint8 or uint16 array, "
-                         f"got {alpha.shape} {alpha.dtype}")
+    if not (
+        isinstance(rgb, np.ndarray)
+        and rgb.ndim == 3
+        and rgb.shape[2] == 3
+        and rgb.dtype in (np.uint8, np.uint16)
+        and rgb.shape[0]
+        and rgb.shape[1]
+    ):
+        raise ValueError(
+            f"rgb must be a non-empty (H, W, 3) uint8 or uint16 array, got "
+            f"{getattr(rgb, 'shape', type(rgb))} {getattr(rgb, 'dtype', '')}"
+        )
+    if alpha is not None and (alpha.shape != rgb.shape[:2] or alpha.dtype not in (np.uint8, np.uint16)):
+        raise ValueError(f"alpha must be a {rgb.shape[:2]} uint8 or uint16 array, got {alpha.shape} {alpha.dtype}")

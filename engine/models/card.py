@@ -27,8 +27,23 @@ CARD_KEY = "revive.card"
 MODEL_SUFFIX = ".safetensors"
 MAX_HEADER_BYTES = 16 * 1024 * 1024
 _PICKLE_MAGICS = (b"PK\x03\x04", b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
-_DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
-                "BOOL": 1, "U16": 2, "U32": 4, "U64": 8, "F8_E4M3": 1, "F8_E5M2": 1}
+_DTYPE_BYTES = {
+    "F64": 8,
+    "F32": 4,
+    "F16": 2,
+    "BF16": 2,
+    "I64": 8,
+    "I32": 4,
+    "I16": 2,
+    "I8": 1,
+    "U8": 1,
+    "BOOL": 1,
+    "U16": 2,
+    "U32": 4,
+    "U64": 8,
+    "F8_E4M3": 1,
+    "F8_E5M2": 1,
+}
 _TEXT_LIMIT = 20_000
 DEFAULT_TEMPERATURE = 0.38  # annealed-mean temperature of Zhang et al. 2016
 
@@ -72,7 +87,9 @@ class ModelCard:
         if not isinstance(data, dict):
             raise ModelFileError(f"{where}: the model card is not a JSON object")
         if data.get("format") != FORMAT:
-            raise ModelFileError(f"{where}: unsupported model format {str(data.get('format'))[:40]!r} (expected {FORMAT})")
+            raise ModelFileError(
+                f"{where}: unsupported model format {str(data.get('format'))[:40]!r} (expected {FORMAT})"
+            )
         missing = {"name", "architecture", "arguments"} - set(data)
         if missing:
             raise ModelFileError(f"{where}: the model card lacks {', '.join(sorted(missing))}")
@@ -127,7 +144,9 @@ def card_problem(card: ModelCard) -> str | None:
         if not _json_size_ok(value):
             return f"{name} is too large or not plain JSON"
     if not _is_int(card.render_size) or not MIN_RENDER_SIZE <= card.render_size <= MAX_RENDER_SIZE:
-        return f"render_size must be a whole number from {MIN_RENDER_SIZE} to {MAX_RENDER_SIZE}, got {card.render_size!r}"
+        return (
+            f"render_size must be a whole number from {MIN_RENDER_SIZE} to {MAX_RENDER_SIZE}, got {card.render_size!r}"
+        )
     low, high = TEMPERATURE_RANGE
     if not _is_number(card.temperature) or not low <= card.temperature <= high:
         return f"temperature must be a number from {low:g} to {high:g}, got {card.temperature!r}"
@@ -198,12 +217,20 @@ def read_header(path: Path) -> FileHeader:
         offsets = info.get("data_offsets") if isinstance(info, dict) else None
         shape = info.get("shape") if isinstance(info, dict) else None
         dtype = info.get("dtype") if isinstance(info, dict) else None
-        if (not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_int(o) and o >= 0 for o in offsets)
-                or offsets[1] < offsets[0] or not isinstance(shape, list) or not all(_is_int(d) and d >= 0 for d in shape)
-                or dtype not in _DTYPE_BYTES):
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(_is_int(o) and o >= 0 for o in offsets)
+            or offsets[1] < offsets[0]
+            or not isinstance(shape, list)
+            or not all(_is_int(d) and d >= 0 for d in shape)
+            or dtype not in _DTYPE_BYTES
+        ):
             raise ModelFileError(f"{path.name}: damaged model file header (tensor {str(name)[:60]!r})")
         if math.prod(shape) * _DTYPE_BYTES[dtype] != offsets[1] - offsets[0]:
-            raise ModelFileError(f"{path.name}: damaged model file header (tensor {str(name)[:60]!r} has the wrong size)")
+            raise ModelFileError(
+                f"{path.name}: damaged model file header (tensor {str(name)[:60]!r} has the wrong size)"
+            )
         end = max(end, offsets[1])
     if 8 + header_size + end > size:
         raise ModelFileError(

@@ -20,13 +20,13 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from engine.batch.settings import MAX_RENDER_SIZE, MIN_RENDER_SIZE, ColorizeSettings
-from engine.models.ab_bins import annealed_mean
-from engine.models.chroma_merge import ChromaField, fit_chroma_field, merge_chroma
+from engine.batch.settings import DEFAULT_SETTINGS, ColorizeSettings
 from engine.color import gray_to_lightness, lab_to_rgb, rgb_to_ycbcr_chroma
 from engine.device import DeviceChoice, is_out_of_memory, select_device
 from engine.errors import OutOfMemory
 from engine.hints.schema import HintError, PhotoHints, adjust_ab, hint_marks, render_hints
+from engine.models.ab_bins import annealed_mean
+from engine.models.chroma_merge import ChromaField, fit_chroma_field, merge_chroma
 from engine.models.files import ModelCard, load_model
 from engine.models.registry import resolve
 
@@ -169,9 +169,17 @@ class Colorizer:
                 ) from None
             raise
 
-    def decode(self, raw: torch.Tensor, prepared: Prepared, temperature: float, prior_correction: float,
-               chroma_scale: float, hints: PhotoHints | None = None, saturation: float = 1.0,
-               confidence_gamma: float | None = None) -> ChromaField:
+    def decode(
+        self,
+        raw: torch.Tensor,
+        prepared: Prepared,
+        temperature: float,
+        prior_correction: float,
+        chroma_scale: float,
+        hints: PhotoHints | None = None,
+        saturation: float = 1.0,
+        confidence_gamma: float | None = None,
+    ) -> ChromaField:
         """Colour from the network's raw output (``forward``): the annealed mean of the class
         distribution (``engine.models.ab_bins``) times the model's ``chroma_scale``; then the hints'
         colours where they were given (exact at the marks, feathered by a pixel), the whole-photo
@@ -179,8 +187,14 @@ class Colorizer:
         merge. Cheap: the GUI re-decodes for every slider move without running the network."""
         if self.classifies:
             gamma = self.card.confidence_gamma if confidence_gamma is None else confidence_gamma
-            ab = annealed_mean(raw, self._module.bin_centers.cpu(), temperature,
-                               self._module.log_class_weights.cpu(), prior_correction, gamma)
+            ab = annealed_mean(
+                raw,
+                self._module.bin_centers.cpu(),
+                temperature,
+                self._module.log_class_weights.cpu(),
+                prior_correction,
+                gamma,
+            )
         else:
             ab = raw
         h, w = prepared.guide.shape
@@ -213,12 +227,15 @@ class Colorizer:
         """Predict the colour of one prepared photo, following ``hints`` (engine.hints.schema) if given.
         HintError when the photo has colour marks and the model takes no hints."""
         if hints is not None and hints.has_marks and not self.takes_hints:
-            raise HintError(f"the model {self.card.name} takes no colour hints; choose a model that does"
-                            " (main.py models shows which)")
+            raise HintError(
+                f"the model {self.card.name} takes no colour hints; choose a model that does"
+                " (main.py models shows which)"
+            )
         _, temperature = self.resolve(settings)
         raw = self.forward(prepared, self.hint_channels(prepared, hints))
-        return self.decode(raw, prepared, temperature, self.card.prior_correction, self.card.chroma_scale,
-                           hints, settings.saturation)
+        return self.decode(
+            raw, prepared, temperature, self.card.prior_correction, self.card.chroma_scale, hints, settings.saturation
+        )
 
     @torch.inference_mode()
     def plausible_colours(self, raw: torch.Tensor, prepared: Prepared, x: float, y: float, count: int = 6) -> list[str]:
@@ -246,7 +263,8 @@ class Colorizer:
             colours.append("#{:02x}{:02x}{:02x}".format(*rgb))
         return colours
 
-    def colorize(self, luma: np.ndarray, settings: ColorizeSettings = ColorizeSettings(),
-                 hints: PhotoHints | None = None) -> np.ndarray:
+    def colorize(
+        self, luma: np.ndarray, settings: ColorizeSettings = DEFAULT_SETTINGS, hints: PhotoHints | None = None
+    ) -> np.ndarray:
         """The whole pipeline for one photo: ``(H, W)`` uint8/uint16 luma -> ``(H, W, 3)`` sRGB, same dtype."""
         return merge_chroma(luma, self.predict(self.prepare(luma, settings), settings, hints))

@@ -19,13 +19,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 from torch import nn
 
-from engine.models.architectures import COLORIZER_ARCHITECTURES, build, check
 from engine.atomic_files import write_bytes_atomically, write_text_atomically
 from engine.errors import ModelFileError
+from engine.models.architectures import COLORIZER_ARCHITECTURES, build, check
 from engine.models.card import CARD_KEY, FORMAT, MODEL_SUFFIX, ModelCard, read_card, verify_weights
 
-__all__ = ["CARD_KEY", "FORMAT", "MODEL_SUFFIX", "ModelCard", "load_model", "read_card", "save_model",
-           "verify_weights"]
+__all__ = ["CARD_KEY", "FORMAT", "MODEL_SUFFIX", "ModelCard", "load_model", "read_card", "save_model", "verify_weights"]
 
 
 def load_model(path: Path) -> tuple[nn.Module, ModelCard]:

@@ -118,7 +118,8 @@ def resolve(name_or_path: str | None) -> ResolvedModel:
     damaged = [m for m in models if m.card is None]
     warnings = tuple(
         f"your model {m.name!r} at {m.path} is damaged ({m.problem}); using the shipped one instead"
-        for m in damaged if healthy
+        for m in damaged
+        if healthy
     )
     if healthy:
         return ResolvedModel(healthy[0].path, warnings)

@@ -23,14 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.batch.ledger import OutputLedger
 from engine.batch.plan import BatchPlan, Job
 from engine.cancel import CancelToken
 from engine.errors import Cancelled, describe_error
 from engine.imaging import Photo, read_photo, write_photo
-from engine.batch.ledger import OutputLedger
 from engine.restoration.pipeline import RestorationStep, Restorer
 from engine.restoration.stages import RestorationOptions
-
 
 
 @dataclass(frozen=True)
@@ -75,8 +74,13 @@ class RestoreFinished:
 RestoreEvent = RestoreStarted | PhotoStarted | PhotoRestored | PhotoSkipped | PhotoFailed | RestoreFinished
 
 
-def restore_photo(photo: Photo, stages: tuple[str, ...], options: RestorationOptions, restorer: Restorer,
-                  cancel: CancelToken | None = None) -> tuple[Photo, np.ndarray | None]:
+def restore_photo(
+    photo: Photo,
+    stages: tuple[str, ...],
+    options: RestorationOptions,
+    restorer: Restorer,
+    cancel: CancelToken | None = None,
+) -> tuple[Photo, np.ndarray | None]:
     """``photo`` with its luma restored (metadata, alpha, bit depth and tint flag kept) and the
     scratch stage's mask: what the colorize batch calls between reading and ``prepare`` when the
     user asked for ``--restore``. Cancelled within one tile."""
@@ -84,9 +88,17 @@ def restore_photo(photo: Photo, stages: tuple[str, ...], options: RestorationOpt
     return dataclasses.replace(photo, luma=result.luma), result.mask
 
 
-def restore_batch(plan: BatchPlan, stages: tuple[str, ...], options: RestorationOptions, restorer: Restorer, *,
-                  quality: int = 95, skip_existing: bool = False, cancel: CancelToken | None = None,
-                  progress: Callable[[Job, RestorationStep], None] | None = None) -> Iterator[RestoreEvent]:
+def restore_batch(
+    plan: BatchPlan,
+    stages: tuple[str, ...],
+    options: RestorationOptions,
+    restorer: Restorer,
+    *,
+    quality: int = 95,
+    skip_existing: bool = False,
+    cancel: CancelToken | None = None,
+    progress: Callable[[Job, RestorationStep], None] | None = None,
+) -> Iterator[RestoreEvent]:
     """Restore every job of ``plan`` (planned with ``output_kind="restored"``); yields events, the last
     ``RestoreFinished``.
     ``progress(job, step)`` is called on this generator's thread after every tile."""
@@ -116,8 +128,15 @@ def restore_batch(plan: BatchPlan, stages: tuple[str, ...], options: Restoration
             result = restorer.restore(photo.luma, stages, options, report, cancel)
             rgb = np.repeat(result.luma[:, :, None], 3, axis=2)
             replace = job.existing and ledger.owns(job.output, job.source, "restored")
-            write_photo(job.output, rgb, photo.metadata, alpha=photo.alpha, quality=quality, forbidden=forbidden,
-                        replace=replace)
+            write_photo(
+                job.output,
+                rgb,
+                photo.metadata,
+                alpha=photo.alpha,
+                quality=quality,
+                forbidden=forbidden,
+                replace=replace,
+            )
             ledger.record(job.output, job.source, kind="restored")
         except Cancelled:
             cancelled = True

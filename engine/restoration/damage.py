@@ -62,21 +62,23 @@ class DamagedPhoto:
 
 
 def _check(clean: np.ndarray) -> None:
-    if not (isinstance(clean, np.ndarray) and clean.ndim == 2 and clean.dtype == np.float32
-            and min(clean.shape) >= 8):
-        raise ValueError(f"clean must be a (H, W) float32 array of at least 8x8 in [0, 1], got "
-                         f"{getattr(clean, 'shape', type(clean))} {getattr(clean, 'dtype', '')}")
+    if not (isinstance(clean, np.ndarray) and clean.ndim == 2 and clean.dtype == np.float32 and min(clean.shape) >= 8):
+        raise ValueError(
+            f"clean must be a (H, W) float32 array of at least 8x8 in [0, 1], got "
+            f"{getattr(clean, 'shape', type(clean))} {getattr(clean, 'dtype', '')}"
+        )
 
 
 def _bezier(points: np.ndarray, count: int) -> np.ndarray:
     """``count`` points ``(count, 2)`` along the cubic Bezier curve of 4 control points ``(4, 2)``."""
     t = np.linspace(0.0, 1.0, count)[:, None]
     p0, p1, p2, p3 = points
-    return (1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * p1 + 3 * (1 - t) * t ** 2 * p2 + t ** 3 * p3
+    return (1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * p1 + 3 * (1 - t) * t**2 * p2 + t**3 * p3
 
 
-def _draw_path(layer: np.ndarray, path: np.ndarray, thickness: int, rng: np.random.Generator, *,
-               gaps: float, vary: bool) -> None:
+def _draw_path(
+    layer: np.ndarray, path: np.ndarray, thickness: int, rng: np.random.Generator, *, gaps: float, vary: bool
+) -> None:
     """Draw ``path`` ``(N, 2)`` (x, y) on the uint8 coverage ``layer``: antialiased, sub-pixel,
     in short segments whose strength drifts (``vary``) and some of which are left out (``gaps``)."""
     fixed = np.round(path * 16).astype(np.int32)  # 4 bits of sub-pixel precision (shift=4)
@@ -87,7 +89,7 @@ def _draw_path(layer: np.ndarray, path: np.ndarray, thickness: int, rng: np.rand
             level = float(np.clip(level + rng.normal(0, 0.2), 0.3, 1.0))
         if rng.random() < gaps:
             continue
-        piece = fixed[start:start + step + 1]
+        piece = fixed[start : start + step + 1]
         cv2.polylines(layer, [piece], False, int(255 * level), thickness, cv2.LINE_AA, shift=4)
 
 
@@ -147,8 +149,18 @@ def _dust(image: np.ndarray, rng: np.random.Generator, count: int) -> None:
         target = layer if rng.random() < 0.55 else dark
         centre = (int(rng.integers(0, w)) * 16, int(rng.integers(0, h)) * 16)
         axes = (max(8, int(rng.uniform(0.5, 2.5) * 16)), max(8, int(rng.uniform(0.5, 2.5) * 16)))
-        cv2.ellipse(target, centre, axes, float(rng.uniform(0, 180)), 0, 360, int(rng.integers(150, 256)),
-                    -1, cv2.LINE_AA, shift=4)
+        cv2.ellipse(
+            target,
+            centre,
+            axes,
+            float(rng.uniform(0, 180)),
+            0,
+            360,
+            int(rng.integers(150, 256)),
+            -1,
+            cv2.LINE_AA,
+            shift=4,
+        )
     _blend(image, layer.astype(np.float32) / 255.0, float(rng.uniform(0.85, 1.0)))
     _blend(image, dark.astype(np.float32) / 255.0, float(rng.uniform(0.0, 0.15)))
 
@@ -162,8 +174,18 @@ def _blotch(image: np.ndarray, rng: np.random.Generator) -> None:
     for _ in range(int(rng.integers(2, 6))):
         offset = centre + rng.normal(0, size * 0.6, 2)
         axes = (max(16, int(rng.uniform(0.4, 1.0) * size * 16)), max(16, int(rng.uniform(0.3, 1.0) * size * 16)))
-        cv2.ellipse(layer, (int(offset[0] * 16), int(offset[1] * 16)), axes, float(rng.uniform(0, 180)), 0, 360,
-                    255, -1, cv2.LINE_AA, shift=4)
+        cv2.ellipse(
+            layer,
+            (int(offset[0] * 16), int(offset[1] * 16)),
+            axes,
+            float(rng.uniform(0, 180)),
+            0,
+            360,
+            255,
+            -1,
+            cv2.LINE_AA,
+            shift=4,
+        )
     coverage = layer.astype(np.float32) / 255.0
     if rng.random() < 0.5:
         coverage = cv2.GaussianBlur(coverage, (0, 0), float(rng.uniform(0.5, 1.5)))
@@ -257,6 +279,7 @@ def damage_photo(clean: np.ndarray, rng: np.random.Generator, settings: DamageSe
 
 
 # ------------------------------------------------------------------ global defects (other stages)
+
 
 def add_grain(clean: np.ndarray, rng: np.random.Generator, sigma: float, grain_size: float = 0.7) -> np.ndarray:
     """Film grain: Gaussian noise of standard deviation ``sigma`` (fraction of the range) blurred

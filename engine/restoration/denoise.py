@@ -51,9 +51,11 @@ def estimate_noise(luma: np.ndarray) -> float:
             for fx in (0.25, 0.75):
                 y = min(max(0, int(fy * h) - side // 2), max(0, h - side))
                 x = min(max(0, int(fx * w) - side // 2), max(0, w - side))
-                crops.append(luma[y:y + side, x:x + side])
-    responses = [np.abs(cv2.filter2D(c.astype(np.float32), -1, _KERNEL, borderType=cv2.BORDER_REFLECT)[1:-1, 1:-1])
-                 for c in crops]
+                crops.append(luma[y : y + side, x : x + side])
+    responses = [
+        np.abs(cv2.filter2D(c.astype(np.float32), -1, _KERNEL, borderType=cv2.BORDER_REFLECT)[1:-1, 1:-1])
+        for c in crops
+    ]
     median = float(np.median(np.concatenate([r.ravel() for r in responses])))
     return median / (0.6745 * 6.0) * scale  # the median of |N(0, s)| is 0.6745 s; the kernel gives 6 sigma
 
@@ -70,8 +72,15 @@ def denoise_tiles(height: int, width: int, tile: int) -> int:
     return tile_count(height, width, tile)
 
 
-def denoise(luma: np.ndarray, options: GrainOptions, *, tile: int = 1024, cancel: CancelToken | None = None,
-            step: Callable[[], None] | None = None, h: float | None = None) -> np.ndarray:
+def denoise(
+    luma: np.ndarray,
+    options: GrainOptions,
+    *,
+    tile: int = 1024,
+    cancel: CancelToken | None = None,
+    step: Callable[[], None] | None = None,
+    h: float | None = None,
+) -> np.ndarray:
     """``luma`` ``(H, W)`` uint8/uint16 with grain and noise reduced (same shape and dtype, a new
     array). ``h`` (8-bit levels) overrides the strength chosen from the measured noise; an h of 0
     (a clean photo, strength 0) gives an unchanged copy. Cancelled (``cancel``) between tiles."""
@@ -87,14 +96,17 @@ def denoise(luma: np.ndarray, options: GrainOptions, *, tile: int = 1024, cancel
     context = options.search // 2 + options.template // 2
 
     if luma.dtype == np.uint8:
+
         def one(piece: np.ndarray, where: Tile) -> np.ndarray:
-            return cv2.fastNlMeansDenoising(np.ascontiguousarray(piece), None, float(h), options.template,
-                                            options.search)
+            return cv2.fastNlMeansDenoising(
+                np.ascontiguousarray(piece), None, float(h), options.template, options.search
+            )
     else:
         h16 = [float(h * 257.0 * _L1_FACTOR)]
 
         def one(piece: np.ndarray, where: Tile) -> np.ndarray:
-            return cv2.fastNlMeansDenoising(np.ascontiguousarray(piece), h16, None, options.template,
-                                            options.search, cv2.NORM_L1)
+            return cv2.fastNlMeansDenoising(
+                np.ascontiguousarray(piece), h16, None, options.template, options.search, cv2.NORM_L1
+            )
 
     return map_tiles(luma, one, tile, context, cancel, step=step)

@@ -60,8 +60,9 @@ def working_shape(height: int, width: int, detect_size: int) -> tuple[int, int]:
     return max(4, round(height * scale)), max(4, round(width * scale))
 
 
-def apply_rule(probability: np.ndarray, threshold: float, confirm: float, min_area: int,
-               min_share: float) -> np.ndarray:
+def apply_rule(
+    probability: np.ndarray, threshold: float, confirm: float, min_area: int, min_share: float
+) -> np.ndarray:
     """``mask_from_probability``, then the photo-level minimum: an empty mask when the damage
     covers less than ``min_share`` of the photo."""
     mask = mask_from_probability(probability, threshold, confirm, min_area)
@@ -85,8 +86,9 @@ def mask_from_probability(probability: np.ndarray, threshold: float, confirm: fl
 class DamageDetector:
     """A loaded damage detector on a device. Load once, call per photo; not thread-safe."""
 
-    def __init__(self, module: torch.nn.Module, card: DetectorCard, device: torch.device | None = None,
-                 path: Path | None = None) -> None:
+    def __init__(
+        self, module: torch.nn.Module, card: DetectorCard, device: torch.device | None = None, path: Path | None = None
+    ) -> None:
         self.card = card
         self.path = path
         self.device = device or torch.device("cpu")
@@ -107,8 +109,9 @@ class DamageDetector:
         return tile_count(h, w, TILE) + half
 
     @torch.inference_mode()
-    def probability(self, small: np.ndarray, cancel: CancelToken | None = None,
-                    step: Callable[[], None] | None = None) -> np.ndarray:
+    def probability(
+        self, small: np.ndarray, cancel: CancelToken | None = None, step: Callable[[], None] | None = None
+    ) -> np.ndarray:
         """Damage probabilities ``(h, w)`` float32 in [0, 1] for ``small`` ``(h, w)`` float32 luma
         in [0, 1] at detection scale."""
         cancel = cancel or CancelToken()
@@ -125,8 +128,13 @@ class DamageDetector:
 
         return map_tiles(small, one, TILE, CONTEXT, cancel, step=step, out=np.zeros(small.shape, np.float32))
 
-    def probability_map(self, luma: np.ndarray, detect_size: int, cancel: CancelToken | None = None,
-                        step: Callable[[], None] | None = None) -> np.ndarray:
+    def probability_map(
+        self,
+        luma: np.ndarray,
+        detect_size: int,
+        cancel: CancelToken | None = None,
+        step: Callable[[], None] | None = None,
+    ) -> np.ndarray:
         """Damage probabilities ``(h, w)`` float32 of ``luma`` ``(H, W)`` uint8/uint16 at the
         working size (``working_shape``): the full pass and the half-size pass combined."""
         height, width = luma.shape
@@ -142,8 +150,13 @@ class DamageDetector:
             probability = np.maximum(probability, HALF_WEIGHT * wide)
         return probability
 
-    def detect(self, luma: np.ndarray, options: ScratchOptions, cancel: CancelToken | None = None,
-               step: Callable[[], None] | None = None) -> np.ndarray:
+    def detect(
+        self,
+        luma: np.ndarray,
+        options: ScratchOptions,
+        cancel: CancelToken | None = None,
+        step: Callable[[], None] | None = None,
+    ) -> np.ndarray:
         """The damage mask ``(H, W)`` bool of ``luma`` ``(H, W)`` uint8/uint16."""
         height, width = luma.shape
         probability = self.probability_map(luma, options.detect_size, cancel, step)

@@ -75,8 +75,9 @@ class DetectorCard:
         if not isinstance(data, dict):
             raise ModelFileError(f"{where}: the detector card is not a JSON object")
         if data.get("format") != DETECTOR_FORMAT:
-            raise ModelFileError(f"{where}: not a damage detector (format {str(data.get('format'))[:40]!r}, "
-                                 f"expected {DETECTOR_FORMAT})")
+            raise ModelFileError(
+                f"{where}: not a damage detector (format {str(data.get('format'))[:40]!r}, expected {DETECTOR_FORMAT})"
+            )
         known = {f.name for f in fields(cls)}
         try:
             return cls(**{k: v for k, v in data.items() if k in known})
@@ -133,8 +134,10 @@ def load_detector(path: Path | None = None):
 
     path = Path(path) if path is not None else default_detector_path()
     if not path.exists():
-        raise ModelFileError(f"the damage detector {path} is missing; reinstall Revive or train one "
-                             "(python -m training.cli.train_detector)")
+        raise ModelFileError(
+            f"the damage detector {path} is missing; reinstall Revive or train one "
+            "(python -m training.cli.train_detector)"
+        )
     card = read_detector_card(path)
     if card.architecture != ARCHITECTURE:
         raise ModelFileError(f"{path.name}: architecture {card.architecture[:40]!r} is not a damage detector")

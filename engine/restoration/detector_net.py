@@ -47,8 +47,9 @@ class DamageUNet(nn.Module):
         "dilations": arguments.whole_list(2, 1, 16),
     }
 
-    def __init__(self, widths: tuple[int, ...] | list[int] = (16, 32, 64),
-                 dilations: tuple[int, ...] | list[int] = (2, 4)) -> None:
+    def __init__(
+        self, widths: tuple[int, ...] | list[int] = (16, 32, 64), dilations: tuple[int, ...] | list[int] = (2, 4)
+    ) -> None:
         super().__init__()
         w0, w1, w2 = (int(w) for w in widths)
         d1, d2 = (int(d) for d in dilations)
@@ -80,8 +81,10 @@ def check_arguments(kwargs: object) -> int:
     arguments.check_arguments(ARCHITECTURE, DamageUNet.ARGUMENT_RULES, kwargs)
     count = arguments.parameter_count(DamageUNet, kwargs)  # type: ignore[arg-type]
     if count > MAX_PARAMETERS:
-        raise ValueError(f"a damage detector may have at most {MAX_PARAMETERS / 1e6:.0f} M parameters, "
-                         f"these arguments ask for {count / 1e6:.1f} M")
+        raise ValueError(
+            f"a damage detector may have at most {MAX_PARAMETERS / 1e6:.0f} M parameters, "
+            f"these arguments ask for {count / 1e6:.1f} M"
+        )
     return count
 
 

@@ -29,11 +29,15 @@ def check_mask(luma: np.ndarray, mask: np.ndarray) -> None:
     """ValueError unless ``luma`` is ``(H, W)`` uint8/uint16 and ``mask`` an ``(H, W)`` bool (or
     0/non-zero uint8) array of the same size."""
     if not (isinstance(luma, np.ndarray) and luma.ndim == 2 and luma.dtype in (np.uint8, np.uint16) and luma.size):
-        raise ValueError(f"luma must be a non-empty (H, W) uint8 or uint16 array, got "
-                         f"{getattr(luma, 'shape', type(luma))} {getattr(luma, 'dtype', '')}")
+        raise ValueError(
+            f"luma must be a non-empty (H, W) uint8 or uint16 array, got "
+            f"{getattr(luma, 'shape', type(luma))} {getattr(luma, 'dtype', '')}"
+        )
     if not (isinstance(mask, np.ndarray) and mask.shape == luma.shape and mask.dtype in (np.bool_, np.uint8)):
-        raise ValueError(f"the damage mask must be a {luma.shape} bool or uint8 array, got "
-                         f"{getattr(mask, 'shape', type(mask))} {getattr(mask, 'dtype', '')}")
+        raise ValueError(
+            f"the damage mask must be a {luma.shape} bool or uint8 array, got "
+            f"{getattr(mask, 'shape', type(mask))} {getattr(mask, 'dtype', '')}"
+        )
 
 
 def fill_tiles(height: int, width: int, tile: int) -> int:
@@ -41,8 +45,16 @@ def fill_tiles(height: int, width: int, tile: int) -> int:
     return tile_count(height, width, tile)
 
 
-def fill(luma: np.ndarray, mask: np.ndarray, method: str = "telea", radius: int = 3, *, tile: int = 1024,
-         cancel: CancelToken | None = None, step: Callable[[], None] | None = None) -> np.ndarray:
+def fill(
+    luma: np.ndarray,
+    mask: np.ndarray,
+    method: str = "telea",
+    radius: int = 3,
+    *,
+    tile: int = 1024,
+    cancel: CancelToken | None = None,
+    step: Callable[[], None] | None = None,
+) -> np.ndarray:
     """``luma`` ``(H, W)`` uint8/uint16 with the pixels where ``mask`` ``(H, W)`` is true (bool, or
     uint8 non-zero) filled from their surroundings; same shape and dtype, a new array. Pixels
     outside the mask are never changed. Cancelled (``cancel``) between tiles."""

@@ -58,7 +58,7 @@ def levels_table(luma: np.ndarray, options: FadingOptions) -> np.ndarray:
         black = min(max(0.0, middle - span / 2), 1.0 - span)
     stretched = np.clip((x - black) / span, 0.0, 1.0)
     gamma = options.gamma if options.gamma is not None else _auto_gamma(histogram, total, black, span, top)
-    corrected = stretched ** gamma
+    corrected = stretched**gamma
     table = x + options.strength * (corrected - x)
     return np.clip(np.round(table * top), 0, top).astype(luma.dtype)
 
@@ -70,8 +70,9 @@ def _auto_gamma(histogram: np.ndarray, total: int, black: float, span: float, to
     return min(max(gamma, GAMMA_LIMITS[0]), GAMMA_LIMITS[1])
 
 
-def correct_fading(luma: np.ndarray, options: FadingOptions, cancel: CancelToken | None = None,
-                   step: Callable[[], None] | None = None) -> np.ndarray:
+def correct_fading(
+    luma: np.ndarray, options: FadingOptions, cancel: CancelToken | None = None, step: Callable[[], None] | None = None
+) -> np.ndarray:
     """``luma`` ``(H, W)`` uint8/uint16 with levels, gamma and CLAHE applied (same shape and dtype,
     a new array); strength 0 gives an unchanged copy. Cancelled (``cancel``) between units."""
     cancel = cancel or CancelToken()
@@ -81,7 +82,7 @@ def correct_fading(luma: np.ndarray, options: FadingOptions, cancel: CancelToken
     for rows in np.array_split(np.arange(luma.shape[0]), STRIPS):
         cancel.raise_if_cancelled()
         if len(rows):
-            out[rows[0]:rows[-1] + 1] = table[luma[rows[0]:rows[-1] + 1]]
+            out[rows[0] : rows[-1] + 1] = table[luma[rows[0] : rows[-1] + 1]]
         if step is not None:
             step()
     cancel.raise_if_cancelled()

@@ -67,10 +67,13 @@ Progress = Callable[[RestorationStep], None]
 
 def check_luma(luma: object) -> None:
     """ValueError unless ``luma`` is a non-empty ``(H, W)`` uint8 or uint16 array."""
-    if not (isinstance(luma, np.ndarray) and luma.ndim == 2 and luma.dtype in (np.uint8, np.uint16)
-            and min(luma.shape) >= 1):
-        raise ValueError(f"luma must be a non-empty (H, W) uint8 or uint16 array, got "
-                         f"{getattr(luma, 'shape', type(luma))} {getattr(luma, 'dtype', '')}")
+    if not (
+        isinstance(luma, np.ndarray) and luma.ndim == 2 and luma.dtype in (np.uint8, np.uint16) and min(luma.shape) >= 1
+    ):
+        raise ValueError(
+            f"luma must be a non-empty (H, W) uint8 or uint16 array, got "
+            f"{getattr(luma, 'shape', type(luma))} {getattr(luma, 'dtype', '')}"
+        )
 
 
 def check_stages(stages: tuple[str, ...]) -> tuple[str, ...]:
@@ -125,15 +128,27 @@ class Restorer:
             self._detector = DamageDetector.load(self._detector_path)
         return self._detector
 
-    def detect(self, luma: np.ndarray, options: RestorationOptions | None = None,
-               cancel: CancelToken | None = None, step: Callable[[], None] | None = None) -> np.ndarray:
+    def detect(
+        self,
+        luma: np.ndarray,
+        options: RestorationOptions | None = None,
+        cancel: CancelToken | None = None,
+        step: Callable[[], None] | None = None,
+    ) -> np.ndarray:
         """The damage mask ``(H, W)`` bool of ``luma`` (what the scratch stage would fill)."""
         check_luma(luma)
         return self.detector.detect(luma, (options or RestorationOptions()).scratches, cancel, step)
 
-    def restore(self, luma: np.ndarray, stages: tuple[str, ...], options: RestorationOptions | None = None,
-                progress: Progress | None = None, cancel: CancelToken | None = None, *,
-                mask: np.ndarray | None = None) -> RestorationResult:
+    def restore(
+        self,
+        luma: np.ndarray,
+        stages: tuple[str, ...],
+        options: RestorationOptions | None = None,
+        progress: Progress | None = None,
+        cancel: CancelToken | None = None,
+        *,
+        mask: np.ndarray | None = None,
+    ) -> RestorationResult:
         """Run ``stages`` on ``luma`` (see the module docstring). ``mask`` ``(H, W)`` bool, when
         given, is filled instead of detecting damage (the GUI's edited mask)."""
         check_luma(luma)
@@ -158,8 +173,15 @@ class Restorer:
             cancel.raise_if_cancelled()
             if stage == "scratches":
                 found = mask if mask is not None else self.detector.detect(current, options.scratches, cancel, step)
-                current = fill(current, found, options.scratches.method, options.scratches.radius, tile=tile,
-                               cancel=cancel, step=step)
+                current = fill(
+                    current,
+                    found,
+                    options.scratches.method,
+                    options.scratches.radius,
+                    tile=tile,
+                    cancel=cancel,
+                    step=step,
+                )
                 found = found.astype(bool, copy=False)
             elif stage == "grain":
                 current = denoise(current, options.grain, tile=tile, cancel=cancel, step=step)
@@ -170,9 +192,16 @@ class Restorer:
         return RestorationResult(current, found, order)
 
 
-def restore_luma(luma: np.ndarray, stages: tuple[str, ...], options: RestorationOptions | None = None,
-                 progress: Progress | None = None, cancel: CancelToken | None = None, *,
-                 mask: np.ndarray | None = None, restorer: Restorer | None = None) -> RestorationResult:
+def restore_luma(
+    luma: np.ndarray,
+    stages: tuple[str, ...],
+    options: RestorationOptions | None = None,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+    *,
+    mask: np.ndarray | None = None,
+    restorer: Restorer | None = None,
+) -> RestorationResult:
     """Restore ``luma`` ``(H, W)`` uint8/uint16 with ``stages`` (names, see ``parse_stages``);
     ``restorer`` (a loaded detector) is made when not given. Raises Cancelled when ``cancel`` is
     set, ValueError for bad input, ModelFileError when the detector cannot be loaded."""

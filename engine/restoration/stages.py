@@ -21,8 +21,12 @@ FILL_METHODS = ("telea", "ns")  # cv2.INPAINT_TELEA (Telea 2004), cv2.INPAINT_NS
 
 
 def _unit(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not 0.0 <= value <= 1.0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not 0.0 <= value <= 1.0
+    ):
         raise ValueError(f"{name} must be a number from 0 to 1, got {value!r}")
 
 
@@ -32,8 +36,12 @@ def _whole(name: str, value: Any, low: int, high: int) -> None:
 
 
 def _number(name: str, value: Any, low: float, high: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not low <= value <= high:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not low <= value <= high
+    ):
         raise ValueError(f"{name} must be a number from {low:g} to {high:g}, got {value!r}")
 
 
@@ -142,6 +150,7 @@ class RestorationOptions:
 
 # --------------------------------------------------------------------------------------- cards
 
+
 @dataclass(frozen=True)
 class ParameterCard:
     """One option of a stage, for people and for the GUI's controls."""
@@ -171,12 +180,17 @@ STAGE_CARDS: dict[str, StageCard] = {
         name="scratches",
         title="Scratches, dust and folds",
         description="Finds scratches, cracks, dust specks, fibres, folds and torn corners and fills them in from "
-                    "the photo around them. A photo without damage comes out unchanged, byte for byte.",
+        "the photo around them. A photo without damage comes out unchanged, byte for byte.",
         method="Revive's damage detector (a small U-Net trained on clean photos with drawn damage, after Wan et al. "
-               "2020) with a threshold and a minimum area, then OpenCV inpainting (Telea 2004, or Navier-Stokes).",
+        "2020) with a threshold and a minimum area, then OpenCV inpainting (Telea 2004, or Navier-Stokes).",
         parameters=(
-            ParameterCard("strength", "sensitivity: 0.5 is the detector's tuned threshold, 1 flags anything doubtful",
-                          0.5, 0.0, 1.0),
+            ParameterCard(
+                "strength",
+                "sensitivity: 0.5 is the detector's tuned threshold, 1 flags anything doubtful",
+                0.5,
+                0.0,
+                1.0,
+            ),
             ParameterCard("detect_size", "short side of the copy the detector looks at, pixels", 1024, 64, 8192),
             ParameterCard("method", "fill method: telea or ns", "telea"),
             ParameterCard("radius", "neighbourhood each filled pixel is drawn from, pixels", 3, 1, 64),
@@ -188,12 +202,17 @@ STAGE_CARDS: dict[str, StageCard] = {
         name="grain",
         title="Grain and noise",
         description="Smooths film grain, scanner noise and JPEG artefacts while keeping edges; the amount follows "
-                    "the noise measured in the photo.",
+        "the noise measured in the photo.",
         method="Non-local means (Buades et al. 2005; OpenCV fastNlMeansDenoising) with h set from a robust "
-               "Laplacian noise estimate (Immerkaer 1996).",
+        "Laplacian noise estimate (Immerkaer 1996).",
         parameters=(
-            ParameterCard("strength", "0 leaves the grain, 0.5 removes about as much as measured best, 1 twice that",
-                          0.5, 0.0, 1.0),
+            ParameterCard(
+                "strength",
+                "0 leaves the grain, 0.5 removes about as much as measured best, 1 twice that",
+                0.5,
+                0.0,
+                1.0,
+            ),
             ParameterCard("template", "patch side, pixels (odd)", 7, 3, 63),
             ParameterCard("search", "search window side, pixels (odd); time grows with its square", 21, 3, 63),
         ),
@@ -202,9 +221,9 @@ STAGE_CARDS: dict[str, StageCard] = {
         name="fading",
         title="Fading and contrast",
         description="Gives a faded print its blacks and whites back (automatic levels), evens its mid-tones (gamma) "
-                    "and restores local contrast.",
+        "and restores local contrast.",
         method="Percentile black and white points, an automatic gamma, CLAHE (Zuiderveld 1994) on the luminance, "
-               "blended with the photo by the strength.",
+        "blended with the photo by the strength.",
         parameters=(
             ParameterCard("strength", "0 leaves the photo, 1 applies the full correction", 0.7, 0.0, 1.0),
             ParameterCard("black_percentile", "share of the darkest pixels taken as black, percent", 0.5, 0.0, 20.0),
@@ -218,6 +237,7 @@ STAGE_CARDS: dict[str, StageCard] = {
 
 
 # ------------------------------------------------------------------------------------- parsing
+
 
 def _unknown_message(name: str) -> str:
     shown = name if len(name) <= 40 else name[:40] + "..."

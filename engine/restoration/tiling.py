@@ -43,8 +43,13 @@ def tile_grid(height: int, width: int, tile: int, overlap: int) -> tuple[Tile, .
     tiles = []
     for y0, y1, iy0, iy1 in _spans(height, tile, overlap):
         for x0, x1, ix0, ix1 in _spans(width, tile, overlap):
-            tiles.append(Tile((slice(y0, y1), slice(x0, x1)), (slice(iy0, iy1), slice(ix0, ix1)),
-                              (slice(iy0 - y0, iy1 - y0), slice(ix0 - x0, ix1 - x0))))
+            tiles.append(
+                Tile(
+                    (slice(y0, y1), slice(x0, x1)),
+                    (slice(iy0, iy1), slice(ix0, ix1)),
+                    (slice(iy0 - y0, iy1 - y0), slice(ix0 - x0, ix1 - x0)),
+                )
+            )
     return tuple(tiles)
 
 
@@ -52,9 +57,16 @@ def tile_count(height: int, width: int, tile: int) -> int:
     return -(-height // tile) * -(-width // tile)
 
 
-def map_tiles(image: np.ndarray, function: Callable[[np.ndarray, Tile], np.ndarray | None], tile: int,
-              overlap: int, cancel: CancelToken, *, step: Callable[[], None] | None = None,
-              out: np.ndarray | None = None) -> np.ndarray:
+def map_tiles(
+    image: np.ndarray,
+    function: Callable[[np.ndarray, Tile], np.ndarray | None],
+    tile: int,
+    overlap: int,
+    cancel: CancelToken,
+    *,
+    step: Callable[[], None] | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
     """``function(image[t.outer], t)`` for every tile ``t``, its ``crop`` written into ``out`` at
     ``inner`` (``out`` defaults to a copy of ``image``; a function returning None leaves the tile
     as it is there). ``step()`` after each tile; Cancelled (``cancel``) before any tile."""

@@ -209,13 +209,20 @@ class HintEditor(QObject):
         if self._selected is not None:
             self.delete(self._selected)
 
-    def set_adjust(self, *, warmth: float | None = None, tint: float | None = None,
-                   reference: ReferenceStats | object | None = UNCHANGED, match: float | None = None,
-                   merge: bool = True) -> None:
+    def set_adjust(
+        self,
+        *,
+        warmth: float | None = None,
+        tint: float | None = None,
+        reference: ReferenceStats | object | None = UNCHANGED,
+        match: float | None = None,
+        merge: bool = True,
+    ) -> None:
         """Whole-photo warmth, tint (-1..1), reference statistics (None forgets them) and match
         strength (0..1); a slider drag is one undo step (``seal`` when it ends)."""
-        self._apply(lambda: self._edits.set_adjust(warmth=warmth, tint=tint, reference=reference, match=match,
-                                                   merge=merge))
+        self._apply(
+            lambda: self._edits.set_adjust(warmth=warmth, tint=tint, reference=reference, match=match, merge=merge)
+        )
 
     def seal(self) -> None:
         """A gesture (drag, slider move) ended: the next edit is its own undo step."""

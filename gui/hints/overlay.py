@@ -26,8 +26,8 @@ from PySide6.QtGui import QKeyEvent, QKeySequence, QMouseEvent, QPainter
 from PySide6.QtWidgets import QWidget
 
 from gui.hints.editor import BRUSH_TOOL, HintEditor
-from gui.models.hint_edits import DEFAULT_TOLERANCE_PX, POINT, STROKE, MarkRef
 from gui.hints.painting import paint_brush_outline, paint_point, paint_stroke, widget_point
+from gui.models.hint_edits import DEFAULT_TOLERANCE_PX, POINT, STROKE, MarkRef
 
 PhotoRects = Callable[[], Sequence[QRectF]]
 STROKE_STEP_PX = 2.0  # a brush drag keeps a point every few screen pixels, not every mouse event
@@ -52,8 +52,9 @@ class HintOverlay(QWidget):
     hints_edited = Signal(object)  # PhotoHints after every edit of the photo's hints (the editor's signal)
     mark_selected = Signal(float, float)  # the selected mark's spot, 0..1 of the photo (for suggestions)
 
-    def __init__(self, editor: HintEditor, photo_rects: PhotoRects | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, editor: HintEditor, photo_rects: PhotoRects | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("HintOverlay")
         self.setMouseTracking(True)
@@ -81,7 +82,7 @@ class HintOverlay(QWidget):
         self.setGeometry(view.rect())
         self.raise_()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         parent = self.parentWidget()
         if parent is not None and watched is parent and event.type() == QEvent.Type.Resize:
             self.setGeometry(parent.rect())
@@ -122,8 +123,10 @@ class HintOverlay(QWidget):
     @staticmethod
     def _in(rect: QRectF, position: QPointF) -> tuple[float, float]:
         """0..1 photo coordinates in ``rect`` of a position that may lie outside it (clamped)."""
-        return (min(1.0, max(0.0, (position.x() - rect.x()) / rect.width())),
-                min(1.0, max(0.0, (position.y() - rect.y()) / rect.height())))
+        return (
+            min(1.0, max(0.0, (position.x() - rect.x()) / rect.width())),
+            min(1.0, max(0.0, (position.y() - rect.y()) / rect.height())),
+        )
 
     def mark_at(self, position: QPointF) -> MarkRef | None:
         """The mark under a widget position, within the tolerance in screen pixels."""
@@ -134,11 +137,14 @@ class HintOverlay(QWidget):
         return self._editor.edits.hit_test(x, y, (rect.width(), rect.height()), DEFAULT_TOLERANCE_PX)
 
     # -- mouse ------------------------------------------------------------------------------------
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         found = self.photo_point(event.position())
         button = event.button()
-        if (found is None or not self._editor.enabled
-                or button not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton)):
+        if (
+            found is None
+            or not self._editor.enabled
+            or button not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton)
+        ):
             event.ignore()  # beside the photo, or the middle button: the view's (pan)
             return
         event.accept()
@@ -165,7 +171,7 @@ class HintOverlay(QWidget):
             if added is not None:
                 self._drag = _Move(added.index, rect, (0.0, 0.0))
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         position = event.position()
         drag = self._drag
         if drag is None and event.buttons() != Qt.MouseButton.NoButton:
@@ -191,7 +197,7 @@ class HintOverlay(QWidget):
             self.update()
         event.accept()
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton or self._drag is None:
             event.ignore()
             return
@@ -202,7 +208,7 @@ class HintOverlay(QWidget):
         self.update()
         event.accept()
 
-    def leaveEvent(self, event: QEvent) -> None:  # noqa: N802
+    def leaveEvent(self, event: QEvent) -> None:
         self._hover = None
         self.update()
         super().leaveEvent(event)
@@ -210,10 +216,15 @@ class HintOverlay(QWidget):
     # -- keys -------------------------------------------------------------------------------------
     def _key_action(self, event: QKeyEvent) -> Callable[[], None] | None:
         key, mods = event.key(), event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-        ctrl, ctrl_shift = Qt.KeyboardModifier.ControlModifier, (Qt.KeyboardModifier.ControlModifier
-                                                                 | Qt.KeyboardModifier.ShiftModifier)
-        if (key == Qt.Key.Key_Z and mods == ctrl_shift) or (key == Qt.Key.Key_Y and mods == ctrl) \
-                or event.matches(QKeySequence.StandardKey.Redo):
+        ctrl, ctrl_shift = (
+            Qt.KeyboardModifier.ControlModifier,
+            (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier),
+        )
+        if (
+            (key == Qt.Key.Key_Z and mods == ctrl_shift)
+            or (key == Qt.Key.Key_Y and mods == ctrl)
+            or event.matches(QKeySequence.StandardKey.Redo)
+        ):
             return self._editor.redo
         if (key == Qt.Key.Key_Z and mods == ctrl) or event.matches(QKeySequence.StandardKey.Undo):
             return self._editor.undo
@@ -234,13 +245,16 @@ class HintOverlay(QWidget):
     def event(self, event: QEvent) -> bool:
         # Our keys win over window shortcuts (Esc stops colorizing, a later Edit > Undo) while the
         # overlay has the focus: accepting the override makes Qt deliver them as key presses here.
-        if (event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent)
-                and self._key_action(event) is not None):
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and self._key_action(event) is not None
+        ):
             event.accept()
             return True
         return super().event(event)
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         action = self._key_action(event)
         if action is None or not self._editor.enabled:
             event.ignore()  # Space and the rest go on to the view
@@ -249,7 +263,7 @@ class HintOverlay(QWidget):
         event.accept()
 
     # -- painting ---------------------------------------------------------------------------------
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         if not self._marks_visible:
             return
         painter = QPainter(self)
@@ -262,8 +276,14 @@ class HintOverlay(QWidget):
             painter.setClipRect(rect)  # a mark at the edge is cut where the photo ends, as its hint is
             # Strokes first, points over them: points are the handles one grabs.
             for index, stroke in enumerate(hints.strokes):
-                paint_stroke(painter, stroke.points, stroke.color, stroke.width, rect,
-                             selected=selected == MarkRef(STROKE, index))
+                paint_stroke(
+                    painter,
+                    stroke.points,
+                    stroke.color,
+                    stroke.width,
+                    rect,
+                    selected=selected == MarkRef(STROKE, index),
+                )
             if isinstance(self._drag, _Paint) and self._drag.rect == rect:
                 paint_stroke(painter, self._drag.points, editor.colour, editor.size, rect)
             for index, point in enumerate(hints.points):

@@ -49,8 +49,15 @@ def paint_point(painter: QPainter, point: HintPoint, rect: QRectF, selected: boo
         painter.drawEllipse(centre, radius + 4, radius + 4)
 
 
-def paint_stroke(painter: QPainter, points: Sequence[tuple[float, float]], colour: str, width: float,
-                 rect: QRectF, *, selected: bool = False) -> None:
+def paint_stroke(
+    painter: QPainter,
+    points: Sequence[tuple[float, float]],
+    colour: str,
+    width: float,
+    rect: QRectF,
+    *,
+    selected: bool = False,
+) -> None:
     """A stroke through ``points`` (0..1), ``width`` of the short side of ``rect``."""
     if not points:
         return

@@ -28,15 +28,17 @@ from PySide6.QtWidgets import (
 )
 
 from engine.hints.schema import HintPoint, PhotoHints
-from gui.workers.background_tasks import BackgroundTasks
 from gui.hints.editor import BRUSH_TOOL, POINT_TOOL, HintEditor
-from gui.models.hint_edits import POINT, STROKE
 from gui.hints.reference_view import HintReferenceView
 from gui.hints.swatch_row import SwatchRow, swatch_icon
+from gui.models.hint_edits import POINT, STROKE
 from gui.widgets.icons import icon
+from gui.workers.background_tasks import BackgroundTasks
 
-NO_HINTS_TEXT = ("This model takes no colour hints; choose revive-base (v2) or another model that does. "
-                 "Warmth, tint and matching a reference photo still work.")
+NO_HINTS_TEXT = (
+    "This model takes no colour hints; choose revive-base (v2) or another model that does. "
+    "Warmth, tint and matching a reference photo still work."
+)
 SIZE_STEPS_PER_UNIT = 1000  # the size slider counts tenths of a percent of the photo's short side
 SP = QStyle.StandardPixmap
 
@@ -55,10 +57,12 @@ class HintPanel(QWidget):
         self.explanation.setWordWrap(True)
         self.explanation.hide()
 
-        self.point_button = self._tool_button("Point", "hint-point", SP.SP_DialogYesButton,
-                                              "Click to place a colour point, drag one to move it")
-        self.brush_button = self._tool_button("Brush", "brush", SP.SP_DialogApplyButton,
-                                              "Drag to paint a stroke of colour")
+        self.point_button = self._tool_button(
+            "Point", "hint-point", SP.SP_DialogYesButton, "Click to place a colour point, drag one to move it"
+        )
+        self.brush_button = self._tool_button(
+            "Brush", "brush", SP.SP_DialogApplyButton, "Drag to paint a stroke of colour"
+        )
         self._tools = QButtonGroup(self)
         self._tools.addButton(self.point_button)
         self._tools.addButton(self.brush_button)
@@ -74,8 +78,9 @@ class HintPanel(QWidget):
         self.suggestions = SwatchRow("Click a spot: the colours the model finds likely there appear here")
         self.recent = SwatchRow("Colours you use appear here")
 
-        self.open_reference_button = QPushButton(icon("eyedropper", SP.SP_DialogOpenButton, self),
-                                                 "Open reference photo…")
+        self.open_reference_button = QPushButton(
+            icon("eyedropper", SP.SP_DialogOpenButton, self), "Open reference photo…"
+        )
         self.open_reference_button.setToolTip("A colour photo of the same place or thing: click it to take a colour")
         self.reference_view = HintReferenceView(tasks)
         self.reference_status = QLabel()
@@ -230,8 +235,9 @@ class HintPanel(QWidget):
         self.colour_button.setText(e.colour)
         self.size_slider.setValue(round(e.size * SIZE_STEPS_PER_UNIT))
         self.size_label.setText(f"{e.size * 100:.1f} %")
-        self.size_slider.setToolTip(("Radius of a point" if e.tool == POINT_TOOL else "Width of the brush")
-                                    + ", of the photo's short side")
+        self.size_slider.setToolTip(
+            ("Radius of a point" if e.tool == POINT_TOOL else "Width of the brush") + ", of the photo's short side"
+        )
         self._syncing = False
 
     def _on_editor_selection_changed(self, ref) -> None:

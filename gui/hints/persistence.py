@@ -15,8 +15,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine.hints.store import HintStore, photo_key
 from engine.hints.schema import PhotoHints
+from engine.hints.store import HintStore, photo_key
 from gui.workers.background_tasks import BackgroundTasks
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,13 @@ class HintPersistence(QObject):
         if self._closed:
             return
         path = Path(path)
-        self._tasks.submit(load_hints, self.store, path, on_done=self._on_tasks_loaded,
-                           on_failed=lambda message: self.load_failed.emit(path, message))
+        self._tasks.submit(
+            load_hints,
+            self.store,
+            path,
+            on_done=self._on_tasks_loaded,
+            on_failed=lambda message: self.load_failed.emit(path, message),
+        )
 
     def save_later(self, path: Path, hints: PhotoHints) -> None:
         """Save ``hints`` as the hints of ``path`` soon; a newer call for the same photo replaces it."""
@@ -77,8 +82,15 @@ class HintPersistence(QObject):
         self._timer.stop()
         pending, self._pending = self._pending, {}
         for path, hints in pending.items():
-            self._tasks.submit(save_hints, self.store, path, self._keys.get(path), hints,
-                               on_done=self._on_tasks_saved, on_failed=self._on_tasks_save_failed)
+            self._tasks.submit(
+                save_hints,
+                self.store,
+                path,
+                self._keys.get(path),
+                hints,
+                on_done=self._on_tasks_saved,
+                on_failed=self._on_tasks_save_failed,
+            )
 
     def pending(self) -> bool:
         """True while a save waits or a file task runs."""

@@ -61,8 +61,9 @@ class HintPreview(QObject):
         elsewhere any more (the inference worker's own, when the thread is shared)."""
         self._post(colorizer=colorizer)
 
-    def show_photo(self, image: np.ndarray, hints: PhotoHints | None = None,
-                   settings: ColorizeSettings | None = None) -> int:
+    def show_photo(
+        self, image: np.ndarray, hints: PhotoHints | None = None, settings: ColorizeSettings | None = None
+    ) -> int:
         """Preview a new photo: its display copy ``(h, w, 3)`` or ``(h, w)`` uint8 (not touched
         again by the caller), its hints and settings. Returns the token its frames will carry."""
         self._token += 1

@@ -170,8 +170,9 @@ class HintPreviewWorker(QObject):
                 self._raw_plain = raw
         if ran or self._shown != (hints, wanted.settings):  # else nothing the user sees changed
             card = colorizer.card
-            chroma = colorizer.decode(raw, prepared, temperature, card.prior_correction, card.chroma_scale,
-                                      hints, wanted.settings.saturation)
+            chroma = colorizer.decode(
+                raw, prepared, temperature, card.prior_correction, card.chroma_scale, hints, wanted.settings.saturation
+            )
             from engine.models.chroma_merge import merge_chroma  # torch is in by now: a colorizer exists
 
             rgb = merge_chroma(luma, chroma)

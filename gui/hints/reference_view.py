@@ -17,9 +17,9 @@ from PySide6.QtWidgets import QFileDialog, QSizePolicy, QWidget
 
 from engine.hints.schema import reference_stats
 from engine.imaging import IMAGE_SUFFIXES
-from gui.workers.background_tasks import BackgroundTasks
 from gui.models.hint_reference import colour_at, load_reference_photo
 from gui.widgets.qt_images import to_pixmap
+from gui.workers.background_tasks import BackgroundTasks
 
 _BACKGROUND = QColor("#1b1d21")
 
@@ -45,7 +45,7 @@ class HintReferenceView(QWidget):
         self._path: Path | None = None
         self._asked = 0  # serial of the last load asked for: older reads that finish late are dropped
 
-    def sizeHint(self):  # noqa: N802 - Qt's name
+    def sizeHint(self):
         size = super().sizeHint()
         size.setHeight(160)
         return size
@@ -54,8 +54,9 @@ class HintReferenceView(QWidget):
     def choose_file(self, folder: Path | None = None) -> QFileDialog:
         """Ask for a colour photo without blocking; the choice is loaded when the dialog closes."""
         pattern = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
-        dialog = QFileDialog(self, "Open a colour photo as a reference", str(folder or Path.home()),
-                             f"Photos ({pattern});;All files (*)")
+        dialog = QFileDialog(
+            self, "Open a colour photo as a reference", str(folder or Path.home()), f"Photos ({pattern});;All files (*)"
+        )
         dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.fileSelected.connect(lambda name: self.load(Path(name)))
@@ -66,9 +67,12 @@ class HintReferenceView(QWidget):
         """Read ``path`` in the background and show it (``photo_loaded`` or ``load_failed``)."""
         self._asked += 1
         serial = self._asked
-        self._tasks.submit(load_reference_photo, Path(path),
-                           on_done=lambda rgb: self._on_tasks_loaded(serial, Path(path), rgb),
-                           on_failed=lambda message: self._on_tasks_failed(serial, message))
+        self._tasks.submit(
+            load_reference_photo,
+            Path(path),
+            on_done=lambda rgb: self._on_tasks_loaded(serial, Path(path), rgb),
+            on_failed=lambda message: self._on_tasks_failed(serial, message),
+        )
 
     def _on_tasks_loaded(self, serial: int, path: Path, rgb: np.ndarray) -> None:
         if serial != self._asked:
@@ -111,7 +115,7 @@ class HintReferenceView(QWidget):
         width, height = self._pixmap.width() * scale, self._pixmap.height() * scale
         return QRectF((self.width() - width) / 2, (self.height() - height) / 2, width, height)
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         rect = self.image_rect()
         position: QPointF = event.position()
         if event.button() != Qt.MouseButton.LeftButton or not self.isEnabled() or not rect.contains(position):
@@ -120,14 +124,17 @@ class HintReferenceView(QWidget):
         self.pick_at((position.x() - rect.x()) / rect.width(), (position.y() - rect.y()) / rect.height())
         event.accept()
 
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), _BACKGROUND)
         if self._pixmap is None:
             painter.setPen(QColor("#8a9099"))
             flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
-            painter.drawText(self.rect().adjusted(8, 8, -8, -8), flags,
-                             "Open a colour photo of the same place or thing to pick its colours")
+            painter.drawText(
+                self.rect().adjusted(8, 8, -8, -8),
+                flags,
+                "Open a colour photo of the same place or thing to pick its colours",
+            )
         else:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawPixmap(self.image_rect(), self._pixmap, QRectF(self._pixmap.rect()))

@@ -33,8 +33,9 @@ class HintSession(QObject):
     suggestions_ready = Signal(list)  # ["#rrggbb"] likely at the selected spot (for HintPanel.set_suggestions)
     problem = Signal(str)  # a preview or a file problem, for people
 
-    def __init__(self, editor: HintEditor, preview: HintPreview, persistence: HintPersistence,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, editor: HintEditor, preview: HintPreview, persistence: HintPersistence, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.editor, self.preview, self.persistence = editor, preview, persistence
         self._path: Path | None = None
@@ -53,8 +54,13 @@ class HintSession(QObject):
     def photo(self) -> Path | None:
         return self._path
 
-    def show_photo(self, path: Path, display_rgb: np.ndarray, settings: ColorizeSettings | None = None,
-                   fallback: PhotoHints | None = None) -> None:
+    def show_photo(
+        self,
+        path: Path,
+        display_rgb: np.ndarray,
+        settings: ColorizeSettings | None = None,
+        fallback: PhotoHints | None = None,
+    ) -> None:
         """Hint ``path``, whose display copy ``(h, w, 3)`` uint8 the caller no longer touches.
         ``fallback``: the hints to start from when none were saved (a restored colour photo's own
         colours as the reference to match)."""

@@ -27,7 +27,6 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.hints.schema import PhotoHints
-from gui.widgets.actions import make_action
 from gui.hints.editor import HintEditor
 from gui.hints.overlay import HintOverlay
 from gui.hints.panel import HintPanel
@@ -35,6 +34,7 @@ from gui.hints.persistence import HintPersistence
 from gui.hints.session import HintSession
 from gui.models.jobs import ModelInfo
 from gui.models.photo_session import WAITING
+from gui.widgets.actions import make_action
 from gui.widgets.qt_images import to_pixmap
 
 if TYPE_CHECKING:
@@ -45,8 +45,10 @@ log = logging.getLogger(__name__)
 SETTLE_MS = 800  # this long without an edit and the full-resolution result follows the hints
 HINT_TIP = "Say what colour things were (H)"
 NO_MODEL_TIP = "Say what colour things were (H): available once the colorizer has loaded"
-NO_MARKS_TIP = ("Say what colour things were (H). The model {name} takes no colour marks: choose one that "
-                "does (such as revive-base v2); its whole-photo warmth, tint and reference matching still work")
+NO_MARKS_TIP = (
+    "Say what colour things were (H). The model {name} takes no colour marks: choose one that "
+    "does (such as revive-base v2); its whole-photo warmth, tint and reference matching still work"
+)
 
 
 class HintMode(QObject):
@@ -125,12 +127,18 @@ class HintMode(QObject):
     def _show_current(self) -> None:
         """Preview the photo on show, once its display copy is in."""
         path = self._controller.current()
-        if (not self._on or path is None or self._before is None or self._before[0] != path
-                or path == self.session.photo()):
+        if (
+            not self._on
+            or path is None
+            or self._before is None
+            or self._before[0] != path
+            or path == self.session.photo()
+        ):
             return
         self._committed = None
-        self.session.show_photo(path, self._before[1], self._controller.colorize_settings(),
-                                self._controller.default_hints(path))
+        self.session.show_photo(
+            path, self._before[1], self._controller.colorize_settings(), self._controller.default_hints(path)
+        )
 
     def _leave_photo(self) -> None:
         """The photo on show goes: its hints to its entry first."""

@@ -9,8 +9,12 @@ from engine.batch.plan import FORMATS, output_suffix_for
 EXPORT_FORMATS = FORMATS
 FORMAT_LABELS = {"same": "Same as the original", "png": "PNG", "jpg": "JPEG", "tiff": "TIFF"}
 # QFileDialog name filters, by suffix
-_FILTERS = {".png": "PNG image (*.png)", ".jpg": "JPEG image (*.jpg *.jpeg)",
-            ".tif": "TIFF image (*.tif *.tiff)", ".webp": "WebP image (*.webp)"}
+_FILTERS = {
+    ".png": "PNG image (*.png)",
+    ".jpg": "JPEG image (*.jpg *.jpeg)",
+    ".tif": "TIFF image (*.tif *.tiff)",
+    ".webp": "WebP image (*.webp)",
+}
 
 
 def default_export_name(source: Path, format: str) -> str:

@@ -205,9 +205,15 @@ class HintEdits:
         changed = replace(mark, radius=_size(size)) if isinstance(mark, HintPoint) else replace(mark, width=_size(size))
         return self._replace_mark(ref, changed, ("size", ref) if merge else None)
 
-    def set_adjust(self, *, warmth: float | None = None, tint: float | None = None,
-                   reference: ReferenceStats | object | None = UNCHANGED, match: float | None = None,
-                   merge: bool = False) -> PhotoHints:
+    def set_adjust(
+        self,
+        *,
+        warmth: float | None = None,
+        tint: float | None = None,
+        reference: ReferenceStats | object | None = UNCHANGED,
+        match: float | None = None,
+        merge: bool = False,
+    ) -> PhotoHints:
         """Change the whole-photo adjustments given (warmth, tint -1..1; match 0..1; a reference's
         statistics, or None to forget it); the others stay."""
         old = self._hints.adjust
@@ -222,8 +228,9 @@ class HintEdits:
             match=old.match if match is None else _unit(match),
         )
         # Which sliders moved: the moves of one slider merge, the next slider is a step of its own.
-        moved = tuple(name for name, value in (("warmth", warmth), ("tint", tint), ("match", match))
-                      if value is not None)
+        moved = tuple(
+            name for name, value in (("warmth", warmth), ("tint", tint), ("match", match)) if value is not None
+        )
         key = ("adjust", moved) if merge and moved else None
         return self._commit(replace(self._hints, adjust=adjust), key)
 
@@ -238,8 +245,9 @@ class HintEdits:
         return self._commit(hints)
 
     # -- hit testing ------------------------------------------------------------------------------
-    def hit_test(self, x: float, y: float, display_size: tuple[float, float],
-                 tolerance_px: float = DEFAULT_TOLERANCE_PX) -> MarkRef | None:
+    def hit_test(
+        self, x: float, y: float, display_size: tuple[float, float], tolerance_px: float = DEFAULT_TOLERANCE_PX
+    ) -> MarkRef | None:
         """The mark under (x, y) (0..1 of the photo) when the photo is shown ``display_size`` (width,
         height) screen pixels large, within ``tolerance_px``; None when there is none.
 

@@ -34,6 +34,6 @@ def colour_at(rgb: np.ndarray, x: float, y: float, radius: int = SAMPLE_RADIUS) 
     height, width = rgb.shape[:2]
     col = min(width - 1, max(0, int(x * width)))
     row = min(height - 1, max(0, int(y * height)))
-    patch = rgb[max(0, row - radius):row + radius + 1, max(0, col - radius):col + radius + 1]
+    patch = rgb[max(0, row - radius) : row + radius + 1, max(0, col - radius) : col + radius + 1]
     mean = np.round(patch.reshape(-1, 3).mean(axis=0)).astype(int)
     return "#{:02x}{:02x}{:02x}".format(*mean)

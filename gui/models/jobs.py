@@ -14,8 +14,8 @@ import numpy as np
 
 from engine.batch.settings import BatchOptions, ColorizeSettings
 from engine.cancel import CancelToken
-from engine.hints.store import HintStore
 from engine.hints.schema import PhotoHints
+from engine.hints.store import HintStore
 from gui.models.tuning import Tuning
 
 DISPLAY_MAX_SIDE = 2048  # long side of the before/after images the view shows

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.hints.store import HintStore
 from engine.hints.schema import PhotoHints, ReferenceStats, reference_stats
+from engine.hints.store import HintStore
 from engine.imaging import read_preview_rgb
 from gui.models.photo_session import any_saved_hints
 from training.data.dataset_check import classify

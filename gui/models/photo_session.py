@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.batch.folder_scan import scan_folder
-from engine.hints.store import HintStore
 from engine.hints.schema import ColourAdjust, PhotoHints, ReferenceStats
+from engine.hints.store import HintStore
 from engine.imaging import is_image_path
 from gui.models.tuning import Tuning
 
@@ -40,8 +40,9 @@ class ColourChoice(enum.Enum):
 WAITING = (PhotoStatus.QUEUED, PhotoStatus.WORKING)
 
 
-def photo_hints(saved: PhotoHints | None, choice: ColourChoice | None,
-                reference: ReferenceStats | None) -> PhotoHints | None:
+def photo_hints(
+    saved: PhotoHints | None, choice: ColourChoice | None, reference: ReferenceStats | None
+) -> PhotoHints | None:
     """The hints a photo is colorized with: the user's own (saved for it) when it has any; else,
     for a colour photo being restored, its own colours as the reference to match; else none.
 

@@ -72,8 +72,10 @@ class Tuning:
     def describe(self, render_size: int = 0) -> str:
         """'tiny · 256 px · saturation 100 % · boldness model's own' (``render_size``: the one used)."""
         size = f"{render_size} px" if render_size else describe_render_size(self.render_size)
-        return (f"{self.model or 'default model'} · {size} · saturation {self.saturation_percent} % · "
-                f"boldness {describe_boldness(self.boldness)}")
+        return (
+            f"{self.model or 'default model'} · {size} · saturation {self.saturation_percent} % · "
+            f"boldness {describe_boldness(self.boldness)}"
+        )
 
 
 def describe_eta(seconds: float | None) -> str:

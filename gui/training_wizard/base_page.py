@@ -75,8 +75,11 @@ class BaseModelPage(QWizardPage):
             if problem:
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled & ~Qt.ItemFlag.ItemIsSelectable)
             self.models.addItem(item)
-        if not (chosen and self._select(chosen)) and not self._select(DEFAULT_MODEL) \
-                and not (self._current_model and self._select(self._current_model)):
+        if (
+            not (chosen and self._select(chosen))
+            and not self._select(DEFAULT_MODEL)
+            and not (self._current_model and self._select(self._current_model))
+        ):
             try:
                 self._select(default_model_name())
             except ReviveError:
@@ -101,7 +104,7 @@ class BaseModelPage(QWizardPage):
         """Select model ``name`` (for tests and callers); False when it is not offered."""
         return self._select(name)
 
-    def isComplete(self) -> bool:  # noqa: N802
+    def isComplete(self) -> bool:
         return bool(self.chosen_model())
 
     def _on_models_current_item_changed(self, item: QListWidgetItem | None, _previous) -> None:

@@ -13,9 +13,9 @@ it runs here with a wait cursor) and hands the name to ``on_installed``.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
@@ -57,8 +57,9 @@ class TrainingOutcome:
 
 
 class FinishPage(QWizardPage):
-    def __init__(self, outcome: Callable[[], TrainingOutcome], on_installed: Callable[[str, bool], None],
-                 parent=None) -> None:
+    def __init__(
+        self, outcome: Callable[[], TrainingOutcome], on_installed: Callable[[str, bool], None], parent=None
+    ) -> None:
         """``outcome()`` gives the run's ``TrainingOutcome``; ``on_installed(name, make_active)`` is
         called after a successful export."""
         super().__init__(parent)
@@ -74,8 +75,10 @@ class FinishPage(QWizardPage):
         self.previews = PreviewGrid("Fine-tuned")
         self.scores = QLabel()
         self.scores.setTextFormat(Qt.TextFormat.RichText)
-        self.scores.setToolTip("Colour photos of yours kept aside (never trained on), turned gray and colorized\n"
-                               "as the installed model would, then compared with the originals.")
+        self.scores.setToolTip(
+            "Colour photos of yours kept aside (never trained on), turned gray and colorized\n"
+            "as the installed model would, then compared with the originals."
+        )
         self.verdict = QLabel()
         self.verdict.setTextFormat(Qt.TextFormat.RichText)
         self.verdict.setWordWrap(True)
@@ -107,7 +110,7 @@ class FinishPage(QWizardPage):
         self.installed_path: Path | None = None
         self._forced = False  # the user chose Install anyway
 
-    def initializePage(self) -> None:  # noqa: N802
+    def initializePage(self) -> None:
         outcome = self._outcome()
         taken = {m.name for m in list_models()}
         self.name.setText(suggest_model_name(outcome.base or "model", outcome.old or Path("photos"), taken))
@@ -139,7 +142,7 @@ class FinishPage(QWizardPage):
             return message[:1].upper() + message[1:] + "."
         return ""
 
-    def isComplete(self) -> bool:  # noqa: N802
+    def isComplete(self) -> bool:
         outcome = self._outcome()
         return not self.name_problem_text() and outcome.run_dir is not None and (outcome.better or self._forced)
 
@@ -149,8 +152,10 @@ class FinishPage(QWizardPage):
         if problem:
             self.name_problem.setText(f'<span style="color:{ERROR_COLOUR}">{html.escape(problem)}</span>')
         elif any(m.name == name for m in list_models()):
-            self.name_problem.setText(f'<span style="color:{WARNING_COLOUR}">A model called {html.escape(name)} '
-                                      "is installed; Finish replaces it (a shipped one is only hidden).</span>")
+            self.name_problem.setText(
+                f'<span style="color:{WARNING_COLOUR}">A model called {html.escape(name)} '
+                "is installed; Finish replaces it (a shipped one is only hidden).</span>"
+            )
         else:
             self.name_problem.setText("")
         self.install_anyway.setEnabled(not problem)
@@ -165,7 +170,7 @@ class FinishPage(QWizardPage):
         if wizard is not None and self.isComplete():
             wizard.button(QWizard.WizardButton.FinishButton).click()
 
-    def validatePage(self) -> bool:  # noqa: N802
+    def validatePage(self) -> bool:
         run_dir = self._outcome().run_dir
         name = self.name.text().strip()
         if not self.isComplete() or run_dir is None:
@@ -175,8 +180,9 @@ class FinishPage(QWizardPage):
             self.installed_path = export_cyclegan(run_dir, name, keep_worse=self._forced)
         except (ReviveError, ValueError, OSError) as error:
             message = str(error)
-            self.result.setText(f'<span style="color:{ERROR_COLOUR}"><b>Could not save the model:</b> '
-                                f"{html.escape(message)}</span>")
+            self.result.setText(
+                f'<span style="color:{ERROR_COLOUR}"><b>Could not save the model:</b> {html.escape(message)}</span>'
+            )
             return False
         finally:
             QGuiApplication.restoreOverrideCursor()

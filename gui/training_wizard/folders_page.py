@@ -13,9 +13,9 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QFormLayout, QLabel, QProgressBar, QVBoxLayout, QWizardPage
 
-from gui.workers.background_tasks import BackgroundTasks
 from gui.training_wizard.folder_field import FolderField
 from gui.training_wizard.texts import ERROR_COLOUR, findings_html
+from gui.workers.background_tasks import BackgroundTasks
 from training.data.dataset_check import DatasetReport, check_dataset
 
 OLD_KEY = "gui/training/old_folder"
@@ -27,8 +27,10 @@ class FoldersPage(QWizardPage):
     def __init__(self, tasks: BackgroundTasks, settings: QSettings, parent=None) -> None:
         super().__init__(parent)
         self.setTitle("Your photos")
-        self.setSubTitle("Pick a folder of old photos (gray, sepia, faded) to learn from, and a folder of colour "
-                         "photos of similar subjects showing the colours you want. They need not be pairs.")
+        self.setSubTitle(
+            "Pick a folder of old photos (gray, sepia, faded) to learn from, and a folder of colour "
+            "photos of similar subjects showing the colours you want. They need not be pairs."
+        )
         self._tasks, self._settings = tasks, settings
         self.old_field = FolderField("Folder of old photos", "Old photos: gray, sepia or faded")
         self.color_field = FolderField("Folder of colour photos", "Colour photos of similar scenes")
@@ -73,10 +75,10 @@ class FoldersPage(QWizardPage):
     def is_checking(self) -> bool:
         return self._checking or self._timer.isActive()
 
-    def isComplete(self) -> bool:  # noqa: N802
+    def isComplete(self) -> bool:
         return self._report is not None and self._report.ok and not self.is_checking()
 
-    def validatePage(self) -> bool:  # noqa: N802
+    def validatePage(self) -> bool:
         old, color = self.folders()
         self._settings.setValue(OLD_KEY, str(old))
         self._settings.setValue(COLOR_KEY, str(color))
@@ -111,9 +113,13 @@ class FoldersPage(QWizardPage):
             return
         generation = self._generation
         self._checking = True
-        self._tasks.submit(check_dataset, old, color,
-                           on_done=lambda report: self._on_tasks_checked(generation, report),
-                           on_failed=lambda message: self._on_tasks_check_failed(generation, message))
+        self._tasks.submit(
+            check_dataset,
+            old,
+            color,
+            on_done=lambda report: self._on_tasks_checked(generation, report),
+            on_failed=lambda message: self._on_tasks_check_failed(generation, message),
+        )
 
     def _on_tasks_checked(self, generation: int, report: DatasetReport) -> None:
         if generation != self._generation:
@@ -129,7 +135,9 @@ class FoldersPage(QWizardPage):
             return
         self._checking = False
         self.busy.hide()
-        self.findings.setText(f'<span style="color:{ERROR_COLOUR}">The folders could not be checked: {html.escape(message)}</span>')
+        self.findings.setText(
+            f'<span style="color:{ERROR_COLOUR}">The folders could not be checked: {html.escape(message)}</span>'
+        )
         self.completeChanged.emit()
 
 

@@ -8,7 +8,7 @@ and the discriminators (mean of D_A and D_B). Long runs are averaged into one po
 from __future__ import annotations
 
 import math
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
@@ -49,10 +49,12 @@ class LossCurve(QWidget):
         self._total = 0
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumHeight(140)
-        self.setToolTip("G adv.: G's adversarial loss (LSGAN); cycle: old->colour->old plus colour->old->colour (L1);\n"
-                        "paired: G colouring gray copies of the colour photos; D (mean): the two discriminators")
+        self.setToolTip(
+            "G adv.: G's adversarial loss (LSGAN); cycle: old->colour->old plus colour->old->colour (L1);\n"
+            "paired: G colouring gray copies of the colour photos; D (mean): the two discriminators"
+        )
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         return QSize(420, 200)
 
     # -- data ------------------------------------------------------------------------------------
@@ -75,14 +77,19 @@ class LossCurve(QWidget):
         return len(self._steps)
 
     # -- painting ----------------------------------------------------------------------------------
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         palette = self.palette()
         painter.fillRect(self.rect(), palette.base())
         text_colour = palette.text().color()
         metrics = painter.fontMetrics()
-        left, top, right, bottom = metrics.horizontalAdvance("0.001") + 10, metrics.height() + 8, 10, metrics.height() + 6
+        left, top, right, bottom = (
+            metrics.horizontalAdvance("0.001") + 10,
+            metrics.height() + 8,
+            10,
+            metrics.height() + 6,
+        )
         plot = QRectF(left, top, max(10, self.width() - left - right), max(10, self.height() - top - bottom))
         self._paint_legend(painter, text_colour)
         if not self._steps:
@@ -90,8 +97,10 @@ class LossCurve(QWidget):
             painter.drawText(plot, Qt.AlignmentFlag.AlignCenter, "Losses appear after the first steps")
             painter.end()
             return
-        series = {key: self._bucketed(np.asarray(values, dtype=np.float64), int(plot.width()))
-                  for key, values in self._values.items()}
+        series = {
+            key: self._bucketed(np.asarray(values, dtype=np.float64), int(plot.width()))
+            for key, values in self._values.items()
+        }
         steps = self._bucketed(np.asarray(self._steps, dtype=np.float64), int(plot.width()))
         finite = np.concatenate([v[np.isfinite(v)] for v in series.values()] or [np.zeros(0)])
         low = math.floor(math.log10(max(_FLOOR, float(finite.min())))) if finite.size else -2
@@ -108,13 +117,22 @@ class LossCurve(QWidget):
             painter.setPen(QPen(grid, 1))
             painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
             painter.setPen(text_colour)
-            label = f"{10.0 ** power:g}"
-            painter.drawText(QRectF(0, y - metrics.height() / 2, left - 4, metrics.height()),
-                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
-        painter.drawText(QRectF(plot.left(), plot.bottom() + 2, plot.width(), metrics.height()),
-                         Qt.AlignmentFlag.AlignRight, f"step {self._steps[-1]}" + (f" of {self._total}" if self._total else ""))
-        painter.drawText(QRectF(plot.left(), plot.bottom() + 2, plot.width(), metrics.height()),
-                         Qt.AlignmentFlag.AlignLeft, f"step {self._steps[0]}")
+            label = f"{10.0**power:g}"
+            painter.drawText(
+                QRectF(0, y - metrics.height() / 2, left - 4, metrics.height()),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                label,
+            )
+        painter.drawText(
+            QRectF(plot.left(), plot.bottom() + 2, plot.width(), metrics.height()),
+            Qt.AlignmentFlag.AlignRight,
+            f"step {self._steps[-1]}" + (f" of {self._total}" if self._total else ""),
+        )
+        painter.drawText(
+            QRectF(plot.left(), plot.bottom() + 2, plot.width(), metrics.height()),
+            Qt.AlignmentFlag.AlignLeft,
+            f"step {self._steps[0]}",
+        )
 
         for key, _, colour in CURVES:
             path = QPainterPath()

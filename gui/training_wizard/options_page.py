@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine.device import select_device
+from gui.training_wizard.texts import ERROR_COLOUR, format_estimate, preset_text
 from gui.workers.background_tasks import BackgroundTasks
-from gui.training_wizard.texts import ERROR_COLOUR, format_duration, preset_text
 from training.cyclegan.config import CycleGANConfig
 from training.cyclegan.presets import DEFAULT_PRESET, PRESETS, estimate_seconds, make_config
 
@@ -50,8 +50,13 @@ def estimate(config: CycleGANConfig) -> tuple[float, str]:
 
 
 class OptionsPage(QWizardPage):
-    def __init__(self, tasks: BackgroundTasks, settings: QSettings,
-                 choices: Callable[[], tuple[str, Path | None, Path | None]], parent=None) -> None:
+    def __init__(
+        self,
+        tasks: BackgroundTasks,
+        settings: QSettings,
+        choices: Callable[[], tuple[str, Path | None, Path | None]],
+        parent=None,
+    ) -> None:
         """``choices()`` gives (base model, old folder, colour folder) from the earlier pages."""
         super().__init__(parent)
         self.setTitle("How to train")
@@ -70,7 +75,9 @@ class OptionsPage(QWizardPage):
 
         self.steps = _spin(1, 1_000_000, 50, "", "Training steps (one batch of each folder per step)")
         self.size = _spin(32, 1024, 16, " px", "Side of the random crops trained on (a multiple of 16)")
-        self.f_blocks = _spin(0, 24, 1, "", "Residual blocks in F, the colour-to-old-photo generator (paper: 9 at 256 px)")
+        self.f_blocks = _spin(
+            0, 24, 1, "", "Residual blocks in F, the colour-to-old-photo generator (paper: 9 at 256 px)"
+        )
         self.norm = _combo(NORMS)
         self.activation = _combo(ACTIVATIONS)
         self.downsampling = _combo(DOWNSAMPLING)
@@ -138,13 +145,13 @@ class OptionsPage(QWizardPage):
         """The training config from the pages so far (no run folder yet); None when an option is invalid."""
         return self._config
 
-    def initializePage(self) -> None:  # noqa: N802
+    def initializePage(self) -> None:
         self._rebuild()
 
-    def isComplete(self) -> bool:  # noqa: N802
+    def isComplete(self) -> bool:
         return self._config is not None
 
-    def validatePage(self) -> bool:  # noqa: N802
+    def validatePage(self) -> bool:
         if self.preset.currentData() not in HIDDEN_PRESETS:
             self._settings.setValue(PRESET_KEY, self.preset.currentData())
         return self._config is not None
@@ -185,10 +192,17 @@ class OptionsPage(QWizardPage):
         self._generation += 1
         try:
             self._config = make_config(
-                self.preset.currentData(), old or Path("."), color or Path("."), base=base or None,
-                steps=self.steps.value(), size=self.size.value(), f_blocks=self.f_blocks.value(),
-                norm=self.norm.currentData(), activation=self.activation.currentData(),
-                downsampling=self.downsampling.currentData(), diversity_weight=self.diversity.value(),
+                self.preset.currentData(),
+                old or Path("."),
+                color or Path("."),
+                base=base or None,
+                steps=self.steps.value(),
+                size=self.size.value(),
+                f_blocks=self.f_blocks.value(),
+                norm=self.norm.currentData(),
+                activation=self.activation.currentData(),
+                downsampling=self.downsampling.currentData(),
+                diversity_weight=self.diversity.value(),
                 device=self.device.currentData(),
             )
         except ValueError as error:
@@ -208,16 +222,21 @@ class OptionsPage(QWizardPage):
         if self._config is None or not self.isVisible():
             return
         generation = self._generation
-        self._tasks.submit(estimate, self._config,
-                           on_done=lambda result: self._on_tasks_estimated(generation, result),
-                           on_failed=lambda message: self._on_tasks_estimate_failed(generation, message))
+        self._tasks.submit(
+            estimate,
+            self._config,
+            on_done=lambda result: self._on_tasks_estimated(generation, result),
+            on_failed=lambda message: self._on_tasks_estimate_failed(generation, message),
+        )
 
     def _on_tasks_estimated(self, generation: int, result: tuple[float, str]) -> None:
         if generation == self._generation:
             seconds, device = result
-            self.estimate_label.setText(f"Training should take <b>{format_duration(seconds)}</b> on "
-                                        f"{html.escape(device)} (measured: a few real training steps on "
-                                        "this computer, times the steps).")
+            self.estimate_label.setText(
+                f"Training should take <b>{format_estimate(seconds)}</b> on "
+                f"{html.escape(device)} (measured: a few real training steps on "
+                "this computer, times the steps)."
+            )
 
     def _on_tasks_estimate_failed(self, generation: int, message: str) -> None:
         if generation == self._generation:

@@ -30,8 +30,9 @@ _PATH_ROLE = Qt.ItemDataRole.UserRole
 
 
 class RunsDialog(QDialog):
-    def __init__(self, runs: Path, on_resume: Callable[[Path], None] | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, runs: Path, on_resume: Callable[[Path], None] | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Training Runs")
         self._runs, self._on_resume = Path(runs), on_resume
@@ -73,15 +74,22 @@ class RunsDialog(QDialog):
         self.table.setRowCount(len(runs))
         for row, info in enumerate(runs):
             self._infos[str(info.path)] = info
-            cells = (info.name, info.modified.strftime("%Y-%m-%d %H:%M"), describe_size(info.size_bytes),
-                     info.progress_text())
+            cells = (
+                info.name,
+                info.modified.strftime("%Y-%m-%d %H:%M"),
+                describe_size(info.size_bytes),
+                info.progress_text(),
+            )
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(_PATH_ROLE, str(info.path))
                 self.table.setItem(row, column, item)
         total = sum(info.size_bytes for info in runs)
-        self.summary.setText(f"{len(runs)} run{'s' if len(runs) != 1 else ''} in {self._runs}, "
-                             f"{describe_size(total)} in all." if runs else f"No training runs in {self._runs}.")
+        self.summary.setText(
+            f"{len(runs)} run{'s' if len(runs) != 1 else ''} in {self._runs}, {describe_size(total)} in all."
+            if runs
+            else f"No training runs in {self._runs}."
+        )
         self._update_buttons()
 
     def run_names(self) -> list[str]:
@@ -100,11 +108,13 @@ class RunsDialog(QDialog):
         """Ask before deleting (a method, so tests can answer)."""
         names = ", ".join(info.name for info in infos[:3]) + ("…" if len(infos) > 3 else "")
         size = describe_size(sum(info.size_bytes for info in infos))
-        answer = QMessageBox.question(self, "Delete training runs",
-                                      f"Delete {names} ({size})? A deleted run cannot be resumed; models you "
-                                      "installed from it stay.",
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
+        answer = QMessageBox.question(
+            self,
+            "Delete training runs",
+            f"Delete {names} ({size})? A deleted run cannot be resumed; models you installed from it stay.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
         return answer == QMessageBox.StandardButton.Yes
 
     def _update_buttons(self) -> None:

@@ -29,11 +29,13 @@ class ScoreCurve(QWidget):
         self._best: int | None = None
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumHeight(110)
-        self.setToolTip("Mean CIEDE2000 (colour difference; lower is better) on colour photos of yours kept aside\n"
-                        "and never trained on, turned gray and colorized as the installed model would.\n"
-                        "Dashed: the base model. Ringed: the best step, the one that would be installed.")
+        self.setToolTip(
+            "Mean CIEDE2000 (colour difference; lower is better) on colour photos of yours kept aside\n"
+            "and never trained on, turned gray and colorized as the installed model would.\n"
+            "Dashed: the base model. Ringed: the best step, the one that would be installed."
+        )
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         return QSize(420, 140)
 
     # -- data ------------------------------------------------------------------------------------
@@ -58,7 +60,7 @@ class ScoreCurve(QWidget):
         return self._best
 
     # -- painting ----------------------------------------------------------------------------------
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         palette = self.palette()
@@ -82,8 +84,9 @@ class ScoreCurve(QWidget):
         x_end = max(steps[-1] if steps else 1, 1)
 
         def to_point(step: float, value: float) -> QPointF:
-            return QPointF(plot.left() + step / x_end * plot.width(),
-                           plot.bottom() - (value - low) / (high - low) * plot.height())
+            return QPointF(
+                plot.left() + step / x_end * plot.width(), plot.bottom() - (value - low) / (high - low) * plot.height()
+            )
 
         grid = QColor(text_colour)
         grid.setAlpha(50)
@@ -92,10 +95,16 @@ class ScoreCurve(QWidget):
             painter.setPen(QPen(grid, 1))
             painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
             painter.setPen(text_colour)
-            painter.drawText(QRectF(0, y - metrics.height() / 2, left - 4, metrics.height()),
-                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{tick:g}")
-        painter.drawText(QRectF(plot.left(), plot.bottom() + 2, plot.width(), metrics.height()),
-                         Qt.AlignmentFlag.AlignRight, f"step {x_end}")
+            painter.drawText(
+                QRectF(0, y - metrics.height() / 2, left - 4, metrics.height()),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                f"{tick:g}",
+            )
+        painter.drawText(
+            QRectF(plot.left(), plot.bottom() + 2, plot.width(), metrics.height()),
+            Qt.AlignmentFlag.AlignRight,
+            f"step {x_end}",
+        )
 
         base_pen = QPen(QColor(BASE_COLOUR), 1.6, Qt.PenStyle.DashLine)
         painter.setPen(base_pen)
@@ -123,9 +132,11 @@ class ScoreCurve(QWidget):
     def _paint_legend(self, painter: QPainter, text_colour: QColor) -> None:
         metrics = painter.fontMetrics()
         x = 8.0
-        for legend, colour, style in (("base model", BASE_COLOUR, Qt.PenStyle.DashLine),
-                                      ("fine-tuned", TUNED_COLOUR, Qt.PenStyle.SolidLine),
-                                      ("best", BEST_COLOUR, Qt.PenStyle.SolidLine)):
+        for legend, colour, style in (
+            ("base model", BASE_COLOUR, Qt.PenStyle.DashLine),
+            ("fine-tuned", TUNED_COLOUR, Qt.PenStyle.SolidLine),
+            ("best", BEST_COLOUR, Qt.PenStyle.SolidLine),
+        ):
             painter.setPen(QPen(QColor(colour), 3, style))
             y = metrics.height() / 2 + 3
             painter.drawLine(QPointF(x, y), QPointF(x + 14, y))

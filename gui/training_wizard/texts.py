@@ -9,7 +9,7 @@ import html
 import re
 from pathlib import Path
 
-from engine.cli import progress as terminal_progress
+from engine.durations import about_duration, format_duration
 from training.cyclegan.events import HoldoutScored
 from training.cyclegan.scores import cast
 from training.data.dataset_check import DatasetReport
@@ -18,27 +18,16 @@ ERROR_COLOUR = "#c62828"  # red: blocks the next step
 WARNING_COLOUR = "#b26a00"  # amber: for the user to judge
 KIND_LABELS = {"gray": "gray", "tinted": "tinted", "colour": "colour"}
 
-# A countdown that does not flicker between units: 1:05:09, 4:07, 0:12 (as on the command line).
-format_eta = terminal_progress.format_duration
-
-
-def format_duration(seconds: float) -> str:
-    """``about 40 s``, ``about 3 min``, ``about 2 h 15 min`` (rounded, for people)."""
-    seconds = max(0.0, float(seconds))
-    if seconds < 90:
-        return f"about {max(1, round(seconds))} s"
-    minutes = round(seconds / 60)
-    if minutes < 90:
-        return f"about {minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"about {hours} h {minutes} min" if minutes else f"about {hours} h"
+# A countdown that does not flicker between units, as on the command line; an estimate for sentences.
+format_eta = format_duration
+format_estimate = about_duration
 
 
 # What each preset does, without a duration: the wizard measures one on this computer instead.
 PRESET_TEXTS = {
     "quick-cpu": "300 steps on 64 px crops with a small F (3 residual blocks), the colorizer kept close to the "
-                 "base: a careful first fine-tune on a laptop. It is measured against the base on colour photos "
-                 "kept aside and offered only if it does better.",
+    "base: a careful first fine-tune on a laptop. It is measured against the base on colour photos "
+    "kept aside and offered only if it does better.",
     "gpu-fast": "5,000 steps on 128 px crops, 6 residual blocks (the paper's 128 px generator): for a GPU.",
     "gpu-standard": "20,000 steps on 256 px crops, 9 residual blocks: the paper's setting, for a GPU.",
 }
@@ -57,8 +46,10 @@ def _kinds(counts: dict[str, int]) -> str:
 def findings_html(report: DatasetReport) -> str:
     """The dataset check as rich text: one line per folder, errors in red, warnings in amber."""
     lines = []
-    for folder, label, why in ((report.old, "Old photos", "as previews"),
-                               (report.color, "Colour photos", "to measure the model before and after")):
+    for folder, label, why in (
+        (report.old, "Old photos", "as previews"),
+        (report.color, "Colour photos", "to measure the model before and after"),
+    ):
         held = f"; some kept aside {why}" if folder.holdout else ""
         lines.append(f"<b>{label}:</b> {folder.count} ({html.escape(_kinds(folder.kinds))}){held}")
     for message in report.errors:
@@ -116,11 +107,18 @@ def score_table_html(base_name: str, scores: HoldoutScored) -> str:
 
     rows = [
         ("PSNR (dB, higher is better)", [f"{base['psnr']:.2f}", f"{tuned['psnr']:.2f}", f"{base['gray_psnr']:.2f}"]),
-        ("CIEDE2000 (lower is better)",
-         [f"{base['ciede2000']:.2f}", f"{tuned['ciede2000']:.2f}", f"{base['gray_ciede2000']:.2f}"]),
-        ("Colour cast a* / b* (0 is none)",
-         [f"{base['mean_a_error']:+.1f} / {base['mean_b_error']:+.1f}",
-          f"{tuned['mean_a_error']:+.1f} / {tuned['mean_b_error']:+.1f}", "—"]),
+        (
+            "CIEDE2000 (lower is better)",
+            [f"{base['ciede2000']:.2f}", f"{tuned['ciede2000']:.2f}", f"{base['gray_ciede2000']:.2f}"],
+        ),
+        (
+            "Colour cast a* / b* (0 is none)",
+            [
+                f"{base['mean_a_error']:+.1f} / {base['mean_b_error']:+.1f}",
+                f"{tuned['mean_a_error']:+.1f} / {tuned['mean_b_error']:+.1f}",
+                "—",
+            ],
+        ),
         ("Better than a gray copy", [f"{base['better_than_gray']:.0%}", f"{tuned['better_than_gray']:.0%}", "—"]),
     ]
     head = cells([f"<b>{html.escape(base_name)}</b>", f"<b>Fine-tuned (step {step})</b>", "<b>Gray copy</b>"])
@@ -132,18 +130,22 @@ def verdict_html(base_name: str, scores: HoldoutScored | None) -> str:
     """One plain sentence: is the fine-tune better than the base, and what Install will do."""
     name = html.escape(base_name)
     if scores is None:
-        return (f'<span style="color:{WARNING_COLOUR}"><b>Not measured.</b> This run has no scores against '
-                f"{name}, so it is not installed unless you choose Install anyway.</span>")
+        return (
+            f'<span style="color:{WARNING_COLOUR}"><b>Not measured.</b> This run has no scores against '
+            f"{name}, so it is not installed unless you choose Install anyway.</span>"
+        )
     step, tuned = shown_scores(scores)
     photos = f"{scores.photos} of your colour photos that it never trained on"
     if scores.best_step is not None:
-        return (f"<b>Better than {name}</b> on {photos}: CIEDE2000 {tuned['ciede2000']:.2f} against "
-                f"{scores.base['ciede2000']:.2f}. Install adds the model from step {step}, its best step.")
+        return (
+            f"<b>Better than {name}</b> on {photos}: CIEDE2000 {tuned['ciede2000']:.2f} against "
+            f"{scores.base['ciede2000']:.2f}. Install adds the model from step {step}, its best step."
+        )
     if tuned["ciede2000"] >= scores.base["ciede2000"]:
         why = f"CIEDE2000 {tuned['ciede2000']:.2f} against {scores.base['ciede2000']:.2f} at step {step}"
     else:
-        why = (f"a stronger colour cast at step {step}: {cast(tuned):.1f} against {cast(scores.base):.1f}"
-               " Lab units")
-    return (f'<span style="color:{ERROR_COLOUR}"><b>The new model is worse than {name}</b> on {photos} '
-            f"({why}). Nothing is installed: keep using the base model, or choose <b>Install anyway</b>.</span>")
-
+        why = f"a stronger colour cast at step {step}: {cast(tuned):.1f} against {cast(scores.base):.1f} Lab units"
+    return (
+        f'<span style="color:{ERROR_COLOUR}"><b>The new model is worse than {name}</b> on {photos} '
+        f"({why}). Nothing is installed: keep using the base model, or choose <b>Install anyway</b>.</span>"
+    )

@@ -133,10 +133,10 @@ class TrainPage(QWizardPage):
     def step(self) -> int:
         return self._step
 
-    def isComplete(self) -> bool:  # noqa: N802
+    def isComplete(self) -> bool:
         return self.finished is not None and not self.is_running()
 
-    def initializePage(self) -> None:  # noqa: N802
+    def initializePage(self) -> None:
         if self._resume_dir is not None:
             run_dir, self._resume_dir = self._resume_dir, None
             self._start(resume=run_dir)
@@ -151,8 +151,13 @@ class TrainPage(QWizardPage):
 
     def can_resume(self) -> bool:
         """True when the last run here was stopped before its end and its state is saved."""
-        return (self.finished is not None and self.finished.cancelled and not self.is_running()
-                and self.run_dir is not None and (self.run_dir / STATE_FILE).is_file())
+        return (
+            self.finished is not None
+            and self.finished.cancelled
+            and not self.is_running()
+            and self.run_dir is not None
+            and (self.run_dir / STATE_FILE).is_file()
+        )
 
     # -- running -----------------------------------------------------------------------------------------
     def _start(self, resume: Path | None = None) -> None:
@@ -181,8 +186,9 @@ class TrainPage(QWizardPage):
         self.saved.setText("")
         self.progress.setRange(0, config.steps)
         self.progress.setValue(0)
-        self.status.setText("Loading the saved run and the photos…" if resume is not None
-                            else "Loading the photos and the base model…")
+        self.status.setText(
+            "Loading the saved run and the photos…" if resume is not None else "Loading the photos and the base model…"
+        )
         self.run = TrainingRun(config, self, self._train)
         worker = self.run.worker
         worker.run_started.connect(self._on_worker_run_started)
@@ -205,7 +211,9 @@ class TrainPage(QWizardPage):
 
     def _fail(self, message: str) -> None:
         self.error = message[:1].upper() + message[1:]
-        self.status.setText(f'<span style="color:{ERROR_COLOUR}"><b>Training failed:</b> {html.escape(self.error)}</span>')
+        self.status.setText(
+            f'<span style="color:{ERROR_COLOUR}"><b>Training failed:</b> {html.escape(self.error)}</span>'
+        )
 
     def _on_pause_button_clicked(self) -> None:
         if self.run is None:
@@ -240,8 +248,10 @@ class TrainPage(QWizardPage):
         self.progress.setValue(last.step)
         if self._stopping or (self.run is not None and self.run.is_paused()):
             return
-        self.status.setText(f"Step {last.step} of {last.total_steps} · {last.seconds_per_step:.2f} s per step · "
-                            f"{format_eta(last.eta_seconds)} left")
+        self.status.setText(
+            f"Step {last.step} of {last.total_steps} · {last.seconds_per_step:.2f} s per step · "
+            f"{format_eta(last.eta_seconds)} left"
+        )
 
     def _on_worker_preview_made(self, event: PreviewReady) -> None:
         if event.base or self.base_preview is None:
@@ -262,8 +272,10 @@ class TrainPage(QWizardPage):
         self.finished = event
         self._step = event.step
         if event.cancelled:
-            self.status.setText(f"Stopped at step {event.step} of {self.progress.maximum()}. The run is saved in "
-                                f"{html.escape(str(self.run_dir))}: resume it, or keep the model as it is.")
+            self.status.setText(
+                f"Stopped at step {event.step} of {self.progress.maximum()}. The run is saved in "
+                f"{html.escape(str(self.run_dir))}: resume it, or keep the model as it is."
+            )
         else:
             self.progress.setValue(event.step)
             scores = self.last_scores

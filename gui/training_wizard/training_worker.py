@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -40,8 +40,9 @@ class TrainingWorker(QObject):
     run_failed = Signal(str)  # a message for people
     stopped = Signal()  # always the last signal
 
-    def __init__(self, config: CycleGANConfig, cancel: CancelToken, gate: threading.Event,
-                 train: Train = train_cyclegan) -> None:
+    def __init__(
+        self, config: CycleGANConfig, cancel: CancelToken, gate: threading.Event, train: Train = train_cyclegan
+    ) -> None:
         super().__init__()
         self._config, self._cancel, self._gate, self._train = config, cancel, gate, train
         self._pending: list[StepDone] = []
@@ -62,7 +63,7 @@ class TrainingWorker(QObject):
         except (ReviveError, ValueError) as error:
             self._flush()
             self.run_failed.emit(str(error))
-        except Exception as error:  # noqa: BLE001 - reported to the user, logged with the traceback
+        except Exception as error:
             log.exception("training failed")
             self._flush()
             self.run_failed.emit(describe_error(error))

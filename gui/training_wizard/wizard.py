@@ -22,7 +22,6 @@ from PySide6.QtCore import QEvent, QObject, QSettings, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget, QWizard
 
 from engine.paths import runs_dir, settings_path
-from gui.workers.background_tasks import BackgroundTasks
 from gui.training_wizard.base_page import BaseModelPage
 from gui.training_wizard.finish_page import FinishPage, TrainingOutcome
 from gui.training_wizard.folders_page import FoldersPage
@@ -30,6 +29,7 @@ from gui.training_wizard.options_page import OptionsPage
 from gui.training_wizard.runs_dialog import RunsDialog
 from gui.training_wizard.train_page import TrainPage
 from gui.training_wizard.training_worker import Train
+from gui.workers.background_tasks import BackgroundTasks
 from training.cyclegan.config import CycleGANConfig
 from training.cyclegan.trainer import train_cyclegan
 
@@ -51,8 +51,9 @@ class ModelController(Protocol):
 class TrainingWizard(QWizard):
     BASE_PAGE, FOLDERS_PAGE, OPTIONS_PAGE, TRAIN_PAGE, FINISH_PAGE = range(5)
 
-    def __init__(self, controller: ModelController, parent: QWidget | None = None,
-                 train: Train = train_cyclegan) -> None:
+    def __init__(
+        self, controller: ModelController, parent: QWidget | None = None, train: Train = train_cyclegan
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Train a Model")
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
@@ -71,8 +72,9 @@ class TrainingWizard(QWizard):
         self.options_page = OptionsPage(self.tasks, self.settings, self._choices)
         self.train_page = TrainPage(self._config, train)
         self.finish_page = FinishPage(self._outcome, self._on_finish_page_installed)
-        for page_id, page in enumerate((self.base_page, self.folders_page, self.options_page, self.train_page,
-                                        self.finish_page)):
+        for page_id, page in enumerate(
+            (self.base_page, self.folders_page, self.options_page, self.train_page, self.finish_page)
+        ):
             self.setPage(page_id, page)
         self.setButtonText(QWizard.WizardButton.FinishButton, "Install")
         self.train_page.running_changed.connect(self._on_train_page_running_changed)
@@ -130,17 +132,25 @@ class TrainingWizard(QWizard):
     # -- running and closing ----------------------------------------------------------------------------------
     def _on_train_page_running_changed(self, running: bool) -> None:
         # No going back while a run is on: its options are fixed and its thread busy.
-        layout = [QWizard.WizardButton.Stretch, QWizard.WizardButton.NextButton, QWizard.WizardButton.FinishButton,
-                  QWizard.WizardButton.CancelButton]
+        layout = [
+            QWizard.WizardButton.Stretch,
+            QWizard.WizardButton.NextButton,
+            QWizard.WizardButton.FinishButton,
+            QWizard.WizardButton.CancelButton,
+        ]
         if not running:
             layout.insert(1, QWizard.WizardButton.BackButton)
         self.setButtonLayout(layout)
 
     def confirm_stop(self) -> bool:
         """Ask before stopping a run (a separate method so tests can answer it)."""
-        answer = QMessageBox.question(self, "Stop training", STOP_QUESTION,
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
+        answer = QMessageBox.question(
+            self,
+            "Stop training",
+            STOP_QUESTION,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
         return answer == QMessageBox.StandardButton.Yes
 
     def reject(self) -> None:
@@ -169,7 +179,7 @@ class TrainingWizard(QWizard):
             self.train_page.wait()
         self.tasks.shutdown()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.parent() and event.type() == QEvent.Type.Close:
             self.shutdown()
             self.hide()

@@ -11,16 +11,26 @@ from gui.widgets.icons import icon as themed_icon
 
 # Revive's own icons (resources/icons/NAME.svg) and the standard icon used when one is missing.
 FALLBACK_ICONS = {
-    "play": QStyle.StandardPixmap.SP_MediaPlay, "stop": QStyle.StandardPixmap.SP_MediaStop,
-    "previous": QStyle.StandardPixmap.SP_ArrowLeft, "next": QStyle.StandardPixmap.SP_ArrowRight,
-    "fit": QStyle.StandardPixmap.SP_TitleBarMaxButton, "split": QStyle.StandardPixmap.SP_TitleBarNormalButton,
+    "play": QStyle.StandardPixmap.SP_MediaPlay,
+    "stop": QStyle.StandardPixmap.SP_MediaStop,
+    "previous": QStyle.StandardPixmap.SP_ArrowLeft,
+    "next": QStyle.StandardPixmap.SP_ArrowRight,
+    "fit": QStyle.StandardPixmap.SP_TitleBarMaxButton,
+    "split": QStyle.StandardPixmap.SP_TitleBarNormalButton,
     "side-by-side": QStyle.StandardPixmap.SP_FileDialogDetailedView,
     "hint": QStyle.StandardPixmap.SP_DialogHelpButton,
 }
 
 
-def make_action(window: QWidget, text: str, slot: Callable, shortcuts: Iterable[str] = (),
-                icon: QStyle.StandardPixmap | str | None = None, tip: str = "", short: str = "") -> QAction:
+def make_action(
+    window: QWidget,
+    text: str,
+    slot: Callable,
+    shortcuts: Iterable[str] = (),
+    icon: QStyle.StandardPixmap | str | None = None,
+    tip: str = "",
+    short: str = "",
+) -> QAction:
     """An action on ``window`` (so its shortcuts work wherever the focus is in the window).
     ``icon``: one of FALLBACK_ICONS' names or a standard pixmap; ``short``: the toolbar's label."""
     action = QAction(text, window)

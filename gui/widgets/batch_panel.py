@@ -6,7 +6,6 @@ cancelling and opening the output folder are requests the controller carries out
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,21 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.models.batch_form import BatchForm
 from gui.models.export_naming import EXPORT_FORMATS, FORMAT_LABELS
-from gui.widgets.icons import icon
 from gui.models.tuning import describe_eta
+from gui.widgets.icons import icon
 
 if TYPE_CHECKING:  # engine.batch.progress imports the batch runner (torch): not at start-up
     from engine.batch.progress import BatchProgress
-
-
-@dataclass(frozen=True)
-class BatchForm:
-    input_dir: Path
-    output_dir: Path
-    recursive: bool
-    format: str
-    skip_existing: bool
 
 
 class BatchPanel(QWidget):
@@ -150,8 +141,16 @@ class BatchPanel(QWidget):
             edit.setText(folder)
 
     # -- form -------------------------------------------------------------------------------------------
-    def set_form(self, form: BatchForm | None = None, *, input_dir: Path | None = None, output_dir: Path | None = None,
-                 recursive: bool = True, format: str = "same", skip_existing: bool = True) -> None:
+    def set_form(
+        self,
+        form: BatchForm | None = None,
+        *,
+        input_dir: Path | None = None,
+        output_dir: Path | None = None,
+        recursive: bool = True,
+        format: str = "same",
+        skip_existing: bool = True,
+    ) -> None:
         if form is not None:
             input_dir, output_dir = form.input_dir, form.output_dir
             recursive, format, skip_existing = form.recursive, form.format, form.skip_existing
@@ -166,8 +165,13 @@ class BatchPanel(QWidget):
         input_text, output_text = self.input_edit.text().strip(), self.output_edit.text().strip()
         if not input_text or not output_text:
             return None
-        return BatchForm(Path(input_text).expanduser(), Path(output_text).expanduser(), self.recursive.isChecked(),
-                         self.format.currentData(), self.skip_existing.isChecked())
+        return BatchForm(
+            Path(input_text).expanduser(),
+            Path(output_text).expanduser(),
+            self.recursive.isChecked(),
+            self.format.currentData(),
+            self.skip_existing.isChecked(),
+        )
 
     # -- progress ------------------------------------------------------------------------------------------
     def set_running(self, running: bool) -> None:
@@ -206,7 +210,7 @@ class BatchPanel(QWidget):
         while self.failures.count() < len(progress.failed):
             source, message = progress.failed[self.failures.count()]
             prefix = f"{source.name}: "
-            self.failures.addItem(prefix + (message[len(prefix):] if message.startswith(prefix) else message))
+            self.failures.addItem(prefix + (message[len(prefix) :] if message.startswith(prefix) else message))
 
     def show_finished(self, progress: BatchProgress) -> None:
         self.show_progress(progress)

@@ -16,10 +16,14 @@ from gui.models.photo_session import ColourChoice
 
 LABELS = {
     ColourChoice.KEEP: ("Keep Its Colours", "Leave the photo as it is"),
-    ColourChoice.RESTORE: ("Restore Its Colours", "Colorize it from its gray tones, keeping close to its own "
-                                                  "colours: for faded or discoloured colour prints"),
-    ColourChoice.RECOLOR: ("Re-colorize", "Colorize it from its gray tones as if it were black and white: "
-                                          "its present colours are not used"),
+    ColourChoice.RESTORE: (
+        "Restore Its Colours",
+        "Colorize it from its gray tones, keeping close to its own colours: for faded or discoloured colour prints",
+    ),
+    ColourChoice.RECOLOR: (
+        "Re-colorize",
+        "Colorize it from its gray tones as if it were black and white: its present colours are not used",
+    ),
 }
 
 
@@ -29,12 +33,18 @@ def question_text(paths: Sequence[Path]) -> str:
     return f"{len(paths)} of the photos you added are already in colour. What should Revive do with them?"
 
 
-def ask_colour_choice(parent: QWidget, paths: Sequence[Path],
-                      on_answer: Callable[[Sequence[Path], ColourChoice], None]) -> QMessageBox:
+def ask_colour_choice(
+    parent: QWidget, paths: Sequence[Path], on_answer: Callable[[Sequence[Path], ColourChoice], None]
+) -> QMessageBox:
     """Show the question (non-modal) and return the box; closing it without an answer leaves the
     photos waiting (Redo asks again)."""
-    box = QMessageBox(QMessageBox.Icon.Question, "Photos already in colour", question_text(paths),
-                      QMessageBox.StandardButton.Cancel, parent)
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "Photos already in colour",
+        question_text(paths),
+        QMessageBox.StandardButton.Cancel,
+        parent,
+    )
     box.setInformativeText("Revive colorizes from a photo's gray tones, so re-colouring replaces its real colours.")
     buttons: dict[QPushButton, ColourChoice] = {}
     for choice, (label, tip) in LABELS.items():

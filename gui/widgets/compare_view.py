@@ -69,7 +69,9 @@ class CompareView(QWidget):
         self._detail_timer.timeout.connect(self._on_detail_timer_timeout)
 
     # -- content ------------------------------------------------------------------------------------
-    def set_photo(self, before: QPixmap | None, after: QPixmap | None, full_size: tuple[int, int] | None = None) -> None:
+    def set_photo(
+        self, before: QPixmap | None, after: QPixmap | None, full_size: tuple[int, int] | None = None
+    ) -> None:
         """Show a new photo (fitted). ``full_size``: the original's (width, height); the pixmaps may be smaller."""
         self._before, self._after = before, after
         self._scaled.clear()
@@ -157,8 +159,9 @@ class CompareView(QWidget):
     def visible_region(self) -> tuple[float, float, float, float]:
         """The part of the original in view: (x, y, width, height) in its pixels."""
         viewport = self._viewports()[0]
-        x, y, width, height = self._transform.image_rect((viewport.x(), viewport.y(), viewport.width(),
-                                                          viewport.height()))
+        x, y, width, height = self._transform.image_rect(
+            (viewport.x(), viewport.y(), viewport.width(), viewport.height())
+        )
         zoom = self._transform.zoom
         left, top = max(viewport.x(), x), max(viewport.y(), y)
         right = min(viewport.x() + viewport.width(), x + width)
@@ -292,7 +295,7 @@ class CompareView(QWidget):
         return QRectF(*self._transform.image_rect((viewport.x(), viewport.y(), viewport.width(), viewport.height())))
 
     # -- painting ----------------------------------------------------------------------------------------
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), _BACKGROUND)
         if not self.has_photo():
@@ -336,16 +339,21 @@ class CompareView(QWidget):
             size = QSize(max(1, round(target.width())), max(1, round(target.height())))
             scaled = self._scaled.get(which)
             if scaled is None or scaled.size() != size:
-                scaled = pixmap.scaled(size, Qt.AspectRatioMode.IgnoreAspectRatio,
-                                       Qt.TransformationMode.SmoothTransformation)
+                scaled = pixmap.scaled(
+                    size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+                )
                 self._scaled[which] = scaled
             painter.drawPixmap(round(target.x()), round(target.y()), scaled)
         else:
             # Zoomed in: draw only the visible part of the pixmap.
             sx = pixmap.width() / target.width()
             sy = pixmap.height() / target.height()
-            source = QRectF((visible.x() - target.x()) * sx, (visible.y() - target.y()) * sy,
-                            visible.width() * sx, visible.height() * sy)
+            source = QRectF(
+                (visible.x() - target.x()) * sx,
+                (visible.y() - target.y()) * sy,
+                visible.width() * sx,
+                visible.height() * sy,
+            )
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._transform.zoom < 4.0)
             painter.drawPixmap(visible, pixmap, source)
             self._paint_detail(painter, which, target)
@@ -360,8 +368,9 @@ class CompareView(QWidget):
         if pixmap is None:
             return
         zoom = self._transform.zoom
-        screen = QRectF(target.x() + rect.x() * zoom, target.y() + rect.y() * zoom, rect.width() * zoom,
-                        rect.height() * zoom)
+        screen = QRectF(
+            target.x() + rect.x() * zoom, target.y() + rect.y() * zoom, rect.width() * zoom, rect.height() * zoom
+        )
         painter.drawPixmap(screen, pixmap, QRectF(pixmap.rect()))
 
     def _paint_divider(self, painter: QPainter, x: int) -> None:
@@ -413,13 +422,20 @@ class CompareView(QWidget):
 
     # -- interaction -------------------------------------------------------------------------------------
     def _near_divider(self, x: float) -> bool:
-        return (self._mode == SPLIT and self._after is not None and not self._showing_original
-                and abs(x - self.divider_x()) <= _HANDLE_GRAB)
+        return (
+            self._mode == SPLIT
+            and self._after is not None
+            and not self._showing_original
+            and abs(x - self.divider_x()) <= _HANDLE_GRAB
+        )
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         button = event.button()
-        if (button not in (Qt.MouseButton.LeftButton, Qt.MouseButton.MiddleButton) or not self.has_photo()
-                or self._drag is not None):
+        if (
+            button not in (Qt.MouseButton.LeftButton, Qt.MouseButton.MiddleButton)
+            or not self.has_photo()
+            or self._drag is not None
+        ):
             super().mousePressEvent(event)
             return
         self._last_pos = self._press_pos = event.position()
@@ -430,7 +446,7 @@ class CompareView(QWidget):
         self.setCursor(Qt.CursorShape.SplitHCursor if self._drag == "divider" else Qt.CursorShape.ClosedHandCursor)
         event.accept()
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         position = event.position()
         if self._drag == "divider":
             self.set_split_position(position.x() / max(1, self.width()))
@@ -443,14 +459,25 @@ class CompareView(QWidget):
                 self._want_detail()
                 self.update()
         else:
-            self.setCursor(Qt.CursorShape.SplitHCursor if self._near_divider(position.x())
-                           else Qt.CursorShape.OpenHandCursor if self.has_photo() else Qt.CursorShape.ArrowCursor)
+            self.setCursor(
+                Qt.CursorShape.SplitHCursor
+                if self._near_divider(position.x())
+                else Qt.CursorShape.OpenHandCursor
+                if self.has_photo()
+                else Qt.CursorShape.ArrowCursor
+            )
         self._last_pos = position
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._drag is not None and event.button() == self._drag_button:
-            if (self._drag == "pan" and not self._moved and self._mode == SPLIT and self._after is not None
-                    and not self._showing_original and self._drag_button == Qt.MouseButton.LeftButton):
+            if (
+                self._drag == "pan"
+                and not self._moved
+                and self._mode == SPLIT
+                and self._after is not None
+                and not self._showing_original
+                and self._drag_button == Qt.MouseButton.LeftButton
+            ):
                 self.set_split_position(event.position().x() / max(1, self.width()))  # a click moves the divider
             self._drag = None
             self._drag_button = Qt.MouseButton.NoButton
@@ -459,13 +486,13 @@ class CompareView(QWidget):
         else:
             super().mouseReleaseEvent(event)
 
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         if self._transform.fitted:
             self.zoom_actual()
         else:
             self.zoom_fit()
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+    def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0
         if not steps or not self.has_photo():
             event.ignore()
@@ -474,10 +501,10 @@ class CompareView(QWidget):
         viewport = next((v for v in self._viewports() if v.contains(position.toPoint())), self._viewports()[0])
         centre = QPointF(viewport.x() + viewport.width() / 2.0, viewport.y() + viewport.height() / 2.0)
         anchor = (position.x() - centre.x(), position.y() - centre.y())
-        self._zoom_to(self._transform.zoom * ZOOM_STEP ** steps, anchor)
+        self._zoom_to(self._transform.zoom * ZOOM_STEP**steps, anchor)
         event.accept()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space:
             if not event.isAutoRepeat():
                 self.show_original(True)
@@ -485,7 +512,7 @@ class CompareView(QWidget):
             return
         super().keyPressEvent(event)
 
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space:
             if not event.isAutoRepeat():
                 self.show_original(False)
@@ -493,11 +520,11 @@ class CompareView(QWidget):
             return
         super().keyReleaseEvent(event)
 
-    def focusOutEvent(self, event) -> None:  # noqa: N802
+    def focusOutEvent(self, event) -> None:
         self.show_original(False)  # a released Space can be missed while focus is elsewhere
         super().focusOutEvent(event)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         if self.has_photo():
             if self._transform.fitted:
                 self._transform.fit(self._viewport_size())

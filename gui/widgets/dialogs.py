@@ -15,8 +15,9 @@ TRAINING_WIZARD_MODULE = "gui.training_wizard.wizard"
 _unparented: list[QMessageBox] = []  # keeps a dialog without a parent alive while it is open
 
 
-def show_nonblocking(parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str,
-                     details: str = "") -> QMessageBox:
+def show_nonblocking(
+    parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str, details: str = ""
+) -> QMessageBox:
     """A message box that does not stop the app (nor the test driving it) while it is open."""
     box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, parent)
     if details:

@@ -34,14 +34,14 @@ def short_name(name: str, limit: int = NAME_CHARACTERS) -> str:
     if len(name) <= limit:
         return name
     head = (limit - 1) // 2
-    return f"{name[:head]}…{name[-(limit - 1 - head):]}"
+    return f"{name[:head]}…{name[-(limit - 1 - head) :]}"
 
 
 def reason_without_name(name: str, message: str) -> str:
     """The reason of a failure without the file name the row already shows in front of it."""
     for prefix in (f"{name}: ", f"'{name}': ", f'"{name}": '):
         if message.startswith(prefix):
-            return message[len(prefix):]
+            return message[len(prefix) :]
     return message
 
 

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
 )
 
 from gui.models.export_naming import EXPORT_FORMATS, FORMAT_LABELS
-from gui.widgets.icons import icon
 from gui.models.tuning import (
     BOLDNESS_NEUTRAL,
     RENDER_SIZES,
@@ -32,13 +31,18 @@ from gui.models.tuning import (
     Tuning,
     describe_boldness,
 )
+from gui.widgets.icons import icon
 
-BOLDNESS_TIP = ("How daring the colours are. The model weighs several plausible colours for every spot: "
-                "bolder picks the vivid ones (more colour, more mistakes), calmer the safe, muted ones. "
-                "The middle is the model's own choice.")
+BOLDNESS_TIP = (
+    "How daring the colours are. The model weighs several plausible colours for every spot: "
+    "bolder picks the vivid ones (more colour, more mistakes), calmer the safe, muted ones. "
+    "The middle is the model's own choice."
+)
 SATURATION_TIP = "How strong the colour is: 0 % is gray, 100 % as predicted, 200 % twice as strong."
-RENDER_TIP = ("The size at which colour is predicted (short side). Larger sees more detail but is slower; "
-              "the result always keeps the photo's full resolution. Needs Redo.")
+RENDER_TIP = (
+    "The size at which colour is predicted (short side). Larger sees more detail but is slower; "
+    "the result always keeps the photo's full resolution. Needs Redo."
+)
 
 
 class SettingsPanel(QWidget):
@@ -194,8 +198,12 @@ class SettingsPanel(QWidget):
         self.model_details.setToolTip(tooltip)
 
     def tuning(self) -> Tuning:
-        return Tuning(self.model_combo.currentText(), self.render_size.currentData() or 0,
-                      self.saturation.value(), self.boldness.value())
+        return Tuning(
+            self.model_combo.currentText(),
+            self.render_size.currentData() or 0,
+            self.saturation.value(),
+            self.boldness.value(),
+        )
 
     def set_tuning(self, render_size: int, saturation_percent: int, boldness: int) -> None:
         for widget in (self.render_size, self.saturation, self.boldness):

@@ -8,7 +8,8 @@ as is, anything else logged with its traceback and reported by type.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
@@ -34,7 +35,7 @@ class _Task(QRunnable):
             result = self._function(*self._args)
         except ReviveError as error:
             self._fail(str(error))
-        except Exception as error:  # noqa: BLE001 - reported to the user, logged with the traceback
+        except Exception as error:
             log.exception("background task %s failed", getattr(self._function, "__name__", self._function))
             self._fail(describe_error(error))
         else:

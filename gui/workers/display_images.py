@@ -13,15 +13,14 @@ import numpy as np
 from PIL import Image
 
 from engine.atomic_files import atomic_file, ensure_folder
+from engine.batch.ledger import OutputLedger
 from engine.errors import OutputError
 from engine.imaging import read_photo, read_preview_rgb, write_photo
-from engine.batch.ledger import OutputLedger
 from gui.models.jobs import DISPLAY_MAX_SIDE
 
 _EXIF_ORIENTATION = 0x0112
 _SWAPPED_ORIENTATIONS = (5, 6, 7, 8)  # a quarter turn: width and height trade places
-NOT_REVIVES = ("{name} is already there and Revive did not write it, so Revive will not replace it: "
-               "choose another name")
+NOT_REVIVES = "{name} is already there and Revive did not write it, so Revive will not replace it: choose another name"
 
 
 def to_display(rgb: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> np.ndarray:
@@ -63,8 +62,7 @@ def photo_size(path: Path) -> tuple[int, int] | None:
     return (height, width) if orientation in _SWAPPED_ORIENTATIONS else (width, height)
 
 
-def load_display_pair(source: Path, cache_path: Path | None
-                      ) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int]]:
+def load_display_pair(source: Path, cache_path: Path | None) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int]]:
     """The before image of ``source`` and, when a result is cached, the after image, display-sized;
     and the original's full (width, height), so the view's zoom is in the original's pixels."""
     before = read_preview_rgb(source, DISPLAY_MAX_SIDE)
@@ -98,8 +96,9 @@ def export_result(source: Path, cache_path: Path, target: Path, quality: int = 9
     replace = os.path.lexists(target)
     if replace and not ledger.owns(target):
         raise OutputError(NOT_REVIVES.format(name=target.name))
-    write_photo(target, rgb, photo.metadata, alpha=photo.alpha, quality=quality, forbidden=(Path(source),),
-                replace=replace)
+    write_photo(
+        target, rgb, photo.metadata, alpha=photo.alpha, quality=quality, forbidden=(Path(source),), replace=replace
+    )
     ledger.record(target, Path(source))
     return target
 
@@ -117,8 +116,9 @@ class DetailSource:
         self._path: Path | None = None
         self._rgb: np.ndarray | None = None
 
-    def region(self, source: Path, cache_path: Path | None, rect: tuple[int, int, int, int]
-               ) -> tuple[tuple[int, int, int, int], np.ndarray, np.ndarray | None]:
+    def region(
+        self, source: Path, cache_path: Path | None, rect: tuple[int, int, int, int]
+    ) -> tuple[tuple[int, int, int, int], np.ndarray, np.ndarray | None]:
         """``rect`` (x, y, width, height, original pixels) of the original and of the result:
         ``(h, w, 3)`` uint8 each (the result None when not cached); the rect clipped to the photo."""
         original = self._original(Path(source))

@@ -93,9 +93,17 @@ class InferenceWorker(QObject):
             self.hint_preview.set_colorizer(colorizer)
         card = colorizer.card
         name = colorizer.path.stem if colorizer.path is not None else card.name
-        self.model_loaded.emit(ModelInfo(name, card.description, colorizer.device.description,
-                                         card.render_size, card.temperature, card.trained_on,
-                                         colorizer.takes_hints))
+        self.model_loaded.emit(
+            ModelInfo(
+                name,
+                card.description,
+                colorizer.device.description,
+                card.render_size,
+                card.temperature,
+                card.trained_on,
+                colorizer.takes_hints,
+            )
+        )
         return colorizer
 
     def _preview_turn(self) -> None:
@@ -188,8 +196,13 @@ class InferenceWorker(QObject):
 
             tuned = self._tuned
             render_size, _ = colorizer.resolve(job.settings)
-            if (tuned is None or tuned.job.source != job.source or tuned.render_size != render_size
-                    or tuned.model != model_name(colorizer) or _marks(tuned.job.hints) != _marks(job.hints)):
+            if (
+                tuned is None
+                or tuned.job.source != job.source
+                or tuned.render_size != render_size
+                or tuned.model != model_name(colorizer)
+                or _marks(tuned.job.hints) != _marks(job.hints)
+            ):
                 tuned = self._tuned = tune_from_scratch(job, colorizer)
             quick, full = retune(tuned, job, colorizer)
             self.photo_retuned.emit(quick)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.batch.ledger import OutputLedger
 from engine.batch.plan import BatchOptions, plan_batch, prepare_output_folder
 from engine.errors import OutputError, ReviveError, describe_error
 from engine.imaging import read_photo, write_photo
-from engine.batch.ledger import OutputLedger
 from gui.workers.display_images import load_cached
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,9 @@ class FolderExport:
         return text
 
 
-def export_to_folder(results: Sequence[tuple[Path, Path]], folder: Path, format: str = "same",
-                     quality: int = 95) -> FolderExport:
+def export_to_folder(
+    results: Sequence[tuple[Path, Path]], folder: Path, format: str = "same", quality: int = 95
+) -> FolderExport:
     """Write each ``(source, cached result)`` into ``folder``; one failure never stops the rest."""
     folder = Path(folder).expanduser()
     prepare_output_folder(folder)  # a read-only folder is refused once, not per photo
@@ -63,8 +64,15 @@ def export_to_folder(results: Sequence[tuple[Path, Path]], folder: Path, format:
             photo = read_photo(job.source)
             rgb = np.asarray(load_cached(cached[job.source]))
             replace = job.existing and ledger.owns(job.output, job.source)  # checked again: it may have changed
-            write_photo(job.output, rgb, photo.metadata, alpha=photo.alpha, quality=quality,
-                        forbidden=forbidden, replace=replace)
+            write_photo(
+                job.output,
+                rgb,
+                photo.metadata,
+                alpha=photo.alpha,
+                quality=quality,
+                forbidden=forbidden,
+                replace=replace,
+            )
             ledger.record(job.output, job.source)
             written.append(job.output)
         except (ReviveError, OSError, ValueError) as error:

@@ -27,14 +27,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from engine.models.chroma_merge import ChromaField, merge_chroma
-from engine.models.colorizer import Colorizer, Prepared
 from engine.errors import ReviveError, describe_error
 from engine.hints.schema import HintError, PhotoHints
 from engine.imaging import Photo, read_photo, read_preview_rgb
-from gui.workers.display_images import save_cached, to_display
+from engine.models.chroma_merge import ChromaField, merge_chroma
+from engine.models.colorizer import Colorizer, Prepared
 from gui.models.jobs import DISPLAY_MAX_SIDE, PhotoFailure, PhotoJob, PhotoResult
 from gui.models.review_queue import ReviewQueue
+from gui.workers.display_images import save_cached, to_display
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +97,9 @@ def decode(colorizer: Colorizer, raw: torch.Tensor, prepared: Prepared, job: Pho
     """Colour from the network's raw output with ``job``'s saturation, temperature and hints."""
     _, temperature = colorizer.resolve(job.settings)
     card = colorizer.card
-    return colorizer.decode(raw, prepared, temperature, card.prior_correction, card.chroma_scale, job.hints,
-                            job.settings.saturation)
+    return colorizer.decode(
+        raw, prepared, temperature, card.prior_correction, card.chroma_scale, job.hints, job.settings.saturation
+    )
 
 
 def predict_keeping_raw(colorizer: Colorizer, prepared: Prepared, job: PhotoJob) -> tuple[torch.Tensor, ChromaField]:
@@ -117,18 +118,42 @@ def _read(job: PhotoJob, colorizer: Colorizer) -> tuple[Photo, Prepared, np.ndar
     return photo, prepared, before
 
 
-def _finish(job: PhotoJob, luma: np.ndarray, chroma: ChromaField, *, before: np.ndarray | None, started: float,
-            model: str, render_size: int, retuned: bool = False) -> PhotoResult:
+def _finish(
+    job: PhotoJob,
+    luma: np.ndarray,
+    chroma: ChromaField,
+    *,
+    before: np.ndarray | None,
+    started: float,
+    model: str,
+    render_size: int,
+    retuned: bool = False,
+) -> PhotoResult:
     rgb = merge_chroma(luma, chroma)
     save_cached(job.cache_path, rgb)
     height, width = rgb.shape[:2]
     after = to_display(rgb)
-    return PhotoResult(job.source, before, after, (width, height), job.cache_path, model,
-                       time.monotonic() - started, job.tuning, render_size, retuned, job.hints)
+    return PhotoResult(
+        job.source,
+        before,
+        after,
+        (width, height),
+        job.cache_path,
+        model,
+        time.monotonic() - started,
+        job.tuning,
+        render_size,
+        retuned,
+        job.hints,
+    )
 
 
-def run_review(queue: ReviewQueue, colorizer: Colorizer, wants_raw: Callable[[Path], bool],
-               between: Callable[[], None] = lambda: None) -> Iterator[ReviewEvent]:
+def run_review(
+    queue: ReviewQueue,
+    colorizer: Colorizer,
+    wants_raw: Callable[[Path], bool],
+    between: Callable[[], None] = lambda: None,
+) -> Iterator[ReviewEvent]:
     """Colorize the queue's jobs until it is empty; yields events (see the module docstring).
     A job whose cancel token is set is reported cancelled and skipped; ``between()`` runs on the
     calling thread before each photo's model run."""
@@ -174,8 +199,9 @@ def run_review(queue: ReviewQueue, colorizer: Colorizer, wants_raw: Callable[[Pa
             render_size, _ = colorizer.resolve(job.settings)
             if wants_raw(job.source):
                 yield RawKept(TunedPhoto(job, raw, prepared, photo.luma, render_size, model))
-            finish = functools.partial(_finish, job, photo.luma, chroma, before=before, started=started, model=model,
-                                       render_size=render_size)
+            finish = functools.partial(
+                _finish, job, photo.luma, chroma, before=before, started=started, model=model, render_size=render_size
+            )
             writes.append((job, writer.submit(finish)))
             del finish
             del photo, prepared, chroma, raw
@@ -198,13 +224,32 @@ def retune(tuned: TunedPhoto, job: PhotoJob, colorizer: Colorizer) -> tuple[Phot
         tuned.display_luma = _display_luma(tuned.luma)
     after = merge_chroma(tuned.display_luma, chroma)
     height, width = tuned.luma.shape
-    quick = PhotoResult(job.source, None, after, (width, height), job.cache_path, tuned.model,
-                        time.monotonic() - started, job.tuning, tuned.render_size, retuned=True, hints=job.hints)
+    quick = PhotoResult(
+        job.source,
+        None,
+        after,
+        (width, height),
+        job.cache_path,
+        tuned.model,
+        time.monotonic() - started,
+        job.tuning,
+        tuned.render_size,
+        retuned=True,
+        hints=job.hints,
+    )
     tuned.job = job
 
     def full() -> PhotoResult:
-        return _finish(job, tuned.luma, chroma, before=None, started=started, model=tuned.model,
-                       render_size=tuned.render_size, retuned=True)
+        return _finish(
+            job,
+            tuned.luma,
+            chroma,
+            before=None,
+            started=started,
+            model=tuned.model,
+            render_size=tuned.render_size,
+            retuned=True,
+        )
 
     return quick, full
 

@@ -57,9 +57,17 @@ def tiny_model_file(tmp_path_factory) -> Path:
     import torch
 
     torch.manual_seed(0)
-    save_model(path, UNetColorizer(widths=(8, 8, 16, 16), blocks=1),
-               ModelCard(name=TINY, architecture="unet_colorizer", arguments={"widths": [8, 8, 16, 16], "blocks": 1},
-                         render_size=64, description="A tiny random model for tests"))
+    save_model(
+        path,
+        UNetColorizer(widths=(8, 8, 16, 16), blocks=1),
+        ModelCard(
+            name=TINY,
+            architecture="unet_colorizer",
+            arguments={"widths": [8, 8, 16, 16], "blocks": 1},
+            render_size=64,
+            description="A tiny random model for tests",
+        ),
+    )
     return path
 
 

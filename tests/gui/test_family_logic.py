@@ -12,22 +12,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine.batch.ledger import OutputLedger
 from engine.batch.settings import ColorizeSettings
 from engine.cancel import CancelToken
 from engine.errors import OutputError, ReviveError
-from engine.batch.ledger import OutputLedger
 from engine.version import app_version
 from gui.controller import describe_added
-from gui.workers.display_images import DetailSource, export_conflict, export_result, photo_size, save_cached
 from gui.models.jobs import PhotoJob
-from gui.workers.list_export import export_to_folder
 from gui.models.model_text import people_description, photo_count
-from gui.widgets.photo_list import reason_without_name, short_name
-from gui.platform_check import XCB_CURSOR_MESSAGE, missing_system_library, uses_xcb
 from gui.models.review_queue import ReviewQueue
 from gui.models.tuning import SATURATION_MAX, Tuning, describe_boldness
 from gui.models.window_geometry import clamp_to_screen
+from gui.platform_check import XCB_CURSOR_MESSAGE, missing_system_library, uses_xcb
 from gui.training_wizard.runs import delete_run, describe_size, list_runs
+from gui.widgets.photo_list import reason_without_name, short_name
+from gui.workers.display_images import DetailSource, export_conflict, export_result, photo_size, save_cached
+from gui.workers.list_export import export_to_folder
 from tests.gui.conftest import write_photo_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,11 +39,14 @@ def job(source: Path, cache: Path, token: CancelToken | None = None) -> PhotoJob
 
 # -- finding 2: the window's modules import without torch -------------------------------------------------------------
 def test_the_window_modules_import_without_torch():
-    code = ("import sys; import gui.app, gui.main_window, gui.controller, gui.workers.inference_worker, gui.widgets.settings_panel; "
-            "print('torch' in sys.modules)")
+    code = (
+        "import sys; import gui.app, gui.main_window, gui.controller, gui.workers.inference_worker, gui.widgets.settings_panel; "
+        "print('torch' in sys.modules)"
+    )
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=120, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
 
@@ -71,8 +74,13 @@ def test_the_review_pipeline_fills_the_cache_and_keeps_the_raw_output_of_the_pho
     cancelled = CancelToken()
     cancelled.cancel()
     queue = ReviewQueue()
-    queue.push([job(photos[0], tmp_path / "0.npy"), job(photos[1], tmp_path / "1.npy"),
-                job(photos[2], tmp_path / "2.npy", cancelled)])
+    queue.push(
+        [
+            job(photos[0], tmp_path / "0.npy"),
+            job(photos[1], tmp_path / "1.npy"),
+            job(photos[2], tmp_path / "2.npy", cancelled),
+        ]
+    )
     queue.set_current(photos[1])
     betweens = []
     with torch_threads(1):
@@ -87,8 +95,13 @@ def test_the_review_pipeline_fills_the_cache_and_keeps_the_raw_output_of_the_pho
             assert np.load(result.cache_path).shape == (80, 120, 3)
         kept = [e.tuned for e in events if isinstance(e, RawKept)]
         assert [t.job.source for t in kept] == [photos[1]]
-        gray = PhotoJob(photos[1], ColorizeSettings(saturation=0.0), tmp_path / "1.npy", CancelToken(),
-                        Tuning("tiny", saturation_percent=0))
+        gray = PhotoJob(
+            photos[1],
+            ColorizeSettings(saturation=0.0),
+            tmp_path / "1.npy",
+            CancelToken(),
+            Tuning("tiny", saturation_percent=0),
+        )
         quick, full = retune(kept[0], gray, colorizer)
         rgb = quick.after.astype(int)
         assert quick.retuned and np.abs(rgb[..., 0] - rgb[..., 2]).max() <= 2  # decoded again: gray
@@ -119,8 +132,10 @@ def test_an_export_replaces_only_its_own_earlier_export(tmp_path):
 def test_exporting_a_selection_names_outputs_as_a_batch_does(tmp_path):
     first = write_photo_file(tmp_path / "a" / "photo.jpg", seed=1)
     second = write_photo_file(tmp_path / "b" / "photo.jpg", seed=2)
-    results = [(p, save_cached(tmp_path / "cache" / f"{i}.npy", np.full((64, 96, 3), 90 + i, np.uint8)))
-               for i, p in enumerate((first, second))]
+    results = [
+        (p, save_cached(tmp_path / "cache" / f"{i}.npy", np.full((64, 96, 3), 90 + i, np.uint8)))
+        for i, p in enumerate((first, second))
+    ]
     out = tmp_path / "out"
     out.mkdir()
     (out / "photo.png").write_bytes(b"not Revive's")
@@ -150,8 +165,11 @@ def test_texts_people_read():
     assert Tuning("m", 256, 80, 50).same_model_run(Tuning("m", 256, 120, 70))
     assert not Tuning("m", 256).same_model_run(Tuning("m", 384))
     assert photo_count("7824 colour photos from photos/ (held-out split)") == 7824
-    text = people_description("revive-base", "Revive base colorizer: predicts a*b* colour classes from L*.",
-                              "16000 colour photos from photos/")
+    text = people_description(
+        "revive-base",
+        "Revive base colorizer: predicts a*b* colour classes from L*.",
+        "16000 colour photos from photos/",
+    )
     assert "a*b*" not in text and "Trained on 16,000 photos" in text
     own = "Revive's own colorizer: it predicts colours"
     assert people_description("x", own) == own + "."

@@ -13,8 +13,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QToolButton
 
 from engine.batch.ledger import OutputLedger
-from gui.widgets.compare_view import EMPTY_HINT
 from gui.models.photo_session import ColourChoice, PhotoStatus
+from gui.widgets.compare_view import EMPTY_HINT
 from gui.widgets.shortcuts_dialog import ShortcutsDialog
 from tests.gui.conftest import write_photo_file
 from tests.gui.test_gui_window import drop, wait_all_finished
@@ -33,7 +33,7 @@ def colour_photo(path: Path, size=(96, 64)) -> Path:
     rng = np.random.default_rng(3)
     image = np.zeros((size[1], size[0], 3), np.uint8)
     image[:, : size[0] // 2] = (200, 40, 40)
-    image[:, size[0] // 2:] = (40, 80, 200)
+    image[:, size[0] // 2 :] = (40, 80, 200)
     image[: size[1] // 2, :, 1] = 180
     image = np.clip(image.astype(int) + rng.integers(-10, 10, image.shape), 0, 255).astype(np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,8 +70,11 @@ def test_export_works_from_the_shortcut_the_menu_and_the_toolbar(qtbot, make_win
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(save_dialog))
     toolbar_button = window.toolbar.widgetForAction(window.export_action)
-    for trigger in (lambda: QTest.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier),
-                    window.export_action.trigger, toolbar_button.click):
+    for trigger in (
+        lambda: QTest.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier),
+        window.export_action.trigger,
+        toolbar_button.click,
+    ):
         with qtbot.waitSignal(window.controller.export_finished, timeout=10_000):
             trigger()
     assert [p.name for p in sorted((tmp_path / "out").glob("*.png"))] == ["export0.png", "export1.png", "export2.png"]
@@ -83,8 +86,9 @@ def test_export_works_from_the_shortcut_the_menu_and_the_toolbar(qtbot, make_win
     assert opened == [str(tmp_path / "out")]
 
 
-def test_export_refuses_a_file_revive_did_not_write_and_asks_before_replacing_its_own(qtbot, make_window, photos,
-                                                                                       tmp_path, monkeypatch):
+def test_export_refuses_a_file_revive_did_not_write_and_asks_before_replacing_its_own(
+    qtbot, make_window, photos, tmp_path, monkeypatch
+):
     window = make_window()
     drop(window, [photos[0]])
     wait_all_finished(qtbot, window, 1)
@@ -123,9 +127,14 @@ def test_photos_added_while_the_model_loads_wait_and_then_colorize(qtbot, make_w
         window = make_window()
         assert window.model_label.text() == "Loading the colorizer…"
         drop(window, photos[:2])
-        qtbot.waitUntil(lambda: all(window.controller.session.get(p) is not None
-                                    and window.controller.session.get(p).status == PhotoStatus.QUEUED
-                                    for p in photos[:2]), timeout=10_000)
+        qtbot.waitUntil(
+            lambda: all(
+                window.controller.session.get(p) is not None
+                and window.controller.session.get(p).status == PhotoStatus.QUEUED
+                for p in photos[:2]
+            ),
+            timeout=10_000,
+        )
         assert window.queue_label.isVisible() and window.queue_label.text() == "Colorizing: 0 of 2 done"
     finally:
         gate.set()
@@ -145,7 +154,8 @@ def test_the_list_counts_done_photos_and_colorizes_the_one_on_show_first(qtbot, 
     texts, started = [], []
     window.controller.queue_progressed.connect(lambda done, total: texts.append(window.queue_label.text()))
     window.controller.photo_status_changed.connect(
-        lambda path, status, message: started.append(path) if status == PhotoStatus.WORKING else None)
+        lambda path, status, message: started.append(path) if status == PhotoStatus.WORKING else None
+    )
     window.colorize_action.trigger()
     wait_all_finished(qtbot, window, 5)
     assert started[0] == album[3]
@@ -223,8 +233,9 @@ def test_a_click_moves_the_divider(qtbot, make_window, photos):
     drop(window, [photos[0]])
     view = window.compare_view
     qtbot.waitUntil(view.has_result, timeout=30_000)
-    QTest.mouseClick(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                     QPoint(view.width() // 5, view.height() // 2))
+    QTest.mouseClick(
+        view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(view.width() // 5, view.height() // 2)
+    )
     assert abs(view.split_position() - 0.2) < 0.01
 
 
@@ -273,8 +284,9 @@ def test_the_batch_panel_names_its_settings_and_its_report(qtbot, make_window, t
     assert "Adjust tab" in panel.settings_label.text() and "saturation 100 %" in panel.settings_label.text()
     window.settings_panel.saturation.setValue(150)
     assert "saturation 150 %" in panel.settings_label.text()
-    panel.set_form(input_dir=album[0].parent, output_dir=tmp_path / "out", recursive=True, format="png",
-                   skip_existing=False)
+    panel.set_form(
+        input_dir=album[0].parent, output_dir=tmp_path / "out", recursive=True, format="png", skip_existing=False
+    )
     with qtbot.waitSignal(window.controller.batch_finished, timeout=30_000):
         panel.start_button.click()
     assert panel.count_label.wordWrap()

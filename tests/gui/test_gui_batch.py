@@ -15,14 +15,16 @@ from tests.gui.conftest import write_photo_file
 
 
 def make_album(folder: Path, count: int, size=(96, 64)) -> list[Path]:
-    return [write_photo_file(folder / ("sub" if i % 3 == 0 else "") / f"img{i:03d}.jpg", size, seed=i)
-            for i in range(count)]
+    return [
+        write_photo_file(folder / ("sub" if i % 3 == 0 else "") / f"img{i:03d}.jpg", size, seed=i) for i in range(count)
+    ]
 
 
 def start(window, source: Path, output: Path, skip_existing: bool = False, format: str = "png") -> None:
     window.side_tabs.setCurrentWidget(window.batch_panel)
-    window.batch_panel.set_form(input_dir=source, output_dir=output, recursive=True, format=format,
-                                skip_existing=skip_existing)
+    window.batch_panel.set_form(
+        input_dir=source, output_dir=output, recursive=True, format=format, skip_existing=skip_existing
+    )
     assert window.batch_panel.start_button.isEnabled()
     window.batch_panel.start_button.click()
 
@@ -58,8 +60,9 @@ def test_cancel_midway_keeps_finished_outputs_and_resumes(qtbot, make_window, tm
     window = make_window()
     controller = window.controller
     start(window, tmp_path / "album", output)
-    qtbot.waitUntil(lambda: controller.batch_progress() is not None and controller.batch_progress().done >= 1,
-                    timeout=30_000)
+    qtbot.waitUntil(
+        lambda: controller.batch_progress() is not None and controller.batch_progress().done >= 1, timeout=30_000
+    )
     asked = time.monotonic()
     with qtbot.waitSignal(controller.batch_finished, timeout=10_000) as finished:
         window.batch_panel.cancel_button.click()
@@ -98,8 +101,10 @@ def test_closing_during_a_batch_stops_it_and_the_thread(qtbot, make_window, tmp_
     make_album(tmp_path / "album", 30, size=(640, 480))
     window = make_window()
     start(window, tmp_path / "album", tmp_path / "out")
-    qtbot.waitUntil(lambda: (window.controller.batch_progress() or SimpleNamespace(current=None)).current is not None,
-                    timeout=30_000)
+    qtbot.waitUntil(
+        lambda: (window.controller.batch_progress() or SimpleNamespace(current=None)).current is not None,
+        timeout=30_000,
+    )
     began = time.monotonic()
     window.close()
     assert time.monotonic() - began < 5.0

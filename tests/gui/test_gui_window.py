@@ -13,8 +13,8 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from gui.widgets.compare_view import SIDE_BY_SIDE
 from gui.models.photo_session import PhotoStatus
+from gui.widgets.compare_view import SIDE_BY_SIDE
 from tests.gui.conftest import TINY
 
 FINISHED = (PhotoStatus.DONE, PhotoStatus.FAILED)
@@ -25,12 +25,17 @@ def drop(window, paths: list[Path]) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     centre = window.rect().center()
-    enter = QDragEnterEvent(QPointF(centre), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        QPointF(centre), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
-    QApplication.sendEvent(window, QDropEvent(QPointF(centre), Qt.DropAction.CopyAction, mime,
-                                              Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+    QApplication.sendEvent(
+        window,
+        QDropEvent(
+            QPointF(centre), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+        ),
+    )
 
 
 def wait_all_finished(qtbot, window, count: int) -> None:
@@ -76,7 +81,9 @@ def test_divider_drags_and_view_zooms_in_sync(qtbot, make_window, photos):
     qtbot.waitUntil(view.has_result, timeout=30_000)
 
     middle_y = view.height() // 2
-    QTest.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(view.divider_x(), middle_y))
+    QTest.mousePress(
+        view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(view.divider_x(), middle_y)
+    )
     target = view.width() // 4
     QTest.mouseMove(view, QPoint(target, middle_y))
     QTest.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(target, middle_y))
@@ -140,8 +147,9 @@ def test_settings_are_kept_between_runs(qtbot, make_window, photos, revive_home)
     panel.saturation.setValue(130)
     panel.boldness.setValue(70)
     panel.auto_colorize.setChecked(False)
-    first.batch_panel.set_form(input_dir=photos[0].parent, output_dir=revive_home / "out", recursive=False,
-                               format="png", skip_existing=False)
+    first.batch_panel.set_form(
+        input_dir=photos[0].parent, output_dir=revive_home / "out", recursive=False, format="png", skip_existing=False
+    )
     first.controller.start_batch(first.batch_panel.form())
     qtbot.waitSignal(first.controller.batch_finished, timeout=30_000).wait()
     first.open_paths([photos[0]])
@@ -158,7 +166,12 @@ def test_settings_are_kept_between_runs(qtbot, make_window, photos, revive_home)
     assert not panel.auto_colorize.isChecked()
     form = second.batch_panel.form()
     assert (form.input_dir, form.output_dir, form.recursive, form.format, form.skip_existing) == (
-        photos[0].parent, revive_home / "out", False, "png", False)
+        photos[0].parent,
+        revive_home / "out",
+        False,
+        "png",
+        False,
+    )
     assert second.controller.settings.recent()[0] == photos[0]
     assert [a.text() for a in second.recent_menu.actions()][0] == str(photos[0])
     assert saved_geometry is not None and second.restoreGeometry(saved_geometry)  # the offscreen screen clamps it
@@ -219,6 +232,7 @@ def test_old_results_leave_the_disk_cache_but_the_one_on_show_stays(qtbot, make_
     window = make_window()
     window.controller.results.budget_bytes = 1  # every new result pushes older ones out
     finished = []
+
     def on_status(path, status, message):
         if status == PhotoStatus.DONE and not message.startswith("result dropped"):
             finished.append(path)

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QWidget
 
 from engine.hints.schema import PhotoHints
 from gui.hints.editor import BRUSH_TOOL, HintEditor
-from gui.models.hint_edits import POINT, STROKE, MarkRef
 from gui.hints.overlay import HintOverlay
+from gui.models.hint_edits import POINT, STROKE, MarkRef
 
 RED, BLUE = "#c01818", "#1840c0"
 PHOTO = QRectF(50, 25, 300, 200)  # where the "view" shows the photo: a margin all round
@@ -56,8 +56,10 @@ def ui(qtbot):
 def drag(qtbot, widget, start: QPoint, end: QPoint, button=LEFT, steps: int = 6) -> None:
     qtbot.mousePress(widget, button, pos=start)
     for i in range(1, steps + 1):
-        qtbot.mouseMove(widget, QPoint(start.x() + (end.x() - start.x()) * i // steps,
-                                       start.y() + (end.y() - start.y()) * i // steps))
+        qtbot.mouseMove(
+            widget,
+            QPoint(start.x() + (end.x() - start.x()) * i // steps, start.y() + (end.y() - start.y()) * i // steps),
+        )
     qtbot.mouseRelease(widget, button, pos=end)
 
 

@@ -14,10 +14,10 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QColorDialog, QFileDialog
 
 from engine.hints.schema import colour_ab
-from gui.workers.background_tasks import BackgroundTasks
 from gui.hints.editor import BRUSH_TOOL, POINT_TOOL, HintEditor
-from gui.models.hint_edits import POINT, MarkRef
 from gui.hints.panel import HintPanel
+from gui.models.hint_edits import POINT, MarkRef
+from gui.workers.background_tasks import BackgroundTasks
 
 LEFT = Qt.MouseButton.LeftButton
 RED = "#c01818"

@@ -43,7 +43,7 @@ def _frame(qtbot, preview, action):
 
 
 def _lab_at(rgb: np.ndarray, row: int, col: int) -> np.ndarray:
-    return to_lab(np.ascontiguousarray(rgb[row - 2:row + 3, col - 2:col + 3])).reshape(-1, 3).mean(axis=0)
+    return to_lab(np.ascontiguousarray(rgb[row - 2 : row + 3, col - 2 : col + 3])).reshape(-1, 3).mean(axis=0)
 
 
 def test_a_red_hint_turns_its_spot_red_and_leaves_far_regions_as_they_were(qtbot, preview):
@@ -56,8 +56,14 @@ def test_a_red_hint_turns_its_spot_red_and_leaves_far_regions_as_they_were(qtbot
     expected = np.array([_lab_at(plain.rgb, 60, 40)[0], *colour_ab(RED)])
     assert float(ciede2000(_lab_at(hinted.rgb, 60, 40), expected)) < 6.0
     far = (slice(0, 120), slice(110, 160))
-    assert float(np.mean(ciede2000(to_lab(np.ascontiguousarray(hinted.rgb[far])),
-                                   to_lab(np.ascontiguousarray(plain.rgb[far]))))) < 1.0
+    assert (
+        float(
+            np.mean(
+                ciede2000(to_lab(np.ascontiguousarray(hinted.rgb[far])), to_lab(np.ascontiguousarray(plain.rgb[far])))
+            )
+        )
+        < 1.0
+    )
 
 
 def test_adjustments_and_saturation_only_decode_again(qtbot, preview):

@@ -11,17 +11,17 @@ import pytest
 from PySide6.QtCore import QPoint, QRectF, Qt
 from PySide6.QtWidgets import QWidget
 
-from engine.hints.store import HintStore, photo_key
 from engine.hints.schema import ColourAdjust, HintPoint, PhotoHints, colour_ab
+from engine.hints.store import HintStore, photo_key
 from engine.imaging import read_photo, read_preview_rgb
 from engine.metrics import ciede2000, to_lab
-from gui.workers.background_tasks import BackgroundTasks
 from gui.hints.editor import HintEditor
 from gui.hints.overlay import HintOverlay
 from gui.hints.panel import HintPanel
 from gui.hints.persistence import HintPersistence
 from gui.hints.preview import HintPreview
 from gui.hints.session import HintSession
+from gui.workers.background_tasks import BackgroundTasks
 from tests.gui.conftest import write_photo_file
 from tests.helpers import constant_colour_module, cpu_colorizer, torch_threads
 
@@ -101,7 +101,7 @@ def _show(qtbot, app: App, path) -> PhotoHints:
 
 def _a_at(rgb: np.ndarray, x: float, y: float) -> float:
     row, col = round(y * rgb.shape[0]), round(x * rgb.shape[1])
-    return float(to_lab(np.ascontiguousarray(rgb[row - 2:row + 3, col - 2:col + 3]))[..., 1].mean())
+    return float(to_lab(np.ascontiguousarray(rgb[row - 2 : row + 3, col - 2 : col + 3]))[..., 1].mean())
 
 
 def test_a_point_placed_on_the_overlay_is_previewed_red_at_its_spot(qtbot, make_app, photo):

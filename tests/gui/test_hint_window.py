@@ -15,13 +15,13 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from engine.hints.store import HintStore, photo_key
 from engine.hints.schema import ColourAdjust, PhotoHints, colour_ab
+from engine.hints.store import HintStore, photo_key
 from engine.metrics import ciede2000, to_lab
-from gui.workers.display_images import load_cached
 from gui.models.hint_edits import MarkRef
 from gui.models.newest_slot import NewestSlot
 from gui.models.photo_session import PhotoStatus
+from gui.workers.display_images import load_cached
 from tests.gui.conftest import TINY
 from tests.gui.test_family_window import hold_model_load
 from tests.gui.test_gui_window import drop, wait_all_finished
@@ -71,7 +71,7 @@ def at(window, x: float, y: float) -> QPoint:
 def lab_at(rgb: np.ndarray, x: float, y: float) -> np.ndarray:
     """Mean Lab of a 5x5 patch around (x, y), 0..1 of ``rgb``."""
     row, col = round(y * (rgb.shape[0] - 1)), round(x * (rgb.shape[1] - 1))
-    patch = np.ascontiguousarray(rgb[row - 2:row + 3, col - 2:col + 3, :3])
+    patch = np.ascontiguousarray(rgb[row - 2 : row + 3, col - 2 : col + 3, :3])
     return to_lab(patch).reshape(-1, 3).mean(axis=0)
 
 
@@ -169,8 +169,9 @@ def test_the_hint_tool_places_drags_deletes_undoes_and_redoes_points(qtbot, make
     assert not window.hint_action.isChecked() and not overlay.isVisible() and not hints.panel.isEnabled()
 
 
-def test_export_writes_the_hint_s_colour_at_the_hint_and_the_model_s_elsewhere(qtbot, make_window, hint_model,
-                                                                                photo, tmp_path):
+def test_export_writes_the_hint_s_colour_at_the_hint_and_the_model_s_elsewhere(
+    qtbot, make_window, hint_model, photo, tmp_path
+):
     window = make_window(model=hint_model)
     open_and_colorize(qtbot, window, photo)
     plain = export(qtbot, window, tmp_path / "out" / "plain.png")
@@ -184,15 +185,18 @@ def test_export_writes_the_hint_s_colour_at_the_hint_and_the_model_s_elsewhere(q
     assert hinted.shape == plain.shape == (120, 160, 3)
     assert hint_error(hinted, RED, *SPOT) < 6 < hint_error(plain, RED, *SPOT)
     far = (slice(None), slice(120, None))
-    assert float(np.mean(ciede2000(to_lab(np.ascontiguousarray(hinted[far])),
-                                   to_lab(np.ascontiguousarray(plain[far]))))) < 1.0
+    assert (
+        float(np.mean(ciede2000(to_lab(np.ascontiguousarray(hinted[far])), to_lab(np.ascontiguousarray(plain[far])))))
+        < 1.0
+    )
     assert entry.result_hints == entry.hints
     # The view shows the full result again, with the hint.
     qtbot.waitUntil(lambda: not entry.saving and window.compare_view.has_result(), timeout=10_000)
 
 
-def test_hints_come_back_after_a_restart_and_colorize_the_photo_again(qtbot, make_window, hint_model, photo,
-                                                                      revive_home):
+def test_hints_come_back_after_a_restart_and_colorize_the_photo_again(
+    qtbot, make_window, hint_model, photo, revive_home
+):
     first = make_window(model=hint_model)
     open_and_colorize(qtbot, first, photo)
     hint_mode_on(qtbot, first, photo)
@@ -215,8 +219,7 @@ def test_hints_come_back_after_a_restart_and_colorize_the_photo_again(qtbot, mak
     assert second.hints.panel.warmth_slider.value() == 20
 
 
-def test_the_batch_panel_uses_the_saved_hints_of_the_photos_that_have_them(qtbot, make_window, hint_model,
-                                                                            tmp_path):
+def test_the_batch_panel_uses_the_saved_hints_of_the_photos_that_have_them(qtbot, make_window, hint_model, tmp_path):
     album = tmp_path / "album"
     hinted = gray_photo(album / "hinted.png")
     gray_photo(album / "plain.png", (160, 121))  # another photo (another size: another content key)
@@ -227,8 +230,7 @@ def test_the_batch_panel_uses_the_saved_hints_of_the_photos_that_have_them(qtbot
     hint_mode_on(qtbot, window, hinted)
     place_red_point(qtbot, window, *SPOT)
     output = tmp_path / "out"
-    window.batch_panel.set_form(input_dir=album, output_dir=output, recursive=False, format="png",
-                                skip_existing=False)
+    window.batch_panel.set_form(input_dir=album, output_dir=output, recursive=False, format="png", skip_existing=False)
     with qtbot.waitSignal(window.controller.batch_finished, timeout=30_000) as finished:
         window.batch_panel.start_button.click()  # the edit just made is saved first
     assert finished.args[0].summary.done == 2
@@ -259,8 +261,9 @@ def test_without_a_hint_model_the_tool_is_off_and_says_why(qtbot, make_window, p
     assert window.hints.editor.hints.points == () and window.compare_view.split_position() != split
 
 
-def test_hints_given_to_a_photo_left_before_they_were_applied_still_reach_its_result(qtbot, make_window, hint_model,
-                                                                                       tmp_path, monkeypatch):
+def test_hints_given_to_a_photo_left_before_they_were_applied_still_reach_its_result(
+    qtbot, make_window, hint_model, tmp_path, monkeypatch
+):
     first, second = gray_photo(tmp_path / "a.png"), gray_photo(tmp_path / "b.png", (160, 121))
     window = make_window(model=hint_model)
     open_and_colorize(qtbot, window, first)
@@ -281,8 +284,10 @@ def test_hints_given_to_a_photo_left_before_they_were_applied_still_reach_its_re
     finally:
         gate.set()
     b = controller.session.get(second)
-    qtbot.waitUntil(lambda: a.status == PhotoStatus.DONE and a.result_hints == warm
-                    and not b.saving and b.result_hints == cool, timeout=20_000)
+    qtbot.waitUntil(
+        lambda: a.status == PhotoStatus.DONE and a.result_hints == warm and not b.saving and b.result_hints == cool,
+        timeout=20_000,
+    )
     assert controller.can_export(first) and controller.can_export(second)
 
 
@@ -302,12 +307,28 @@ def test_the_hint_demo_script_saves_the_three_screenshots(qtbot, revive_home, hi
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     hints = tmp_path / "grandma.json"
-    hints.write_text(json.dumps({"points": [{"x": 0.25, "y": 0.5, "color": RED, "radius": 0.08}],
-                                 "adjust": {"warmth": 0.2}}))
+    hints.write_text(
+        json.dumps({"points": [{"x": 0.25, "y": 0.5, "color": RED, "radius": 0.08}], "adjust": {"warmth": 0.2}})
+    )
     out = tmp_path / "demo"
     try:
-        assert script.main(["--photo", str(photo), "--hints", str(hints), "--model", hint_model,
-                            "--out-dir", str(out), "--size", "1100x700"]) == 0
+        assert (
+            script.main(
+                [
+                    "--photo",
+                    str(photo),
+                    "--hints",
+                    str(hints),
+                    "--model",
+                    hint_model,
+                    "--out-dir",
+                    str(out),
+                    "--size",
+                    "1100x700",
+                ]
+            )
+            == 0
+        )
     finally:
         QApplication.instance().setStyleSheet("")
     for name in ("hints-before.png", "hints-after.png", "wizard.png"):
@@ -319,6 +340,5 @@ def test_the_hint_demo_script_saves_the_three_screenshots(qtbot, revive_home, hi
     assert not (revive_home / "settings.ini").exists()
     bad = tmp_path / "bad.json"
     bad.write_text('{"points": [{"x": 2, "y": 0.5, "color": "#ff0000"}]}')
-    assert script.main(["--photo", str(photo), "--hints", str(bad), "--model", hint_model,
-                        "--out-dir", str(out)]) == 1
+    assert script.main(["--photo", str(photo), "--hints", str(bad), "--model", hint_model, "--out-dir", str(out)]) == 1
     assert PhotoHints.from_json(hints.read_text()).has_marks

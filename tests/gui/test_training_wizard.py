@@ -19,10 +19,10 @@ from PySide6.QtWidgets import QWizard
 from engine.cancel import CancelToken
 from engine.errors import ReviveError
 from engine.models.files import load_model
-from gui.training_wizard.wizard import TrainingWizard
 from gui.training_wizard.loss_curve import curve_values
-from gui.training_wizard.texts import ERROR_COLOUR, format_duration, format_eta, suggest_model_name, unique_run_dir
+from gui.training_wizard.texts import ERROR_COLOUR, format_estimate, format_eta, suggest_model_name, unique_run_dir
 from gui.training_wizard.training_worker import TrainingWorker
+from gui.training_wizard.wizard import TrainingWizard
 from tests.gui.conftest import TINY
 from tests.test_cyclegan import scripted_scores  # noqa: F401 (fixture)
 from training.cyclegan.config import STATE_FILE
@@ -59,7 +59,9 @@ def one_torch_thread():
 @pytest.fixture(autouse=True)
 def quick_estimate(monkeypatch):
     """The real estimate runs real steps (covered by the training tests); here it answers at once."""
-    monkeypatch.setattr("gui.training_wizard.options_page.estimate", lambda config: (config.steps * 0.6, "CPU, 1 thread, fp32"))
+    monkeypatch.setattr(
+        "gui.training_wizard.options_page.estimate", lambda config: (config.steps * 0.6, "CPU, 1 thread, fp32")
+    )
 
 
 @pytest.fixture
@@ -74,7 +76,8 @@ def folders(tmp_path) -> tuple[Path, Path]:
         base = (np.sin(x * rng.uniform(2, 8) + rng.uniform(0, 6)) * np.cos(y * rng.uniform(2, 8)) + 1) / 2
         gray = (base * 255).astype(np.uint8)
         Image.fromarray(np.stack([gray, gray, np.clip(gray.astype(int) + 3, 0, 255).astype(np.uint8)], 2)).save(
-            old / f"old{i:02d}.png")
+            old / f"old{i:02d}.png"
+        )
         phases = rng.uniform(0, 6, 3)
         rgb = np.stack([(np.sin(x * 5 + p) * np.cos(y * 3 - p) + 1) / 2 for p in phases], axis=2)
         Image.fromarray((rgb * 255).astype(np.uint8)).save(colour / f"colour{i:02d}.png")
@@ -172,8 +175,9 @@ def test_the_wizard_trains_and_installs_a_model_that_loads(qtbot, make_wizard, f
     assert not wizard.isVisible()
 
 
-def test_the_finish_page_says_worse_plainly_and_installs_only_when_asked(qtbot, make_wizard, folders, revive_home,
-                                                                         scripted_scores):
+def test_the_finish_page_says_worse_plainly_and_installs_only_when_asked(
+    qtbot, make_wizard, folders, revive_home, scripted_scores
+):
     scripted_scores(10.0, 10.4, 10.8)  # every step worse than the base
     wizard = make_wizard()
     to_options(qtbot, wizard, folders)
@@ -309,9 +313,9 @@ def test_the_worker_batches_steps_and_reports_errors_as_messages(qtbot):
 
 
 def test_texts_and_names():
-    assert format_duration(42) == "about 42 s"
-    assert format_duration(185) == "about 3 min"
-    assert format_duration(2 * 3600 + 15 * 60) == "about 2 h 15 min"
+    assert format_estimate(42) == "about 42 s"
+    assert format_estimate(185) == "about 3 min"
+    assert format_estimate(2 * 3600 + 15 * 60) == "about 2 h 15 min"
     assert format_eta(65) == "1:05" and format_eta(3725) == "1:02:05"
     assert suggest_model_name("revive-base", Path("/photos/Grandma's album")) == "revive-base-Grandma's-album"
     assert suggest_model_name("tiny", Path("old"), {"tiny-old", "tiny-old-2"}) == "tiny-old-3"
@@ -428,8 +432,11 @@ def test_presets_and_base_models_as_people_see_them(qtbot, make_wizard, folders,
         models = wizard.base_page.models
         assert not models.alternatingRowColors()
         image = models.viewport().grab().toImage()
-        unselected = [models.visualItemRect(models.item(r)) for r in range(models.count())
-                      if models.item(r) is not models.currentItem()]
+        unselected = [
+            models.visualItemRect(models.item(r))
+            for r in range(models.count())
+            if models.item(r) is not models.currentItem()
+        ]
         assert len(unselected) >= 2  # an odd row too (the alternating one)
         for rect in unselected:
             background = image.pixelColor(min(rect.right(), image.width()) - 4, rect.center().y())

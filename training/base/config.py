@@ -75,5 +75,9 @@ class BaseTrainingConfig:
 
     @property
     def architecture_arguments(self) -> dict:
-        return {"widths": list(self.widths), "blocks": self.blocks, "hints": self.hints,
-                "global_fusion": self.global_fusion}
+        return {
+            "widths": list(self.widths),
+            "blocks": self.blocks,
+            "hints": self.hints,
+            "global_fusion": self.global_fusion,
+        }

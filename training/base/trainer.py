@@ -20,38 +20,38 @@ from __future__ import annotations
 
 import copy
 import logging
-from concurrent.futures import ThreadPoolExecutor
 import math
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.models.ab_bins import annealed_mean
-from engine.models.architectures.unet_colorizer import UNetColorizer
 from engine.atomic_files import atomic_file
 from engine.cancel import CancelToken
 from engine.color import lab_to_rgb, rgb_to_lab
 from engine.device import select_device
 from engine.errors import ReviveError
 from engine.metrics import colourfulness, gray_copy, score, summarize
+from engine.models.ab_bins import annealed_mean
+from engine.models.architectures.unet_colorizer import UNetColorizer
 from engine.models.files import ModelCard, save_model
 from engine.models.registry import is_shipped_name, user_model_path
 from engine.paths import runs_dir
 from training.base.config import BaseTrainingConfig
-from training.data.augment import degrade
 from training.base.data import load_photo_cache
 from training.colour_classes import colour_class_loss, mean_ab_l1, rebalancing_weights
+from training.data.augment import degrade
+from training.data.hint_sampling import sample_hints
+from training.data.photo_folder import list_photos, load_square_cache, split_photos
 from training.decoding_sweep import Decoding, bars_met, grid, load_originals, sweep
 from training.decoding_sweep import choose as choose_decoding
-from training.data.hint_sampling import sample_hints
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted, ValidationDone
-from training.data.photo_folder import list_photos, load_square_cache, split_photos
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,9 @@ class Batch:
     ab: torch.Tensor
 
 
-def make_batch(cache: torch.Tensor, config: BaseTrainingConfig, step: int,
-               weights: torch.Tensor | None = None) -> Batch:
+def make_batch(
+    cache: torch.Tensor, config: BaseTrainingConfig, step: int, weights: torch.Tensor | None = None
+) -> Batch:
     """Random crops (scale jitter, flips) for ``step``, photos drawn with ``weights`` (``(N,)``
     probabilities, None: uniform), inputs degraded and hinted as the config says."""
     generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
@@ -144,7 +145,12 @@ def load_state(path: Path, device: torch.device) -> dict:
     if step.numel() != 1 or step.dtype not in (torch.int64, torch.int32) or not 0 <= int(step) <= 10_000_000:
         raise ReviveError(DAMAGED_RUN.format(path.parent))
     weights = state["class_weights"]
-    if weights.dim() != 1 or not weights.is_floating_point() or not torch.isfinite(weights).all() or (weights <= 0).any():
+    if (
+        weights.dim() != 1
+        or not weights.is_floating_point()
+        or not torch.isfinite(weights).all()
+        or (weights <= 0).any()
+    ):
         raise ReviveError(DAMAGED_RUN.format(path.parent))
     return state
 
@@ -209,7 +215,9 @@ def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) ->
     run_dir = run_dir_for(config)
     state_path = run_dir / "state.pt"
     if state_path.exists() and not config.resume:
-        raise ReviveError(f"a training run already exists in {run_dir}: add --resume to continue it, or pick another name")
+        raise ReviveError(
+            f"a training run already exists in {run_dir}: add --resume to continue it, or pick another name"
+        )
     if config.resume and not state_path.exists():
         raise ReviveError(f"there is no saved run to resume in {run_dir}")
 
@@ -245,10 +253,14 @@ def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) ->
             raise ReviveError(DAMAGED_RUN.format(run_dir))
     else:
         sample = _to_lab(train_cache[:: max(1, len(train_cache) // 1000)])
-        class_weights = rebalancing_weights(F.avg_pool2d(sample[:, 1:], 4), centers.cpu(), config.rebalance_lambda).to(device)
+        class_weights = rebalancing_weights(F.avg_pool2d(sample[:, 1:], 4), centers.cpu(), config.rebalance_lambda).to(
+            device
+        )
     model.log_class_weights.copy_(class_weights.log())
     ema.model.log_class_weights.copy_(class_weights.log())
-    yield TrainingStarted(run_dir, start_step, config.steps, choice.description, len(train_cache), len(validation_cache))
+    yield TrainingStarted(
+        run_dir, start_step, config.steps, choice.description, len(train_cache), len(validation_cache)
+    )
 
     model.train()
     step = start_step
@@ -260,16 +272,52 @@ def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) ->
     prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="revive-batch")
     upcoming = {step: prefetch.submit(make_batch, train_cache, config, step, weights)} if step < config.steps else {}
     try:
-        yield from _loop(config, model, ema, optimizer, state_path, class_weights, centers, train_cache, weights,
-                         validation_cache, validation_paths, run_dir, device, dtype, step, cancel, prefetch,
-                         upcoming, started)
+        yield from _loop(
+            config,
+            model,
+            ema,
+            optimizer,
+            state_path,
+            class_weights,
+            centers,
+            train_cache,
+            weights,
+            validation_cache,
+            validation_paths,
+            run_dir,
+            device,
+            dtype,
+            step,
+            cancel,
+            prefetch,
+            upcoming,
+            started,
+        )
     finally:
         prefetch.shutdown(wait=True, cancel_futures=True)
 
 
-def _loop(config, model, ema, optimizer, state_path, class_weights, centers, train_cache, weights,
-          validation_cache, validation_paths, run_dir, device, dtype, step, cancel, prefetch, upcoming,
-          started) -> Iterator[object]:
+def _loop(
+    config,
+    model,
+    ema,
+    optimizer,
+    state_path,
+    class_weights,
+    centers,
+    train_cache,
+    weights,
+    validation_cache,
+    validation_paths,
+    run_dir,
+    device,
+    dtype,
+    step,
+    cancel,
+    prefetch,
+    upcoming,
+    started,
+) -> Iterator[object]:
     """The training steps from ``step`` on (see ``train_base``)."""
     recent: list[float] = []
     start_step = step
@@ -304,8 +352,9 @@ def _loop(config, model, ema, optimizer, state_path, class_weights, centers, tra
         step += 1
         recent = (recent + [time.monotonic() - tick])[-50:]
         per_step = sum(recent) / len(recent)
-        yield StepDone(step, config.steps, {k: v.item() for k, v in losses.items()}, per_step,
-                       per_step * (config.steps - step))
+        yield StepDone(
+            step, config.steps, {k: v.item() for k, v in losses.items()}, per_step, per_step * (config.steps - step)
+        )
         if step % config.checkpoint_every == 0 or step == config.steps:
             _save_state(state_path, model, ema, optimizer, step, class_weights)
             yield CheckpointSaved(step, state_path)
@@ -317,8 +366,13 @@ def _loop(config, model, ema, optimizer, state_path, class_weights, centers, tra
     yield from _export(config, ema.model, validation_paths, len(train_cache), step, cancel)
 
 
-def _card(config: BaseTrainingConfig, train_count: int, step: int, decoding: Decoding | None = None,
-          metrics: dict | None = None) -> ModelCard:
+def _card(
+    config: BaseTrainingConfig,
+    train_count: int,
+    step: int,
+    decoding: Decoding | None = None,
+    metrics: dict | None = None,
+) -> ModelCard:
     decoding = decoding or Decoding(config.render_size)
     return ModelCard(
         name=config.name,
@@ -330,18 +384,22 @@ def _card(config: BaseTrainingConfig, train_count: int, step: int, decoding: Dec
         chroma_scale=decoding.chroma_scale,
         confidence_gamma=decoding.confidence_gamma,
         description="Revive's own colorizer: it predicts the colours of a photo from its gray tones"
-                    + (", and follows colour hints" if config.hints else "") + ".",
+        + (", and follows colour hints" if config.hints else "")
+        + ".",
         trained_on=f"{train_count} colour photos from {Path(config.photos).name}/ (held-out split by file-name hash)",
         training={
-            **{k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()
-               if k not in ("run_dir", "resume", "force")},
+            **{
+                k: (str(v) if isinstance(v, Path) else v)
+                for k, v in asdict(config).items()
+                if k not in ("run_dir", "resume", "force")
+            },
             "steps_done": step,
             "loss": f"class-rebalanced soft colour classification (lambda {config.rebalance_lambda}, 5 neighbours,"
-                    f" sigma 5) + {config.regression_weight} x L1 of the mean a*b*",
+            f" sigma 5) + {config.regression_weight} x L1 of the mean a*b*",
             "decoding": "chosen on photos never trained on (training.decoding_sweep)",
         },
         metrics=metrics or {},
-        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
 
 
@@ -359,17 +417,22 @@ def tune_paths(config: BaseTrainingConfig, validation_paths: list[Path]) -> list
 
 
 def _export(config, model, validation_paths, train_count, step, cancel) -> Iterator[object]:
-    from engine.models.colorizer import Colorizer
     from engine.device import select_device as choose
+    from engine.models.colorizer import Colorizer
 
     model = copy.deepcopy(model).cpu().eval()
     colorizer = Colorizer(model, _card(config, train_count, step), choose("cpu"))
     photos = load_originals(tune_paths(config, validation_paths))
     summaries: dict = {}
     if photos:
-        decodings = grid(config.render_sizes, config.temperatures, config.prior_corrections, config.chroma_scales,
-                         config.confidence_gammas)
-        for done, result in sweep(colorizer, photos, decodings, cancel=cancel):
+        decodings = grid(
+            config.render_sizes,
+            config.temperatures,
+            config.prior_corrections,
+            config.chroma_scales,
+            config.confidence_gammas,
+        )
+        for _, result in sweep(colorizer, photos, decodings, cancel=cancel):
             summaries = result or summaries
     decoding = choose_decoding(summaries) if summaries else Decoding(config.render_size)
     metrics = {

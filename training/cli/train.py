@@ -30,9 +30,16 @@ from pathlib import Path
 from engine.batch.settings import DEVICE_CHOICES
 from engine.cancel import CancelToken
 from engine.cli.runtime import events_from_thread, interrupts, printable, say
+from engine.durations import about_duration, format_duration
 from engine.errors import ReviveError
 from training.cyclegan.config import (
-    DEFAULT_PRESET, PRESETS, STATE_FILE, CycleGANConfig, DamagedRun, make_config, start_problem,
+    DEFAULT_PRESET,
+    PRESETS,
+    STATE_FILE,
+    CycleGANConfig,
+    DamagedRun,
+    make_config,
+    start_problem,
 )
 
 log = logging.getLogger(__name__)
@@ -44,36 +51,54 @@ SHOWN_LOSSES = ("G_adv", "cycle_A", "cycle_B", "paired", "D_A", "D_B")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--old", required=True, type=Path, help="folder of old photos (gray, sepia, faded): domain A")
     parser.add_argument("--color", required=True, type=Path, help="folder of colour photos: domain B")
-    parser.add_argument("--out", required=True, metavar="NAME",
-                        help="name of the new model (and of its run folder under the runs folder)")
-    parser.add_argument("--base", metavar="MODEL", help="model to start from (name or file; default: the default model)")
     parser.add_argument(
-        "--preset", default=DEFAULT_PRESET, choices=tuple(PRESETS),
+        "--out",
+        required=True,
+        metavar="NAME",
+        help="name of the new model (and of its run folder under the runs folder)",
+    )
+    parser.add_argument(
+        "--base", metavar="MODEL", help="model to start from (name or file; default: the default model)"
+    )
+    parser.add_argument(
+        "--preset",
+        default=DEFAULT_PRESET,
+        choices=tuple(PRESETS),
         help=f"starting point for every option (default {DEFAULT_PRESET}): "
         + "; ".join(f"{p.name}: {p.description}" for p in PRESETS.values()),
     )
     parser.add_argument("--steps", type=int, help="training steps (default: the preset's)")
-    parser.add_argument("--size", type=int, help="training crop side in pixels, a multiple of 16 (default: the preset's)")
+    parser.add_argument(
+        "--size", type=int, help="training crop side in pixels, a multiple of 16 (default: the preset's)"
+    )
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="where to train (default auto)")
     parser.add_argument("--resume", action="store_true", help="continue the interrupted run of this name")
-    parser.add_argument("--force", action="store_true",
-                        help="allow a NAME that replaces a shipped model (e.g. revive-base) wherever that name is used")
-    parser.add_argument("--keep-worse", action="store_true",
-                        help="install the fine-tuned model even when it does not beat the base model on the colour"
-                        " photos kept aside (by default only a model that does better is installed)")
-
-
-def format_seconds(seconds: float) -> str:
-    seconds = int(round(max(0.0, seconds)))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="allow a NAME that replaces a shipped model (e.g. revive-base) wherever that name is used",
+    )
+    parser.add_argument(
+        "--keep-worse",
+        action="store_true",
+        help="install the fine-tuned model even when it does not beat the base model on the colour"
+        " photos kept aside (by default only a model that does better is installed)",
+    )
 
 
 def _resume_command(args: argparse.Namespace) -> str:
-    parts = ["main.py", "train", "--old", str(args.old), "--color", str(args.color), "--out", args.out, "--preset", args.preset]
+    parts = [
+        "main.py",
+        "train",
+        "--old",
+        str(args.old),
+        "--color",
+        str(args.color),
+        "--out",
+        args.out,
+        "--preset",
+        args.preset,
+    ]
     for flag, value in (("--base", args.base), ("--steps", args.steps), ("--size", args.size)):
         if value is not None:
             parts += [flag, str(value)]
@@ -94,8 +119,16 @@ def run(args: argparse.Namespace) -> int:
     """Run the command; returns the exit status (see the module docstring). Never raises for bad input."""
     try:
         config = make_config(
-            args.preset, args.old, args.color, name=args.out, base=args.base, steps=args.steps, size=args.size,
-            device=args.device, resume=args.resume, force=getattr(args, "force", False),
+            args.preset,
+            args.old,
+            args.color,
+            name=args.out,
+            base=args.base,
+            steps=args.steps,
+            size=args.size,
+            device=args.device,
+            resume=args.resume,
+            force=getattr(args, "force", False),
             keep_worse=getattr(args, "keep_worse", False),
         )
     except ValueError as error:
@@ -105,8 +138,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail(problem)
 
     from training.cyclegan.export import load_run_state
-    from training.data.dataset_check import check_dataset
     from training.cyclegan.presets import estimate_seconds
+    from training.data.dataset_check import check_dataset
 
     try:
         if config.resume:  # a damaged run is told at once, not after the folders and the estimate
@@ -120,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
             more = f" (and {len(report.errors) - 1} more problem(s))" if len(report.errors) > 1 else ""
             return _fail(report.errors[0] + more)
         print("estimating the training time...", flush=True)
-        print(f"estimated time: about {format_seconds(estimate_seconds(config))} for {config.steps} steps", flush=True)
+        print(f"estimated time: {about_duration(estimate_seconds(config))} for {config.steps} steps", flush=True)
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return _fail("cancelled before training started", EXIT_CANCELLED)
@@ -162,11 +195,14 @@ def _follow(events, config: CycleGANConfig, args: argparse.Namespace) -> int:
     for event in events:
         if isinstance(event, TrainingStarted):
             verb = "resuming at step" if event.start_step else "training from step"
-            print(printable(f"{verb} {event.start_step} of {event.total_steps} on {event.device};"
-                            f" run folder {event.run_dir}"))
+            print(
+                printable(
+                    f"{verb} {event.start_step} of {event.total_steps} on {event.device}; run folder {event.run_dir}"
+                )
+            )
         elif isinstance(event, StepDone):
             losses = " ".join(f"{name} {event.losses[name]:.3f}" for name in SHOWN_LOSSES)
-            line = f"step {event.step}/{event.total_steps}  {losses}  ETA {format_seconds(event.eta_seconds)}"
+            line = f"step {event.step}/{event.total_steps}  {losses}  ETA {format_duration(event.eta_seconds)}"
             if tty:
                 print(f"\r\x1b[2K{line}", end="", flush=True)
             elif event.step % every == 0 or event.step == event.total_steps or time.monotonic() - last_print > 60:
@@ -176,8 +212,11 @@ def _follow(events, config: CycleGANConfig, args: argparse.Namespace) -> int:
             print(f"preview at step {event.step} saved", flush=True)
         elif isinstance(event, HoldoutScored) and not tty:
             verdict = "better than the base" if event.better else "not better than the base"
-            print(f"held-out colour photos at step {event.step}: CIEDE2000 {event.tuned['ciede2000']:.2f}"
-                  f" (base {event.base['ciede2000']:.2f}), {verdict}", flush=True)
+            print(
+                f"held-out colour photos at step {event.step}: CIEDE2000 {event.tuned['ciede2000']:.2f}"
+                f" (base {event.base['ciede2000']:.2f}), {verdict}",
+                flush=True,
+            )
         elif isinstance(event, CheckpointSaved) and not tty:
             print(printable(f"checkpoint at step {event.step}: {event.path}"), flush=True)
         elif isinstance(event, TrainingFinished):
@@ -217,6 +256,8 @@ def _print_scores(scores: dict | None, config: CycleGANConfig) -> None:
 def _not_installed_note(scores: dict | None, config: CycleGANConfig) -> str:
     base = (scores or {}).get("base_model") or config.base or "the base model"
     run_dir = config.resolved_run_dir()
-    return (f"the fine-tuned model is not better than {base} on the colour photos kept aside (no step had a lower"
-            f" CIEDE2000 without a stronger cast), so nothing was installed. The run is kept in {run_dir};"
-            " to install it anyway, run the same command with --resume --keep-worse")
+    return (
+        f"the fine-tuned model is not better than {base} on the colour photos kept aside (no step had a lower"
+        f" CIEDE2000 without a stronger cast), so nothing was installed. The run is kept in {run_dir};"
+        " to install it anyway, run the same command with --resume --keep-worse"
+    )

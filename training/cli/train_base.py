@@ -12,9 +12,9 @@ from pathlib import Path
 
 from engine.batch.settings import DEVICE_CHOICES
 from engine.cancel import CancelToken
+from engine.cli.progress import ProgressLine
 from engine.cli.runtime import events_from_thread, interrupts, say
 from engine.errors import ReviveError
-from engine.cli.progress import ProgressLine
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,8 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=16, help="photos per step (default 16)")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     parser.add_argument("--resume", action="store_true", help="continue the run of the same NAME")
-    parser.add_argument("--tune", type=Path, metavar="DIR",
-                        help="colour photos never trained on, to choose the decoding on (default: a held-out share of --photos)")
+    parser.add_argument(
+        "--tune",
+        type=Path,
+        metavar="DIR",
+        help="colour photos never trained on, to choose the decoding on (default: a held-out share of --photos)",
+    )
     parser.add_argument("--force", action="store_true", help="allow a NAME that replaces a shipped model")
     parser.add_argument("--seed", type=int, default=0)
 
@@ -36,9 +40,16 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         config = BaseTrainingConfig(
-            photos=args.photos, name=args.out, steps=args.steps, size=args.size,
-            batch_size=args.batch_size, device=args.device, resume=args.resume, seed=args.seed,
-            tune_photos=args.tune, force=args.force,
+            photos=args.photos,
+            name=args.out,
+            steps=args.steps,
+            size=args.size,
+            batch_size=args.batch_size,
+            device=args.device,
+            resume=args.resume,
+            seed=args.seed,
+            tune_photos=args.tune,
+            force=args.force,
         )
     except ValueError as error:
         say(f"revive: {error}")
@@ -52,8 +63,10 @@ def run(args: argparse.Namespace) -> int:
         with interrupts(cancel, "saving the run so it can be resumed"):
             for event in events_from_thread(lambda: train_base(config, cancel), "revive-train"):
                 if isinstance(event, TrainingStarted):
-                    say(f"Training {config.name} on {event.train_images} photos ({event.validation_images} held out)"
-                        f" on {event.device}, steps {event.start_step}->{event.total_steps}")
+                    say(
+                        f"Training {config.name} on {event.train_images} photos ({event.validation_images} held out)"
+                        f" on {event.device}, steps {event.start_step}->{event.total_steps}"
+                    )
                     say(f"Run folder: {event.run_dir}")
                     progress = ProgressLine(event.total_steps)
                 elif isinstance(event, StepDone) and progress:
@@ -71,8 +84,10 @@ def run(args: argparse.Namespace) -> int:
                         return 130
                     chosen = event.metrics.get("chosen") or {}
                     if chosen:
-                        say(f"Decoding chosen on {event.metrics.get('tuned_photos')} photos"
-                            f" ({event.metrics.get('tuned_on')}): {_scores(chosen)}")
+                        say(
+                            f"Decoding chosen on {event.metrics.get('tuned_photos')} photos"
+                            f" ({event.metrics.get('tuned_on')}): {_scores(chosen)}"
+                        )
                     say(f"Installed model {config.name}: {event.model_path}")
                     say(f"Use it with: main.py colorize --model {config.name} PHOTOS -o OUT")
     except (ReviveError, ValueError) as error:
@@ -84,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _scores(m: dict) -> str:
-    return (f"PSNR {m['psnr']:.2f} dB (gray {m['gray_psnr']:.2f}), CIEDE2000 {m['ciede2000']:.2f}"
-            f" (gray {m['gray_ciede2000']:.2f}), better than gray {m['better_than_gray']:.0%},"
-            f" cast a* {m['mean_a_error']:+.1f} b* {m['mean_b_error']:+.1f},"
-            f" colourfulness {m['colourfulness_ratio']:.0%} of the originals")
+    return (
+        f"PSNR {m['psnr']:.2f} dB (gray {m['gray_psnr']:.2f}), CIEDE2000 {m['ciede2000']:.2f}"
+        f" (gray {m['gray_ciede2000']:.2f}), better than gray {m['better_than_gray']:.0%},"
+        f" cast a* {m['mean_a_error']:+.1f} b* {m['mean_b_error']:+.1f},"
+        f" colourfulness {m['colourfulness_ratio']:.0%} of the originals"
+    )

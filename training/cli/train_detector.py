@@ -13,17 +13,25 @@ from pathlib import Path
 
 from engine.batch.settings import DEVICE_CHOICES
 from engine.cancel import CancelToken
+from engine.cli.progress import ProgressLine
 from engine.cli.runtime import events_from_thread, interrupts, say
 from engine.errors import ReviveError
-from engine.cli.progress import ProgressLine
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--photos", required=True, type=Path, metavar="DIR", help="folder of clean photos")
-    parser.add_argument("--out", required=True, type=Path, metavar="FILE",
-                        help="detector file to write (.safetensors; a .json card is written beside it)")
-    parser.add_argument("--retune", action="store_true",
-                        help="do not train: choose the threshold rule of the detector in --out again, on --photos")
+    parser.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="FILE",
+        help="detector file to write (.safetensors; a .json card is written beside it)",
+    )
+    parser.add_argument(
+        "--retune",
+        action="store_true",
+        help="do not train: choose the threshold rule of the detector in --out again, on --photos",
+    )
     parser.add_argument("--name", default="revive-damage-detector", help="the detector's name on its card")
     parser.add_argument("--steps", type=int, default=3000, help="training steps (default 3000)")
     parser.add_argument("--batch-size", type=int, default=8, help="crops per step (default 8)")
@@ -33,8 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="cpu")
     parser.add_argument("--run-dir", type=Path, help="where the resumable state goes (default: the data folder)")
     parser.add_argument("--resume", action="store_true", help="continue the run in the run folder")
-    parser.add_argument("--init-from", type=Path, metavar="FILE",
-                        help="start from this detector's weights (fine-tune) instead of from scratch")
+    parser.add_argument(
+        "--init-from",
+        type=Path,
+        metavar="FILE",
+        help="start from this detector's weights (fine-tune) instead of from scratch",
+    )
     parser.add_argument("--learning-rate", type=float, default=2e-3, help="peak learning rate (default 0.002)")
     parser.add_argument("--seed", type=int, default=0)
 
@@ -55,9 +67,19 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         config = DetectorTrainingConfig(
-            photos=args.photos, out=args.out, name=args.name, steps=args.steps, batch_size=args.batch_size,
-            size=args.size, max_photos=args.max_photos, threads=args.threads, device=args.device,
-            run_dir=args.run_dir, resume=args.resume, seed=args.seed, init_from=args.init_from,
+            photos=args.photos,
+            out=args.out,
+            name=args.name,
+            steps=args.steps,
+            batch_size=args.batch_size,
+            size=args.size,
+            max_photos=args.max_photos,
+            threads=args.threads,
+            device=args.device,
+            run_dir=args.run_dir,
+            resume=args.resume,
+            seed=args.seed,
+            init_from=args.init_from,
             learning_rate=args.learning_rate,
         )
     except ValueError as error:
@@ -72,12 +94,15 @@ def run(args: argparse.Namespace) -> int:
         with interrupts(cancel, "saving the run so it can be resumed"):
             for event in events_from_thread(lambda: train_detector(config, cancel), "revive-train-detector"):
                 if isinstance(event, TrainingStarted):
-                    say(f"Training {config.name} on {event.train_images} photos ({event.validation_images} held out)"
-                        f" on {event.device}, steps {event.start_step}->{event.total_steps}")
+                    say(
+                        f"Training {config.name} on {event.train_images} photos ({event.validation_images} held out)"
+                        f" on {event.device}, steps {event.start_step}->{event.total_steps}"
+                    )
                     progress = ProgressLine(event.total_steps)
                 elif isinstance(event, StepDone) and progress:
-                    progress.update(event.step, " ".join(f"{k} {v:.3f}" for k, v in event.losses.items()),
-                                    event.eta_seconds)
+                    progress.update(
+                        event.step, " ".join(f"{k} {v:.3f}" for k, v in event.losses.items()), event.eta_seconds
+                    )
                 elif isinstance(event, ValidationDone):
                     if progress:
                         progress.close()

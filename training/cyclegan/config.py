@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from engine.batch.settings import DEVICE_CHOICES
 from engine.errors import ReviveError
@@ -203,8 +204,24 @@ class CycleGANConfig:
 
     def options(self) -> dict[str, Any]:
         """The training options worth recording in a model card (no paths or run mechanics)."""
-        skip = {"old", "color", "name", "base", "device", "precision", "resume", "force", "run_dir", "preview_every",
-                "preview_count", "preview_size", "checkpoint_every", "score_count", "score_side", "keep_worse"}
+        skip = {
+            "old",
+            "color",
+            "name",
+            "base",
+            "device",
+            "precision",
+            "resume",
+            "force",
+            "run_dir",
+            "preview_every",
+            "preview_count",
+            "preview_size",
+            "checkpoint_every",
+            "score_count",
+            "score_side",
+            "keep_worse",
+        }
         return {k: v for k, v in asdict(self).items() if k not in skip}
 
 
@@ -266,9 +283,20 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
                 "tiny",
                 "Tiny (tests)",
                 "A handful of steps on 32 px crops with very small networks: checks the pipeline in seconds.",
-                steps=4, size=32, batch_size=2, f_filters=8, f_blocks=1, d_filters=8, d_layers=2,
-                checkpoint_every=2, preview_every=2, preview_count=2, preview_size=32, max_images=64,
-                score_count=3, score_side=48,
+                steps=4,
+                size=32,
+                batch_size=2,
+                f_filters=8,
+                f_blocks=1,
+                d_filters=8,
+                d_layers=2,
+                checkpoint_every=2,
+                preview_every=2,
+                preview_count=2,
+                preview_size=32,
+                max_images=64,
+                score_count=3,
+                score_side=48,
             ),
             _preset(
                 "quick-cpu",
@@ -276,26 +304,59 @@ PRESETS: Mapping[str, Preset] = MappingProxyType(
                 "300 steps on 64 px crops with a small F (3 residual blocks), G kept close to the base: a"
                 " careful first fine-tune on a laptop CPU, measured against the base on your own colour"
                 " photos and installed only if it does better.",
-                steps=300, size=64, batch_size=2, f_filters=16, f_blocks=3, d_filters=32, d_layers=3,
-                adversarial_warmup=100, checkpoint_every=100, preview_every=50, preview_size=128,
-                max_images=1000, score_count=8, **_FINE_TUNE,
+                steps=300,
+                size=64,
+                batch_size=2,
+                f_filters=16,
+                f_blocks=3,
+                d_filters=32,
+                d_layers=3,
+                adversarial_warmup=100,
+                checkpoint_every=100,
+                preview_every=50,
+                preview_size=128,
+                max_images=1000,
+                score_count=8,
+                **_FINE_TUNE,
             ),
             _preset(
                 "gpu-fast",
                 "Fast (GPU)",
                 "5,000 steps on 128 px crops, 6 residual blocks (the paper's 128 px generator): tens of"
                 " minutes on a recent GPU.",
-                steps=5000, size=128, batch_size=4, f_filters=64, f_blocks=6, d_filters=64, d_layers=3,
-                adversarial_warmup=1500, checkpoint_every=500, preview_every=250, preview_size=256,
-                max_images=5000, score_count=16, **_FINE_TUNE,
+                steps=5000,
+                size=128,
+                batch_size=4,
+                f_filters=64,
+                f_blocks=6,
+                d_filters=64,
+                d_layers=3,
+                adversarial_warmup=1500,
+                checkpoint_every=500,
+                preview_every=250,
+                preview_size=256,
+                max_images=5000,
+                score_count=16,
+                **_FINE_TUNE,
             ),
             _preset(
                 "gpu-standard",
                 "Standard (GPU)",
                 "20,000 steps on 256 px crops, 9 residual blocks: the paper's setting; hours on a GPU.",
-                steps=20000, size=256, batch_size=4, f_filters=64, f_blocks=9, d_filters=64, d_layers=3,
-                adversarial_warmup=5000, checkpoint_every=1000, preview_every=500, preview_size=256,
-                max_images=5000, score_count=16, **_FINE_TUNE,
+                steps=20000,
+                size=256,
+                batch_size=4,
+                f_filters=64,
+                f_blocks=9,
+                d_filters=64,
+                d_layers=3,
+                adversarial_warmup=5000,
+                checkpoint_every=1000,
+                preview_every=500,
+                preview_size=256,
+                max_images=5000,
+                score_count=16,
+                **_FINE_TUNE,
             ),
         )
     }

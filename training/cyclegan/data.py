@@ -56,9 +56,16 @@ def preview_image(path: Path, short_side: int) -> np.ndarray | None:
     return np.asarray(ImageOps.fit(image, (w, h), Image.BICUBIC))
 
 
-def load_domain(folder: Path, config, role: str, *, holdout: int | None = None,
-                holdout_image: Callable[[Path], np.ndarray | None] | None = None, colour_only: bool = False,
-                workers: int = 2) -> DomainData:
+def load_domain(
+    folder: Path,
+    config,
+    role: str,
+    *,
+    holdout: int | None = None,
+    holdout_image: Callable[[Path], np.ndarray | None] | None = None,
+    colour_only: bool = False,
+    workers: int = 2,
+) -> DomainData:
     """Load a folder's training cache and its held-out photos; ReviveError when too little is readable.
 
     ``holdout`` photos (default ``config.preview_count``) are held out, each loaded by
@@ -93,8 +100,9 @@ def load_domain(folder: Path, config, role: str, *, holdout: int | None = None,
         loaded = kept_colour
     if not loaded:
         raise ReviveError(f"no readable photos to train on in the {role} folder {folder}")
-    return DomainData(Path(folder), np.stack([im for _, im in loaded]), tuple(previews),
-                      tuple(p for p, _ in loaded), tuple(held))
+    return DomainData(
+        Path(folder), np.stack([im for _, im in loaded]), tuple(previews), tuple(p for p, _ in loaded), tuple(held)
+    )
 
 
 def make_batch(cache: torch.Tensor, config, step: int, salt: int, weights: torch.Tensor | None = None) -> torch.Tensor:

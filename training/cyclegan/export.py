@@ -19,14 +19,14 @@ from __future__ import annotations
 import json
 import logging
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from engine.models.architectures import build
 from engine.errors import ReviveError
+from engine.models.architectures import build
 from engine.models.files import ModelCard, load_model, save_model
 from engine.models.registry import user_model_path
 from training.cyclegan.config import (
@@ -138,14 +138,19 @@ def _state_problem(state: object) -> str | None:
             return f"{key} has no usable parameter groups"
     step = state.get("step")
     if (
-        not isinstance(step, torch.Tensor) or step.numel() != 1 or step.dtype not in (torch.int64, torch.int32)
+        not isinstance(step, torch.Tensor)
+        or step.numel() != 1
+        or step.dtype not in (torch.int64, torch.int32)
         or not 0 <= int(step) <= MAX_STEP
     ):
         return "the step is not a whole number in range"
     weights = state.get("class_weights")
     if weights is not None and (
-        not isinstance(weights, torch.Tensor) or weights.dim() != 1 or not weights.is_floating_point()
-        or not torch.isfinite(weights).all() or bool((weights <= 0).any())
+        not isinstance(weights, torch.Tensor)
+        or weights.dim() != 1
+        or not weights.is_floating_point()
+        or not torch.isfinite(weights).all()
+        or bool((weights <= 0).any())
     ):
         return "the colour-class weights are not positive numbers"
     return None
@@ -183,8 +188,10 @@ def not_better_text(base_name: str, book: ScoreBook | None) -> str:
     """Why a run installs nothing, for people (callers add how to insist)."""
     if book is None:
         return f"this run was not measured against {base_name}, so it is not installed"
-    return (f"the fine-tuned model does not beat {base_name} on {len(book.photos)} of your colour photos it"
-            " never trained on (mean CIEDE2000 or colour cast), so nothing was installed")
+    return (
+        f"the fine-tuned model does not beat {base_name} on {len(book.photos)} of your colour photos it"
+        " never trained on (mean CIEDE2000 or colour cast), so nothing was installed"
+    )
 
 
 def _module_from(run_dir: Path, base: ModelCard, state: dict | None, best: Path | None) -> nn.Module:
@@ -235,10 +242,16 @@ def export_cyclegan(run: Path, name: str, keep_worse: bool = False) -> Path:
     else:
         raise NotBetter(not_better_text(base.name, book))
     if book is not None:
-        metrics = {**metrics, "held_out_scores": {
-            "photos": len(book.photos), "base": book.base, "beats_base": better,
-            "fine_tuned": measured[1] if measured else None, "measured_step": measured[0] if measured else None,
-        }}
+        metrics = {
+            **metrics,
+            "held_out_scores": {
+                "photos": len(book.photos),
+                "base": book.base,
+                "beats_base": better,
+                "fine_tuned": measured[1] if measured else None,
+                "measured_step": measured[0] if measured else None,
+            },
+        }
     old_folder, color_folder = Path(dataset["old_folder"]).name, Path(dataset["color_folder"]).name
     summary = (
         f"{dataset['old_images']} old photos from {old_folder}/ and {dataset['color_images']} colour photos"
@@ -269,7 +282,7 @@ def export_cyclegan(run: Path, name: str, keep_worse: bool = False) -> Path:
             "held_out": {"old": dataset.get("old_holdout", []), "color": dataset.get("color_holdout", [])},
         },
         metrics=metrics,
-        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     path = save_model(destination, module.eval(), card)
     log.info("exported %s (step %d) to %s", run_dir.name, steps, path)

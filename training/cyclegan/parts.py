@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.color import lab_to_rgb, rgb_to_lab
 from engine.models.architectures.patchgan import PatchDiscriminator
 from engine.models.architectures.resnet_generator import ResnetGenerator
-from engine.color import lab_to_rgb, rgb_to_lab
 
 
 class ImagePool:
@@ -98,7 +98,9 @@ def build_resnet(config, in_channels: int, out_channels: int) -> ResnetGenerator
 
 def build_discriminator(config, in_channels: int = 3) -> PatchDiscriminator:
     """A PatchGAN (no norm in its first layer, as in the paper) with the config's norm and size."""
-    return PatchDiscriminator(in_channels=in_channels, filters=config.d_filters, n_layers=config.d_layers, norm=config.norm)
+    return PatchDiscriminator(
+        in_channels=in_channels, filters=config.d_filters, n_layers=config.d_layers, norm=config.norm
+    )
 
 
 def freeze_batch_norm(module: nn.Module) -> None:

@@ -69,8 +69,13 @@ def estimate_seconds(config: CycleGANConfig, device: str | None = None, timed_st
         per_preview += (time.perf_counter() - tick) * config.score_count
     preview_rounds = config.steps // config.preview_every + 2
     total = per_step * config.steps + per_preview * preview_rounds
-    log.info("estimate: %.3f s/step x %d steps + previews and scores = %.0f s on %s", per_step, config.steps, total,
-             choice.description)
+    log.info(
+        "estimate: %.3f s/step x %d steps + previews and scores = %.0f s on %s",
+        per_step,
+        config.steps,
+        total,
+        choice.description,
+    )
     return total
 
 

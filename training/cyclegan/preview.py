@@ -15,7 +15,9 @@ GAP = 4  # pixels between tiles
 
 
 @torch.inference_mode()
-def translate_previews(g, previews, device: torch.device, dtype: torch.dtype) -> tuple[tuple[str, np.ndarray, np.ndarray], ...]:
+def translate_previews(
+    g, previews, device: torch.device, dtype: torch.dtype
+) -> tuple[tuple[str, np.ndarray, np.ndarray], ...]:
     """Run G (``ColorizerG`` or ``RGBGenerator``) in eval mode on each preview.
 
     ``previews``: (name, ``(h, w, 3)`` uint8 sRGB) with sides that suit G; returns

@@ -32,11 +32,11 @@ import torch
 from torch import nn
 
 from engine.atomic_files import write_text_atomically
-from engine.models.colorizer import Colorizer
 from engine.device import DeviceChoice
 from engine.errors import ReviveError, UnsupportedImage
 from engine.imaging import read_preview_rgb
 from engine.metrics import colourfulness, gray_copy, score, summarize
+from engine.models.colorizer import Colorizer
 from engine.models.files import ModelCard, load_model, save_model
 from training.cyclegan.config import BEST_MODEL_FILE, SCORES_FILE
 from training.cyclegan.events import HoldoutScored
@@ -78,13 +78,17 @@ def prepare_photos(images) -> tuple[ScoringPhoto, ...]:
     photos = []
     for name, original in images:
         gray = gray_copy(original)
-        photos.append(ScoringPhoto(name, original, np.ascontiguousarray(gray[..., 0]), score(gray, original),
-                                   colourfulness(original)))
+        photos.append(
+            ScoringPhoto(
+                name, original, np.ascontiguousarray(gray[..., 0]), score(gray, original), colourfulness(original)
+            )
+        )
     return tuple(photos)
 
 
-def score_model(module: nn.Module, card: ModelCard, photos: tuple[ScoringPhoto, ...], device: DeviceChoice
-                ) -> dict[str, float]:
+def score_model(
+    module: nn.Module, card: ModelCard, photos: tuple[ScoringPhoto, ...], device: DeviceChoice
+) -> dict[str, float]:
     """``engine.metrics.summarize`` of ``module`` (a copy of it; the module itself is not touched)
     colorizing ``photos`` with ``card``'s decoding on ``device``. ReviveError without photos."""
     if not photos:
@@ -132,8 +136,12 @@ class ScoreBook:
         return False
 
     def to_json(self) -> str:
-        data = {"photos": list(self.photos), "base": self.base, "best_step": self.best_step,
-                "history": [{"step": step, **summary} for step, summary in self.history]}
+        data = {
+            "photos": list(self.photos),
+            "base": self.base,
+            "best_step": self.best_step,
+            "history": [{"step": step, **summary} for step, summary in self.history],
+        }
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
     @classmethod
@@ -191,19 +199,25 @@ def load_score_book(path: Path) -> ScoreBook | None:
         raise ReviveError(f"{path}: damaged scores ({error})") from None
 
 
-def format_table(base_name: str, base: dict[str, float], tuned: dict[str, float] | None, tuned_label: str,
-                 photos: int) -> str:
+def format_table(
+    base_name: str, base: dict[str, float], tuned: dict[str, float] | None, tuned_label: str, photos: int
+) -> str:
     """Base vs fine-tuned vs gray copy, as plain text for the command line."""
     head = f"{'':<32}{'PSNR dB':>8}{'CIEDE2000':>11}{'a* cast':>9}{'b* cast':>9}{'better than gray':>18}"
-    lines = [f"on {photos} of your colour photos kept aside (never trained on), turned gray and colorized"
-             " as the installed model would (CIEDE2000: lower is better; cast: signed mean error, Lab):", head]
+    lines = [
+        f"on {photos} of your colour photos kept aside (never trained on), turned gray and colorized"
+        " as the installed model would (CIEDE2000: lower is better; cast: signed mean error, Lab):",
+        head,
+    ]
 
     def row(label: str, s: dict[str, float], gray: bool = False) -> str:
         psnr, ciede = (s["gray_psnr"], s["gray_ciede2000"]) if gray else (s["psnr"], s["ciede2000"])
         if gray:
             return f"{label:<32.32}{psnr:>8.2f}{ciede:>11.2f}"
-        return (f"{label:<32.32}{psnr:>8.2f}{ciede:>11.2f}{s['mean_a_error']:>+9.2f}{s['mean_b_error']:>+9.2f}"
-                f"{s['better_than_gray']:>18.0%}")
+        return (
+            f"{label:<32.32}{psnr:>8.2f}{ciede:>11.2f}{s['mean_a_error']:>+9.2f}{s['mean_b_error']:>+9.2f}"
+            f"{s['better_than_gray']:>18.0%}"
+        )
 
     lines.append(row(f"base ({base_name})", base))
     if tuned is not None:
@@ -214,22 +228,40 @@ def format_table(base_name: str, base: dict[str, float], tuned: dict[str, float]
 
 def save_best(run_dir: Path, module: nn.Module, base: ModelCard, step: int) -> Path:
     """Save G's weights at ``step`` as the run's ``best.safetensors`` (a model file with the base's card)."""
-    card = base.with_updates(description=f"best step ({step}) of the fine-tuning run {Path(run_dir).name}",
-                             base_model=base.name, training={"best_step": step}, metrics={})
+    card = base.with_updates(
+        description=f"best step ({step}) of the fine-tuning run {Path(run_dir).name}",
+        base_model=base.name,
+        training={"best_step": step},
+        metrics={},
+    )
     return save_model(Path(run_dir) / BEST_MODEL_FILE, module, card)
 
 
 class HoldoutJudge:
     """A run's scoring: the held-out photos, the base's card (the decoding), the device, the book."""
 
-    def __init__(self, run_dir: Path, base_card: ModelCard, photos: tuple[ScoringPhoto, ...],
-                 device: DeviceChoice, book: ScoreBook) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        base_card: ModelCard,
+        photos: tuple[ScoringPhoto, ...],
+        device: DeviceChoice,
+        book: ScoreBook,
+    ) -> None:
         self.run_dir, self.base_card, self.photos = Path(run_dir), base_card, photos
         self.device, self.book = device, book
 
     @classmethod
-    def open(cls, run_dir: Path, base_module: nn.Module | None, base_path: Path, base_card: ModelCard, *,
-             photos: tuple[ScoringPhoto, ...], device: DeviceChoice) -> HoldoutJudge:
+    def open(
+        cls,
+        run_dir: Path,
+        base_module: nn.Module | None,
+        base_path: Path,
+        base_card: ModelCard,
+        *,
+        photos: tuple[ScoringPhoto, ...],
+        device: DeviceChoice,
+    ) -> HoldoutJudge:
         """The judge of a new run (``base_module`` given: the base is scored now) or of a resumed one
         (its ``scores.json``; when that is missing or was made on other photos, the base is loaded
         from ``base_path`` and scored again, and earlier steps are forgotten). ReviveError when the
@@ -259,15 +291,25 @@ class HoldoutJudge:
         summary = score_model(module, self.base_card, self.photos, self.device) if step else self.book.base
         if self.book.record(step, summary):
             save_best(self.run_dir, module, self.base_card, step)
-            log.info("step %d beats the base (CIEDE2000 %.3f vs %.3f): saved as the best", step,
-                     summary["ciede2000"], self.book.base["ciede2000"])
+            log.info(
+                "step %d beats the base (CIEDE2000 %.3f vs %.3f): saved as the best",
+                step,
+                summary["ciede2000"],
+                self.book.base["ciede2000"],
+            )
         self._save()
         return self.event(step, summary)
 
     def event(self, step: int, summary: dict[str, float]) -> HoldoutScored:
-        return HoldoutScored(step, dict(self.book.base), dict(summary), beats(summary, self.book.base),
-                             self.book.best_step, None if self.book.best is None else dict(self.book.best),
-                             len(self.photos))
+        return HoldoutScored(
+            step,
+            dict(self.book.base),
+            dict(summary),
+            beats(summary, self.book.base),
+            self.book.best_step,
+            None if self.book.best is None else dict(self.book.best),
+            len(self.photos),
+        )
 
     def replay(self) -> list[HoldoutScored]:
         """The recorded steps as events (a resumed run's curve starts with its history)."""

@@ -29,9 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.errors import ReviveError
 from engine.models.architectures.resnet_generator import AB_SCALE
 from engine.models.architectures.unet_colorizer import UNetColorizer
-from engine.errors import ReviveError
 from training.colour_classes import colour_class_loss, mean_ab_l1
 from training.cyclegan.parts import (
     ImagePool,
@@ -59,7 +59,12 @@ class ColorizerG:
         freeze_bn: bool,
         prior_correction: float = 0.0,
     ):
-        self.module, self.temperature, self.class_weights, self.freeze_bn = module, temperature, class_weights, freeze_bn
+        self.module, self.temperature, self.class_weights, self.freeze_bn = (
+            module,
+            temperature,
+            class_weights,
+            freeze_bn,
+        )
         self.prior_correction = prior_correction
 
     def translate(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -147,7 +152,16 @@ class CycleGANNetworks:
         opt_d = torch.optim.Adam(list(d_a.parameters()) + list(d_b.parameters()), lr=config.learning_rate, betas=betas)
         for group in opt_d.param_groups:
             group["initial_lr"] = config.learning_rate
-        return cls(g, f, d_a, d_b, opt_g, opt_d, ImagePool(config.pool_size, config.seed), ImagePool(config.pool_size, config.seed + 1))
+        return cls(
+            g,
+            f,
+            d_a,
+            d_b,
+            opt_g,
+            opt_d,
+            ImagePool(config.pool_size, config.seed),
+            ImagePool(config.pool_size, config.seed + 1),
+        )
 
     def train(self) -> None:
         self.g.train()
@@ -185,8 +199,15 @@ class CycleGANNetworks:
         if isinstance(self.g, ColorizerG) and "class_weights" in state:
             self.g.class_weights = state["class_weights"]
 
-    def step(self, real_a: torch.Tensor, real_b: torch.Tensor, config, lr_factor: float, dtype: torch.dtype,
-             adversarial_factor: float = 1.0) -> dict[str, float]:
+    def step(
+        self,
+        real_a: torch.Tensor,
+        real_b: torch.Tensor,
+        config,
+        lr_factor: float,
+        dtype: torch.dtype,
+        adversarial_factor: float = 1.0,
+    ) -> dict[str, float]:
         """One update of G and F, then of D_A and D_B. ``real_a``, ``real_b``: ``(N, 3, S, S)`` RGB in
         [-1, 1] on the networks' device; ``lr_factor`` scales every group's ``initial_lr`` (the
         schedule), ``adversarial_factor`` the generators' GAN losses (the warm-up; D always trains).
@@ -208,8 +229,11 @@ class CycleGANNetworks:
             zero = real_a.new_zeros(())
             identity = F.l1_loss(self.f(real_a).float(), real_a) if config.identity_weight > 0 else zero
             if self.g.colorizer:
-                paired = (self.g.paired_loss(lab_b, config.cycle_weight, config.regression_weight)
-                          if config.paired_weight > 0 else zero)
+                paired = (
+                    self.g.paired_loss(lab_b, config.cycle_weight, config.regression_weight)
+                    if config.paired_weight > 0
+                    else zero
+                )
             else:
                 paired = zero
                 if config.identity_weight > 0:
@@ -225,7 +249,9 @@ class CycleGANNetworks:
             + config.diversity_weight * diversity
         )
         if not torch.isfinite(total):
-            raise ReviveError(f"training diverged (generator loss is {total.item()}); try a lower learning rate or fp32")
+            raise ReviveError(
+                f"training diverged (generator loss is {total.item()}); try a lower learning rate or fp32"
+            )
         self.opt_g.zero_grad(set_to_none=True)
         total.backward()
         self.opt_g.step()

@@ -27,32 +27,49 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.models.architectures import build
 from engine.atomic_files import atomic_file, write_text_atomically
 from engine.cancel import CancelToken
 from engine.device import is_out_of_memory, select_device
 from engine.errors import OutOfMemory, ReviveError
+from engine.models.architectures import build
 from engine.models.files import ModelCard, load_model
 from engine.models.registry import resolve_model
 from training.base.data import PhotoCache, source_tag
 from training.colour_classes import rebalancing_weights
 from training.cyclegan.config import (
-    BASE_CARD_FILE, CONFIG_FILE, DATASET_FILE, METRICS_FILE, STATE_FILE, CycleGANConfig, DamagedRun, start_problem,
+    BASE_CARD_FILE,
+    CONFIG_FILE,
+    DATASET_FILE,
+    METRICS_FILE,
+    STATE_FILE,
+    CycleGANConfig,
+    DamagedRun,
+    start_problem,
 )
 from training.cyclegan.data import DomainData, load_domain, make_batch
 from training.cyclegan.events import PreviewReady
 from training.cyclegan.export import (
-    NotBetter, check_optimizer_state, export_cyclegan, load_run_dataset, load_run_state, required_run_file,
+    NotBetter,
+    check_optimizer_state,
+    export_cyclegan,
+    load_run_dataset,
+    load_run_state,
+    required_run_file,
 )
 from training.cyclegan.parts import (
-    adversarial_factor, build_discriminator, build_resnet, lab_from_rgb11, learning_rate_factor, uint8_to_rgb11,
+    adversarial_factor,
+    build_discriminator,
+    build_resnet,
+    lab_from_rgb11,
+    learning_rate_factor,
+    uint8_to_rgb11,
 )
 from training.cyclegan.preview import save_grid, translate_previews
 from training.cyclegan.scores import HoldoutJudge, prepare_photos, scoring_image
@@ -86,7 +103,9 @@ def load_base(base: str | None) -> tuple[nn.Module, ModelCard, Path]:
     return module, card, path
 
 
-def build_networks(config: CycleGANConfig, device: torch.device, base_module: nn.Module, base_card: ModelCard) -> CycleGANNetworks:
+def build_networks(
+    config: CycleGANConfig, device: torch.device, base_module: nn.Module, base_card: ModelCard
+) -> CycleGANNetworks:
     """G from the base model, F (RGB -> old-photo RGB, 3 -> 3 so it can learn sepia tints and fading)
     and the two PatchGANs from the config's options."""
     g = ColorizerG(base_module, base_card.temperature, None, config.freeze_g_batch_norm, base_card.prior_correction)
@@ -115,7 +134,9 @@ def save_state(path: Path, networks: CycleGANNetworks, step: int) -> None:
         torch.save({**networks.state_dict(), "step": torch.tensor(step)}, handle)
 
 
-def _prepare_run(config: CycleGANConfig, run_dir: Path, base_card: ModelCard, base_path: Path, a: DomainData, b: DomainData) -> None:
+def _prepare_run(
+    config: CycleGANConfig, run_dir: Path, base_card: ModelCard, base_path: Path, a: DomainData, b: DomainData
+) -> None:
     (run_dir / CONFIG_FILE).write_text(config.to_json() + "\n", encoding="utf-8")
     (run_dir / BASE_CARD_FILE).write_text(base_card.to_json() + "\n", encoding="utf-8")
     _write_json(
@@ -162,8 +183,14 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
         base_module, base_card, base_path = load_base(config.base)
     a = load_domain(config.old, config, "old")
     # The colour folder's held-out photos are the ones the fine-tune is measured on.
-    b = load_domain(config.color, config, "colour", holdout=config.score_count,
-                    holdout_image=lambda p: scoring_image(p, config.score_side), colour_only=True)
+    b = load_domain(
+        config.color,
+        config,
+        "colour",
+        holdout=config.score_count,
+        holdout_image=lambda p: scoring_image(p, config.score_side),
+        colour_only=True,
+    )
     run_dir.mkdir(parents=True, exist_ok=True)
     networks = build_networks(config, device, base_module, base_card)
     start_step = 0
@@ -174,14 +201,22 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
         _prepare_run(config, run_dir, base_card, base_path, a, b)
         weights = class_weights_for(base_module, b.cache)
         networks.g.class_weights = None if weights is None else weights.to(device)
-    judge = HoldoutJudge.open(run_dir, base_module if state is None else None, base_path, base_card,
-                              photos=prepare_photos(b.previews), device=choice)
+    judge = HoldoutJudge.open(
+        run_dir,
+        base_module if state is None else None,
+        base_path,
+        base_card,
+        photos=prepare_photos(b.previews),
+        device=choice,
+    )
     networks.train()
     cache_a, cache_b = torch.from_numpy(a.cache), torch.from_numpy(b.cache)
     # As for the base model: sources balanced (file-name prefix), so the biggest one (often
     # landscapes, whose skies lean blue) does not set the colour prior.
     sources = tuple(source_tag(p) for p in b.train_paths)
-    weights_b = PhotoCache(cache_b, sources).sampling_weights(config.balance_power) if config.balance_power < 1 else None
+    weights_b = (
+        PhotoCache(cache_b, sources).sampling_weights(config.balance_power) if config.balance_power < 1 else None
+    )
     yield TrainingStarted(run_dir, start_step, config.steps, choice.description, a.count + b.count, len(a.previews))
     yield _preview(networks, a, run_dir, start_step, device, dtype, base=start_step == 0)
     if start_step == 0:
@@ -202,8 +237,14 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
         real_a = make_batch(cache_a, config, step, salt=0).to(device)
         real_b = make_batch(cache_b, config, step, salt=1, weights=weights_b).to(device)
         try:
-            losses = networks.step(real_a, real_b, config, learning_rate_factor(step, config.steps, config.decay_start),
-                                   dtype, adversarial_factor(step, config.adversarial_warmup))
+            losses = networks.step(
+                real_a,
+                real_b,
+                config,
+                learning_rate_factor(step, config.steps, config.decay_start),
+                dtype,
+                adversarial_factor(step, config.adversarial_warmup),
+            )
         except ReviveError as error:
             raise ReviveError(f"at step {step}: {error}") from None
         except RuntimeError as error:
@@ -237,8 +278,14 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
     book = judge.book
     last = book.last()
     metrics["held_out_scores"] = {
-        "base_model": base_card.name, "photos": len(book.photos), "base": book.base, "best_step": book.best_step, "best": book.best,
-        "last_step": last[0] if last else None, "last": last[1] if last else None, "installed": model_path is not None,
+        "base_model": base_card.name,
+        "photos": len(book.photos),
+        "base": book.base,
+        "best_step": book.best_step,
+        "best": book.best,
+        "last_step": last[0] if last else None,
+        "last": last[1] if last else None,
+        "installed": model_path is not None,
     }
     yield TrainingFinished(step, model_path, metrics=metrics)
 
@@ -279,7 +326,7 @@ def _restore(networks: CycleGANNetworks, state: dict, run_dir: Path) -> None:
 def _mean_losses(recent_losses: list[dict[str, float]], step: int) -> dict:
     if not recent_losses:
         return {"step": step}
-    means = {name: sum(l[name] for l in recent_losses) / len(recent_losses) for name in LOSS_NAMES}
+    means = {name: sum(losses[name] for losses in recent_losses) / len(recent_losses) for name in LOSS_NAMES}
     return {"step": step, "mean_losses_last_steps": len(recent_losses), "losses": means}
 
 

@@ -198,9 +198,7 @@ def check_folder(folder: Path, role: str, holdout: int = HOLDOUT, workers: int =
         by_ahash[ahash].append(path)
     duplicates = tuple(tuple(group) for group in by_sha.values() if len(group) > 1)
     exact = {p for group in duplicates for p in group[1:]}
-    near = tuple(
-        tuple(group) for group in by_ahash.values() if len([p for p in group if p not in exact]) > 1
-    )
+    near = tuple(tuple(group) for group in by_ahash.values() if len([p for p in group if p not in exact]) > 1)
     sides = sorted(min(i.width, i.height) for i in images)
     report = FolderReport(
         folder=folder,
@@ -214,7 +212,9 @@ def check_folder(folder: Path, role: str, holdout: int = HOLDOUT, workers: int =
         median_side=sides[len(sides) // 2] if sides else 0,
     )
     if folder.is_dir() and report.count < MIN_IMAGES:
-        errors.append(f"the {role} photos folder {folder} has {report.count} readable images; at least {MIN_IMAGES} are needed")
+        errors.append(
+            f"the {role} photos folder {folder} has {report.count} readable images; at least {MIN_IMAGES} are needed"
+        )
     return report, errors
 
 
@@ -244,7 +244,9 @@ def check_dataset(old_dir: Path, color_dir: Path, min_side: int = 64, holdout: i
             )
         if report.duplicates:
             copies = sum(len(g) - 1 for g in report.duplicates)
-            warnings.append(f"{copies} exact duplicate(s) in the {report.role} folder: {_names([g[1] for g in report.duplicates])}")
+            warnings.append(
+                f"{copies} exact duplicate(s) in the {report.role} folder: {_names([g[1] for g in report.duplicates])}"
+            )
         if report.near_duplicates:
             warnings.append(
                 f"{len(report.near_duplicates)} group(s) of near-identical photos in the {report.role} folder:"
@@ -252,7 +254,9 @@ def check_dataset(old_dir: Path, color_dir: Path, min_side: int = 64, holdout: i
             )
         small = [i.path for i in report.images if min(i.width, i.height) < min_side]
         if small:
-            warnings.append(f"{len(small)} {report.role} photo(s) are smaller than {min_side} px and will be upscaled: {_names(small)}")
+            warnings.append(
+                f"{len(small)} {report.role} photo(s) are smaller than {min_side} px and will be upscaled: {_names(small)}"
+            )
     colour_in_old = [i.path for i in old.images if i.kind == "colour"]
     if colour_in_old:
         warnings.append(

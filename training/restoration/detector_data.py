@@ -70,8 +70,9 @@ def old_scan_look(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(image, 0.0, 1.0).astype(np.float32)
 
 
-def damaged_pair(clean: np.ndarray, rng: np.random.Generator, undamaged_share: float,
-                 settings: DamageSettings | None = None) -> tuple[np.ndarray, np.ndarray]:
+def damaged_pair(
+    clean: np.ndarray, rng: np.random.Generator, undamaged_share: float, settings: DamageSettings | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(input, mask) for one clean crop ``(S, S)`` float32: damaged and aged, and its damage mask."""
     if rng.random() < undamaged_share:
         return old_scan_look(clean, rng), np.zeros(clean.shape, bool)
@@ -79,8 +80,9 @@ def damaged_pair(clean: np.ndarray, rng: np.random.Generator, undamaged_share: f
     return old_scan_look(damaged.damaged, rng), damaged.mask
 
 
-def make_batch(cache: np.ndarray, batch_size: int, size: int, *, seed: int, step: int,
-               undamaged_share: float) -> DetectorBatch:
+def make_batch(
+    cache: np.ndarray, batch_size: int, size: int, *, seed: int, step: int, undamaged_share: float
+) -> DetectorBatch:
     """Random crops of ``cache`` ``(N, C, C)`` float32 (flips and quarter turns), damaged and aged."""
     rng = np.random.default_rng([seed, step])
     count, side = cache.shape[0], cache.shape[1]
@@ -89,7 +91,7 @@ def make_batch(cache: np.ndarray, batch_size: int, size: int, *, seed: int, step
     for i in range(batch_size):
         photo = cache[int(rng.integers(count))]
         y, x = (int(v) for v in rng.integers(0, side - size + 1, 2))
-        crop = photo[y:y + size, x:x + size]
+        crop = photo[y : y + size, x : x + size]
         crop = np.rot90(crop, int(rng.integers(4)))
         if rng.random() < 0.5:
             crop = crop[:, ::-1]

@@ -42,8 +42,8 @@ from engine.paths import runs_dir
 from engine.restoration.detection import DamageDetector, apply_rule
 from engine.restoration.detector_file import DetectorCard, load_detector, save_detector
 from engine.restoration.detector_net import DamageUNet
-from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted, ValidationDone
 from training.data.photo_folder import list_photos, split_photos
+from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted, ValidationDone
 from training.restoration.detector_config import DetectorTrainingConfig
 from training.restoration.detector_data import load_luma_cache, make_batch, spread, tuning_split, validation_set
 
@@ -68,8 +68,9 @@ def learning_rate_factor(step: int, total: int) -> float:
     return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
-def detector_loss(logits: torch.Tensor, targets: torch.Tensor, dice_weight: float,
-                  hard_negative_weight: float = 0.0) -> dict[str, torch.Tensor]:
+def detector_loss(
+    logits: torch.Tensor, targets: torch.Tensor, dice_weight: float, hard_negative_weight: float = 0.0
+) -> dict[str, torch.Tensor]:
     """Weighted cross-entropy and soft Dice of ``(N, 1, S, S)`` logits against 0/1 targets."""
     probability = torch.sigmoid(logits)
     weight = 1.0 + hard_negative_weight * probability.detach() * (1.0 - targets)
@@ -81,8 +82,9 @@ def detector_loss(logits: torch.Tensor, targets: torch.Tensor, dice_weight: floa
 
 def _save_state(path: Path, model, optimizer, step: int) -> None:
     with atomic_file(path) as handle:
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": torch.tensor(step)},
-                   handle)
+        torch.save(
+            {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": torch.tensor(step)}, handle
+        )
 
 
 DAMAGED_RUN = "the saved run in {} is damaged; start again without --resume (or delete that folder)"
@@ -110,7 +112,7 @@ def probabilities(model: DamageUNet, images: np.ndarray, batch: int = 8) -> np.n
     model.eval()
     out = []
     for start in range(0, len(images), batch):
-        x = torch.from_numpy(images[start:start + batch])[:, None] - 0.5
+        x = torch.from_numpy(images[start : start + batch])[:, None] - 0.5
         out.append(torch.sigmoid(model(x)).numpy()[:, 0])
     return np.concatenate(out)
 
@@ -123,8 +125,16 @@ def inference_probabilities(model: DamageUNet, card: DetectorCard, images: np.nd
     return np.stack([detector.probability_map(np.round(i * 255).astype(np.uint8), max(i.shape)) for i in images])
 
 
-def score_rule(damaged_p: np.ndarray, masks: np.ndarray, clean_p: np.ndarray, *, threshold: float,
-               confirm: float, min_area: int, min_share: float = 0.0) -> dict[str, float]:
+def score_rule(
+    damaged_p: np.ndarray,
+    masks: np.ndarray,
+    clean_p: np.ndarray,
+    *,
+    threshold: float,
+    confirm: float,
+    min_area: int,
+    min_share: float = 0.0,
+) -> dict[str, float]:
     """IoU (summed over the set), precision and recall on damaged photos; the share of clean photos
     given any mask and the share of their pixels flagged."""
     inter = union = found = truth = 0
@@ -167,12 +177,29 @@ def choose_rule(damaged_p, masks, clean_p, clean_budget: float) -> tuple[dict, l
         confirm = threshold if level is None else level
         if confirm < threshold:
             continue
-        rows.append({"threshold": threshold, "confirm": confirm, "min_area": min_area, "min_share": min_share,
-                     **score_rule(damaged_p, masks, clean_p, threshold=threshold, confirm=confirm,
-                                  min_area=min_area, min_share=min_share)})
+        rows.append(
+            {
+                "threshold": threshold,
+                "confirm": confirm,
+                "min_area": min_area,
+                "min_share": min_share,
+                **score_rule(
+                    damaged_p,
+                    masks,
+                    clean_p,
+                    threshold=threshold,
+                    confirm=confirm,
+                    min_area=min_area,
+                    min_share=min_share,
+                ),
+            }
+        )
     within = [r for r in rows if r["clean_photos_flagged"] <= clean_budget]
-    best = max(within, key=lambda r: r["iou"]) if within else \
-        min(rows, key=lambda r: (r["clean_photos_flagged"], -r["iou"]))
+    best = (
+        max(within, key=lambda r: r["iou"])
+        if within
+        else min(rows, key=lambda r: (r["clean_photos_flagged"], -r["iou"]))
+    )
     return best, rows
 
 
@@ -188,8 +215,9 @@ def train_detector(config: DetectorTrainingConfig, cancel: CancelToken | None = 
     run_dir = run_dir_for(config)
     state_path = run_dir / "state.pt"
     if state_path.exists() and not config.resume:
-        raise ReviveError(f"a training run already exists in {run_dir}: add --resume to continue it, "
-                          "or pick another run folder")
+        raise ReviveError(
+            f"a training run already exists in {run_dir}: add --resume to continue it, or pick another run folder"
+        )
     if config.resume and not state_path.exists():
         raise ReviveError(f"there is no saved run to resume in {run_dir}")
     train_paths, held_out = split_photos(list_photos(config.photos))
@@ -218,8 +246,9 @@ def train_detector(config: DetectorTrainingConfig, cancel: CancelToken | None = 
             optimizer.load_state_dict(state["optimizer"])
         except (RuntimeError, ValueError, KeyError) as error:
             log.info("state does not match: %s", error)
-            raise ReviveError(f"the saved run in {run_dir} does not match these options; "
-                              "start again without --resume") from None
+            raise ReviveError(
+                f"the saved run in {run_dir} does not match these options; start again without --resume"
+            ) from None
         step = int(state["step"])
     yield TrainingStarted(run_dir, step, config.steps, choice.description, len(cache), len(validation_clean))
 
@@ -235,8 +264,9 @@ def train_detector(config: DetectorTrainingConfig, cancel: CancelToken | None = 
         model.train()
         for group in optimizer.param_groups:
             group["lr"] = config.learning_rate * learning_rate_factor(step, config.steps)
-        batch = make_batch(cache, config.batch_size, config.size, seed=config.seed, step=step,
-                           undamaged_share=config.undamaged_share)
+        batch = make_batch(
+            cache, config.batch_size, config.size, seed=config.seed, step=step, undamaged_share=config.undamaged_share
+        )
         inputs = torch.from_numpy(batch.inputs).to(device)
         targets = torch.from_numpy(batch.targets).to(device)
         with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
@@ -250,30 +280,38 @@ def train_detector(config: DetectorTrainingConfig, cancel: CancelToken | None = 
         step += 1
         recent = [*recent, time.monotonic() - tick][-50:]
         per_step = sum(recent) / len(recent)
-        yield StepDone(step, config.steps, {k: v.item() for k, v in losses.items() if k != "total"}, per_step,
-                       per_step * (config.steps - step))
+        yield StepDone(
+            step,
+            config.steps,
+            {k: v.item() for k, v in losses.items() if k != "total"},
+            per_step,
+            per_step * (config.steps - step),
+        )
         if step % config.checkpoint_every == 0 or step == config.steps:
             _save_state(state_path, model, optimizer, step)
             yield CheckpointSaved(step, state_path)
         if step % config.validate_every == 0 and step != config.steps:
             damaged_p = probabilities(model, validation_damaged[:32])
             clean_p = probabilities(model, validation_clean[:32])
-            yield ValidationDone(step, score_rule(damaged_p, validation_masks[:32], clean_p, threshold=0.5, confirm=0.5,
-                                                 min_area=4))
+            yield ValidationDone(
+                step, score_rule(damaged_p, validation_masks[:32], clean_p, threshold=0.5, confirm=0.5, min_area=4)
+            )
     log.info("trained to step %d in %.0f s", step, time.monotonic() - started)
     provisional = DetectorCard(name=config.name, architecture="damage_unet", arguments=config.architecture_arguments)
     damaged_p = inference_probabilities(model.cpu(), provisional, validation_damaged)
     clean_p = inference_probabilities(model, provisional, validation_clean)
     best, rows = choose_rule(damaged_p, validation_masks, clean_p, config.clean_budget)
     yield ValidationDone(step, best)
-    card = _card(config, train_count=len(cache), validation_count=len(validation_clean), step=step, best=best,
-                 rows=rows)
+    card = _card(
+        config, train_count=len(cache), validation_count=len(validation_clean), step=step, best=best, rows=rows
+    )
     path = save_detector(config.out, model.cpu().eval(), card)
     yield TrainingFinished(step, path, metrics=card.metrics)
 
 
-def _card(config: DetectorTrainingConfig, *, train_count: int, validation_count: int, step: int, best: dict,
-          rows: list[dict]) -> DetectorCard:
+def _card(
+    config: DetectorTrainingConfig, *, train_count: int, validation_count: int, step: int, best: dict, rows: list[dict]
+) -> DetectorCard:
     return DetectorCard(
         name=config.name,
         architecture="damage_unet",
@@ -283,26 +321,41 @@ def _card(config: DetectorTrainingConfig, *, train_count: int, validation_count:
         min_area=int(best["min_area"]),
         min_share=float(best["min_share"]),
         description="Revive's damage detector: marks scratches, cracks, dust, fibres, folds and torn corners "
-                    "on a photo's luminance, for the scratch stage to fill.",
+        "on a photo's luminance, for the scratch stage to fill.",
         trained_on=f"{train_count} photos from {Path(config.photos).name}/ with damage drawn on the fly "
-                   "(engine.restoration.damage); held-out split by file-name hash",
-        training={**{k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()
-                     if k not in ("run_dir", "resume", "out")},
-                  "steps_done": step,
-                  "loss": f"binary cross-entropy (clean pixels weighted 1 + {config.hard_negative_weight} x p)"
-                          f" + {config.dice_weight} x soft Dice"},
-        metrics={"tuned_on": f"{validation_count} held-out photos (tuning half) at {config.validation_size} px, "
-                             "damaged with a fixed seed, and the same photos clean",
-                 "chosen": best,
-                 "clean_budget": config.clean_budget,
-                 "rules_swept": len(rows),
-                 "pareto_front": pareto(rows)},
+        "(engine.restoration.damage); held-out split by file-name hash",
+        training={
+            **{
+                k: (str(v) if isinstance(v, Path) else v)
+                for k, v in asdict(config).items()
+                if k not in ("run_dir", "resume", "out")
+            },
+            "steps_done": step,
+            "loss": f"binary cross-entropy (clean pixels weighted 1 + {config.hard_negative_weight} x p)"
+            f" + {config.dice_weight} x soft Dice",
+        },
+        metrics={
+            "tuned_on": f"{validation_count} held-out photos (tuning half) at {config.validation_size} px, "
+            "damaged with a fixed seed, and the same photos clean",
+            "chosen": best,
+            "clean_budget": config.clean_budget,
+            "rules_swept": len(rows),
+            "pareto_front": pareto(rows),
+        },
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
 
 
-def retune_detector(path: Path, photos: Path, *, validation_images: int = 192, validation_size: int = 256,
-                    clean_budget: float = 0.02, seed: int = 0, threads: int = 1) -> DetectorCard:
+def retune_detector(
+    path: Path,
+    photos: Path,
+    *,
+    validation_images: int = 192,
+    validation_size: int = 256,
+    clean_budget: float = 0.02,
+    seed: int = 0,
+    threads: int = 1,
+) -> DetectorCard:
     """Choose a detector file's threshold rule again (weights unchanged) on the tuning half of the
     held-out photos of ``photos``, and rewrite the file; returns the new card."""
     import dataclasses
@@ -314,15 +367,30 @@ def retune_detector(path: Path, photos: Path, *, validation_images: int = 192, v
     tuning, _ = tuning_split(held_out)
     clean = load_luma_cache(spread(tuning, validation_images), validation_size)
     damaged, masks = validation_set(clean, seed)
-    best, rows = choose_rule(inference_probabilities(module, card, damaged), masks,
-                             inference_probabilities(module, card, clean), clean_budget)
-    metrics = {**{k: v for k, v in card.metrics.items() if k not in ("sweep", "pareto_front", "chosen")},
-               "tuned_on": f"{len(clean)} held-out photos (tuning half) of {Path(photos).name}/ at "
-                           f"{validation_size} px,"
-                           " damaged with a fixed seed, and the same photos clean; both detection passes",
-               "chosen": best, "clean_budget": clean_budget, "rules_swept": len(rows), "pareto_front": pareto(rows)}
-    new = dataclasses.replace(card, threshold=float(best["threshold"]), confirm=float(best["confirm"]),
-                              min_area=int(best["min_area"]), min_share=float(best["min_share"]),
-                              training={**card.training, "clean_budget": clean_budget}, metrics=metrics)
+    best, rows = choose_rule(
+        inference_probabilities(module, card, damaged),
+        masks,
+        inference_probabilities(module, card, clean),
+        clean_budget,
+    )
+    metrics = {
+        **{k: v for k, v in card.metrics.items() if k not in ("sweep", "pareto_front", "chosen")},
+        "tuned_on": f"{len(clean)} held-out photos (tuning half) of {Path(photos).name}/ at "
+        f"{validation_size} px,"
+        " damaged with a fixed seed, and the same photos clean; both detection passes",
+        "chosen": best,
+        "clean_budget": clean_budget,
+        "rules_swept": len(rows),
+        "pareto_front": pareto(rows),
+    }
+    new = dataclasses.replace(
+        card,
+        threshold=float(best["threshold"]),
+        confirm=float(best["confirm"]),
+        min_area=int(best["min_area"]),
+        min_share=float(best["min_share"]),
+        training={**card.training, "clean_budget": clean_budget},
+        metrics=metrics,
+    )
     save_detector(path, module, new)
     return new

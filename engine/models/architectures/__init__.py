@@ -7,7 +7,8 @@ input ``(N, 1, H, W)`` L*/50 - 1 in [-1, 1], H and W multiples of ``SIZE_MULTIPL
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from torch import nn
 

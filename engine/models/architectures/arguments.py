@@ -24,6 +24,7 @@ def whole(low: int, high: int) -> Rule:
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             return f"must be a whole number from {low} to {high}, got {value!r}"
         return None
+
     return rule
 
 
@@ -34,6 +35,7 @@ def flag(value: Any) -> str | None:
 def one_of(*choices: str) -> Rule:
     def rule(value: Any) -> str | None:
         return None if value in choices else f"must be one of {', '.join(choices)}, got {str(value)[:40]!r}"
+
     return rule
 
 
@@ -48,6 +50,7 @@ def whole_list(length: int, low: int, high: int) -> Rule:
             if problem:
                 return problem
         return None
+
     return rule
 
 

@@ -14,8 +14,10 @@ class PatchDiscriminator(nn.Module):
     for the least-squares GAN loss). The first layer has no normalisation, as in the paper."""
 
     ARGUMENT_RULES = {
-        "in_channels": arguments.whole(1, 8), "filters": arguments.whole(1, 256),
-        "n_layers": arguments.whole(1, 6), "norm": arguments.one_of(*NORMS),
+        "in_channels": arguments.whole(1, 8),
+        "filters": arguments.whole(1, 256),
+        "n_layers": arguments.whole(1, 6),
+        "norm": arguments.one_of(*NORMS),
     }
 
     def __init__(self, in_channels: int = 3, filters: int = 64, n_layers: int = 3, norm: str = "instance") -> None:

@@ -46,11 +46,15 @@ class ResnetGenerator(nn.Module):
 
     size_multiple = 4
     ARGUMENT_RULES = {
-        "in_channels": arguments.whole(1, 4), "out_channels": arguments.whole(1, 4),
-        "filters": arguments.whole(1, 256), "n_blocks": arguments.whole(0, 32),
-        "norm": arguments.one_of(*NORMS), "activation_name": arguments.one_of(*ACTIVATIONS),
+        "in_channels": arguments.whole(1, 4),
+        "out_channels": arguments.whole(1, 4),
+        "filters": arguments.whole(1, 256),
+        "n_blocks": arguments.whole(0, 32),
+        "norm": arguments.one_of(*NORMS),
+        "activation_name": arguments.one_of(*ACTIVATIONS),
         "downsampling": arguments.one_of("strided", "pool"),
-        "norm_first": arguments.flag, "norm_last": arguments.flag,
+        "norm_first": arguments.flag,
+        "norm_last": arguments.flag,
     }
 
     def __init__(
@@ -104,7 +108,9 @@ class ResnetGenerator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
 
-    def predict_ab(self, lightness: torch.Tensor, temperature: float = 1.0, prior_correction: float = 0.0) -> torch.Tensor:
+    def predict_ab(
+        self, lightness: torch.Tensor, temperature: float = 1.0, prior_correction: float = 0.0
+    ) -> torch.Tensor:
         """a*b* ``(N, 2, H, W)`` from L* ``(N, 1, H, W)`` in [-1, 1]; ``temperature`` and
         ``prior_correction`` are unused (a regressing generator has no distribution to decode)
         and kept for a uniform contract."""
