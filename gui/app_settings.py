@@ -11,8 +11,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from engine.batch.settings import DEVICE_CHOICES, FORMATS, MAX_RENDER_SIZE
 from engine.paths import settings_path
-from gui.models.tuning import SATURATION_MAX
+from gui.models.tuning import BOLDNESS_NEUTRAL, SATURATION_MAX
 
 MAX_RECENT = 10
 MAX_SESSION_PHOTOS = 5000
@@ -81,10 +82,10 @@ class AppSettings:
 
     def device(self) -> str:
         value = self._str("gui/device", "auto")
-        return value if value in ("auto", "cpu", "cuda", "mps") else "auto"
+        return value if value in DEVICE_CHOICES else "auto"
 
     def render_size(self) -> int:
-        return self._int("gui/models/tuning/render_size", 0, 0, 2048)
+        return self._int("gui/models/tuning/render_size", 0, 0, MAX_RENDER_SIZE)
 
     def set_render_size(self, value: int) -> None:
         self._set("gui/models/tuning/render_size", int(value))
@@ -96,7 +97,7 @@ class AppSettings:
         self._set("gui/models/tuning/saturation", int(value))
 
     def boldness(self) -> int:
-        return self._int("gui/models/tuning/boldness", 50, 0, 100)
+        return self._int("gui/models/tuning/boldness", BOLDNESS_NEUTRAL, 0, 100)
 
     def set_boldness(self, value: int) -> None:
         self._set("gui/models/tuning/boldness", int(value))
@@ -122,7 +123,7 @@ class AppSettings:
 
     def export_format(self) -> str:
         value = self._str("gui/export/format", "same")
-        return value if value in ("same", "png", "jpg", "tiff") else "same"
+        return value if value in FORMATS else "same"
 
     def set_export_format(self, value: str) -> None:
         self._set("gui/export/format", value)
@@ -154,7 +155,7 @@ class AppSettings:
 
     def batch_format(self) -> str:
         value = self._str("gui/batch/format", "same")
-        return value if value in ("same", "png", "jpg", "tiff") else "same"
+        return value if value in FORMATS else "same"
 
     def set_batch_format(self, value: str) -> None:
         self._set("gui/batch/format", value)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 
-from engine.batch.settings import BatchOptions, ColorizeSettings
+from engine.batch.settings import DEFAULT_TEMPERATURE, BatchOptions, ColorizeSettings
 from engine.cancel import CancelToken
 from engine.errors import ReviveError
 from engine.hints.schema import PhotoHints, ReferenceStats
@@ -330,7 +330,7 @@ class Controller(QObject):
         temperature = self._card_temperatures.get(self._tuning.model)
         if temperature is None and self._model_info is not None:
             temperature = self._model_info.temperature
-        return self._tuning.settings(temperature if temperature is not None else 0.38)
+        return self._tuning.settings(temperature if temperature is not None else DEFAULT_TEMPERATURE)
 
     def auto_colorize(self) -> bool:
         return self._auto_colorize

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine.batch.settings import ColorizeSettings
+from engine.batch.settings import DEFAULT_TEMPERATURE, ColorizeSettings
 from engine.cancel import CancelToken
 from engine.errors import ReviveError
 from engine.imaging import read_preview_rgb
@@ -37,7 +37,7 @@ class Decoding:
     """How class probabilities become colour (see ``engine.models.ab_bins.annealed_mean``)."""
 
     render_size: int = 256
-    temperature: float = 0.38
+    temperature: float = DEFAULT_TEMPERATURE
     prior_correction: float = 0.0
     chroma_scale: float = 1.0
     confidence_gamma: float = 0.0
@@ -114,7 +114,7 @@ def _shrink(rgb: np.ndarray, side: int) -> np.ndarray:
         return rgb
     scale = side / min(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return np.asarray(Image.fromarray(rgb).resize(size, Image.BOX))
+    return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BOX))
 
 
 def load_originals(paths: Sequence[Path]) -> list[tuple[Path, np.ndarray]]:

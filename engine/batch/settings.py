@@ -15,6 +15,9 @@ MIN_RENDER_SIZE = 64
 MAX_RENDER_SIZE = 2048
 SATURATION_RANGE = (0.0, 3.0)
 TEMPERATURE_RANGE = (0.01, 2.0)
+DEFAULT_TEMPERATURE = 0.38  # annealed-mean temperature of Zhang et al. 2016: a model card's default
+DEFAULT_SATURATION = 1.0
+DEFAULT_QUALITY = 95  # JPEG/WebP quality
 FORMATS = OUTPUT_FORMATS
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -24,7 +27,7 @@ class ColorizeSettings:
     """What a user can tune. ``None`` means: as the model card says."""
 
     render_size: int | None = None
-    saturation: float = 1.0  # multiplies the predicted chroma: 0 = gray, 1 = as predicted
+    saturation: float = DEFAULT_SATURATION  # multiplies the predicted chroma: 0 = gray, 1 = as predicted
     temperature: float | None = None  # annealed-mean temperature: lower = more vivid
 
     def __post_init__(self) -> None:
@@ -49,7 +52,7 @@ class BatchOptions:
     format: str = "same"
     skip_existing: bool = False
     recursive: bool = True
-    quality: int = 95
+    quality: int = DEFAULT_QUALITY
     settings: ColorizeSettings = DEFAULT_SETTINGS
     write_report: bool = True
     output_kind: str = "colorized"  # what the outputs are, in the output ledger ("restored": gray repairs)

@@ -19,10 +19,13 @@ from pathlib import Path
 from engine.batch.folder_scan import describe_other_types
 from engine.batch.plan import BatchPlan, plan_batch, prepare_output_folder, with_hints
 from engine.batch.settings import (
+    DEFAULT_QUALITY,
+    DEFAULT_SATURATION,
     DEVICE_CHOICES,
     FORMATS,
     MAX_RENDER_SIZE,
     MIN_RENDER_SIZE,
+    SATURATION_RANGE,
     BatchOptions,
     ColorizeSettings,
 )
@@ -62,9 +65,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--format", choices=FORMATS, default="same", help="output file type (default: same as the input)"
     )
     parser.add_argument("--skip-existing", action="store_true", help="skip photos whose output exists (resume a run)")
-    parser.add_argument("--saturation", type=float, default=1.0, help="colour strength, 0-3 (default 1)")
+    parser.add_argument(
+        "--saturation",
+        type=float,
+        default=DEFAULT_SATURATION,
+        help=f"colour strength, {SATURATION_RANGE[0]:g}-{SATURATION_RANGE[1]:g} (default {DEFAULT_SATURATION:g})",
+    )
     parser.add_argument("--temperature", type=float, help="colour boldness: lower is bolder (default: the model's)")
-    parser.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
+    parser.add_argument(
+        "--quality", type=int, default=DEFAULT_QUALITY, help=f"JPEG/WebP quality (default {DEFAULT_QUALITY})"
+    )
     parser.add_argument("--no-recursive", dest="recursive", action="store_false", help="do not walk into sub-folders")
     hints = parser.add_mutually_exclusive_group()
     hints.add_argument(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.batch.settings import FORMATS, BatchOptions
+from engine.batch.settings import DEFAULT_QUALITY, FORMATS, BatchOptions
 from engine.cancel import CancelToken
 from engine.cli.progress import ProgressLine
 from engine.cli.runtime import events_from_thread, interrupts, native_stderr_to_log, say
@@ -71,7 +71,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--format", choices=FORMATS, default="same", help="output file type (default: same as the input)"
     )
     parser.add_argument("--skip-existing", action="store_true", help="skip photos whose output exists (resume a run)")
-    parser.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
+    parser.add_argument(
+        "--quality", type=int, default=DEFAULT_QUALITY, help=f"JPEG/WebP quality (default {DEFAULT_QUALITY})"
+    )
     parser.add_argument("--no-recursive", dest="recursive", action="store_false", help="do not walk into sub-folders")
 
 

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from engine.batch.settings import MAX_RENDER_SIZE, MIN_RENDER_SIZE, TEMPERATURE_RANGE
+from engine.batch.settings import DEFAULT_TEMPERATURE, MAX_RENDER_SIZE, MIN_RENDER_SIZE, TEMPERATURE_RANGE
 from engine.errors import ModelFileError
 
 FORMAT = "revive-model/1"
@@ -45,7 +45,6 @@ _DTYPE_BYTES = {
     "F8_E5M2": 1,
 }
 _TEXT_LIMIT = 20_000
-DEFAULT_TEMPERATURE = 0.38  # annealed-mean temperature of Zhang et al. 2016
 
 
 @dataclass(frozen=True)

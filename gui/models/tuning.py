@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from engine.batch.settings import MAX_RENDER_SIZE, MIN_RENDER_SIZE, ColorizeSettings
+from engine.batch.settings import MAX_RENDER_SIZE, MIN_RENDER_SIZE, TEMPERATURE_RANGE, ColorizeSettings
 
 BOLDNESS_NEUTRAL = 50
 _FACTOR_PER_50 = 4.0
-_T_MIN, _T_MAX = 0.01, 2.0
+_T_MIN, _T_MAX = TEMPERATURE_RANGE
 # The render sizes worth offering (short side, pixels); 0 is the model's own.
 RENDER_SIZES = (0, 96, 128, 160, 192, 256, 384, 512)
 SATURATION_MAX = 200  # percent: beyond twice the predicted colour nothing looks like a photo

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.batch.settings import DEFAULT_TEMPERATURE
 from engine.models.registry import model_name_problem
 
 
@@ -39,7 +40,7 @@ class BaseTrainingConfig:
     tune_images: int = 192
     # Decodings swept at export (see training.decoding_sweep).
     render_sizes: tuple[int, ...] = field(default=(128, 192, 256))
-    temperatures: tuple[float, ...] = field(default=(0.2, 0.3, 0.38, 0.5))
+    temperatures: tuple[float, ...] = field(default=(0.2, 0.3, DEFAULT_TEMPERATURE, 0.5))
     prior_corrections: tuple[float, ...] = field(default=(0.0, 0.25, 0.5))
     chroma_scales: tuple[float, ...] = field(default=(0.7, 0.85, 1.0))
     confidence_gammas: tuple[float, ...] = field(default=(0.0, 0.5, 1.0))

@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.atomic_files import atomic_file
+from engine.batch.settings import DEFAULT_TEMPERATURE
 from engine.cancel import CancelToken
 from engine.color import lab_to_rgb, rgb_to_lab
 from engine.device import select_device
@@ -179,7 +180,9 @@ class WeightAverage:
 
 
 @torch.inference_mode()
-def evaluate(model: UNetColorizer, images: np.ndarray, device, dtype, temperature: float = 0.38) -> dict[str, float]:
+def evaluate(
+    model: UNetColorizer, images: np.ndarray, device, dtype, temperature: float = DEFAULT_TEMPERATURE
+) -> dict[str, float]:
     """Colorize held-out squares ``(N, S, S, 3)`` uint8 from their L* (no hints) and score them
     against a gray copy (``engine.metrics.summarize``): a quick check while training."""
     model.eval()

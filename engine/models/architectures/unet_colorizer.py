@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.batch.settings import DEFAULT_TEMPERATURE
 from engine.models.ab_bins import ab_bin_centers, annealed_mean
 from engine.models.architectures import arguments
 
@@ -63,6 +64,10 @@ class UNetColorizer(nn.Module):
     """
 
     size_multiple = 16
+    # Registered buffers (see __init__), declared for type checkers: nn.Module's __getattr__ says
+    # only "Tensor | Module".
+    bin_centers: torch.Tensor
+    log_class_weights: torch.Tensor
     # Buffers a model file may lack (made before they existed); see engine.models.files.load_model.
     optional_state_keys = ("log_class_weights",)
     ARGUMENT_RULES = {
@@ -147,7 +152,7 @@ class UNetColorizer(nn.Module):
     def predict_ab(
         self,
         lightness: torch.Tensor,
-        temperature: float = 0.38,
+        temperature: float = DEFAULT_TEMPERATURE,
         prior_correction: float = 0.0,
         hints: torch.Tensor | None = None,
     ) -> torch.Tensor:
