@@ -62,3 +62,78 @@ def test_the_tuning_panel_clamps_to_the_settings_range():
     low, high = settings.TEMPERATURE_RANGE
     assert temperature_for_boldness(0, high) == high
     assert temperature_for_boldness(100, low) == low
+
+
+def _photo(path: Path, size=(40, 30), colour=(120, 80, 40)) -> Path:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, colour).save(path)
+    return path
+
+
+def test_training_lists_photos_with_the_batch_walk(tmp_path):
+    """One lister: hidden files and folders, a looping link and a pipe are left out, in path order."""
+    import os
+
+    from engine.batch.folder_scan import list_images
+    from training.data.dataset_check import list_images as dataset_images
+    from training.data.photo_folder import list_photos
+
+    kept = [_photo(tmp_path / "b.jpg"), _photo(tmp_path / "a" / "z.png"), _photo(tmp_path / "c" / "d.tif")]
+    _photo(tmp_path / ".hidden.jpg")
+    _photo(tmp_path / ".thumbnails" / "x.jpg")
+    (tmp_path / "notes.txt").write_text("not a photo")
+    os.symlink(tmp_path / "loop.jpg", tmp_path / "loop.jpg")
+    os.symlink(tmp_path, tmp_path / "c" / "up")  # a folder link: not followed (no loop)
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe.jpg")
+    expected = sorted(kept)
+    assert list_images(tmp_path) == expected
+    assert list_photos(tmp_path) == expected
+    assert dataset_images(tmp_path) == expected
+    assert dataset_images(tmp_path / "missing") == []
+
+
+def test_training_reads_through_the_guarded_reader(tmp_path, caplog):
+    """open_rgb refuses what the engine refuses (over the pixel limit, a pipe), in one warning."""
+    import os
+
+    from engine.errors import ImageTooLarge, UnsupportedImage
+    from engine.imaging import read_rgb
+    from training.data import photo_folder
+
+    path = _photo(tmp_path / "p.jpg", size=(400, 300))
+    image, stored = read_rgb(path, draft=50)
+    assert stored == (400, 300) and image.mode == "RGB" and min(image.size) >= 50 and image.width < 400
+    try:
+        read_rgb(path, max_pixels=1000)
+    except ImageTooLarge as error:
+        assert "p.jpg" in str(error)
+    else:
+        raise AssertionError("the pixel limit was not applied")
+    os.mkfifo(tmp_path / "pipe.jpg")
+    try:
+        read_rgb(tmp_path / "pipe.jpg")
+    except UnsupportedImage as error:
+        assert "pipe" in str(error)
+    else:
+        raise AssertionError("a pipe was read")
+    assert photo_folder.open_rgb(tmp_path / "pipe.jpg", 32) is None
+    assert "pipe.jpg" in caplog.text
+    assert photo_folder.square(path, 16).shape == (16, 16, 3)
+
+
+def test_read_rgb_turns_the_photo_upright_and_rounds_16_bit(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from engine.imaging import read_rgb
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to show
+    Image.new("RGB", (40, 20), (200, 10, 10)).save(tmp_path / "r.jpg", exif=exif)
+    image, stored = read_rgb(tmp_path / "r.jpg")
+    assert stored == (40, 20) and image.size == (20, 40)
+    Image.fromarray(np.full((8, 8), 65535, np.uint16)).save(tmp_path / "g.png")
+    assert np.asarray(read_rgb(tmp_path / "g.png")[0]).min() == 255  # white stays white

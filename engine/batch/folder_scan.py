@@ -7,10 +7,12 @@ is a problem and the walk goes on. Colorized results Revive wrote into an output
 walked folder (listed in that folder's ledger, see ``engine.batch.ledger``), or into the batch's
 own output folder, are not taken for originals to colorize again.
 Files of other types are counted by suffix, so a summary can say what was left out.
+``list_images`` is the same walk as a sorted list, for the training folders and the dataset check.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 from collections import Counter
@@ -20,6 +22,8 @@ from pathlib import Path
 
 from engine.batch.ledger import LEDGER_NAME, OutputLedger
 from engine.imaging import is_image_path
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -102,6 +106,15 @@ def _inside(path: str, prefix: str) -> bool:
 def walk_images(folder: Path, recursive: bool = True) -> Iterator[Path]:
     """The photos ``scan_folder`` finds under ``folder``."""
     yield from scan_folder(folder, recursive).images
+
+
+def list_images(folder: Path, recursive: bool = True) -> list[Path]:
+    """The photos ``scan_folder`` finds under ``folder``, sorted by path; [] when it is not a
+    readable folder. What the walk left out for a problem (a pipe, a link loop) is logged."""
+    scan = scan_folder(folder, recursive)
+    for path, problem in scan.problems:
+        log.warning("skipping %s: %s", path, problem)
+    return sorted(scan.images)
 
 
 def describe_other_types(counts: Counter, shown: int = 4) -> str:

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from PIL.ExifTags import Base
 
 from engine.imaging.decoding import (
+    _EXIF_ERRORS,
     _TRANSPOSE,
     _convert,
     _dpi,
@@ -92,14 +94,54 @@ def read_preview_rgb(path: Path, max_side: int, max_pixels: int = MAX_PIXELS) ->
             im.draft("RGB", (max_side, max_side))
         _load(im, name)
         _, orientation = _read_exif(im, name)
-    if im.mode.startswith("I;16") or im.mode in ("I", "F"):
-        view = Image.fromarray(_to_uint8(np.asarray(_luma16(im)).astype(np.uint16, copy=False)))
-    elif im.mode in ("L", "RGB"):
-        view = im
-    else:
-        view = _convert(im, "L" if im.mode in ("1", "LA", "La") else "RGB", name)
+    view = _eight_bit_view(im, name)
     view.thumbnail((max_side, max_side))
     method = _TRANSPOSE.get(orientation)
     if method is not None:
         view = view.transpose(method)
     return np.asarray(view.convert("RGB"))
+
+
+def read_rgb(path: Path, draft: int | None = None, max_pixels: int = MAX_PIXELS) -> tuple[Image.Image, tuple[int, int]]:
+    """A photo's pixels upright in 8-bit RGB, for training and dataset checks: (image, the file's
+    own (width, height) as stored, before drafting and rotation).
+
+    The same guards as ``read_photo`` (regular files only, the ``max_pixels`` check from the header,
+    the five formats, damaged files refused) at the cost of a plain ``Image.open``: of the EXIF data
+    only the orientation is read. With ``draft``, JPEGs decode at the smallest DCT scale that keeps
+    both sides at least ``draft`` pixels (``Image.draft``). Transparency is dropped (the colour under
+    it is kept); 16-bit data is rounded to 8 bits. Raises ImageTooLarge or UnsupportedImage.
+    """
+    path = Path(path)
+    name = _shown(path.name)
+    with _open_file(path) as fp:
+        im = _open_image(fp, name, max_pixels)
+        stored_size = im.size
+        if draft is not None and im.format in ("JPEG", "MPO"):
+            im.draft("RGB", (draft, draft))
+        _load(im, name)
+        orientation = _orientation(im)
+    view = _eight_bit_view(im, name)
+    method = _TRANSPOSE.get(orientation)
+    if method is not None:
+        view = view.transpose(method)
+    return view.convert("RGB"), stored_size
+
+
+def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation (1..8), 1 when absent or unreadable; nothing else of the EXIF is parsed."""
+    try:
+        value = im.getexif().get(Base.Orientation, 1)
+    except _EXIF_ERRORS:
+        return 1
+    return value if isinstance(value, int) and value in range(1, 9) else 1
+
+
+def _eight_bit_view(im: Image.Image, name: str) -> Image.Image:
+    """``im`` as an 8-bit 'L' or 'RGB' image: 16-bit and float gray rounded (see read_photo's rules),
+    other modes converted (alpha dropped)."""
+    if im.mode.startswith("I;16") or im.mode in ("I", "F"):
+        return Image.fromarray(_to_uint8(np.asarray(_luma16(im)).astype(np.uint16, copy=False)))
+    if im.mode in ("L", "RGB"):
+        return im
+    return _convert(im, "L" if im.mode in ("1", "LA", "La") else "RGB", name)

@@ -21,17 +21,19 @@ they are the before/after previews.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
-from training.data.photo_folder import list_photos
+from engine.batch.folder_scan import list_images as folder_images
+from engine.cancel import CancelToken
+from engine.errors import ImageTooLarge, UnsupportedImage
+from engine.imaging import read_rgb
+from training.data.photo_folder import map_files
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +104,10 @@ class DatasetReport:
 
 
 def list_images(folder: Path) -> list[Path]:
-    """Image files under ``folder`` (recursive, sorted, hidden files skipped); [] if it is not a folder."""
+    """Image files under ``folder`` (recursive, sorted: ``engine.batch.folder_scan.list_images``);
+    [] if it is not a folder."""
     folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    return list_photos(folder)
+    return folder_images(folder) if folder.is_dir() else []
 
 
 def holdout_order(paths: list[Path]) -> list[Path]:
@@ -148,7 +149,9 @@ def classify(thumbnail: np.ndarray) -> tuple[str, float]:
 
 
 def _average_hash(thumbnail: np.ndarray) -> int:
-    small = np.asarray(Image.fromarray(thumbnail).convert("L").resize((8, 8), Image.BILINEAR), dtype=np.float32)
+    small = np.asarray(
+        Image.fromarray(thumbnail).convert("L").resize((8, 8), Image.Resampling.BILINEAR), dtype=np.float32
+    )
     bits = (small > small.mean()).flatten()
     return int(sum(1 << i for i, bit in enumerate(bits) if bit))
 
@@ -156,26 +159,28 @@ def _average_hash(thumbnail: np.ndarray) -> int:
 def _inspect(path: Path) -> tuple[Path, str | None, tuple | None]:
     """(path, failure reason or None, (width, height, kind, chroma, sha1, ahash) or None). Never raises."""
     try:
+        # The engine's guarded reader (pixel limit, regular files only); the bytes are hashed apart.
+        image, (width, height) = read_rgb(path, THUMBNAIL)
+        image.thumbnail((THUMBNAIL, THUMBNAIL))
+        thumbnail = np.asarray(image)
         data = path.read_bytes()
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-            image.draft("RGB", (THUMBNAIL, THUMBNAIL))
-            image = ImageOps.exif_transpose(image).convert("RGB")
-            image.thumbnail((THUMBNAIL, THUMBNAIL))
-            thumbnail = np.asarray(image)
-    except Image.DecompressionBombError:
-        return path, "too large (over Pillow's decompression-bomb limit)", None
-    except (OSError, ValueError, SyntaxError) as error:
-        reason = str(error) or type(error).__name__
-        return path, f"not a readable image ({reason})", None
+    except ImageTooLarge as error:
+        return path, f"too large ({error})", None
+    except UnsupportedImage as error:
+        return path, f"not a readable image ({error})", None
+    except OSError as error:  # the file went away between the two reads
+        return path, f"not a readable image ({error.strerror or error})", None
     if thumbnail.size == 0:
         return path, "empty image", None
     kind, chroma = classify(thumbnail)
     return path, None, (width, height, kind, chroma, hashlib.sha1(data).hexdigest(), _average_hash(thumbnail))
 
 
-def check_folder(folder: Path, role: str, holdout: int = HOLDOUT, workers: int = 2) -> tuple[FolderReport, list[str]]:
-    """Inspect one folder: (report, errors). The folder's warnings are derived in ``check_dataset``."""
+def check_folder(
+    folder: Path, role: str, holdout: int = HOLDOUT, workers: int = 2, cancel: CancelToken | None = None
+) -> tuple[FolderReport, list[str]]:
+    """Inspect one folder: (report, errors). The folder's warnings are derived in ``check_dataset``.
+    ``Cancelled`` as soon as ``cancel`` is set (the files not yet read are not read)."""
     folder = Path(folder)
     errors: list[str] = []
     if not folder.exists():
@@ -183,8 +188,7 @@ def check_folder(folder: Path, role: str, holdout: int = HOLDOUT, workers: int =
     elif not folder.is_dir():
         errors.append(f"the {role} photos folder {folder} is not a folder")
     paths = list_images(folder)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(_inspect, paths))
+    results = map_files(_inspect, paths, workers, cancel)
     images, unreadable = [], []
     by_sha: dict[str, list[Path]] = defaultdict(list)
     by_ahash: dict[int, list[Path]] = defaultdict(list)
@@ -223,13 +227,16 @@ def _names(paths, limit: int = 3) -> str:
     return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def check_dataset(old_dir: Path, color_dir: Path, min_side: int = 64, holdout: int = HOLDOUT) -> DatasetReport:
-    """Inspect both folders (domain A = old photos, domain B = colour photos); never raises for bad data.
+def check_dataset(
+    old_dir: Path, color_dir: Path, min_side: int = 64, holdout: int = HOLDOUT, cancel: CancelToken | None = None
+) -> DatasetReport:
+    """Inspect both folders (domain A = old photos, domain B = colour photos); never raises for bad data
+    (only ``Cancelled``, as soon as ``cancel`` is set: a newer check replaces this one).
 
     ``min_side``: the training crop size; smaller photos are reported (they get upscaled).
     """
-    old, old_errors = check_folder(old_dir, "old", holdout)
-    color, color_errors = check_folder(color_dir, "colour", holdout)
+    old, old_errors = check_folder(old_dir, "old", holdout, cancel=cancel)
+    color, color_errors = check_folder(color_dir, "colour", holdout, cancel=cancel)
     errors = old_errors + color_errors
     warnings: list[str] = []
     for report in (old, color):

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
 
+from engine.batch.folder_scan import list_images
+from engine.cancel import CancelToken
 from engine.errors import ReviveError
-from engine.imaging import is_image_path
+from engine.imaging import read_rgb
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +32,13 @@ def is_holdout(path: Path, percent: int = HOLDOUT_PERCENT) -> bool:
 
 
 def list_photos(folder: Path) -> list[Path]:
-    """Image files under ``folder`` (recursive, sorted); ReviveError if the folder is missing."""
+    """Image files under ``folder`` (recursive, sorted: ``engine.batch.folder_scan.list_images``,
+    so hidden files and folders, links that loop and Revive's own outputs are left out);
+    ReviveError if the folder is missing."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ReviveError(f"photo folder {folder} does not exist")
-    return sorted(p for p in folder.rglob("*") if p.is_file() and is_image_path(p))
+    return list_images(folder)
 
 
 def split_photos(paths: list[Path], percent: int = HOLDOUT_PERCENT) -> tuple[list[Path], list[Path]]:
@@ -49,32 +54,50 @@ def split_photos(paths: list[Path], percent: int = HOLDOUT_PERCENT) -> tuple[lis
 
 def open_rgb(path: Path, draft: int) -> Image.Image | None:
     """A photo upright in RGB, decoded at a reduced scale near ``draft`` pixels where the format
-    allows (JPEG); None, with a warning, when it cannot be read."""
+    allows (JPEG), through the engine's guarded reader (``engine.imaging.read_rgb``: its pixel
+    limit, regular files only); None, with a warning, when it cannot be read."""
     try:
-        with Image.open(path) as image:
-            image.draft("RGB", (draft, draft))
-            result = ImageOps.exif_transpose(image).convert("RGB")
-            result.load()
-            return result
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        log.warning("skipping %s: %s", path.name, error)
+        return read_rgb(path, draft)[0]
+    except ReviveError as error:  # UnsupportedImage, ImageTooLarge: the message names the file
+        log.warning("skipping %s", error)
         return None
 
 
 def square(path: Path, size: int) -> np.ndarray | None:
     """Centre square of a photo resized to ``size``: ``(size, size, 3)`` uint8, or None if unreadable."""
     image = open_rgb(path, size)
-    return None if image is None else np.asarray(ImageOps.fit(image, (size, size), Image.BICUBIC))
+    return None if image is None else np.asarray(ImageOps.fit(image, (size, size), Image.Resampling.BICUBIC))
 
 
-def load_square_cache(paths: list[Path], size: int, workers: int = 2, return_paths: bool = False):
+def map_files(function: Callable, paths: Iterable[Path], workers: int = 2, cancel: CancelToken | None = None) -> list:
+    """``[function(path) for path in paths]`` on ``workers`` threads, in order. With ``cancel``, each
+    file checks the token before it is read: once it is set, ``Cancelled`` is raised after the files
+    in progress (at most ``workers``), and the others are never read (Stop acts at once)."""
+
+    def one(path: Path):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        return function(path)
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="revive-load")
+    try:
+        futures = [pool.submit(one, path) for path in paths]
+        return [future.result() for future in futures]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def load_square_cache(
+    paths: list[Path], size: int, workers: int = 2, return_paths: bool = False, cancel: CancelToken | None = None
+):
     """All photos, centre-cropped and resized to ``size`` squared: ``(N, size, size, 3)`` uint8 sRGB
     (and, with ``return_paths``, the paths that were readable, in the same order).
 
-    Unreadable files are skipped with a warning; ReviveError when none is readable.
+    Unreadable files are skipped with a warning; ReviveError when none is readable; ``Cancelled``
+    as soon as ``cancel`` is set (``map_files``).
     """
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        pairs = [(p, im) for p, im in zip(paths, pool.map(lambda p: square(p, size), paths)) if im is not None]
+    squares = map_files(lambda p: square(p, size), paths, workers, cancel)
+    pairs = [(p, im) for p, im in zip(paths, squares) if im is not None]
     if not pairs:
         raise ReviveError("no readable photos to train on")
     images = np.stack([im for _, im in pairs])
