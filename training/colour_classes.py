@@ -52,7 +52,7 @@ def colour_class_loss(
 ) -> torch.Tensor:
     """Rebalanced soft cross-entropy. logits ``(N, Q, h, w)``; ab ``(N, 2, H, W)`` target (resized to h, w)."""
     if ab.shape[-2:] != logits.shape[-2:]:
-        ab = F.adaptive_avg_pool2d(ab, logits.shape[-2:])
+        ab = F.adaptive_avg_pool2d(ab, (logits.shape[-2], logits.shape[-1]))
     index, weight = soft_targets(ab, centers)
     log_probs = F.log_softmax(logits.float(), dim=1)
     picked = log_probs.gather(1, index)  # (N, K, h, w)
@@ -70,7 +70,7 @@ def mean_ab_l1(logits: torch.Tensor, ab: torch.Tensor, centers: torch.Tensor) ->
     is near neutral: a light counterweight to the rebalanced loss's pull toward rare, vivid
     colours. logits ``(N, Q, h, w)``; ab ``(N, 2, H, W)`` (resized to h, w)."""
     if ab.shape[-2:] != logits.shape[-2:]:
-        ab = F.adaptive_avg_pool2d(ab, logits.shape[-2:])
+        ab = F.adaptive_avg_pool2d(ab, (logits.shape[-2], logits.shape[-1]))
     probs = torch.softmax(logits.float(), dim=1)
     mean = torch.einsum("nqhw,qc->nchw", probs, centers.to(probs.device, probs.dtype))
     return (mean - ab).abs().mean() / AB_SCALE

@@ -38,7 +38,7 @@ from engine.models.chroma_merge import ChromaField, merge_chroma
 from engine.models.colorizer import Colorizer
 
 if TYPE_CHECKING:
-    from engine.external.finishing import Finishing
+    from engine.external.finishing import Finished, Finishing
 
 log = logging.getLogger(__name__)
 
@@ -199,9 +199,10 @@ def run_batch(
             tick = time.monotonic()
             try:
                 photo, prepared = future.result()
-                result = colorizer.predict(prepared, options.settings, job.hints)
+                chroma = colorizer.predict(prepared, options.settings, job.hints)
+                result: ChromaField | Finished = chroma
                 if finishing is not None and finishing.active:
-                    result = finishing.apply(merge_chroma(photo.luma, result), photo.alpha, photo.metadata, cancel)
+                    result = finishing.apply(merge_chroma(photo.luma, chroma), photo.alpha, photo.metadata, cancel)
             except Cancelled:  # a repair or finishing step stopped between tiles: nothing of this photo is written
                 cancelled = True
                 skipped += 1
@@ -215,7 +216,7 @@ def run_batch(
                 yield JobFailed(job, message)
                 continue
             writes.append((job, writer.submit(_finish, job, photo, result, options, forbidden, ledger), tick))
-            del photo, prepared, result
+            del photo, prepared, chroma, result
             yield from drain(block=len(writes) > 1)
         # Photos already being written are finished even on cancel: they are complete work.
         yield from drain(block=True)
@@ -228,7 +229,7 @@ def run_batch(
     seconds = time.monotonic() - started
     report_path = None
     if options.write_report:
-        extra = {}
+        extra: dict[str, object] = {}
         if repair is not None:
             extra["restore"] = repair.description
         if finishing is not None and finishing.active:

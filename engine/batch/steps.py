@@ -25,6 +25,8 @@ if TYPE_CHECKING:  # torch: only the runners that colorize import it
     from engine.imaging import Photo
     from engine.models.chroma_merge import ChromaField
     from engine.models.colorizer import Colorizer, Prepared
+    from engine.restoration.pipeline import Restorer
+    from engine.restoration.stages import RestorationOptions
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +37,8 @@ class Repair:
     ``engine.restoration.pipeline.Restorer`` that runs them (one thread at a time)."""
 
     stages: tuple[str, ...]
-    options: object  # engine.restoration.stages.RestorationOptions
-    restorer: object  # engine.restoration.pipeline.Restorer
+    options: RestorationOptions
+    restorer: Restorer
 
     @property
     def description(self) -> dict:
@@ -109,7 +111,7 @@ class BatchRecord:
     entries: list[dict] = field(default_factory=list)
 
     def add(self, job: Job, status: str, detail: str = "", seconds: float | None = None) -> None:
-        entry = {"source": str(job.source), "output": str(job.output), "status": status}
+        entry: dict[str, str | float] = {"source": str(job.source), "output": str(job.output), "status": status}
         if detail:
             entry["detail"] = detail
         if seconds is not None:

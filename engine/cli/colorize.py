@@ -213,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
         for line in lines:
             say(line)
         return _run_plan(plan, options, cluster_events(plan, options, args))
+    assert loading is not None  # started above unless --cluster
     try:
         colorizer = loading.result()
         if any(job.hints is not None and job.hints.has_marks for job in plan.jobs) and not colorizer.takes_hints:

@@ -134,7 +134,8 @@ def native_stderr_to_log(logger_name: str = "native"):
     import io
     import logging
 
-    if sys.stderr is not sys.__stderr__:  # already redirected (a test's capture, an embedding app)
+    if sys.stderr is not sys.__stderr__ or sys.stderr is None:
+        # already redirected (a test's capture, an embedding app), or no stderr at all (pythonw)
         yield
         return
     try:

@@ -24,6 +24,7 @@ from collections import Counter
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from engine.batch.plan import BatchOptions, BatchPlan, Job, prepare_output_folder
 from engine.cancel import CancelToken
@@ -71,7 +72,7 @@ class ModelFile:
 
 @dataclass
 class _Slot:
-    handle: object  # the Ray actor
+    handle: Any  # the Ray actor (its methods are looked up at run time)
     free: int  # photos it can take now
     alive: bool = True
 

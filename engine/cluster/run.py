@@ -139,7 +139,7 @@ def _run(
         queue = deque(pending)
         cancelled = bool(queue) and marker is None  # cancelled while the workers started
         while True:
-            while queue and not cancelled and pool.has_room():
+            while queue and not cancelled and pool is not None and pool.has_room():
                 if cancel.cancelled:
                     cancelled = True
                     break
@@ -148,7 +148,7 @@ def _run(
                 pool.hand_out(job, replace=job.existing and ledger.owns(job.output, job.source))
                 yield JobStarted(job)
             if pool is None or not pool.busy:
-                if queue and not cancelled:
+                if pool is not None and queue and not cancelled:
                     pool.check_alive()
                 break
             for job, outcome in pool.collect(POLL_SECONDS):

@@ -23,11 +23,15 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.batch.ledger import FileStamp, stamp_file
 from engine.batch.plan import BatchOptions, Job
 from engine.batch.steps import read_job, write_job
 from engine.errors import ReviveError, describe_error
+
+if TYPE_CHECKING:  # torch: imported when the worker loads its model
+    from engine.models.colorizer import Colorizer
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +99,7 @@ class ColorizeWorker:
 
         torch.set_num_threads(max(1, torch_threads))
         self._lock = threading.Lock()
-        self._colorizer = None
+        self._colorizer: Colorizer | None = None  # None: _problem says why
         self._problem: str | None = None
         self._options: BatchOptions | None = None
         self._forbidden: frozenset[Path] = frozenset()
@@ -126,12 +130,13 @@ class ColorizeWorker:
     def colorize(self, job: Job, replace: bool) -> JobOutcome:
         """Read, colorize and write one photo; ``replace`` as in ``engine.batch.steps.write_job``."""
         tick = time.monotonic()
-        if self._problem is not None or self._options is None:
+        colorizer = self._colorizer
+        if self._problem is not None or self._options is None or colorizer is None:
             return JobOutcome(job.index, 0.0, message=self._problem or "the Ray worker was given no batch")
         try:
-            photo, prepared = read_job(job, self._colorizer, self._options)
+            photo, prepared = read_job(job, colorizer, self._options)
             with self._lock:
-                chroma = self._colorizer.predict(prepared, self._options.settings, job.hints)
+                chroma = colorizer.predict(prepared, self._options.settings, job.hints)
             del prepared
             write_job(job, photo, chroma, self._options, forbidden=self._forbidden, replace=replace)
             del photo, chroma
@@ -142,7 +147,7 @@ class ColorizeWorker:
         return JobOutcome(job.index, time.monotonic() - tick, stamp)
 
 
-def _load(model_bytes: bytes, path: Path, device: str, precision: str):
+def _load(model_bytes: bytes, path: Path, device: str, precision: str) -> Colorizer:
     """A Colorizer of the model file's bytes, checked as any model file is (engine.models.files)."""
     from engine.device import select_device
     from engine.models.colorizer import Colorizer

@@ -17,7 +17,7 @@ import stat
 import struct
 import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import (  # importing a plugin registers its reader in Image.OPEN, used by _open_image
@@ -209,7 +209,8 @@ def _scale_gray_key(im: ImageFile.ImageFile) -> None:
     """Put a 2- or 4-bit gray PNG's tRNS key on its decoded pixels' 0..255 scale (_LOW_BIT_GRAY)."""
     key = im.info.get("transparency")
     if im.format == "PNG" and im.mode == "L" and isinstance(key, int) and im.tile:
-        factor = _LOW_BIT_GRAY.get(im.tile[0][3])  # the tile's args: the PNG raw mode
+        rawmode = im.tile[0][3]  # the tile's args: the PNG raw mode
+        factor = _LOW_BIT_GRAY.get(rawmode) if isinstance(rawmode, str) else None
         if factor and key * factor <= 255:  # a later Pillow that scales the key itself: leave it
             im.info["transparency"] = key * factor
 
@@ -324,9 +325,9 @@ def _descriptive_exif(exif: Image.Exif) -> Image.Exif:
     for tag in _EXIF_IFD0_TAGS:
         if tag in exif:
             kept[tag] = exif[tag]
-    for tag in _EXIF_SUB_IFDS:
-        if tag in exif and (sub := exif.get_ifd(tag)):
-            kept[tag] = dict(sub)
+    for ifd in _EXIF_SUB_IFDS:
+        if ifd in exif and (sub := exif.get_ifd(ifd)):
+            kept[ifd] = dict(sub)
     return kept
 
 
@@ -340,8 +341,9 @@ def _rgb_icc(info: dict, name: str) -> bytes | None:
     return bytes(profile)
 
 
-def _valid_dpi(dpi: object) -> tuple[float, float] | None:
-    """(x, y) as floats when ``dpi`` is two numbers within _DPI_RANGE, else None."""
+def _valid_dpi(dpi: Any) -> tuple[float, float] | None:
+    """(x, y) as floats when ``dpi`` (whatever a file's header held) is two numbers within
+    _DPI_RANGE, else None."""
     try:
         x, y = (float(v) for v in dpi)
     except (TypeError, ValueError, OverflowError, ZeroDivisionError):

@@ -158,7 +158,8 @@ def _write_png16(f: BinaryIO, rgb: np.ndarray, alpha: np.ndarray | None, metadat
         filtered[:, 0] = 1  # filter type Sub: each byte minus the same byte one pixel left
         filtered[:, 1 : bpp + 1] = raw[:, :bpp]
         np.subtract(raw[:, bpp:], raw[:, :-bpp], out=filtered[:, bpp + 1 :])
-        if data := compressor.compress(filtered):
+        # numpy's stubs declare ndarray's buffer protocol (__buffer__) only for Python >= 3.12
+        if data := compressor.compress(filtered):  # type: ignore[arg-type]
             chunk(b"IDAT", data)
     chunk(b"IDAT", compressor.flush())
     chunk(b"IEND", b"")
@@ -181,7 +182,8 @@ def _write_tiff(f: BinaryIO, rgb: np.ndarray, alpha: np.ndarray | None, metadata
         predicted = np.empty_like(pixels)  # Predictor 2: each sample minus its left neighbour
         predicted[:, 0] = pixels[:, 0]
         np.subtract(pixels[:, 1:], pixels[:, :-1], out=predicted[:, 1:])
-        strips.append(zlib.compress(predicted, _ZLIB_LEVEL))
+        # numpy's stubs declare ndarray's buffer protocol (__buffer__) only for Python >= 3.12
+        strips.append(zlib.compress(predicted, _ZLIB_LEVEL))  # type: ignore[arg-type]
 
     ifd = TiffImagePlugin.ImageFileDirectory_v2(prefix=b"II")
     if metadata.exif:

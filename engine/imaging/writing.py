@@ -60,7 +60,7 @@ def write_photo(
         if fmt == "TIFF":  # own writer: Pillow has no 16-bit RGB, and its libtiff path no EXIF IFD
             _write_tiff(f, rgb, None if alpha is None else _like(alpha, rgb.dtype), metadata)
         elif fmt == "PNG" and rgb.dtype == np.uint16:
-            _write_png16(f, rgb, None if alpha is None else _like(alpha, np.uint16), metadata)
+            _write_png16(f, rgb, None if alpha is None else _like(alpha, np.dtype(np.uint16)), metadata)
         else:
             _save_8bit(f, fmt, rgb, alpha, metadata, quality)
     return path

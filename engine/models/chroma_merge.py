@@ -97,8 +97,10 @@ def _chroma_planes_8bit(field: ChromaField, luma: np.ndarray) -> tuple[np.ndarra
     c = field.coefficients
     # In 8-bit units: Cb8 = 255 * (A * Y8 / 255 + B) + 128 = A * Y8 + (255 B + 128); OpenCV rounds
     # to nearest and saturates when it writes uint8.
-    gains = np.ascontiguousarray(np.stack((c[0], c[2]), axis=-1), dtype=np.float32)
-    offsets = np.ascontiguousarray(np.stack((c[1] * 255.0 + 128.0, c[3] * 255.0 + 128.0), axis=-1), dtype=np.float32)
+    gains: np.ndarray = np.ascontiguousarray(np.stack((c[0], c[2]), axis=-1), dtype=np.float32)
+    offsets: np.ndarray = np.ascontiguousarray(
+        np.stack((c[1] * 255.0 + 128.0, c[3] * 255.0 + 128.0), axis=-1), dtype=np.float32
+    )
     gains = cv2.resize(gains, (width, height), interpolation=cv2.INTER_LINEAR)
     offsets = cv2.resize(offsets, (width, height), interpolation=cv2.INTER_LINEAR)
     y = np.ascontiguousarray(luma)

@@ -115,7 +115,7 @@ def _scratch(image: np.ndarray, rng: np.random.Generator) -> None:
     path = _bezier(controls, max(8, int(length / 2)))
     layer = np.zeros((h, w), np.uint8)
     _draw_path(layer, path, int(rng.choice((1, 1, 2, 2, 3))), rng, gaps=float(rng.uniform(0, 0.3)), vary=True)
-    coverage = layer.astype(np.float32) / 255.0
+    coverage: np.ndarray = layer.astype(np.float32) / 255.0
     if rng.random() < 0.3:
         coverage = cv2.GaussianBlur(coverage, (0, 0), 0.6)
     _blend(image, coverage * float(rng.uniform(0.55, 1.0)), _tone(rng, bright=0.6))
@@ -186,7 +186,7 @@ def _blotch(image: np.ndarray, rng: np.random.Generator) -> None:
             cv2.LINE_AA,
             shift=4,
         )
-    coverage = layer.astype(np.float32) / 255.0
+    coverage: np.ndarray = layer.astype(np.float32) / 255.0
     if rng.random() < 0.5:
         coverage = cv2.GaussianBlur(coverage, (0, 0), float(rng.uniform(0.5, 1.5)))
     _blend(image, coverage * float(rng.uniform(0.6, 1.0)), _tone(rng, bright=0.5))
@@ -287,7 +287,7 @@ def add_grain(clean: np.ndarray, rng: np.random.Generator, sigma: float, grain_s
     _check(clean)
     noise = rng.standard_normal(clean.shape).astype(np.float32)
     if grain_size > 0:
-        noise = cv2.GaussianBlur(noise, (0, 0), grain_size)
+        noise = np.asarray(cv2.GaussianBlur(noise, (0, 0), grain_size), np.float32)
         noise /= max(1e-6, float(noise.std()))
     midtones = 0.5 + 2.0 * clean * (1.0 - clean)  # 0.5 at black and white, 1.0 at mid-gray
     return np.clip(clean + sigma * midtones * noise, 0.0, 1.0).astype(np.float32)
@@ -299,7 +299,10 @@ def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
     ok, data = cv2.imencode(".jpg", np.round(image * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:
         raise ValueError("JPEG encoding failed")
-    return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255.0
+    decoded = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+    if decoded is None:
+        raise ValueError("JPEG decoding failed")
+    return decoded.astype(np.float32) / 255.0
 
 
 def fade_print(clean: np.ndarray, black: float = 0.25, white: float = 0.85, gamma: float = 1.0) -> np.ndarray:

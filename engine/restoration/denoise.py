@@ -90,7 +90,8 @@ def denoise(
         h = filter_strength(estimate_noise(luma), options)
     if h <= 0:
         if step is not None:
-            for _ in range(denoise_tiles(*luma.shape, tile)):
+            height, width = luma.shape
+            for _ in range(denoise_tiles(height, width, tile)):
                 step()
         return luma.copy()
     context = options.search // 2 + options.template // 2

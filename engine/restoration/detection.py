@@ -77,7 +77,7 @@ def mask_from_probability(probability: np.ndarray, threshold: float, confirm: fl
         return np.zeros(probability.shape, bool)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=8)
     peaks = np.zeros(count, np.float32)
-    np.maximum.at(peaks, labels.ravel(), probability.ravel())
+    np.maximum.at(peaks, labels.ravel().astype(np.intp, copy=False), probability.ravel())
     keep = (stats[:, cv2.CC_STAT_AREA] >= min_area) & (peaks >= confirm)
     keep[0] = False  # label 0 is the background
     return keep[labels]
@@ -140,7 +140,7 @@ class DamageDetector:
         height, width = luma.shape
         top = 255.0 if luma.dtype == np.uint8 else 65535.0
         h, w = working_shape(height, width, detect_size)
-        small = luma.astype(np.float32) / top
+        small: np.ndarray = luma.astype(np.float32) / top
         if (h, w) != (height, width):
             small = cv2.resize(small, (w, h), interpolation=cv2.INTER_AREA)
         probability = self.probability(small, cancel, step)

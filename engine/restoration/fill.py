@@ -67,7 +67,8 @@ def fill(
     holes = mask.astype(np.uint8, copy=False) if mask.dtype == np.bool_ else (mask != 0).astype(np.uint8)
     if not holes.any():
         if step is not None:
-            for _ in range(fill_tiles(*luma.shape, tile)):
+            height, width = luma.shape
+            for _ in range(fill_tiles(height, width, tile)):
                 step()
         return luma.copy()
     flag = _METHODS[method]

@@ -275,11 +275,11 @@ def parse_strengths(text: str, stages: tuple[str, ...] = STAGE_ORDER) -> dict[st
         return dict.fromkeys(stages, value)
     found: dict[str, float] = {}
     for part in text.split(","):
-        name, _, value = part.partition("=")
+        name, _, number = part.partition("=")
         name = name.strip().lower()
         if name not in STAGE_ORDER:
             raise ValueError(_unknown_message(name))
-        found[name] = _strength_value(value.strip(), f"{name} strength")
+        found[name] = _strength_value(number.strip(), f"{name} strength")
     return found
 
 

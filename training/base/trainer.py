@@ -260,7 +260,7 @@ def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) ->
             device
         )
     model.log_class_weights.copy_(class_weights.log())
-    ema.model.log_class_weights.copy_(class_weights.log())
+    ema.model.get_buffer("log_class_weights").copy_(class_weights.log())
     yield TrainingStarted(
         run_dir, start_step, config.steps, choice.description, len(train_cache), len(validation_cache)
     )

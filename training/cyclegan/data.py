@@ -53,7 +53,7 @@ def preview_image(path: Path, short_side: int) -> np.ndarray | None:
     scale = short_side / min(image.size)
     w = min(2 * short_side, max(16, int(image.width * scale) // 16 * 16))
     h = min(2 * short_side, max(16, int(image.height * scale) // 16 * 16))
-    return np.asarray(ImageOps.fit(image, (w, h), Image.BICUBIC))
+    return np.asarray(ImageOps.fit(image, (w, h), Image.Resampling.BICUBIC))
 
 
 def load_domain(

@@ -201,7 +201,11 @@ def _module_from(run_dir: Path, base: ModelCard, state: dict | None, best: Path 
         raise ReviveError(f"{run_dir / BASE_CARD_FILE}: {error}") from None
     source = best if best is not None else run_dir / STATE_FILE
     try:
-        module.load_state_dict(load_model(best)[0].state_dict() if best is not None else state["G"])
+        if best is not None:
+            module.load_state_dict(load_model(best)[0].state_dict())
+        else:
+            assert state is not None  # the caller passes the saved state or the best model's file
+            module.load_state_dict(state["G"])
     except (KeyError, RuntimeError) as error:
         first = str(error).splitlines()[0]
         raise ReviveError(f"{source}: the saved G does not match the base model's architecture ({first})") from None
@@ -230,6 +234,7 @@ def export_cyclegan(run: Path, name: str, keep_worse: bool = False) -> Path:
     best_path = run_dir / BEST_MODEL_FILE
     if book is not None and book.best_step is not None and not best_path.is_file():
         raise ReviveError(f"{run_dir} lacks {BEST_MODEL_FILE}, the model of its best step ({book.best_step})")
+    measured: tuple[int, dict[str, float] | None] | None
     if book is not None and book.best_step is not None:
         module, steps, better = _module_from(run_dir, base, None, best_path), book.best_step, True
         measured = (book.best_step, book.best)

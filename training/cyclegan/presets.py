@@ -17,6 +17,7 @@ from engine.device import select_device
 from training.cyclegan.config import DEFAULT_PRESET, PRESETS, CycleGANConfig, Preset, make_config, preset_names
 from training.cyclegan.preview import translate_previews
 from training.cyclegan.scores import prepare_photos, score_model
+from training.cyclegan.step import ColorizerG
 from training.cyclegan.trainer import build_networks, load_base
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ def estimate_seconds(config: CycleGANConfig, device: str | None = None, timed_st
         module, card, _ = load_base(config.base)
         networks = build_networks(config, choice.device, module, card)
         centers = getattr(module, "bin_centers", None)
+        assert isinstance(networks.g, ColorizerG)  # build_networks' G is always the colorizer
         networks.g.class_weights = None if centers is None else torch.ones(len(centers), device=choice.device)
         networks.train()
         shape = (config.batch_size, 3, config.size, config.size)
@@ -52,7 +54,7 @@ def estimate_seconds(config: CycleGANConfig, device: str | None = None, timed_st
             if i:
                 times.append(time.perf_counter() - tick)
         per_step = statistics.median(times)
-        previews = ()
+        previews: tuple[tuple[str, np.ndarray], ...] = ()
         if config.preview_count:
             side = config.preview_size
             image = torch.zeros((side, side * 4 // 3 // 16 * 16, 3), dtype=torch.uint8).numpy()

@@ -281,6 +281,7 @@ class HoldoutJudge:
                 except ReviveError as error:
                     raise ReviveError(f"cannot measure the base model again to compare: {error}") from None
         if book is None:
+            assert base_module is not None  # given, or loaded above for want of a score book
             book = ScoreBook(names, score_model(base_module, base_card, photos, device))
         judge = cls(run_dir, base_card, photos, device, book)
         judge._save()

@@ -24,12 +24,14 @@ same cast (a common GAN collapse for colorizers) and is silent otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from engine.errors import ReviveError
+from engine.models.architectures import PredictsAB
 from engine.models.architectures.resnet_generator import AB_SCALE
 from engine.models.architectures.unet_colorizer import UNetColorizer
 from training.colour_classes import colour_class_loss, mean_ab_l1
@@ -70,7 +72,8 @@ class ColorizerG:
     def translate(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """RGB ``(N, 3, H, W)`` in [-1, 1] -> (coloured RGB ``(N, 3, H, W)`` in [-1, 1], a*b* ``(N, 2, h, w)``)."""
         lightness = lab_from_rgb11(rgb)[:, :1]
-        ab = self.module.predict_ab(lightness_input(lightness), self.temperature, self.prior_correction).float()
+        module = cast(PredictsAB, self.module)
+        ab = module.predict_ab(lightness_input(lightness), self.temperature, self.prior_correction).float()
         return rgb11_from_lab(lightness, ab), ab
 
     def paired_loss(self, lab_b: torch.Tensor, cycle_weight: float, regression_weight: float = 0.0) -> torch.Tensor:
@@ -87,7 +90,7 @@ class ColorizerG:
             if regression_weight:
                 loss = loss + regression_weight * mean_ab_l1(logits, lab_b[:, 1:], centers)
             return loss
-        ab = self.module.predict_ab(x, self.temperature, self.prior_correction).float()
+        ab = cast(PredictsAB, self.module).predict_ab(x, self.temperature, self.prior_correction).float()
         if ab.shape[-2:] != lab_b.shape[-2:]:
             ab = F.interpolate(ab, size=lab_b.shape[-2:], mode="bilinear", align_corners=False)
         return cycle_weight * F.l1_loss(ab / AB_SCALE, lab_b[:, 1:] / AB_SCALE)
@@ -170,7 +173,7 @@ class CycleGANNetworks:
 
     def state_dict(self) -> dict:
         """Tensors only (loadable with ``torch.load(weights_only=True)``); pools are not saved."""
-        state = {
+        state: dict[str, Any] = {
             "G": self.g.module.state_dict(),
             "F": self.f.state_dict(),
             "D_A": self.d_a.state_dict(),
@@ -228,7 +231,7 @@ class CycleGANNetworks:
             f_adv = lsgan_loss(self.d_a(fake_a), real=True)
             zero = real_a.new_zeros(())
             identity = F.l1_loss(self.f(real_a).float(), real_a) if config.identity_weight > 0 else zero
-            if self.g.colorizer:
+            if isinstance(self.g, ColorizerG):
                 paired = (
                     self.g.paired_loss(lab_b, config.cycle_weight, config.regression_weight)
                     if config.paired_weight > 0

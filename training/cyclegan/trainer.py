@@ -200,6 +200,7 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
     else:
         _prepare_run(config, run_dir, base_card, base_path, a, b)
         weights = class_weights_for(base_module, b.cache)
+        assert isinstance(networks.g, ColorizerG)  # build_networks' G is always the colorizer
         networks.g.class_weights = None if weights is None else weights.to(device)
     judge = HoldoutJudge.open(
         run_dir,
@@ -224,7 +225,9 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
     else:
         yield from judge.replay()
 
-    step, recent, recent_losses = start_step, [], []
+    step = start_step
+    recent: list[float] = []
+    recent_losses: list[dict[str, float]] = []
     while step < config.steps:
         if cancel.cancelled:
             save_state(state_path, networks, step)
@@ -314,6 +317,7 @@ def _restore(networks: CycleGANNetworks, state: dict, run_dir: Path) -> None:
         if problem:
             log.info("%s: optimizer state: %s", run_dir, problem)
             raise DamagedRun(run_dir)
+    assert isinstance(networks.g, ColorizerG)  # build_networks' G is always the colorizer
     centers = getattr(networks.g.module, "bin_centers", None)
     if centers is not None:
         weights = networks.g.class_weights

@@ -41,7 +41,8 @@ def tuning_split(held_out: list[Path]) -> tuple[list[Path], list[Path]]:
     """(tuning, test) halves of the held-out photos, by a second hash of the file name: the
     detector's threshold rule is chosen on the first, ``benchmarks/restoration.py`` reports on the
     second, so the reported figures come from photos that chose nothing."""
-    tuning, test = [], []
+    tuning: list[Path] = []
+    test: list[Path] = []
     for path in held_out:
         (tuning if hashlib.sha1(path.name.encode("utf-8")).digest()[4] % 2 == 0 else test).append(path)
     return tuning, test

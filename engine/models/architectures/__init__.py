@@ -7,9 +7,9 @@ input ``(N, 1, H, W)`` L*/50 - 1 in [-1, 1], H and W multiples of ``SIZE_MULTIPL
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
+import torch
 from torch import nn
 
 from engine.models.architectures import arguments
@@ -17,7 +17,8 @@ from engine.models.architectures.patchgan import PatchDiscriminator
 from engine.models.architectures.resnet_generator import ResnetGenerator
 from engine.models.architectures.unet_colorizer import UNetColorizer
 
-ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
+# Each class also carries ARGUMENT_RULES, the checks ``check`` applies to a model file's arguments.
+ARCHITECTURES: dict[str, type[UNetColorizer] | type[ResnetGenerator] | type[PatchDiscriminator]] = {
     "unet_colorizer": UNetColorizer,
     "resnet_generator": ResnetGenerator,
     "patch_discriminator": PatchDiscriminator,
@@ -25,6 +26,16 @@ ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
 
 # Architectures a model file may hold for colorization (discriminators only live in training state).
 COLORIZER_ARCHITECTURES = frozenset({"unet_colorizer", "resnet_generator"})
+
+
+class PredictsAB(Protocol):
+    """What every colorizer architecture has besides being an ``nn.Module``, for type checkers
+    (``nn.Module.__getattr__`` is typed "Tensor | Module"): ``typing.cast`` a colorizer's module to
+    it to call ``predict_ab`` (each architecture keeps its own defaults)."""
+
+    def predict_ab(
+        self, lightness: torch.Tensor, temperature: float = ..., prior_correction: float = ...
+    ) -> torch.Tensor: ...
 
 
 def check(name: str, kwargs: Any) -> int:
