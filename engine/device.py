@@ -1,27 +1,31 @@
 """Choosing the compute device and precision: the one place that does it.
 
 ``auto`` prefers CUDA, then Apple's MPS, then the CPU. Half precision is used where the device runs it
-fast: fp16 on CUDA and MPS, bf16 on CPUs with native bf16 instructions (AVX512_BF16 or AMX), else fp32.
+fast: bf16 on CUDA GPUs that support it (fp16 on older ones), fp16 on MPS, bf16 on CPUs with native
+bf16 instructions (AVX512_BF16 or AMX), else fp32. The weights stay fp32: models run under autocast.
+An allocator failure on any device becomes one ``OutOfMemory`` that names the fix (``out_of_memory_as``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from engine.batch.settings import DEVICE_CHOICES
-from engine.errors import DeviceError
+from engine.errors import DeviceError, OutOfMemory
 
 
 @dataclass(frozen=True)
 class DeviceChoice:
     device: torch.device
-    dtype: torch.dtype  # the precision the model runs in (autocast on CPU, weights cast on GPU)
-    description: str  # for people: "NVIDIA H200 (CUDA, fp16)" or "CPU, 2 threads, bf16"
+    dtype: torch.dtype  # the precision the model runs in (autocast on every device; the weights stay fp32)
+    description: str  # for people: "NVIDIA H200 (CUDA, bf16)" or "CPU, 2 threads, bf16"
 
 
 def _mps_available() -> bool:
@@ -87,3 +91,19 @@ def is_out_of_memory(error: BaseException) -> bool:
         return True
     text = str(error).lower()
     return isinstance(error, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+
+
+@contextlib.contextmanager
+def out_of_memory_as(device: torch.device, message: str) -> Iterator[None]:
+    """Inside: an allocator failure (``is_out_of_memory``) becomes ``OutOfMemory(message)``, after
+    the CUDA cache is emptied (so the next, smaller try has the memory). ``message`` names the fix.
+    Any other error goes through untouched; the allocator's own traceback is not shown (``from
+    None``): the message is the whole story for people."""
+    try:
+        yield
+    except RuntimeError as error:
+        if not is_out_of_memory(error):
+            raise
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        raise OutOfMemory(message) from None

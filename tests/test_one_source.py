@@ -137,3 +137,66 @@ def test_read_rgb_turns_the_photo_upright_and_rounds_16_bit(tmp_path):
     assert stored == (40, 20) and image.size == (20, 40)
     Image.fromarray(np.full((8, 8), 65535, np.uint16)).save(tmp_path / "g.png")
     assert np.asarray(read_rgb(tmp_path / "g.png")[0]).min() == 255  # white stays white
+
+
+def test_one_tint_rule_for_the_reader_the_app_and_training(tmp_path):
+    """Photo.tinted is the classifier's "not gray", on the same kind of thumbnail."""
+    import numpy as np
+    from PIL import Image
+
+    from engine.imaging import read_photo
+    from engine.imaging.tint import GRAY_CHROMA, chroma_p95, classify, has_visible_colour
+    from training.data import dataset_check
+
+    assert dataset_check.classify is classify  # the dataset check's name is the engine's rule
+    ramp = np.tile(np.linspace(0, 255, 64), (64, 1))
+    for chroma, kind in ((0, "gray"), (GRAY_CHROMA - 3, "gray"), (40, "tinted")):
+        rgb = np.clip(np.stack([ramp + chroma / 2, ramp, ramp - chroma / 2], axis=2), 0, 255).astype(np.uint8)
+        Image.fromarray(rgb).save(tmp_path / f"{chroma}.png")
+        assert classify(rgb)[0] == kind
+        assert read_photo(tmp_path / f"{chroma}.png").tinted == (kind != "gray") == has_visible_colour(rgb)
+    half = np.zeros((4, 4, 3), np.uint8)
+    half[:2] = (255, 0, 0)
+    assert chroma_p95(half, visible=np.arange(16).reshape(4, 4) >= 8) == 0.0  # the red half is not visible
+    assert chroma_p95(half, visible=np.zeros((4, 4), bool)) == 0.0
+
+
+def test_every_hold_out_rule_draws_on_the_file_name_hash():
+    import hashlib
+
+    from training.data.dataset_check import holdout_order
+    from training.data.photo_folder import is_holdout, name_digest
+    from training.restoration.detector_data import tuning_split
+
+    paths = [Path(f"/a{i}/photo_{i}.jpg") for i in range(200)]
+    assert name_digest(Path("/x/y.jpg")) == name_digest(Path("/elsewhere/y.jpg"))
+    assert name_digest(Path("y.jpg")) == hashlib.sha1(b"y.jpg").digest()
+    held = [p for p in paths if is_holdout(p)]
+    assert held == [p for p in paths if int.from_bytes(name_digest(p)[:4], "big") % 100 < 3]
+    assert holdout_order(paths) == sorted(paths, key=lambda p: (name_digest(p), str(p)))
+    tuning, test = tuning_split(paths)
+    assert tuning == [p for p in paths if name_digest(p)[4] % 2 == 0] and len(tuning) + len(test) == len(paths)
+
+
+def test_out_of_memory_is_translated_in_one_place():
+    import pytest
+    import torch
+
+    from engine.device import out_of_memory_as
+    from engine.errors import OutOfMemory
+
+    with pytest.raises(OutOfMemory, match="try a smaller size") as caught:
+        with out_of_memory_as(torch.device("cpu"), "out of memory: try a smaller size"):
+            raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 10 GB")
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        with out_of_memory_as(torch.device("cpu"), "unused"):
+            raise RuntimeError("shape mismatch")
+    with out_of_memory_as(torch.device("cpu"), "unused"):
+        pass
+    copies = []
+    for package in ("engine", "training", "gui"):
+        for path in (REPO / package).rglob("*.py"):
+            if path != REPO / "engine" / "device.py" and "empty_cache()" in path.read_text(encoding="utf-8"):
+                copies.append(str(path.relative_to(REPO)))
+    assert not copies, f"out-of-memory handling outside engine.device: {copies}"

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 from spandrel import ModelDescriptor
 
-from engine.device import DeviceChoice, is_out_of_memory, select_device
-from engine.errors import ModelFileError, ModelNotFound, OutOfMemory, UnsupportedImage
+from engine.device import DeviceChoice, out_of_memory_as, select_device
+from engine.errors import ModelFileError, ModelNotFound, UnsupportedImage
 from engine.external import loading, store
 from engine.external.card import ExternalCard, require_task
 from engine.models.registry import model_name_problem
@@ -171,14 +171,10 @@ def running(loaded: LoadedModel, what: str, fix: str = ""):
     """Run the model inside: autocast in ``loaded.dtype`` (off for fp32), and an allocator failure
     turned into OutOfMemory naming ``what`` ran out and ``fix`` (plus the CPU, when not on it)."""
     device = loaded.device.device
-    try:
-        with torch.autocast(device.type, dtype=loaded.dtype, enabled=loaded.dtype != torch.float32):
-            yield
-    except RuntimeError as error:
-        if not is_out_of_memory(error):
-            raise
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
-        fixes = [f for f in (fix, "the CPU (--device cpu)" if device.type != "cpu" else "") if f]
-        advice = f": try {' or '.join(fixes)}" if fixes else " (close other programs, or use a computer with more)"
-        raise OutOfMemory(f"out of memory on {loaded.device.description} for {what}{advice}") from None
+    fixes = [f for f in (fix, "the CPU (--device cpu)" if device.type != "cpu" else "") if f]
+    advice = f": try {' or '.join(fixes)}" if fixes else " (close other programs, or use a computer with more)"
+    with (
+        out_of_memory_as(device, f"out of memory on {loaded.device.description} for {what}{advice}"),
+        torch.autocast(device.type, dtype=loaded.dtype, enabled=loaded.dtype != torch.float32),
+    ):
+        yield

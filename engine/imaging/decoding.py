@@ -33,6 +33,7 @@ from PIL import (  # importing a plugin registers its reader in Image.OPEN, used
 from PIL.ExifTags import IFD, Base
 
 from engine.errors import ImageTooLarge, UnsupportedImage, first_line, printable
+from engine.imaging.tint import has_visible_colour
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,7 @@ _LOW_BIT_GRAY = {"L;2": 85, "L;4": 17}
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, struct.error, zlib.error)
 _EXIF_ERRORS = (OSError, SyntaxError, ValueError, KeyError, TypeError, struct.error)
 
-_TINT_SIDE = 64  # tint is judged on a thumbnail about this many pixels across
-_TINT_CHROMA = 6  # 95th percentile of max(R,G,B) - min(R,G,B) at or above this: tinted
+_TINT_SIDE = 64  # tint is judged on a thumbnail about this many pixels across (engine.imaging.tint)
 
 # EXIF Orientation -> the transpose that shows the photo upright (as ImageOps.exif_transpose).
 _TRANSPOSE = {
@@ -288,14 +288,11 @@ def _luma16(im: Image.Image) -> Image.Image:
 
 
 def _is_tinted(colour: Image.Image) -> bool:
-    """True when a box-filtered thumbnail shows visible colour (95th-percentile chroma >= 6)."""
+    """True when a box-filtered thumbnail shows visible colour (``engine.imaging.tint.has_visible_colour``)."""
     factor = max(1, max(colour.size) // _TINT_SIDE)
     small = np.asarray(colour.reduce(factor) if factor > 1 else colour, dtype=np.int16)
-    rgb = small[..., :3]
-    chroma = rgb.max(axis=2) - rgb.min(axis=2)
-    if small.shape[2] == 4:
-        chroma = chroma[small[..., 3] >= 128]  # colour under transparency is not seen
-    return chroma.size > 0 and float(np.percentile(chroma, 95)) >= _TINT_CHROMA
+    visible = small[..., 3] >= 128 if small.shape[2] == 4 else None  # colour under transparency is not seen
+    return has_visible_colour(small[..., :3], visible)
 
 
 def _read_exif(im: Image.Image, name: str) -> tuple[bytes | None, int]:

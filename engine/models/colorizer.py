@@ -23,8 +23,7 @@ from PIL import Image
 
 from engine.batch.settings import DEFAULT_SETTINGS, ColorizeSettings
 from engine.color import gray_to_lightness, lab_to_rgb, rgb_to_ycbcr_chroma
-from engine.device import DeviceChoice, is_out_of_memory, select_device
-from engine.errors import OutOfMemory
+from engine.device import DeviceChoice, out_of_memory_as, select_device
 from engine.hints.schema import HintError, PhotoHints, adjust_ab, hint_marks, render_hints
 from engine.models.ab_bins import annealed_mean
 from engine.models.architectures import PredictsAB
@@ -148,7 +147,8 @@ class Colorizer:
                 x[:, 1:, h:, :] = 0
                 x[:, 1:, :, w:] = 0
         device = self.device.device
-        try:
+        advice = f"out of memory on {self.device.description} at render size {min(h, w)}: try a smaller render size"
+        with out_of_memory_as(device, advice if device.type == "cpu" else f"{advice}, or the CPU (--device cpu)"):
             x = x.to(device)
             if device.type == "cpu":
                 x = x.contiguous(memory_format=torch.channels_last)
@@ -163,15 +163,6 @@ class Colorizer:
             rows = math.ceil(h * raw.shape[-2] / x.shape[-2])
             cols = math.ceil(w * raw.shape[-1] / x.shape[-1])
             return raw[..., :rows, :cols].float().cpu()
-        except RuntimeError as error:
-            if is_out_of_memory(error):
-                if device.type == "cuda":
-                    torch.cuda.empty_cache()
-                raise OutOfMemory(
-                    f"out of memory on {self.device.description} at render size {min(h, w)}: "
-                    "try a smaller render size, or the CPU (--device cpu)"
-                ) from None
-            raise
 
     def decode(
         self,

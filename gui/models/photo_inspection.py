@@ -17,8 +17,8 @@ import numpy as np
 from engine.hints.schema import PhotoHints, ReferenceStats, reference_stats
 from engine.hints.store import HintStore
 from engine.imaging import read_preview_rgb
+from engine.imaging.tint import classify
 from gui.models.photo_session import any_saved_hints
-from training.data.dataset_check import classify
 
 INSPECT_SIDE = 128  # the thumbnail's long side (the list shows it at half that)
 

@@ -15,6 +15,7 @@ from engine.batch.folder_scan import scan_folder
 from engine.hints.schema import ColourAdjust, PhotoHints, ReferenceStats
 from engine.hints.store import HintStore
 from engine.imaging import is_image_path
+from gui.models.restoration_choice import AppliedRestoration
 from gui.models.tuning import Tuning
 
 
@@ -69,7 +70,7 @@ class PhotoEntry:
     message: str = ""  # the failure reason, or a detail such as the time taken
     cache_path: Path | None = None  # the full-resolution result (.npy), once done
     full_size: tuple[int, int] | None = None
-    kind: str | None = None  # "gray", "tinted" or "colour" (training.data.dataset_check.classify), once looked at
+    kind: str | None = None  # "gray", "tinted" or "colour" (engine.imaging.tint.classify), once looked at
     colour_choice: ColourChoice | None = None  # for a colour photo, once the user said
     hints: PhotoHints | None = None  # given to the colorizer with this photo (``photo_hints``)
     saved_hints: PhotoHints | None = None  # the user's own, saved for this photo (engine.hints.store)
@@ -77,6 +78,7 @@ class PhotoEntry:
     made_with: Tuning | None = None  # the settings of the result on show
     render_size: int = 0  # the render size that result used
     saving: int = 0  # generation of a re-tune whose full-resolution result is being saved (0: none)
+    restoration: AppliedRestoration | None = None  # its repair before colour (the Restore tab), once applied
 
 
 @dataclass

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from engine.errors import ReviveError
-from training.data.dataset_check import classify
+from engine.imaging.tint import classify
 from training.data.photo_folder import load_square_cache
 
 log = logging.getLogger(__name__)

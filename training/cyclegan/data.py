@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +18,12 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from engine.cancel import CancelToken
 from engine.errors import ReviveError
+from engine.imaging.tint import classify
 from training.cyclegan.parts import uint8_to_rgb11
-from training.data.dataset_check import choose_holdout, classify, holdout_order, list_images
-from training.data.photo_folder import open_rgb, square
+from training.data.dataset_check import choose_holdout, holdout_order, list_images
+from training.data.photo_folder import map_files, open_rgb, square
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +66,15 @@ def load_domain(
     holdout_image: Callable[[Path], np.ndarray | None] | None = None,
     colour_only: bool = False,
     workers: int = 2,
+    cancel: CancelToken | None = None,
 ) -> DomainData:
     """Load a folder's training cache and its held-out photos; ReviveError when too little is readable.
 
     ``holdout`` photos (default ``config.preview_count``) are held out, each loaded by
     ``holdout_image(path)`` (default: ``preview_image`` at ``config.preview_size``; None = unreadable,
     the next one in hash order is taken instead). ``colour_only``: gray and tinted photos
-    (``dataset_check.classify``) are not trained on: as colour targets they teach gray or sepia."""
+    (``engine.imaging.tint.classify``) are not trained on: as colour targets they teach gray or sepia.
+    ``Cancelled`` as soon as ``cancel`` is set (checked before each file is read)."""
     paths = list_images(folder)
     if not paths:
         raise ReviveError(f"no photos found in the {role} folder {folder}")
@@ -84,15 +87,16 @@ def load_domain(
     for path in holdout_order(paths):
         if len(previews) >= wanted:
             break
+        if cancel is not None:
+            cancel.raise_if_cancelled()
         image = load(path)
         if image is not None:
             previews.append((path.name, image))
             held.append(path)
     kept = set(held)
     train = sorted([p for p in holdout_order(paths) if p not in kept][: config.max_images])
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        squares = pool.map(lambda p: square(p, config.cache_size), train)
-        loaded = [(p, im) for p, im in zip(train, squares, strict=True) if im is not None]
+    squares = map_files(lambda p: square(p, config.cache_size), train, workers, cancel)
+    loaded = [(p, im) for p, im in zip(train, squares, strict=True) if im is not None]
     if colour_only:
         kept_colour = [(p, im) for p, im in loaded if classify(im)[0] == "colour"]
         if len(kept_colour) < len(loaded):

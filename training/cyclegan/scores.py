@@ -35,12 +35,12 @@ from engine.atomic_files import write_text_atomically
 from engine.device import DeviceChoice
 from engine.errors import ReviveError, UnsupportedImage
 from engine.imaging import read_preview_rgb
+from engine.imaging.tint import classify
 from engine.metrics import colourfulness, gray_copy, score, summarize
 from engine.models.colorizer import Colorizer
 from engine.models.files import ModelCard, load_model, save_model
 from training.cyclegan.config import BEST_MODEL_FILE, SCORES_FILE
 from training.cyclegan.events import HoldoutScored
-from training.data.dataset_check import classify
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class ScoringPhoto:
 
 def scoring_image(path: Path, side: int) -> np.ndarray | None:
     """A colour photo, upright, long side at most ``side``: ``(h, w, 3)`` uint8 sRGB; None when the
-    engine's reader refuses it or it is gray or tinted (``dataset_check.classify``: its colours say
+    engine's reader refuses it or it is gray or tinted (``engine.imaging.tint.classify``: its colours say
     nothing about a colorizer), so the next photo in hash order is held out instead."""
     try:
         image = read_preview_rgb(path, side)

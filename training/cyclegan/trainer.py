@@ -36,8 +36,8 @@ from torch import nn
 
 from engine.atomic_files import atomic_file, write_text_atomically
 from engine.cancel import CancelToken
-from engine.device import is_out_of_memory, select_device
-from engine.errors import OutOfMemory, ReviveError
+from engine.device import out_of_memory_as, select_device
+from engine.errors import ReviveError
 from engine.models.architectures import build
 from engine.models.files import ModelCard, load_model
 from engine.models.registry import resolve_model
@@ -181,7 +181,7 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
         base_module, base_card, base_path = _saved_base(run_dir)
     else:
         base_module, base_card, base_path = load_base(config.base)
-    a = load_domain(config.old, config, "old")
+    a = load_domain(config.old, config, "old", cancel=cancel)  # Stop while loading: Cancelled at once
     # The colour folder's held-out photos are the ones the fine-tune is measured on.
     b = load_domain(
         config.color,
@@ -190,6 +190,7 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
         holdout=config.score_count,
         holdout_image=lambda p: scoring_image(p, config.score_side),
         colour_only=True,
+        cancel=cancel,
     )
     run_dir.mkdir(parents=True, exist_ok=True)
     networks = build_networks(config, device, base_module, base_card)
@@ -225,6 +226,10 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
     else:
         yield from judge.replay()
 
+    out_of_memory = (
+        f"out of memory on {choice.description} at {config.size} px crops, batch {config.batch_size}:"
+        " try a smaller size or batch, a smaller preset, or the CPU (--device cpu)"
+    )
     step = start_step
     recent: list[float] = []
     recent_losses: list[dict[str, float]] = []
@@ -239,26 +244,18 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
         tick = time.monotonic()
         real_a = make_batch(cache_a, config, step, salt=0).to(device)
         real_b = make_batch(cache_b, config, step, salt=1, weights=weights_b).to(device)
-        try:
-            losses = networks.step(
-                real_a,
-                real_b,
-                config,
-                learning_rate_factor(step, config.steps, config.decay_start),
-                dtype,
-                adversarial_factor(step, config.adversarial_warmup),
-            )
-        except ReviveError as error:
-            raise ReviveError(f"at step {step}: {error}") from None
-        except RuntimeError as error:
-            if not is_out_of_memory(error):
-                raise
-            if device.type == "cuda":
-                torch.cuda.empty_cache()
-            raise OutOfMemory(
-                f"out of memory on {choice.description} at {config.size} px crops, batch {config.batch_size}:"
-                " try a smaller size or batch, a smaller preset, or the CPU (--device cpu)"
-            ) from None
+        with out_of_memory_as(device, out_of_memory):
+            try:
+                losses = networks.step(
+                    real_a,
+                    real_b,
+                    config,
+                    learning_rate_factor(step, config.steps, config.decay_start),
+                    dtype,
+                    adversarial_factor(step, config.adversarial_warmup),
+                )
+            except ReviveError as error:
+                raise ReviveError(f"at step {step}: {error}") from None
         step += 1
         recent = (recent + [time.monotonic() - tick])[-RECENT:]
         recent_losses = (recent_losses + [losses])[-RECENT:]

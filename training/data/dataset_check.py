@@ -6,12 +6,8 @@ keeps its Next button off); ``warnings`` are for the user to judge.
 
 Each image is read once: its bytes are hashed (exact duplicates) and decoded as a small thumbnail
 (JPEG draft mode: decoding at 1/2..1/8 scale, so a folder of thousands takes seconds), from which
-come an average hash (near duplicates) and the kind of photo:
-- ``gray``: the 95th percentile of per-pixel chroma (max - min of R, G, B, 0..255) is under 10;
-- ``tinted`` (sepia, cyanotype...): chroma present but the hue nearly constant (the chroma-weighted
-  mean resultant length of the hue angle in the opponent plane is at least 0.97) and the opponent
-  channels a linear function of lightness (residual under 10 levels);
-- ``colour``: everything else.
+come an average hash (near duplicates) and the kind of photo (gray, tinted or colour: the one rule
+of ``engine.imaging.tint.classify``).
 
 Held-out photos (``holdout``) are chosen by a hash of the file name, among readable files: the same on
 every machine and run. The trainer uses the same rule (``choose_holdout``) and never trains on them;
@@ -33,18 +29,15 @@ from engine.batch.folder_scan import list_images as folder_images
 from engine.cancel import CancelToken
 from engine.errors import ImageTooLarge, UnsupportedImage
 from engine.imaging import read_rgb
-from training.data.photo_folder import map_files
+from engine.imaging.tint import KINDS, classify
+from training.data.photo_folder import map_files, name_digest
 
 log = logging.getLogger(__name__)
 
 MIN_IMAGES = 8  # fewer is an error
 FEW_IMAGES = 50  # fewer is a warning
 THUMBNAIL = 64
-GRAY_CHROMA = 10.0  # JPEG chroma noise in a gray photo reaches about 8
-TINT_CONCENTRATION = 0.97
-TINT_RESIDUAL = 10.0  # 0..255 levels
 HOLDOUT = 4
-KINDS = ("gray", "tinted", "colour")
 
 
 @dataclass(frozen=True)
@@ -112,7 +105,7 @@ def list_images(folder: Path) -> list[Path]:
 
 def holdout_order(paths: list[Path]) -> list[Path]:
     """``paths`` ordered by a hash of the file name (stable across machines): the first ones are held out."""
-    return sorted(paths, key=lambda p: (hashlib.sha1(p.name.encode("utf-8")).digest(), str(p)))
+    return sorted(paths, key=lambda p: (name_digest(p), str(p)))
 
 
 def choose_holdout(readable: list[Path], count: int = HOLDOUT) -> tuple[Path, ...]:
@@ -120,32 +113,6 @@ def choose_holdout(readable: list[Path], count: int = HOLDOUT) -> tuple[Path, ..
     if len(readable) < MIN_IMAGES:
         count = min(count, max(0, len(readable) - 2))
     return tuple(holdout_order(readable)[:count])
-
-
-def classify(thumbnail: np.ndarray) -> tuple[str, float]:
-    """Kind of photo from a thumbnail ``(h, w, 3)`` uint8 sRGB: (``gray``/``tinted``/``colour``, chroma p95)."""
-    rgb = thumbnail.astype(np.float32)
-    chroma = rgb.max(axis=2) - rgb.min(axis=2)
-    p95 = float(np.percentile(chroma, 95))
-    if p95 < GRAY_CHROMA:
-        return "gray", p95
-    r, g, b = rgb[..., 0].ravel(), rgb[..., 1].ravel(), rgb[..., 2].ravel()
-    # Opponent plane (red-green, yellow-blue); the hue is the angle, weighted by chroma.
-    o1 = r - g
-    o2 = 0.5 * (r + g) - b
-    total = float(np.hypot(o1, o2).sum())
-    concentration = float(np.hypot(o1.sum(), o2.sum()) / total) if total > 0 else 1.0
-    if concentration < TINT_CONCENTRATION:
-        return "colour", p95
-    # One hue can also be a colour photo of one colour (a sunset, a forest); a tint follows the
-    # lightness: the opponent channels are a linear function of it, up to a small residual.
-    lightness = (r + g + b) / 3.0
-    design = np.stack((lightness, np.ones_like(lightness)), axis=1)
-    residual = 0.0
-    for channel in (o1, o2):
-        coefficients, *_ = np.linalg.lstsq(design, channel, rcond=None)
-        residual = max(residual, float(np.std(channel - design @ coefficients)))
-    return ("tinted" if residual < TINT_RESIDUAL else "colour"), p95
 
 
 def _average_hash(thumbnail: np.ndarray) -> int:

@@ -25,10 +25,16 @@ log = logging.getLogger(__name__)
 HOLDOUT_PERCENT = 3
 
 
+def name_digest(path: Path) -> bytes:
+    """The SHA-1 of a file's name (not its folder or bytes): the one hash every hold-out rule is
+    drawn from (``is_holdout``, ``dataset_check.holdout_order``, the detector's tuning split), so a
+    split is the same on every machine and run, wherever the folder is."""
+    return hashlib.sha1(Path(path).name.encode("utf-8")).digest()
+
+
 def is_holdout(path: Path, percent: int = HOLDOUT_PERCENT) -> bool:
     """True for the stable held-out share of a folder (by a hash of the file name)."""
-    digest = hashlib.sha1(path.name.encode("utf-8")).digest()
-    return int.from_bytes(digest[:4], "big") % 100 < percent
+    return int.from_bytes(name_digest(path)[:4], "big") % 100 < percent
 
 
 def list_photos(folder: Path) -> list[Path]:

@@ -9,7 +9,6 @@ photos, not to mark grain. ``undamaged_share`` of the crops stay clean, with an 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import cv2
 import numpy as np
 
 from engine.restoration.damage import DamageSettings, add_grain, damage_photo, jpeg_roundtrip
-from training.data.photo_folder import load_square_cache
+from training.data.photo_folder import load_square_cache, name_digest
 
 
 def luma_of(rgb: np.ndarray) -> np.ndarray:
@@ -44,7 +43,7 @@ def tuning_split(held_out: list[Path]) -> tuple[list[Path], list[Path]]:
     tuning: list[Path] = []
     test: list[Path] = []
     for path in held_out:
-        (tuning if hashlib.sha1(path.name.encode("utf-8")).digest()[4] % 2 == 0 else test).append(path)
+        (tuning if name_digest(path)[4] % 2 == 0 else test).append(path)
     return tuning, test
 
 
