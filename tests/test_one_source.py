@@ -135,8 +135,8 @@ def test_read_rgb_turns_the_photo_upright_and_rounds_16_bit(tmp_path):
     Image.new("RGB", (40, 20), (200, 10, 10)).save(tmp_path / "r.jpg", exif=exif)
     image, stored = read_rgb(tmp_path / "r.jpg")
     assert stored == (40, 20) and image.size == (20, 40)
-    Image.fromarray(np.full((8, 8), 65535, np.uint16)).save(tmp_path / "g.png")
-    assert np.asarray(read_rgb(tmp_path / "g.png")[0]).min() == 255  # white stays white
+    Image.fromarray(np.full((8, 8), 32768, np.uint16)).save(tmp_path / "g.png")
+    assert np.asarray(read_rgb(tmp_path / "g.png")[0]).max() == 128  # mid-gray, not clipped to white
 
 
 def test_one_tint_rule_for_the_reader_the_app_and_training(tmp_path):
