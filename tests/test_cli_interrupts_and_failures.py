@@ -17,27 +17,11 @@ import engine.imaging
 import main
 from engine.errors import OutputError
 from engine.models import registry as model_registry
-from tests.helpers import install_model, torch_threads, write_gray_photo
+from engine.version import app_version
+from tests.helpers import write_gray_photo
 from tests.test_hostile_inputs import _start, _wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    with torch_threads(1):
-        yield
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    install_model(home, "tiny", render_size=64)
-    shipped = tmp_path / "shipped"
-    shipped.mkdir()
-    monkeypatch.setenv("REVIVE_HOME", str(home))
-    monkeypatch.setattr(model_registry, "shipped_models_dir", lambda: shipped)
-    return home
 
 
 def test_a_writer_failure_for_one_photo_fails_that_photo_only(home, tmp_path, monkeypatch, capsys):
@@ -63,6 +47,7 @@ def test_a_writer_failure_for_one_photo_fails_that_photo_only(home, tmp_path, mo
     assert by_name["b.png"]["status"] == "failed" and "disk full (simulated)" in json.dumps(by_name["b.png"])
     assert by_name["a.png"]["status"] == by_name["c.png"]["status"] == "done"
     assert report["counts"] == {"done": 2, "skipped": 0, "failed": 1}
+    assert report["revive_version"] == app_version()
     assert not list(out.glob(".*.part"))
 
 

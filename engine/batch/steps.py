@@ -20,6 +20,7 @@ from engine.atomic_files import remove_stale_parts, write_text_atomically
 from engine.batch.ledger import OutputLedger
 from engine.batch.plan import REPORT_NAME, BatchOptions, BatchPlan, Job
 from engine.errors import OutputError
+from engine.version import app_version
 
 if TYPE_CHECKING:  # torch: only the runners that colorize import it
     from engine.imaging import Photo
@@ -156,6 +157,7 @@ def write_report(
     further top-level keys (a cluster run says where it ran). Returns the latest report's path, or
     None when neither could be written (a warning says why)."""
     report = {
+        "revive_version": app_version(),
         "started": began_at.isoformat(timespec="seconds"),
         "seconds": round(seconds, 3),
         "cancelled": cancelled,

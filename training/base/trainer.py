@@ -44,6 +44,7 @@ from engine.models.architectures.unet_colorizer import UNetColorizer
 from engine.models.files import ModelCard, save_model
 from engine.models.registry import is_shipped_name, user_model_path
 from engine.paths import runs_dir
+from engine.version import app_version
 from training.base.config import BaseTrainingConfig
 from training.base.data import load_photo_cache
 from training.colour_classes import colour_class_loss, mean_ab_l1, rebalancing_weights
@@ -397,6 +398,7 @@ def _card(
                 if k not in ("run_dir", "resume", "force")
             },
             "steps_done": step,
+            "revive_version": app_version(),
             "loss": f"class-rebalanced soft colour classification (lambda {config.rebalance_lambda}, 5 neighbours,"
             f" sigma 5) + {config.regression_weight} x L1 of the mean a*b*",
             "decoding": "chosen on photos never trained on (training.decoding_sweep)",

@@ -29,6 +29,7 @@ from engine.errors import ReviveError
 from engine.models.architectures import build
 from engine.models.files import ModelCard, load_model, save_model
 from engine.models.registry import user_model_path
+from engine.version import app_version
 from training.cyclegan.config import (
     BASE_CARD_FILE,
     BEST_MODEL_FILE,
@@ -280,6 +281,7 @@ def export_cyclegan(run: Path, name: str, keep_worse: bool = False) -> Path:
             **config.options(),
             "method": "CycleGAN (Zhu et al. 2017) with a paired colour term on gray copies of the colour photos",
             "steps_done": steps,
+            "revive_version": app_version(),
             "old_folder": old_folder,
             "color_folder": color_folder,
             "old_images": dataset["old_images"],
