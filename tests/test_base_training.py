@@ -20,7 +20,7 @@ from engine.device import select_device
 from engine.errors import ReviveError
 from engine.models.colorizer import Colorizer
 from engine.models.files import load_model
-from tests.helpers import gradient_luma, torch_threads
+from tests.helpers import gradient_luma
 from training.base.config import BaseTrainingConfig
 from training.base.trainer import train_base
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted, ValidationDone
@@ -72,14 +72,6 @@ def _run(config: BaseTrainingConfig, cancel_after: int | None = None) -> list[ob
 
 def _losses(events) -> dict[int, float]:
     return {e.step: e.losses["colour_classes"] for e in events if isinstance(e, StepDone)}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """At this size a step is pure overhead: two threads waiting on each other on a busy machine
-    made a 10-step run take a minute instead of a second."""
-    with torch_threads(1):
-        yield
 
 
 @pytest.fixture(scope="module")

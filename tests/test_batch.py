@@ -13,13 +13,7 @@ from engine.batch.plan import REPORT_NAME, BatchOptions, plan_batch
 from engine.batch.run import BatchFinished, BatchStarted, JobDone, JobFailed, JobSkipped, JobStarted, run_batch
 from engine.cancel import CancelToken
 from engine.errors import ReviveError
-from tests.helpers import cpu_colorizer, torch_threads, write_gray_photo
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    with torch_threads(1):
-        yield
+from tests.helpers import cpu_colorizer, write_gray_photo
 
 
 @pytest.fixture(scope="module")

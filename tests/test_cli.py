@@ -12,27 +12,9 @@ from PIL import Image
 
 import main
 from engine.models import registry as model_registry
-from tests.helpers import install_model, torch_threads, write_gray_photo
+from tests.helpers import install_model, write_gray_photo
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    with torch_threads(1):
-        yield
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    """REVIVE_HOME with the tiny model installed; no shipped models."""
-    home = tmp_path / "home"
-    install_model(home, "tiny", render_size=64)
-    shipped = tmp_path / "shipped"
-    shipped.mkdir()
-    monkeypatch.setenv("REVIVE_HOME", str(home))
-    monkeypatch.setattr(model_registry, "shipped_models_dir", lambda: shipped)
-    return home
 
 
 @pytest.fixture

@@ -32,15 +32,9 @@ from engine.cluster.run import (
 )
 from engine.cluster.worker import ColorizeWorker, ReachCheck, unreachable_message
 from engine.errors import ClusterError
-from tests.helpers import install_model, torch_threads, write_gray_photo
+from tests.helpers import install_model, write_gray_photo
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    with torch_threads(1):
-        yield
 
 
 @pytest.fixture(scope="module")

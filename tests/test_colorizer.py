@@ -25,7 +25,6 @@ from tests.helpers import (
     cpu_colorizer,
     gradient_luma,
     install_model,
-    torch_threads,
 )
 
 
@@ -39,12 +38,6 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
 def _unclipped(rgb: np.ndarray) -> np.ndarray:
     peak = np.iinfo(rgb.dtype).max
     return ((rgb > 0) & (rgb < peak)).all(axis=2)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    with torch_threads(1):
-        yield
 
 
 @pytest.fixture(scope="module")

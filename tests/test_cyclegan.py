@@ -14,12 +14,14 @@ from PIL import Image
 from engine.cancel import CancelToken
 from engine.device import select_device
 from engine.errors import ReviveError
+from engine.models.card import read_card
 from engine.models.architectures.resnet_generator import ResnetGenerator
 from engine.models.architectures.unet_colorizer import UNetColorizer
 from engine.models.colorizer import Colorizer
 from engine.models.files import ModelCard, load_model, save_model
 from engine.models.registry import model_name_problem, user_model_path
 from engine.paths import runs_dir
+from engine.version import app_version
 from training.cyclegan.config import CycleGANConfig, load_run_config
 from training.cyclegan.data import make_batch
 from training.cyclegan.events import PreviewReady
@@ -31,14 +33,6 @@ from training.cyclegan.trainer import train_cyclegan
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted
 
 BASE = "tiny-base"
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def write_photos(folder: Path, count: int, kind: str, seed: int = 0, size=(40, 48)) -> list[Path]:
@@ -172,6 +166,7 @@ def test_training_runs_both_cycles_previews_and_exports_a_usable_model(folders, 
 
     module, card = load_model(finished.model_path)
     assert card.base_model == BASE and card.training["steps_done"] == 4 and card.training["preset"] == "tiny"
+    assert card.training["revive_version"] == app_version()
     assert "CycleGAN" in card.description and "old" in card.trained_on
     luma = (np.arange(50 * 70) % 256).astype(np.uint8).reshape(50, 70)
     rgb = Colorizer(module, card, select_device("cpu", "fp32")).colorize(luma)
@@ -205,6 +200,22 @@ def test_cancel_stops_within_a_step_and_resume_continues(folders, scripted_score
     # Export afterwards, from the run folder, works like the automatic one.
     path = export_cyclegan(config.resolved_run_dir(), "later", keep_worse=True)
     assert load_model(path)[1].training["steps_done"] == 4
+
+
+def test_each_checkpoint_saves_g_alone_so_export_needs_no_training_state(folders):
+    config = tiny_config(folders, name=None, steps=3, checkpoint_every=2)
+    list(train_cyclegan(config))
+    run_dir = config.resolved_run_dir()
+    assert read_card(run_dir / "latest.safetensors").training["step"] == 3  # the last checkpoint
+    state_bytes = (run_dir / "state.pt").read_bytes()
+    (run_dir / "state.pt").write_bytes(b"not needed")  # export must not read it
+    from_latest = load_model(export_cyclegan(run_dir, "from-latest", keep_worse=True))
+    (run_dir / "state.pt").write_bytes(state_bytes)
+    (run_dir / "latest.safetensors").unlink()  # a run saved before G had its own file
+    from_state = load_model(export_cyclegan(run_dir, "from-state", keep_worse=True))
+    assert from_latest[1].training["steps_done"] == from_state[1].training["steps_done"] == 3
+    weights = from_state[0].state_dict()
+    assert all(torch.equal(v, weights[k]) for k, v in from_latest[0].state_dict().items())
 
 
 def test_batches_are_a_function_of_the_step(folders):

@@ -18,7 +18,7 @@ import training.cyclegan.trainer as trainer
 from engine.cancel import CancelToken
 from engine.models.registry import user_model_path
 from engine.paths import runs_dir
-from tests.test_cyclegan import BASE, folders, home, one_thread, scripted_scores, tiny_config  # noqa: F401 (fixtures)
+from tests.test_cyclegan import BASE, folders, home, scripted_scores, tiny_config  # noqa: F401 (fixtures)
 from training.cli import train as train_command
 from training.cyclegan.config import STATE_FILE
 from training.cyclegan.export import load_run_state

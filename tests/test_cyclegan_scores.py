@@ -23,7 +23,6 @@ from tests.test_cyclegan import (  # noqa: F401 (fixtures)
     fake_summary,
     folders,
     home,
-    one_thread,
     scripted_scores,
     tiny_config,
     write_photos,

@@ -61,12 +61,6 @@ from engine.models.colorizer import Colorizer
 from tests.helpers import gradient_luma, install_model, torch_threads, write_gray_photo
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    with torch_threads(1):
-        yield
-
-
 @pytest.fixture
 def home(tmp_path, monkeypatch):
     """An empty REVIVE_HOME and an empty shipped-models folder."""

@@ -32,17 +32,10 @@ from tests.helpers import (
     gradient_luma,
     install_model,
     tiny_module,
-    torch_threads,
     write_gray_photo,
 )
 
 RED = "#b02020"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    with torch_threads(1):
-        yield
 
 
 # ------------------------------------------------------------------------------------ schema

@@ -23,29 +23,19 @@ import main
 from engine.batch import plan as batch_plan
 from engine.models import registry as model_registry
 from engine.models.card import CARD_KEY
-from tests.helpers import install_model, tiny_card, tiny_module, torch_threads, write_gray_photo
+from tests.helpers import install_model, tiny_card, tiny_module, write_gray_photo
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    with torch_threads(1):
-        yield
-
-
 @pytest.fixture
-def home(tmp_path, monkeypatch):
-    """REVIVE_HOME with a tiny user model; a shipped folder with a tiny 'revive-base'."""
-    home = tmp_path / "home"
-    install_model(home, "tiny", render_size=64)
-    shipped = tmp_path / "shipped"
-    install_model(shipped.parent / "shipped-home", "revive-base", render_size=64)
-    shipped.mkdir()
-    for path in (shipped.parent / "shipped-home" / "models").iterdir():
+def home(home, tmp_path):
+    """The shared ``home`` (tests/conftest.py: REVIVE_HOME with a tiny user model), and a tiny
+    'revive-base' in its shipped folder."""
+    shipped = model_registry.shipped_models_dir()
+    install_model(tmp_path / "shipped-home", "revive-base", render_size=64)
+    for path in (tmp_path / "shipped-home" / "models").iterdir():
         path.rename(shipped / path.name)
-    monkeypatch.setenv("REVIVE_HOME", str(home))
-    monkeypatch.setattr(model_registry, "shipped_models_dir", lambda: shipped)
     return home
 
 
@@ -330,7 +320,7 @@ def test_sigterm_and_ctrl_c_stop_cleanly_with_a_report(home, many_photos, tmp_pa
     out = tmp_path / "out"
     process = _start(["colorize", str(many_photos), "-o", str(out)], home, model_registry.shipped_models_dir())
     _wait_for(process, "Model ")
-    time.sleep(0.5)
+    _wait_for(process, "0/120 (")  # the first progress line: the batch runs, Ctrl+C handled as a stop
     process.send_signal(sig)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
@@ -346,7 +336,7 @@ def test_a_second_ctrl_c_quits_at_once(home, many_photos, tmp_path):
         ["colorize", str(many_photos), "-o", str(tmp_path / "out")], home, model_registry.shipped_models_dir()
     )
     _wait_for(process, "Model ")
-    time.sleep(0.5)
+    _wait_for(process, "0/120 (")  # the first progress line: the batch runs, Ctrl+C handled as a stop
     process.send_signal(signal.SIGINT)
     _wait_for(process, "press Ctrl+C again")
     process.send_signal(signal.SIGINT)

@@ -20,13 +20,7 @@ from engine.models import files as model_file
 from engine.models import registry as model_registry
 from engine.models.files import ModelCard, load_model, read_card, save_model
 from engine.models.registry import list_models, resolve_model, user_model_path
-from tests.helpers import assert_close, install_model, tiny_card, tiny_module, torch_threads
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    with torch_threads(1):
-        yield
+from tests.helpers import assert_close, install_model, tiny_card, tiny_module
 
 
 @pytest.fixture

@@ -20,14 +20,7 @@ import main
 from engine.batch.ledger import LEDGER_NAME, OutputLedger
 from engine.batch.plan import BatchOptions, plan_batch
 from engine.batch.run import JobDone, JobFailed, JobSkipped, run_batch
-from engine.models import registry as model_registry
-from tests.helpers import cpu_colorizer, install_model, torch_threads, write_gray_photo
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    with torch_threads(1):
-        yield
+from tests.helpers import cpu_colorizer, write_gray_photo
 
 
 @pytest.fixture(scope="module")
@@ -117,11 +110,7 @@ def test_an_unrelated_file_of_the_same_name_in_the_output_folder_is_kept(album, 
     assert (out / "a.jpg").read_bytes() == b"my own a.jpg, nothing to do with the album"
 
 
-def test_the_command_line_keeps_originals_in_both_everyday_layouts(tmp_path, monkeypatch, capsys):
-    home = tmp_path / "home"
-    install_model(home, "tiny", render_size=64)
-    monkeypatch.setenv("REVIVE_HOME", str(home))
-    monkeypatch.setattr(model_registry, "shipped_models_dir", lambda: tmp_path / "no-shipped")
+def test_the_command_line_keeps_originals_in_both_everyday_layouts(home, tmp_path, capsys):
     album = tmp_path / "album"
     write_gray_photo(album / "a.jpg")
     write_gray_photo(album / "sub" / "a.jpg", 30, 30)

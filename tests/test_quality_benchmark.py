@@ -9,12 +9,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from engine.metrics import colourfulness, mean_ciede2000, psnr
-from engine.models import registry as model_registry
-from tests.helpers import colour_shapes, install_model, torch_threads
+from tests.helpers import colour_shapes
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -30,24 +28,6 @@ def _load_quality():
     finally:
         sys.modules.pop("quality_benchmark", None)
         sys.path.remove(str(BENCHMARKS))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    with torch_threads(1):
-        yield
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    """REVIVE_HOME with the tiny model installed; no shipped models."""
-    home = tmp_path / "home"
-    install_model(home, "tiny", render_size=64)
-    shipped = tmp_path / "shipped"
-    shipped.mkdir()
-    monkeypatch.setenv("REVIVE_HOME", str(home))
-    monkeypatch.setattr(model_registry, "shipped_models_dir", lambda: shipped)
-    return home
 
 
 def _photos(folder: Path, names: tuple[str, ...] = ("photo_0.png", "photo_1.png", "photo_2.png")) -> list[np.ndarray]:

@@ -154,17 +154,11 @@ def test_restore_photo_keeps_what_the_colorizer_needs(photos: Path):
     assert restored.luma.shape == photo.luma.shape and not np.array_equal(restored.luma, photo.luma)
 
 
-def test_colorize_restore_repairs_before_colour_and_says_so_in_the_report(tmp_path: Path, monkeypatch, capsys):
+def test_colorize_restore_repairs_before_colour_and_says_so_in_the_report(home: Path, tmp_path: Path, capsys):
     import json
 
     import main
-    from engine.models import registry as model_registry
-    from tests.helpers import install_model
 
-    home = tmp_path / "home"
-    install_model(home, "tiny", render_size=64)
-    monkeypatch.setenv("REVIVE_HOME", str(home))
-    monkeypatch.setattr(model_registry, "shipped_models_dir", lambda: tmp_path / "none")
     ramp = np.tile(np.linspace(0, 255, 96), (64, 1))
     faded = (70 + ramp * (180 - 70) / 255).round().astype(np.uint8)  # a print gone gray: 70..180
     folder = tmp_path / "in"

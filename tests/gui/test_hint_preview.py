@@ -13,16 +13,10 @@ from engine.batch.settings import ColorizeSettings
 from engine.hints.schema import ColourAdjust, HintPoint, PhotoHints, colour_ab
 from engine.metrics import ciede2000, to_lab
 from gui.hints.preview import HintPreview
-from tests.helpers import constant_colour_module, cpu_colorizer, torch_threads
+from tests.helpers import constant_colour_module, cpu_colorizer
 
 RED = "#b02020"
 GRAY = np.full((120, 160, 3), 128, np.uint8)  # the display copy of a plain gray photo
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    with torch_threads(1):
-        yield
 
 
 @pytest.fixture

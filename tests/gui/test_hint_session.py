@@ -23,16 +23,10 @@ from gui.hints.preview import HintPreview
 from gui.hints.session import HintSession
 from gui.workers.background_tasks import BackgroundTasks
 from tests.gui.conftest import write_photo_file
-from tests.helpers import constant_colour_module, cpu_colorizer, torch_threads
+from tests.helpers import constant_colour_module, cpu_colorizer
 
 RED = "#c01818"
 LEFT = Qt.MouseButton.LeftButton
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    with torch_threads(1):
-        yield
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from gui.workers.display_images import load_cached
 from tests.gui.conftest import TINY
 from tests.gui.test_family_window import hold_model_load
 from tests.gui.test_gui_window import drop, wait_all_finished
-from tests.helpers import constant_colour_module, install_model, torch_threads
+from tests.helpers import constant_colour_module, install_model
 
 HINTED = "tinyhint"
 RED = "#c01818"
@@ -33,12 +33,6 @@ LEFT, MIDDLE = Qt.MouseButton.LeftButton, Qt.MouseButton.MiddleButton
 CTRL, SHIFT = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
 SPOT, FAR = (0.25, 0.5), (0.85, 0.5)
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "hint_demo.py"
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    with torch_threads(1):
-        yield
 
 
 @pytest.fixture
