@@ -14,9 +14,9 @@ from PIL import Image
 from engine.cancel import CancelToken
 from engine.device import select_device
 from engine.errors import ReviveError
-from engine.models.card import read_card
 from engine.models.architectures.resnet_generator import ResnetGenerator
 from engine.models.architectures.unet_colorizer import UNetColorizer
+from engine.models.card import read_card
 from engine.models.colorizer import Colorizer
 from engine.models.files import ModelCard, load_model, save_model
 from engine.models.registry import model_name_problem, user_model_path

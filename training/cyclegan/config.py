@@ -39,6 +39,8 @@ DATASET_FILE = "dataset.json"
 METRICS_FILE = "metrics.json"
 SCORES_FILE = "scores.json"  # base vs fine-tuned on the held-out colour photos, at every preview
 BEST_MODEL_FILE = "best.safetensors"  # G at the best-scoring step that beats the base (a model file)
+# G at the last checkpoint, as a model file: exporting it (--keep-worse) needs no state.pt.
+LATEST_MODEL_FILE = "latest.safetensors"
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # The choices of engine.models.architectures.layers (which imports torch); a test keeps the two equal.
 NORMS = ("instance", "batch", "none")

@@ -27,6 +27,7 @@ from torch import nn
 
 from engine.errors import ReviveError
 from engine.models.architectures import build
+from engine.models.card import read_card
 from engine.models.files import ModelCard, load_model, save_model
 from engine.models.registry import user_model_path
 from engine.version import app_version
@@ -34,6 +35,7 @@ from training.cyclegan.config import (
     BASE_CARD_FILE,
     BEST_MODEL_FILE,
     DATASET_FILE,
+    LATEST_MODEL_FILE,
     METRICS_FILE,
     SCORES_FILE,
     STATE_FILE,
@@ -195,22 +197,31 @@ def not_better_text(base_name: str, book: ScoreBook | None) -> str:
     )
 
 
-def _module_from(run_dir: Path, base: ModelCard, state: dict | None, best: Path | None) -> nn.Module:
+def _module_from(run_dir: Path, base: ModelCard, state: dict | None, saved: Path | None) -> nn.Module:
+    """G built from the base card, with the weights of the model file ``saved`` or else of ``state``."""
     try:
         module = build(base.architecture, base.arguments)
     except ValueError as error:
         raise ReviveError(f"{run_dir / BASE_CARD_FILE}: {error}") from None
-    source = best if best is not None else run_dir / STATE_FILE
+    source = saved if saved is not None else run_dir / STATE_FILE
     try:
-        if best is not None:
-            module.load_state_dict(load_model(best)[0].state_dict())
+        if saved is not None:
+            module.load_state_dict(load_model(saved)[0].state_dict())
         else:
-            assert state is not None  # the caller passes the saved state or the best model's file
+            assert state is not None  # the caller passes the saved state or a model file of the run
             module.load_state_dict(state["G"])
     except (KeyError, RuntimeError) as error:
         first = str(error).splitlines()[0]
         raise ReviveError(f"{source}: the saved G does not match the base model's architecture ({first})") from None
     return module
+
+
+def _saved_step(path: Path) -> int:
+    """The step a generator file of the run was saved at (its card's ``training.step``)."""
+    step = read_card(path).training.get("step")
+    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        raise ReviveError(f"{path}: the model card does not say at which step it was saved")
+    return step
 
 
 def export_cyclegan(run: Path, name: str, keep_worse: bool = False) -> Path:
@@ -239,7 +250,11 @@ def export_cyclegan(run: Path, name: str, keep_worse: bool = False) -> Path:
     if book is not None and book.best_step is not None:
         module, steps, better = _module_from(run_dir, base, None, best_path), book.best_step, True
         measured = (book.best_step, book.best)
-    elif keep_worse:
+    elif keep_worse and (run_dir / LATEST_MODEL_FILE).is_file():
+        latest = run_dir / LATEST_MODEL_FILE  # G of the last checkpoint: no need to load state.pt
+        module, steps, better = _module_from(run_dir, base, None, latest), _saved_step(latest), False
+        measured = book.last() if book is not None else None
+    elif keep_worse:  # a run saved before latest.safetensors existed
         if not state_path.is_file():
             raise ReviveError(f"{run_dir} has no saved training state ({STATE_FILE}) to export")
         state = load_run_state(state_path)

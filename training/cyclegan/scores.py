@@ -226,15 +226,20 @@ def format_table(
     return "\n".join(lines)
 
 
-def save_best(run_dir: Path, module: nn.Module, base: ModelCard, step: int) -> Path:
-    """Save G's weights at ``step`` as the run's ``best.safetensors`` (a model file with the base's card)."""
+def save_generator(path: Path, module: nn.Module, base: ModelCard, step: int, what: str) -> Path:
+    """Save G's weights at ``step`` as a model file with the base's card (``what``: which step it is)."""
     card = base.with_updates(
-        description=f"best step ({step}) of the fine-tuning run {Path(run_dir).name}",
+        description=f"{what} ({step}) of the fine-tuning run {Path(path).parent.name}",
         base_model=base.name,
-        training={"best_step": step},
+        training={"step": step},
         metrics={},
     )
-    return save_model(Path(run_dir) / BEST_MODEL_FILE, module, card)
+    return save_model(Path(path), module, card)
+
+
+def save_best(run_dir: Path, module: nn.Module, base: ModelCard, step: int) -> Path:
+    """Save G's weights at ``step`` as the run's ``best.safetensors``."""
+    return save_generator(Path(run_dir) / BEST_MODEL_FILE, module, base, step, "best step")
 
 
 class HoldoutJudge:

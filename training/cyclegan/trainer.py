@@ -16,6 +16,8 @@ A run lives in ``<REVIVE_HOME>/runs/<name>/``:
 - ``previews/step_NNNNNN.png``: before/after grids of the held-out old photos;
 - ``scores.json``: base vs G on the held-out colour photos at every preview (``cyclegan_scores``);
 - ``best.safetensors``: G at the best of those steps that beats the base (what export installs).
+- ``latest.safetensors``: G at the last checkpoint (what ``keep_worse`` export installs, read without
+  loading ``state.pt``).
 Resuming (``resume=True``) continues at the saved step with the same optimizer state and the same
 batch sequence (batches are a function of seed and step). The optimizers' options (betas, eps...)
 always come from the config, never from the saved file. Every problem with the name or the saved
@@ -37,7 +39,7 @@ from torch import nn
 from engine.atomic_files import atomic_file, write_text_atomically
 from engine.cancel import CancelToken
 from engine.device import out_of_memory_as, select_device
-from engine.errors import ReviveError
+from engine.errors import Cancelled, ReviveError
 from engine.models.architectures import build
 from engine.models.files import ModelCard, load_model
 from engine.models.registry import resolve_model
@@ -47,6 +49,7 @@ from training.cyclegan.config import (
     BASE_CARD_FILE,
     CONFIG_FILE,
     DATASET_FILE,
+    LATEST_MODEL_FILE,
     METRICS_FILE,
     STATE_FILE,
     CycleGANConfig,
@@ -72,7 +75,7 @@ from training.cyclegan.parts import (
     uint8_to_rgb11,
 )
 from training.cyclegan.preview import save_grid, translate_previews
-from training.cyclegan.scores import HoldoutJudge, prepare_photos, scoring_image
+from training.cyclegan.scores import HoldoutJudge, prepare_photos, save_generator, scoring_image
 from training.cyclegan.step import LOSS_NAMES, ColorizerG, CycleGANNetworks
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted
 
@@ -134,6 +137,16 @@ def save_state(path: Path, networks: CycleGANNetworks, step: int) -> None:
         torch.save({**networks.state_dict(), "step": torch.tensor(step)}, handle)
 
 
+def save_checkpoint(run_dir: Path, networks: CycleGANNetworks, base_card: ModelCard, step: int) -> Path:
+    """The resumable state, and G alone as ``latest.safetensors``: exporting the current G (a
+    worse run installed anyway) then reads 13 MB of weights, not the whole training state."""
+    state_path = run_dir / STATE_FILE
+    save_state(state_path, networks, step)
+    assert isinstance(networks.g, ColorizerG)  # build_networks' G is always the colorizer
+    save_generator(run_dir / LATEST_MODEL_FILE, networks.g.module, base_card, step, "last checkpoint")
+    return state_path
+
+
 def _prepare_run(
     config: CycleGANConfig, run_dir: Path, base_card: ModelCard, base_path: Path, a: DomainData, b: DomainData
 ) -> None:
@@ -181,17 +194,21 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
         base_module, base_card, base_path = _saved_base(run_dir)
     else:
         base_module, base_card, base_path = load_base(config.base)
-    a = load_domain(config.old, config, "old", cancel=cancel)  # Stop while loading: Cancelled at once
-    # The colour folder's held-out photos are the ones the fine-tune is measured on.
-    b = load_domain(
-        config.color,
-        config,
-        "colour",
-        holdout=config.score_count,
-        holdout_image=lambda p: scoring_image(p, config.score_side),
-        colour_only=True,
-        cancel=cancel,
-    )
+    try:  # the loaders check the token before each file: Stop acts at once, not after the folders
+        a = load_domain(config.old, config, "old", cancel=cancel)
+        # The colour folder's held-out photos are the ones the fine-tune is measured on.
+        b = load_domain(
+            config.color,
+            config,
+            "colour",
+            holdout=config.score_count,
+            holdout_image=lambda p: scoring_image(p, config.score_side),
+            colour_only=True,
+            cancel=cancel,
+        )
+    except Cancelled:  # nothing new to save: a resumed run's state is on disk as it was
+        yield TrainingFinished(int(state["step"]) if state is not None else 0, None, cancelled=True)
+        return
     run_dir.mkdir(parents=True, exist_ok=True)
     networks = build_networks(config, device, base_module, base_card)
     start_step = 0
@@ -235,7 +252,7 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
     recent_losses: list[dict[str, float]] = []
     while step < config.steps:
         if cancel.cancelled:
-            save_state(state_path, networks, step)
+            save_checkpoint(run_dir, networks, base_card, step)
             if recent_losses:
                 _write_json(run_dir / METRICS_FILE, _mean_losses(recent_losses, step))
             yield CheckpointSaved(step, state_path)
@@ -262,7 +279,7 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
         per_step = sum(recent) / len(recent)
         yield StepDone(step, config.steps, losses, per_step, per_step * (config.steps - step))
         if step % config.checkpoint_every == 0 or step == config.steps:
-            save_state(state_path, networks, step)
+            save_checkpoint(run_dir, networks, base_card, step)
             _write_json(run_dir / METRICS_FILE, _mean_losses(recent_losses, step))
             yield CheckpointSaved(step, state_path)
         if step % config.preview_every == 0 or step == config.steps:
