@@ -56,9 +56,11 @@ from gui.models.result_cache import ResultCache
 from gui.models.review_queue import ReviewQueue
 from gui.models.tuning import Tuning
 from gui.workers.background_tasks import BackgroundTasks
+from gui.workers.device_lane import INFERENCE_JOBS, DeviceLane, LaneState, waiting_text
 from gui.workers.display_images import DetailSource, export_result, load_display_pair
 from gui.workers.inference_worker import NO_MODEL_MESSAGE, InferenceWorker
 from gui.workers.list_export import export_to_folder
+from gui.workers.quitting import QUIT_WAIT_MS, wait_or_abandon
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +154,13 @@ class Controller(QObject):
         self._closed = False
 
         self.tasks = BackgroundTasks(self)
+        self.tasks.task_failed.connect(self._on_tasks_task_failed)
+        # One device lane for the app: colorizing, training and the training time estimate take turns.
+        self.lane = DeviceLane(self)
+        self.lane.changed.connect(self._on_lane_changed)
+        self._device_wait = ""  # the queued rows' message while colorizing waits for the device
         self.worker = InferenceWorker(self.queue)
+        self.worker.lane = self.lane
         self.thread = QThread()
         self.thread.setObjectName("revive-inference")
         self.worker.moveToThread(self.thread)
@@ -160,6 +168,7 @@ class Controller(QObject):
         # The hint preview runs on the inference thread too: the device runs one job at a time.
         self.hint_preview = HintPreview(thread=self.thread, parent=self)
         self.worker.hint_preview = self.hint_preview
+        self.hint_preview.worker.lane = self.lane
         queued = Qt.ConnectionType.QueuedConnection
         self._model_requested.connect(self.worker.load_model, queued)
         self._queue_requested.connect(self.worker.run_queue, queued)
@@ -184,7 +193,7 @@ class Controller(QObject):
         """Start the inference thread, list the models and load the chosen one (on the worker)."""
         if self._closed or self.thread.isRunning():
             return  # the window closed before its start-up timer fired, or started already
-        self.results.clear_stale()
+        self.tasks.submit(self.results.clear_stale, on_done=lambda _none: None)  # a folder scan: not on this thread
         self.thread.start()
         self.refresh_models()
         # Load now (importing torch takes the worker seconds); photos added meanwhile wait in the queue.
@@ -206,10 +215,11 @@ class Controller(QObject):
         self._photo_token.cancel()
         if self._batch_token is not None:
             self._batch_token.cancel()
-        self.tasks.shutdown()
+        self.lane.close()  # a job still waiting for the device gives up
+        self.tasks.shutdown(QUIT_WAIT_MS)
         self.hint_preview.shutdown()  # first: its worker lets go of the model on the running thread
         self.thread.quit()
-        self.thread.wait()
+        wait_or_abandon(self.thread, QUIT_WAIT_MS, "the inference thread")
         self.results.discard_all()
         self.settings.sync()
 
@@ -501,7 +511,7 @@ class Controller(QObject):
                 continue
             if entry.kind == "colour" and entry.colour_choice in (None, ColourChoice.KEEP):
                 continue  # asked first; kept ones stay as they are
-            self._set_status(source, PhotoStatus.QUEUED)
+            self._set_status(source, PhotoStatus.QUEUED, self._device_wait)
             jobs.append(self._job(source))
         if not jobs:
             return
@@ -740,6 +750,22 @@ class Controller(QObject):
     # -- worker reports ------------------------------------------------------------------------------------------------
     def _on_worker_model_loading(self, name: str) -> None:
         self.model_loading.emit(name)
+    # -- the device lane and background failures ---------------------------------------------------------------------
+    def _on_lane_changed(self, state: LaneState) -> None:
+        """Colorizing waits while another job (a training run) holds the device: say so, in the
+        status bar and on the rows of the photos waiting."""
+        waiting = state.waits(INFERENCE_JOBS) and state.holder not in INFERENCE_JOBS
+        if waiting == bool(self._device_wait) or self._closed:
+            return
+        message = f"{waiting_text(state)}: colorizing starts when it is done" if waiting else ""
+        self._device_wait = message.lower()
+        for entry in self.session.with_status(PhotoStatus.QUEUED):
+            self._set_status(entry.source, PhotoStatus.QUEUED, self._device_wait)
+        self.status_message.emit(message or "The device is free: colorizing goes on")
+
+    def _on_tasks_task_failed(self, message: str) -> None:
+        self.status_message.emit(f"A background task failed: {message}")
+
 
     def _on_worker_model_loaded(self, info: ModelInfo) -> None:
         self._model_info = info

@@ -30,6 +30,7 @@ from engine.batch.settings import ColorizeSettings
 from engine.errors import ReviveError, describe_error
 from engine.hints.schema import PhotoHints
 from gui.models.newest_slot import NewestSlot
+from gui.workers.device_lane import PREVIEWING, DeviceLane, uses_device
 
 if TYPE_CHECKING:  # torch: the window imports this module before the inference thread has loaded it
     import torch
@@ -130,8 +131,10 @@ class HintPreviewWorker(QObject):
         self._shown: tuple | None = None  # (hints, settings) of the last frame sent
         self._spot_served = 0
         self.forward_runs = 0  # how often the network ran (for tests and logging)
+        self.lane: DeviceLane | None = None  # the app's device lane: rendering waits while training holds it
 
     @Slot()
+    @uses_device(PREVIEWING)
     def wake(self) -> None:
         """Render until the newest wish is served."""
         while (wanted := self._mailbox.take()) is not None:

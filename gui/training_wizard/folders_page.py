@@ -2,17 +2,20 @@
 
 The check (``training.data.dataset_check.check_dataset``, seconds for big folders) runs on the wizard's
 background pool each time both folders are set (debounced while typing); a newer check supersedes an
-older one, whose result is dropped. Errors block Next; warnings are for the user to judge.
+older one, whose result is dropped (and whose reading stops: its cancel token is set). Errors block
+Next; warnings are for the user to judge.
 """
 
 from __future__ import annotations
 
 import html
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QFormLayout, QLabel, QProgressBar, QVBoxLayout, QWizardPage
 
+from engine.cancel import CancelToken
 from gui.training_wizard.folder_field import FolderField
 from gui.training_wizard.texts import ERROR_COLOUR, findings_html
 from gui.workers.background_tasks import BackgroundTasks
@@ -55,6 +58,7 @@ class FoldersPage(QWizardPage):
         self._report: DatasetReport | None = None
         self._generation = 0
         self._checking = False
+        self._check_cancel = CancelToken()  # the check in flight's
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(CHECK_DELAY_MS)
@@ -84,9 +88,15 @@ class FoldersPage(QWizardPage):
         self._settings.setValue(COLOR_KEY, str(color))
         return self.isComplete()
 
+    def cancel_check(self) -> None:
+        """Stop the check in flight (its folder reading stops at the next file); the wizard closes."""
+        self._timer.stop()
+        self._check_cancel.cancel()
+
     # -- checking ------------------------------------------------------------------------------------
     def _folders_changed(self) -> None:
         self._generation += 1  # anything in flight is now stale
+        self._check_cancel.cancel()
         self._report = None
         self._checking = False
         old, color = self.folders()
@@ -113,8 +123,9 @@ class FoldersPage(QWizardPage):
             return
         generation = self._generation
         self._checking = True
+        self._check_cancel = CancelToken()
         self._tasks.submit(
-            check_dataset,
+            partial(check_dataset, cancel=self._check_cancel),
             old,
             color,
             on_done=lambda report: self._on_tasks_checked(generation, report),

@@ -2,7 +2,11 @@
 
 The estimate (``training.cyclegan.presets.estimate_seconds``: real steps on random images, a few seconds) is
 redone on the wizard's background pool when an option changes, after a short pause (debounced); a
-newer estimate supersedes an older one. The presets' texts here make no promise about time: the
+newer estimate supersedes an older one (its token is set: one still waiting for the device gives up).
+The estimate runs real training steps, so it takes the app's device lane (``gui.workers.device_lane``)
+like colorizing and training do; while it is on the device, Next waits for it (no estimate runs beside
+the training it would delay), and an estimate still waiting for the device is dropped by Next.
+The presets' texts here make no promise about time: the
 measured estimate is the only duration shown (a 2-core laptop measured "about 12 min" for the
 quick preset where its description once said "a few minutes").
 
@@ -29,9 +33,12 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from engine.cancel import CancelToken
 from engine.device import select_device
+from engine.errors import Cancelled
 from gui.training_wizard.texts import ERROR_COLOUR, format_estimate, preset_text
 from gui.workers.background_tasks import BackgroundTasks
+from gui.workers.device_lane import ESTIMATING, DeviceLane, LaneState, waiting_text
 from training.cyclegan.config import CycleGANConfig
 from training.cyclegan.presets import DEFAULT_PRESET, PRESETS, estimate_seconds, make_config
 
@@ -44,9 +51,13 @@ DOWNSAMPLING = (("strided", "Strided convolutions (paper)"), ("pool", "Pooling")
 DEVICES = (("auto", "Automatic"), ("cpu", "CPU"), ("cuda", "CUDA GPU"))
 
 
-def estimate(config: CycleGANConfig) -> tuple[float, str]:
-    """(seconds, device description): runs in the background pool."""
-    return estimate_seconds(config), select_device(config.device, config.precision).description
+def estimate(config: CycleGANConfig, lane: DeviceLane, cancel: CancelToken) -> tuple[float, str]:
+    """(seconds, device description): runs in the background pool, holding the device lane;
+    ``Cancelled`` when ``cancel`` is set while it waits for the lane."""
+    with lane.hold(ESTIMATING, give_up=lambda: cancel.cancelled) as granted:
+        if not granted:
+            raise Cancelled("the estimate was dropped before it ran")
+        return estimate_seconds(config), select_device(config.device, config.precision).description
 
 
 class OptionsPage(QWizardPage):
@@ -56,9 +67,12 @@ class OptionsPage(QWizardPage):
         settings: QSettings,
         choices: Callable[[], tuple[str, Path | None, Path | None]],
         parent=None,
+        lane: DeviceLane | None = None,
     ) -> None:
-        """``choices()`` gives (base model, old folder, colour folder) from the earlier pages."""
+        """``choices()`` gives (base model, old folder, colour folder) from the earlier pages;
+        ``lane``: the app's device lane (None: one of its own)."""
         super().__init__(parent)
+        self._lane = lane if lane is not None else DeviceLane(self)
         self.setTitle("How to train")
         self.setSubTitle("A preset sets sensible values; the advanced options change them.")
         self._tasks, self._settings, self._choices = tasks, settings, choices
@@ -122,6 +136,9 @@ class OptionsPage(QWizardPage):
         self._config: CycleGANConfig | None = None
         self._problem = ""
         self._generation = 0
+        self._running = 0  # estimates submitted and not yet answered (superseded ones too)
+        self._estimate_cancel = CancelToken()
+        self._lane.changed.connect(self._on_lane_changed)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(ESTIMATE_DELAY_MS)
@@ -149,9 +166,21 @@ class OptionsPage(QWizardPage):
         self._rebuild()
 
     def isComplete(self) -> bool:
-        return self._config is not None
+        return self._config is not None and not self.estimating()
+
+    def estimating(self) -> bool:
+        """True while an estimate of this page is on the device (Next waits for it)."""
+        return self._running > 0 and self._lane.state().holder == ESTIMATING
+
+    def cancel_estimates(self) -> None:
+        """Drop the estimates still waiting for the device, and the one not yet started."""
+        self._timer.stop()
+        self._estimate_cancel.cancel()
 
     def validatePage(self) -> bool:
+        if self.estimating():
+            return False
+        self.cancel_estimates()  # none may start (or wait) beside the training
         if self.preset.currentData() not in HIDDEN_PRESETS:
             self._settings.setValue(PRESET_KEY, self.preset.currentData())
         return self._config is not None
@@ -222,14 +251,25 @@ class OptionsPage(QWizardPage):
         if self._config is None or not self.isVisible():
             return
         generation = self._generation
+        self._estimate_cancel.cancel()  # an older estimate still waiting for the device gives up
+        self._estimate_cancel = CancelToken()
+        self._running += 1
         self._tasks.submit(
             estimate,
             self._config,
+            self._lane,
+            self._estimate_cancel,
             on_done=lambda result: self._on_tasks_estimated(generation, result),
             on_failed=lambda message: self._on_tasks_estimate_failed(generation, message),
         )
 
+    def _on_lane_changed(self, state: LaneState) -> None:
+        if self._running and self._generation and state.waits(ESTIMATING) and self._config is not None:
+            self.estimate_label.setText(f"Estimating the training time… ({waiting_text(state).lower()})")
+        self.completeChanged.emit()
+
     def _on_tasks_estimated(self, generation: int, result: tuple[float, str]) -> None:
+        self._answered()
         if generation == self._generation:
             seconds, device = result
             self.estimate_label.setText(
@@ -239,8 +279,13 @@ class OptionsPage(QWizardPage):
             )
 
     def _on_tasks_estimate_failed(self, generation: int, message: str) -> None:
-        if generation == self._generation:
+        self._answered()
+        if generation == self._generation and not self._estimate_cancel.cancelled:
             self._show_problem(f"no time estimate: {message}")
+
+    def _answered(self) -> None:
+        self._running = max(0, self._running - 1)
+        self.completeChanged.emit()
 
 
 def _spin(low: int, high: int, step: int, suffix: str, tip: str) -> QSpinBox:

@@ -37,6 +37,7 @@ from gui.training_wizard.score_curve import ScoreCurve
 from gui.training_wizard.texts import ERROR_COLOUR, format_eta, suggest_model_name, unique_run_dir
 from gui.training_wizard.training_run import TrainingRun
 from gui.training_wizard.training_worker import Train
+from gui.workers.device_lane import TRAINING, DeviceLane, LaneState, waiting_text
 from training.cyclegan.config import STATE_FILE, CycleGANConfig, load_run_config
 from training.cyclegan.events import HoldoutScored, PreviewReady
 from training.cyclegan.trainer import train_cyclegan
@@ -47,9 +48,19 @@ class TrainPage(QWizardPage):
     run_stopped = Signal()  # the training thread has finished (any outcome)
     running_changed = Signal(bool)
 
-    def __init__(self, config: Callable[[], CycleGANConfig | None], train: Train = train_cyclegan, parent=None) -> None:
-        """``config()`` gives the options page's config; ``train`` is the trainer (a fake in some tests)."""
+    def __init__(
+        self,
+        config: Callable[[], CycleGANConfig | None],
+        train: Train = train_cyclegan,
+        parent=None,
+        lane: DeviceLane | None = None,
+    ) -> None:
+        """``config()`` gives the options page's config; ``train`` is the trainer (a fake in some tests);
+        ``lane``: the app's device lane, which a run waits for before it trains (None: it does not)."""
         super().__init__(parent)
+        self._lane = lane
+        if lane is not None:
+            lane.changed.connect(self._on_lane_changed)
         self.setTitle("Training")
         self.setSubTitle("Watch the held-out photos change. You can pause, or stop and keep the model as it is.")
         self._config_source, self._train = config, train
@@ -125,10 +136,10 @@ class TrainPage(QWizardPage):
             self.stop_button.setEnabled(False)
             self.status.setText(f"Stopping at step {self._step} and saving the run…")
 
-    def wait(self) -> None:
-        """Block until the training thread has finished (used when the app quits)."""
-        if self.run is not None:
-            self.run.wait()
+    def wait(self, msecs: int | None = None) -> bool:
+        """Block until the training thread has finished, or ``msecs`` passed (used when the app quits);
+        True when it has."""
+        return self.run.wait(msecs) if self.run is not None else True
 
     def step(self) -> int:
         return self._step
@@ -189,7 +200,7 @@ class TrainPage(QWizardPage):
         self.status.setText(
             "Loading the saved run and the photos…" if resume is not None else "Loading the photos and the base model…"
         )
-        self.run = TrainingRun(config, self, self._train)
+        self.run = TrainingRun(config, self, self._train, self._lane)
         worker = self.run.worker
         worker.run_started.connect(self._on_worker_run_started)
         worker.steps_done.connect(self._on_worker_steps_done)
@@ -233,6 +244,10 @@ class TrainPage(QWizardPage):
     def _on_resume_button_clicked(self) -> None:
         if self.can_resume():
             self._start(resume=self.run_dir)
+
+    def _on_lane_changed(self, state: LaneState) -> None:
+        if state.waits(TRAINING) and self.is_running() and not self._stopping and self._step == 0:
+            self.status.setText(f"{html.escape(waiting_text(state))}: training starts when it is done…")
 
     # -- worker reports ------------------------------------------------------------------------------------
     def _on_worker_run_started(self, event: TrainingStarted) -> None:

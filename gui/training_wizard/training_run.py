@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal
 
 from engine.cancel import CancelToken
 from gui.training_wizard.training_worker import Train, TrainingWorker
+from gui.workers.device_lane import DeviceLane
 from training.cyclegan.config import CycleGANConfig
 from training.cyclegan.trainer import train_cyclegan
 
@@ -19,13 +20,20 @@ from training.cyclegan.trainer import train_cyclegan
 class TrainingRun(QObject):
     stopped = Signal()  # the thread has finished
 
-    def __init__(self, config: CycleGANConfig, parent: QObject | None = None, train: Train = train_cyclegan) -> None:
+    def __init__(
+        self,
+        config: CycleGANConfig,
+        parent: QObject | None = None,
+        train: Train = train_cyclegan,
+        lane: DeviceLane | None = None,
+    ) -> None:
+        """``lane``: the app's device lane; the run waits for it before training (None: it does not)."""
         super().__init__(parent)
         self.config = config
         self.cancel_token = CancelToken()
         self._gate = threading.Event()  # set = running; cleared = the worker waits between events
         self._gate.set()
-        self.worker = TrainingWorker(config, self.cancel_token, self._gate, train)
+        self.worker = TrainingWorker(config, self.cancel_token, self._gate, train, lane)
         self.thread = QThread()
         self.thread.setObjectName("revive-training")
         self.worker.moveToThread(self.thread)

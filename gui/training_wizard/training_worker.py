@@ -5,6 +5,9 @@ Step events are gathered and sent as a batch about ten times a second, so the cu
 step while the GUI thread is not flooded. Pausing is a ``threading.Event`` the worker waits on between
 events (the trainer's generator simply is not pulled); cancelling is the trainer's ``CancelToken``,
 set from the GUI thread, which also opens the gate so a paused run can stop.
+
+The run takes the app's device lane (``gui.workers.device_lane``) first: while colorizing holds the
+device, training waits (Stop ends the wait at once) and holds it until the run has returned.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from collections.abc import Callable, Iterator
 from PySide6.QtCore import QObject, Signal, Slot
 
 from engine.cancel import CancelToken
-from engine.errors import ReviveError, describe_error
+from engine.errors import Cancelled, ReviveError, describe_error
+from gui.workers.device_lane import TRAINING, DeviceLane
 from training.cyclegan.config import CycleGANConfig
 from training.cyclegan.events import HoldoutScored, PreviewReady
 from training.cyclegan.trainer import train_cyclegan
@@ -26,6 +30,8 @@ from training.events import CheckpointSaved, StepDone, TrainingFinished, Trainin
 log = logging.getLogger(__name__)
 
 STEP_INTERVAL_S = 0.1  # step batches reach the GUI at most this often
+NOT_STARTED = "stopped before it started (it was waiting for the device)"
+STOPPED_LOADING = "stopped while loading the photos, before the first step: nothing was trained"
 
 Train = Callable[[CycleGANConfig, CancelToken], Iterator[object]]
 
@@ -41,17 +47,29 @@ class TrainingWorker(QObject):
     stopped = Signal()  # always the last signal
 
     def __init__(
-        self, config: CycleGANConfig, cancel: CancelToken, gate: threading.Event, train: Train = train_cyclegan
+        self,
+        config: CycleGANConfig,
+        cancel: CancelToken,
+        gate: threading.Event,
+        train: Train = train_cyclegan,
+        lane: DeviceLane | None = None,
     ) -> None:
         super().__init__()
         self._config, self._cancel, self._gate, self._train = config, cancel, gate, train
+        self._lane = lane
         self._pending: list[StepDone] = []
         self._last_batch = 0.0
         self.held = threading.Event()  # set while the worker waits at the closed gate (paused)
 
     @Slot()
     def run(self) -> None:
+        granted = False
         try:
+            if self._lane is not None:
+                granted = self._lane.acquire(TRAINING, give_up=lambda: self._cancel.cancelled)
+                if not granted:
+                    self.run_failed.emit(NOT_STARTED)
+                    return
             for event in self._train(self._config, self._cancel):
                 self._deliver(event)
                 if not self._gate.is_set():
@@ -60,6 +78,9 @@ class TrainingWorker(QObject):
                     self._gate.wait()
                     self.held.clear()
             self._flush()
+        except Cancelled:  # the loaders saw the token: stopped before the first step
+            self._flush()
+            self.run_failed.emit(STOPPED_LOADING)
         except (ReviveError, ValueError) as error:
             self._flush()
             self.run_failed.emit(str(error))
@@ -68,6 +89,8 @@ class TrainingWorker(QObject):
             self._flush()
             self.run_failed.emit(describe_error(error))
         finally:
+            if granted:
+                self._lane.release()
             self.stopped.emit()
 
     def _deliver(self, event: object) -> None:

@@ -1,8 +1,10 @@
 """Short jobs off the GUI thread (thumbnails, folder scans, previews, exports) on a small QThreadPool.
 
 A task is a plain function and its arguments; its result (immutable data) comes back on the GUI
-thread to the callback given with it. Errors are reported, never swallowed: a ReviveError's message
-as is, anything else logged with its traceback and reported by type.
+thread to the callback given with it. Errors are reported, never swallowed: every failure is logged
+(a ReviveError's message as a warning, anything else with its traceback) and its message goes to the
+task's ``on_failed``, or, for a task submitted without one, to ``task_failed`` (the controller shows it
+in the status bar).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from engine.errors import ReviveError, describe_error
+from gui.workers.quitting import QUIT_WAIT_MS, wait_or_abandon
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +24,11 @@ log = logging.getLogger(__name__)
 class _Relay(QObject):
     """Carries a finished task's callback and result back to the GUI thread (queued signal)."""
 
-    finished = Signal(object, object)  # callback, result
+    finished = Signal(object, object)  # callback (None: a failure nobody asked for), result
+
+
+def _name(function: Callable) -> str:
+    return getattr(function, "__qualname__", None) or getattr(function, "__name__", None) or repr(function)
 
 
 class _Task(QRunnable):
@@ -34,19 +41,21 @@ class _Task(QRunnable):
         try:
             result = self._function(*self._args)
         except ReviveError as error:
+            log.warning("background task %s failed: %s", _name(self._function), error)
             self._fail(str(error))
         except Exception as error:
-            log.exception("background task %s failed", getattr(self._function, "__name__", self._function))
+            log.exception("background task %s failed", _name(self._function))
             self._fail(describe_error(error))
         else:
             self._relay.finished.emit(self._on_done, result)
 
     def _fail(self, message: str) -> None:
-        if self._on_failed is not None:
-            self._relay.finished.emit(self._on_failed, message)
+        self._relay.finished.emit(self._on_failed, message)  # None: ``task_failed`` reports it
 
 
 class BackgroundTasks(QObject):
+    task_failed = Signal(str)  # why, for people: a task submitted without on_failed failed
+
     def __init__(self, parent: QObject | None = None, max_threads: int = 2) -> None:
         super().__init__(parent)
         self._pool = QThreadPool(self)
@@ -67,13 +76,20 @@ class BackgroundTasks(QObject):
     def wait(self, msecs: int = -1) -> bool:
         return self._pool.waitForDone(msecs)
 
-    def shutdown(self) -> None:
-        """Drop queued tasks, wait for running ones; later results are ignored."""
+    def shutdown(self, msecs: int = QUIT_WAIT_MS) -> bool:
+        """Drop queued tasks, wait up to ``msecs`` for running ones (then give up on them, see
+        ``gui.workers.quitting``); later results are ignored. True when all had finished."""
+        if self._closed:
+            return True
         self._closed = True
         self._pool.clear()
-        self._pool.waitForDone()
+        return wait_or_abandon(self._pool, msecs, "a background task")
 
     @Slot(object, object)
-    def _on_relay_finished(self, callback: Callable, result: object) -> None:
-        if not self._closed:
-            callback(result)
+    def _on_relay_finished(self, callback: Callable | None, result: object) -> None:
+        if self._closed:
+            return
+        if callback is None:
+            self.task_failed.emit(str(result))
+            return
+        callback(result)  # a callback that raises reaches the app's excepthook (logged, shown)

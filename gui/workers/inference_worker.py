@@ -25,6 +25,7 @@ from gui.models.newest_slot import NewestSlot, Posted
 from gui.models.photo_session import any_saved_hints
 from gui.models.review_queue import ReviewQueue
 
+from gui.workers.device_lane import BATCH, COLORIZING, LOADING_MODEL, DeviceLane, uses_device
 if TYPE_CHECKING:  # torch-importing modules: imported in the slots, on the inference thread
     from engine.batch.plan import BatchPlan
     from engine.models.colorizer import Colorizer
@@ -72,9 +73,13 @@ class InferenceWorker(QObject):
         # turn between the photos of a long run. Set before the thread starts.
         self.hint_preview: HintPreview | None = None
 
+        # The app's device lane (``gui.workers.device_lane``): each job below takes it before it
+        # touches torch, so colorizing waits while a training run holds the device. Set before the thread starts.
+        self.lane: DeviceLane | None = None
     # -- model ------------------------------------------------------------------------------------
     @Slot(object)
     def load_model(self, request: ModelRequest) -> None:
+    @uses_device(LOADING_MODEL)
         """Load a model; on failure the previous one (if any) stays loaded."""
         self._wanted = request
         try:
@@ -133,7 +138,17 @@ class InferenceWorker(QObject):
     def run_queue(self) -> None:
         """Colorize the queue's photos until it is empty (``queue_ran_dry`` last)."""
         try:
+    def _queue_emptied(self) -> bool:
+        return not self._queue.waiting()
+
+    def _queue_refused(self) -> None:
+        """The lane was not granted (every photo was cancelled while waiting, or the app quits)."""
+        while (job := self._queue.take()) is not None:  # also marks the queue as not taken
+            self.photo_cancelled.emit(job.source)
+        self.queue_ran_dry.emit()
+
             colorizer = self._ensure_model()
+    @uses_device(COLORIZING, give_up=_queue_emptied, refused=_queue_refused)
             from gui.workers.review_pipeline import (
                 RawKept,
                 ReviewCancelled,
@@ -184,6 +199,7 @@ class InferenceWorker(QObject):
         while self._serve_retune():
             pass
 
+    @uses_device(COLORIZING, give_up=lambda self: not self._retunes.pending())
     def _serve_retune(self) -> bool:
         """Serve the newest re-tune, if one waits; False when none did."""
         request = self._retunes.take()
@@ -221,7 +237,11 @@ class InferenceWorker(QObject):
         try:
             colorizer = self._ensure_model()
             from engine.batch.plan import plan_batch
+    def _batch_refused(self, request: BatchRequest) -> None:
+        self.batch_failed.emit("The batch was cancelled before it started (it was waiting for the device).")
+
             from engine.batch.run import run_batch
+    @uses_device(BATCH, give_up=lambda self, request: request.cancel.cancelled, refused=_batch_refused)
 
             plan = _with_saved_hints(plan_batch(request.inputs, request.options), request.hint_store)
             for note in plan.notes:

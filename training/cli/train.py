@@ -31,7 +31,7 @@ from engine.batch.settings import DEVICE_CHOICES
 from engine.cancel import CancelToken
 from engine.cli.runtime import events_from_thread, interrupts, printable, say
 from engine.durations import about_duration, format_duration
-from engine.errors import ReviveError
+from engine.errors import Cancelled, ReviveError
 from training.cyclegan.config import (
     DEFAULT_PRESET,
     PRESETS,
@@ -174,6 +174,8 @@ def _train(config: CycleGANConfig, args: argparse.Namespace) -> int:
             return _follow(events, config, args)
     except DamagedRun as error:
         return _fail(error)
+    except Cancelled:  # a cancel the trainer did not turn into its cancelled finish
+        return _fail("cancelled before the first step", EXIT_CANCELLED)
     except (ReviveError, ValueError) as error:
         return _fail(error, EXIT_FAILED)
     except OSError as error:
