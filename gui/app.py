@@ -21,6 +21,7 @@ from gui.controller import Controller
 from gui.main_window import MainWindow
 from gui.platform_check import missing_system_library
 from gui.widgets.dialogs import show_nonblocking
+from gui.workers.quitting import abandoned
 
 log = logging.getLogger(__name__)
 
@@ -125,4 +126,8 @@ def run_app(argv: list[str]) -> int:
             code = loop.run_forever()  # Qt's exec(); quits when the last window closes
     finally:
         asyncio.set_event_loop(None)
+    if abandoned():  # a thread stuck in native code: Python's clean-up would hang or abort on it
+        log.error("quitting at once; still running: %s", ", ".join(abandoned()))
+        logging.shutdown()
+        os._exit(int(code or 0))
     return int(code or 0)

@@ -6,8 +6,11 @@ sentence says plainly whether the new model is better. A better model installs w
 ("Install"): the best step's G, not the last. A worse (or unmeasured) one is not installed: Finish
 stays off, and only the explicit **Install anyway** button installs it (the run's current G).
 
-Finishing exports the model (``training.cyclegan.export.export_cyclegan``: a fraction of a second, so
-it runs here with a wait cursor) and hands the name to ``on_installed``.
+Finishing exports the model (``training.cyclegan.export.export_cyclegan``, which loads the whole
+training state: seconds for a big run) on the wizard's background pool, with a busy bar and the
+page's controls off meanwhile; once it is written, the name goes to ``on_installed`` and the wizard
+closes. The installed models' names (for the "it replaces a model" warning while typing) are listed
+once when the page is entered and after an install, never per keystroke.
 """
 
 from __future__ import annotations
@@ -18,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWizard,
@@ -35,6 +38,7 @@ from engine.errors import ReviveError
 from engine.models.registry import list_models, user_model_path
 from gui.training_wizard.preview_grid import PreviewGrid
 from gui.training_wizard.texts import ERROR_COLOUR, WARNING_COLOUR, score_table_html, suggest_model_name, verdict_html
+from gui.workers.background_tasks import BackgroundTasks
 from training.cyclegan.events import HoldoutScored, PreviewReady
 from training.cyclegan.export import export_cyclegan
 
@@ -58,11 +62,23 @@ class TrainingOutcome:
 
 class FinishPage(QWizardPage):
     def __init__(
-        self, outcome: Callable[[], TrainingOutcome], on_installed: Callable[[str, bool], None], parent=None
+        self,
+        outcome: Callable[[], TrainingOutcome],
+        on_installed: Callable[[str, bool], None],
+        tasks: BackgroundTasks,
+        parent=None,
     ) -> None:
         """``outcome()`` gives the run's ``TrainingOutcome``; ``on_installed(name, make_active)`` is
-        called after a successful export."""
+        called after a successful export, which runs on ``tasks``."""
         super().__init__(parent)
+        self._tasks = tasks
+        self._installed_names: set[str] = set()  # listed on entering the page, not per keystroke
+        self._exporting = False
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)  # an indeterminate bar while the model is written
+        self.busy.setTextVisible(False)
+        self.busy.setMaximumHeight(8)
+        self.busy.hide()
         self.setTitle("Your new model")
         self.setSubTitle("Compare it with the model it started from, on your own photos. Give it a name to install it.")
         self._outcome, self._on_installed = outcome, on_installed
@@ -104,6 +120,7 @@ class FinishPage(QWizardPage):
         layout.addLayout(form)
         layout.addWidget(self.make_active)
         layout.addLayout(comparison, 1)
+        layout.addWidget(self.busy)
         layout.addWidget(self.result)
         self.name.textChanged.connect(self._on_name_text_changed)
         self.install_anyway.clicked.connect(self._on_install_anyway_clicked)
@@ -112,8 +129,11 @@ class FinishPage(QWizardPage):
 
     def initializePage(self) -> None:
         outcome = self._outcome()
-        taken = {m.name for m in list_models()}
-        self.name.setText(suggest_model_name(outcome.base or "model", outcome.old or Path("photos"), taken))
+        self.refresh_installed()
+        self.installed_path = None
+        self.name.setText(
+            suggest_model_name(outcome.base or "model", outcome.old or Path("photos"), self._installed_names)
+        )
         if outcome.base_preview is not None:
             self.previews.set_base(outcome.base_preview.images)
         if outcome.preview is not None:
@@ -125,6 +145,13 @@ class FinishPage(QWizardPage):
         self.install_anyway.setVisible(outcome.run_dir is not None and not outcome.better)
         self.setButtonText(QWizard.WizardButton.FinishButton, "Install")
         self.result.setText("")
+
+    def refresh_installed(self) -> None:
+        """List the installed models' names again (one folder scan)."""
+        self._installed_names = {m.name for m in list_models()}
+
+    def is_exporting(self) -> bool:
+        return self._exporting
 
     def is_worse(self) -> bool:
         """True when the new model does not beat the base (or was not measured): Install stays off."""
@@ -144,14 +171,19 @@ class FinishPage(QWizardPage):
 
     def isComplete(self) -> bool:
         outcome = self._outcome()
-        return not self.name_problem_text() and outcome.run_dir is not None and (outcome.better or self._forced)
+        return (
+            not self._exporting
+            and not self.name_problem_text()
+            and outcome.run_dir is not None
+            and (outcome.better or self._forced)
+        )
 
     def _on_name_text_changed(self, _text: str) -> None:
         problem = self.name_problem_text()
         name = self.name.text().strip()
         if problem:
             self.name_problem.setText(f'<span style="color:{ERROR_COLOUR}">{html.escape(problem)}</span>')
-        elif any(m.name == name for m in list_models()):
+        elif name in self._installed_names:
             self.name_problem.setText(
                 f'<span style="color:{WARNING_COLOUR}">A model called {html.escape(name)} '
                 "is installed; Finish replaces it (a shipped one is only hidden).</span>"
@@ -171,20 +203,57 @@ class FinishPage(QWizardPage):
             wizard.button(QWizard.WizardButton.FinishButton).click()
 
     def validatePage(self) -> bool:
+        """Finish: the first press starts the export in the background (False: the wizard stays);
+        once the model is written, Finish is pressed again for the user and passes (True)."""
+        if self.installed_path is not None:
+            return True
         run_dir = self._outcome().run_dir
         name = self.name.text().strip()
         if not self.isComplete() or run_dir is None:
             return False
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            self.installed_path = export_cyclegan(run_dir, name, keep_worse=self._forced)
-        except (ReviveError, ValueError, OSError) as error:
-            message = str(error)
-            self.result.setText(
-                f'<span style="color:{ERROR_COLOUR}"><b>Could not save the model:</b> {html.escape(message)}</span>'
-            )
-            return False
-        finally:
-            QGuiApplication.restoreOverrideCursor()
+        self._set_exporting(True)
+        self.result.setText(f"Saving the model {html.escape(name)}…")
+        self._tasks.submit(
+            export_model,
+            run_dir,
+            name,
+            self._forced,
+            on_done=lambda path: self._on_tasks_exported(name, path),
+            on_failed=self._on_tasks_export_failed,
+        )
+        return False
+
+    def _set_exporting(self, exporting: bool) -> None:
+        self._exporting = exporting
+        self.busy.setVisible(exporting)
+        for widget in (self.name, self.make_active, self.install_anyway):
+            widget.setEnabled(not exporting)
+        wizard = self.wizard()
+        if wizard is not None:
+            for button in (QWizard.WizardButton.BackButton, QWizard.WizardButton.CancelButton):
+                wizard.button(button).setEnabled(not exporting)
+        self.completeChanged.emit()
+
+    def _on_tasks_exported(self, name: str, path: Path) -> None:
+        self.installed_path = path
+        self._set_exporting(False)
+        self.refresh_installed()
         self._on_installed(name, self.make_active.isChecked())
-        return True
+        wizard = self.wizard()
+        if wizard is not None:
+            wizard.button(QWizard.WizardButton.FinishButton).click()  # validatePage passes now: closes
+
+    def _on_tasks_export_failed(self, message: str) -> None:
+        self._set_exporting(False)
+        self.result.setText(
+            f'<span style="color:{ERROR_COLOUR}"><b>Could not save the model:</b> {html.escape(message)}</span>'
+        )
+
+
+def export_model(run_dir: Path, name: str, keep_worse: bool) -> Path:
+    """``export_cyclegan`` for the background pool: a bad name or an unwritable folder becomes a
+    ReviveError (its message reaches the page as is)."""
+    try:
+        return export_cyclegan(run_dir, name, keep_worse=keep_worse)
+    except (ValueError, OSError) as error:
+        raise ReviveError(str(error)) from error

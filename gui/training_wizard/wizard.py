@@ -30,6 +30,8 @@ from gui.training_wizard.runs_dialog import RunsDialog
 from gui.training_wizard.train_page import TrainPage
 from gui.training_wizard.training_worker import Train
 from gui.workers.background_tasks import BackgroundTasks
+from gui.workers.device_lane import DeviceLane
+from gui.workers.quitting import TRAINING_QUIT_WAIT_MS, wait_or_abandon
 from training.cyclegan.config import CycleGANConfig
 from training.cyclegan.trainer import train_cyclegan
 
@@ -62,6 +64,9 @@ class TrainingWizard(QWizard):
         self.resize(860, 640)
         self.controller = controller
         self.tasks = BackgroundTasks(self, max_threads=2)
+        # The app's device lane (colorizing, training and the estimate take turns); a controller
+        # without one (a test's stand-in) gets one for this wizard alone.
+        self.lane: DeviceLane = getattr(controller, "lane", None) or DeviceLane(self)
         self.settings = QSettings(str(settings_path()), QSettings.Format.IniFormat)
         self.installed: str | None = None
         self._closing = False
@@ -69,9 +74,9 @@ class TrainingWizard(QWizard):
         current = getattr(controller.tuning(), "model", "") or ""
         self.base_page = BaseModelPage(current)
         self.folders_page = FoldersPage(self.tasks, self.settings)
-        self.options_page = OptionsPage(self.tasks, self.settings, self._choices)
-        self.train_page = TrainPage(self._config, train)
-        self.finish_page = FinishPage(self._outcome, self._on_finish_page_installed)
+        self.options_page = OptionsPage(self.tasks, self.settings, self._choices, lane=self.lane)
+        self.train_page = TrainPage(self._config, train, lane=self.lane)
+        self.finish_page = FinishPage(self._outcome, self._on_finish_page_installed, self.tasks)
         for page_id, page in enumerate(
             (self.base_page, self.folders_page, self.options_page, self.train_page, self.finish_page)
         ):
@@ -169,14 +174,18 @@ class TrainingWizard(QWizard):
             super().reject()
 
     def done(self, result: int) -> None:
-        self.shutdown()
-        super().done(result)
+        super().done(result)  # QWizard.done validates the page first: Finish may keep the wizard open
+        if not self.isVisible():
+            self.shutdown()
 
     def shutdown(self) -> None:
-        """Stop any run and wait for it, and for the background checks; idempotent, blocks."""
+        """Stop any run and wait for it (a bounded time: ``gui.workers.quitting``), and for the
+        background checks; idempotent, blocks."""
+        self.options_page.cancel_estimates()
+        self.folders_page.cancel_check()
         if self.train_page.is_running():
             self.train_page.stop()
-            self.train_page.wait()
+            wait_or_abandon(self.train_page.run.thread, TRAINING_QUIT_WAIT_MS, "the training run")
         self.tasks.shutdown()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

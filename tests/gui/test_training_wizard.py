@@ -60,7 +60,8 @@ def one_torch_thread():
 def quick_estimate(monkeypatch):
     """The real estimate runs real steps (covered by the training tests); here it answers at once."""
     monkeypatch.setattr(
-        "gui.training_wizard.options_page.estimate", lambda config: (config.steps * 0.6, "CPU, 1 thread, fp32")
+        "gui.training_wizard.options_page.estimate",
+        lambda config, lane, cancel: (config.steps * 0.6, "CPU, 1 thread, fp32"),
     )
 
 
@@ -166,8 +167,11 @@ def test_the_wizard_trains_and_installs_a_model_that_loads(qtbot, make_wizard, f
     finish.name.setText("family-album")
     assert finish.isComplete() and finish.make_active.isChecked()
     wizard.button(QWizard.WizardButton.FinishButton).click()
+    assert finish.is_exporting() and finish.busy.isVisible()  # written in the background
 
     path = revive_home / "models" / "family-album.safetensors"
+    qtbot.waitUntil(lambda: not wizard.isVisible() or "Could not" in finish.result.text(), timeout=30_000)
+    assert not wizard.isVisible(), finish.result.text()
     assert path.is_file()
     module, card = load_model(path)
     assert card.name == "family-album" and card.base_model == TINY and card.training["steps_done"] == 2
@@ -200,6 +204,7 @@ def test_the_finish_page_says_worse_plainly_and_installs_only_when_asked(
     finish.name.setText("worse-but-mine")
     finish.install_anyway.click()
     path = revive_home / "models" / "worse-but-mine.safetensors"
+    qtbot.waitUntil(lambda: not wizard.isVisible(), timeout=30_000)
     assert path.is_file()
     card = load_model(path)[1]
     assert card.metrics["held_out_scores"]["beats_base"] is False and card.training["steps_done"] == 4
