@@ -17,12 +17,14 @@ from PIL import Image
 from engine import device as device_module
 from engine.cancel import CancelToken
 from engine.device import select_device
-from engine.errors import ReviveError
+from engine.errors import Cancelled, ReviveError
 from engine.models.colorizer import Colorizer
 from engine.models.files import load_model
+from engine.paths import runs_dir
 from tests.helpers import gradient_luma
 from training.base.config import BaseTrainingConfig
 from training.base.trainer import train_base
+from training.data import photo_folder
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted, ValidationDone
 
 STEPS = 10
@@ -170,6 +172,17 @@ def test_cancel_saves_the_state_and_resuming_gives_the_same_training(finished_ru
     expected = _losses(straight)
     for step, loss in resumed.items():
         assert loss == pytest.approx(expected[step], rel=1e-3), step
+
+
+def test_stop_while_the_photos_are_read_ends_at_once_without_a_run(workspace, monkeypatch):
+    root, photos = workspace
+    cancel = CancelToken()
+    cancel.cancel()  # Ctrl+C before the first photo is read
+    read: list[Path] = []
+    monkeypatch.setattr(photo_folder, "square", lambda path, size: read.append(path))
+    with pytest.raises(Cancelled):
+        list(train_base(_config(photos, "stopped"), cancel))
+    assert read == [] and not (runs_dir() / "base-stopped" / "state.pt").exists()
 
 
 def test_a_missing_photo_folder_is_a_revive_error(workspace):

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from engine.cancel import CancelToken
 from engine.errors import ReviveError
 from engine.imaging.tint import classify
 from training.data.photo_folder import load_square_cache
@@ -57,10 +58,13 @@ class PhotoCache:
         return weights / weights.sum()
 
 
-def load_photo_cache(paths: list[Path], size: int, drop_gray: bool = True) -> PhotoCache:
+def load_photo_cache(
+    paths: list[Path], size: int, drop_gray: bool = True, cancel: CancelToken | None = None
+) -> PhotoCache:
     """Decode ``paths`` into centre squares of ``size`` (``training.data.photo_folder``), drop gray ones,
-    and refuse (ReviveError) a folder that is mostly gray or has too few colour photos."""
-    squares, kept = load_square_cache(paths, size, return_paths=True)
+    and refuse (ReviveError) a folder that is mostly gray or has too few colour photos. ``Cancelled``
+    as soon as ``cancel`` is set (15,000 photos take minutes to read)."""
+    squares, kept = load_square_cache(paths, size, return_paths=True, cancel=cancel)
     sources = [source_tag(p) for p in kept]
     if not drop_gray:
         return PhotoCache(torch.from_numpy(squares), tuple(sources))

@@ -229,10 +229,10 @@ def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) ->
     if not train_paths:
         raise ReviveError(f"no photos found in {config.photos}")
     state = load_state(state_path, device) if config.resume else None
-    data = load_photo_cache(train_paths, config.cache_size)
+    data = load_photo_cache(train_paths, config.cache_size, cancel=cancel)
     train_cache = data.images
     weights = data.sampling_weights(config.balance_power) if config.balance_power < 1 else None
-    validation_cache = load_square_cache(validation_paths[: config.validation_images], config.size)
+    validation_cache = load_square_cache(validation_paths[: config.validation_images], config.size, cancel=cancel)
     run_dir.mkdir(parents=True, exist_ok=True)
 
     torch.manual_seed(config.seed)  # the same seed gives the same initial weights, hence the same model

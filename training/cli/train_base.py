@@ -14,7 +14,7 @@ from engine.batch.settings import DEVICE_CHOICES
 from engine.cancel import CancelToken
 from engine.cli.progress import ProgressLine
 from engine.cli.runtime import events_from_thread, interrupts, say
-from engine.errors import ReviveError
+from engine.errors import Cancelled, ReviveError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -90,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
                         )
                     say(f"Installed model {config.name}: {event.model_path}")
                     say(f"Use it with: main.py colorize --model {config.name} PHOTOS -o OUT")
+    except Cancelled:  # stopped while the photos were being read: nothing to save yet
+        say("Stopped before the first step; nothing was trained.")
+        return 130
     except (ReviveError, ValueError) as error:
         if progress:
             progress.close()
