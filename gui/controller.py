@@ -501,6 +501,7 @@ class Controller(QObject):
             self._photo_token,
             self._tuning,
             entry.hints if entry is not None else None,
+            entry.restoration if entry is not None else None,  # repaired first (the Restore tab)
         )
 
     def _queue(self, sources: Sequence[Path]) -> None:
@@ -715,7 +716,9 @@ class Controller(QObject):
         self._progress = None
         self.last_batch_output = form.output_dir
         self.batch_started.emit()
-        self._batch_requested.emit(BatchRequest((form.input_dir,), options, self._batch_token, self.hint_store))
+        self._batch_requested.emit(
+            BatchRequest((form.input_dir,), options, self._batch_token, self.hint_store, form.restoration)
+        )
         return True
 
     def cancel_batch(self) -> None:

@@ -42,6 +42,7 @@ from gui.models.jobs import ModelInfo
 from gui.models.model_text import people_description
 from gui.models.photo_session import WAITING, PhotoStatus
 from gui.models.window_geometry import clamp_to_screen
+from gui.restoration.wiring import RestorationMode
 from gui.widgets.actions import add_actions, make_action
 from gui.widgets.batch_panel import BatchPanel
 from gui.widgets.colour_question import ask_colour_choice
@@ -143,6 +144,12 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._load_settings()
         self._connect()
+        # Restoration before colour (after _connect: it shows its chosen pair over the window's own).
+        self.restoration = RestorationMode(self)
+        self.restore_tab = _scrolled(self.restoration.panel)
+        self.side_tabs.addTab(self.restore_tab, "Restore")
+        self.restoration.follow_tab(self.side_tabs, self.restore_tab)
+        self.toolbar.addWidget(self.restoration.compare_box)
         self._update_photo_actions()
         self.compare_view.set_placeholder(EMPTY_HINT)
         QApplication.instance().installEventFilter(self)
@@ -620,6 +627,7 @@ class MainWindow(QMainWindow):
         settings.set_window_geometry(self.saveGeometry())
         settings.set_window_state(self.saveState())
         self.hints.shutdown()  # the hint edits still waiting are written
+        self.restoration.shutdown()  # its job stops within a tile, before the thread is stopped
         self.controller.shutdown()
         event.accept()
 
@@ -776,7 +784,7 @@ class MainWindow(QMainWindow):
 
     def _on_batch_panel_start_requested(self, form) -> None:
         self.hints.flush_saves()  # the batch reads each photo's saved hints
-        self.controller.start_batch(form)
+        self.controller.start_batch(self.restoration.batch_form(form))  # repaired first when the Restore tab says so
 
     def _on_hints_mode_changed(self, on: bool) -> None:
         if on:

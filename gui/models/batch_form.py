@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from gui.models.restoration_choice import RestorationChoice
+
 
 @dataclass(frozen=True)
 class BatchForm:
@@ -13,3 +15,4 @@ class BatchForm:
     recursive: bool
     format: str
     skip_existing: bool
+    restoration: RestorationChoice | None = None  # repair each photo before colour (the Restore tab)

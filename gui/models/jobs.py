@@ -16,6 +16,7 @@ from engine.batch.settings import BatchOptions, ColorizeSettings
 from engine.cancel import CancelToken
 from engine.hints.schema import PhotoHints
 from engine.hints.store import HintStore
+from gui.models.restoration_choice import AppliedRestoration, RestorationChoice
 from gui.models.tuning import Tuning
 
 DISPLAY_MAX_SIDE = 2048  # long side of the before/after images the view shows
@@ -52,6 +53,7 @@ class PhotoJob:
     cancel: CancelToken
     tuning: Tuning = field(default_factory=lambda: Tuning(""))  # the panel's values behind the settings
     hints: PhotoHints | None = None  # e.g. a colour photo restored toward its own colours
+    restoration: AppliedRestoration | None = None  # colorize from this restored luma (the Restore tab)
 
 
 @dataclass(frozen=True)
@@ -102,3 +104,4 @@ class BatchRequest:
     options: BatchOptions
     cancel: CancelToken
     hint_store: HintStore | None = None  # each photo's saved hints, for the photos that have them
+    restoration: RestorationChoice | None = None  # repair each photo first, as colorize --restore does

@@ -33,6 +33,7 @@ _CLICK_SLOP = 4  # a press and release closer than this (pixels) is a click, not
 _DETAIL_DELAY_MS = 120  # wait for the wheel or the drag to pause before loading full-resolution pixels
 _DETAIL_MARGIN = 0.25  # load this much more than is visible on each side (panning stays sharp)
 EMPTY_HINT = "Drop photos or folders here, or press Ctrl+O"
+BEFORE_LABEL, AFTER_LABEL = "Before", "After"
 
 
 class CompareView(QWidget):
@@ -58,6 +59,8 @@ class CompareView(QWidget):
         self._drag: str | None = None  # 'divider' or 'pan'
         self._drag_button = Qt.MouseButton.NoButton
         self._result_detail = True  # full-resolution crops of the result are drawn (off: it is a preview)
+        self._labels = (BEFORE_LABEL, AFTER_LABEL)
+        self._detail_on = True  # full-resolution crops at all (off: the pair on show is not original/result)
         self._last_pos = QPointF()
         self._press_pos = QPointF()
         self._moved = False
@@ -76,6 +79,7 @@ class CompareView(QWidget):
         self._before, self._after = before, after
         self._scaled.clear()
         self._detail = None
+        self._labels, self._detail_on = (BEFORE_LABEL, AFTER_LABEL), True
         reference = before or after
         if reference is None:
             self._transform = ViewTransform()
@@ -123,7 +127,7 @@ class CompareView(QWidget):
         return pixmap.width() / self._transform.image_size[0] if pixmap is not None else 1.0
 
     def needs_detail(self) -> bool:
-        return self.has_photo() and self._transform.zoom > self.display_scale() * 1.02
+        return self._detail_on and self.has_photo() and self._transform.zoom > self.display_scale() * 1.02
 
     def set_detail(self, rect: tuple[int, int, int, int], before: QPixmap | None, after: QPixmap | None) -> None:
         """Full-resolution pixels of ``rect`` (original pixels) to draw over the display copy."""
@@ -203,6 +207,29 @@ class CompareView(QWidget):
 
     def has_result(self) -> bool:
         return self._after is not None
+
+    # -- which pair is compared (gui.restoration.compare_choice) -------------------------------------
+    def set_images(
+        self, before: QPixmap | None, after: QPixmap | None, labels: tuple[str, str], detail: bool = True
+    ) -> None:
+        """Compare another pair of the photo on show (e.g. original and restored), keeping zoom
+        and pan; ``labels`` name the sides; ``detail`` False draws no full-resolution crops (they
+        are of the original and the colorized result only)."""
+        self._before, self._after = before, after
+        self._scaled.clear()
+        self._labels = (str(labels[0]), str(labels[1]))
+        self._detail_on = detail
+        if not detail:
+            self._detail = None
+        self._want_detail(force=detail)
+        self.update()
+
+    def labels(self) -> tuple[str, str]:
+        return self._labels
+
+    def images(self) -> tuple[QPixmap | None, QPixmap | None]:
+        """The two pixmaps compared (display copies)."""
+        return self._before, self._after
 
     # -- mode, divider, original -------------------------------------------------------------------
     def mode(self) -> str:
@@ -305,19 +332,20 @@ class CompareView(QWidget):
         if self._showing_original or self._after is None:
             for viewport in viewports:
                 self._paint_side(painter, "before", viewport, viewport)
-            self._paint_label(painter, viewports[0], "Original", left=True)
+            own = self._labels == (BEFORE_LABEL, AFTER_LABEL)
+            self._paint_label(painter, viewports[0], "Original" if own else self._labels[0], left=True)
         elif self._mode == SIDE_BY_SIDE:
             self._paint_side(painter, "before", viewports[0], viewports[0])
             self._paint_side(painter, "after", viewports[1], viewports[1])
-            self._paint_label(painter, viewports[0], "Before", left=True)
-            self._paint_label(painter, viewports[1], "After", left=False)
+            self._paint_label(painter, viewports[0], self._labels[0], left=True)
+            self._paint_label(painter, viewports[1], self._labels[1], left=False)
         else:
             viewport = viewports[0]
             x = self.divider_x()
             self._paint_side(painter, "before", viewport, QRect(0, 0, x, self.height()))
             self._paint_side(painter, "after", viewport, QRect(x, 0, self.width() - x, self.height()))
-            self._paint_label(painter, viewport, "Before", left=True)
-            self._paint_label(painter, viewport, "After", left=False)
+            self._paint_label(painter, viewport, self._labels[0], left=True)
+            self._paint_label(painter, viewport, self._labels[1], left=False)
             self._paint_divider(painter, x)
         painter.end()
 

@@ -218,6 +218,7 @@ class InferenceWorker(QObject):
                 or tuned.render_size != render_size
                 or tuned.model != model_name(colorizer)
                 or _marks(tuned.job.hints) != _marks(job.hints)
+                or tuned.job.restoration != job.restoration  # repaired since: another luma
             ):
                 tuned = self._tuned = tune_from_scratch(job, colorizer)
             quick, full = retune(tuned, job, colorizer)
@@ -246,7 +247,10 @@ class InferenceWorker(QObject):
             plan = _with_saved_hints(plan_batch(request.inputs, request.options), request.hint_store)
             for note in plan.notes:
                 log.info("batch: %s", note)
-            for event in run_batch(plan, colorizer, request.options, request.cancel):
+            from gui.workers.restoration_steps import batch_repair  # the Restore tab's choice, as --restore
+
+            repair = batch_repair(request.restoration)
+            for event in run_batch(plan, colorizer, request.options, request.cancel, repair=repair):
                 self.batch_event.emit(event)
                 self._preview_turn()
         except Exception as error:

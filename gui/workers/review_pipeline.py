@@ -35,6 +35,7 @@ from engine.models.colorizer import Colorizer, Prepared
 from gui.models.jobs import DISPLAY_MAX_SIDE, PhotoFailure, PhotoJob, PhotoResult
 from gui.models.review_queue import ReviewQueue
 from gui.workers.display_images import save_cached, to_display
+from gui.workers.restoration_steps import with_restored_luma
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ def predict_keeping_raw(colorizer: Colorizer, prepared: Prepared, job: PhotoJob)
 
 
 def _read(job: PhotoJob, colorizer: Colorizer) -> tuple[Photo, Prepared, np.ndarray]:
-    photo = read_photo(job.source)
+    photo = with_restored_luma(read_photo(job.source), job.restoration)  # repaired first (the Restore tab)
     prepared = colorizer.prepare(photo.luma, job.settings)
     before = read_preview_rgb(job.source, DISPLAY_MAX_SIDE)  # JPEGs decode at a reduced scale: cheap
     return photo, prepared, before
@@ -257,7 +258,7 @@ def retune(tuned: TunedPhoto, job: PhotoJob, colorizer: Colorizer) -> tuple[Phot
 def tune_from_scratch(job: PhotoJob, colorizer: Colorizer) -> TunedPhoto:
     """Read ``job``'s photo and run the model once, keeping its raw output (a photo on show whose
     output was not kept: colorized while another photo was on show)."""
-    photo = read_photo(job.source)
+    photo = with_restored_luma(read_photo(job.source), job.restoration)
     prepared = colorizer.prepare(photo.luma, job.settings)
     raw, _ = predict_keeping_raw(colorizer, prepared, job)
     render_size, _ = colorizer.resolve(job.settings)
