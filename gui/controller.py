@@ -750,9 +750,6 @@ class Controller(QObject):
         self._batch_token = None
         self.batch_failed.emit(message)
 
-    # -- worker reports ------------------------------------------------------------------------------------------------
-    def _on_worker_model_loading(self, name: str) -> None:
-        self.model_loading.emit(name)
     # -- the device lane and background failures ---------------------------------------------------------------------
     def _on_lane_changed(self, state: LaneState) -> None:
         """Colorizing waits while another job (a training run) holds the device: say so, in the
@@ -769,6 +766,9 @@ class Controller(QObject):
     def _on_tasks_task_failed(self, message: str) -> None:
         self.status_message.emit(f"A background task failed: {message}")
 
+    # -- worker reports ------------------------------------------------------------------------------------------------
+    def _on_worker_model_loading(self, name: str) -> None:
+        self.model_loading.emit(name)
 
     def _on_worker_model_loaded(self, info: ModelInfo) -> None:
         self._model_info = info

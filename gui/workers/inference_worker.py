@@ -1,6 +1,7 @@
 """The inference worker: a thin adapter that lives on the one long-lived inference thread.
 
-It owns the loaded ``Colorizer`` (the only GUI module that drives torch) and runs the jobs the
+It owns the loaded ``Colorizer`` (shared with the hint preview, which runs on this same thread; the
+training wizard's worker drives torch on its own thread) and runs the jobs the
 controller sends through queued signals, one at a time: model loads, the main list's queue (with
 the batch runner's overlap, ``gui.workers.review_pipeline``), re-tunes of the photo on show, batches. It
 reports through signals carrying plain data (see ``gui.models.jobs``) and the engine's frozen batch events.
@@ -24,8 +25,8 @@ from gui.models.jobs import BatchRequest, ModelInfo, ModelRequest, PhotoFailure,
 from gui.models.newest_slot import NewestSlot, Posted
 from gui.models.photo_session import any_saved_hints
 from gui.models.review_queue import ReviewQueue
-
 from gui.workers.device_lane import BATCH, COLORIZING, LOADING_MODEL, DeviceLane, uses_device
+
 if TYPE_CHECKING:  # torch-importing modules: imported in the slots, on the inference thread
     from engine.batch.plan import BatchPlan
     from engine.models.colorizer import Colorizer
@@ -72,14 +73,14 @@ class InferenceWorker(QObject):
         # The hint preview shares this thread (one device lane): it gets each loaded model, and a
         # turn between the photos of a long run. Set before the thread starts.
         self.hint_preview: HintPreview | None = None
-
         # The app's device lane (``gui.workers.device_lane``): each job below takes it before it
         # touches torch, so colorizing waits while a training run holds the device. Set before the thread starts.
         self.lane: DeviceLane | None = None
+
     # -- model ------------------------------------------------------------------------------------
     @Slot(object)
-    def load_model(self, request: ModelRequest) -> None:
     @uses_device(LOADING_MODEL)
+    def load_model(self, request: ModelRequest) -> None:
         """Load a model; on failure the previous one (if any) stays loaded."""
         self._wanted = request
         try:
@@ -92,7 +93,10 @@ class InferenceWorker(QObject):
         from engine.models.colorizer import Colorizer  # imports torch: seconds, on this thread only
 
         colorizer = Colorizer.load(request.model, device=request.device)
-        self._colorizer = self._tuned = None  # free the old weights before the new ones settle in
+        # The new model was loaded while the old one stayed (a failed load keeps it), so both were in
+        # memory for a moment; the old one's weights and network output are released here, when the
+        # last reference (the hint preview's, just below) lets go. No cache is emptied explicitly.
+        self._colorizer = self._tuned = None
         self._colorizer = colorizer
         if self.hint_preview is not None:  # handed over on this thread, the one that calls it
             self.hint_preview.set_colorizer(colorizer)
@@ -134,10 +138,6 @@ class InferenceWorker(QObject):
         return self._colorizer
 
     # -- the main list's queue -----------------------------------------------------------------------
-    @Slot()
-    def run_queue(self) -> None:
-        """Colorize the queue's photos until it is empty (``queue_ran_dry`` last)."""
-        try:
     def _queue_emptied(self) -> bool:
         return not self._queue.waiting()
 
@@ -147,8 +147,12 @@ class InferenceWorker(QObject):
             self.photo_cancelled.emit(job.source)
         self.queue_ran_dry.emit()
 
-            colorizer = self._ensure_model()
+    @Slot()
     @uses_device(COLORIZING, give_up=_queue_emptied, refused=_queue_refused)
+    def run_queue(self) -> None:
+        """Colorize the queue's photos until it is empty (``queue_ran_dry`` last)."""
+        try:
+            colorizer = self._ensure_model()
             from gui.workers.review_pipeline import (
                 RawKept,
                 ReviewCancelled,
@@ -195,11 +199,11 @@ class InferenceWorker(QObject):
         return self._retunes.put(request)
 
     @Slot()
+    @uses_device(COLORIZING, give_up=lambda self: not self._retunes.pending())
     def serve_retune(self) -> None:
         while self._serve_retune():
             pass
 
-    @uses_device(COLORIZING, give_up=lambda self: not self._retunes.pending())
     def _serve_retune(self) -> bool:
         """Serve the newest re-tune, if one waits; False when none did."""
         request = self._retunes.take()
@@ -233,16 +237,16 @@ class InferenceWorker(QObject):
         return True
 
     # -- batches ---------------------------------------------------------------------------------------
+    def _batch_refused(self, request: BatchRequest) -> None:
+        self.batch_failed.emit("The batch was cancelled before it started (it was waiting for the device).")
+
     @Slot(object)
+    @uses_device(BATCH, give_up=lambda self, request: request.cancel.cancelled, refused=_batch_refused)
     def run_batch(self, request: BatchRequest) -> None:
         try:
             colorizer = self._ensure_model()
             from engine.batch.plan import plan_batch
-    def _batch_refused(self, request: BatchRequest) -> None:
-        self.batch_failed.emit("The batch was cancelled before it started (it was waiting for the device).")
-
             from engine.batch.run import run_batch
-    @uses_device(BATCH, give_up=lambda self, request: request.cancel.cancelled, refused=_batch_refused)
 
             plan = _with_saved_hints(plan_batch(request.inputs, request.options), request.hint_store)
             for note in plan.notes:
