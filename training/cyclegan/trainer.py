@@ -139,7 +139,7 @@ def save_state(path: Path, networks: CycleGANNetworks, step: int) -> None:
 
 def save_checkpoint(run_dir: Path, networks: CycleGANNetworks, base_card: ModelCard, step: int) -> Path:
     """The resumable state, and G alone as ``latest.safetensors``: exporting the current G (a
-    worse run installed anyway) then reads 13 MB of weights, not the whole training state."""
+    worse run installed anyway) then reads G's weights (16 MB for revive-base), not the whole training state."""
     state_path = run_dir / STATE_FILE
     save_state(state_path, networks, step)
     assert isinstance(networks.g, ColorizerG)  # build_networks' G is always the colorizer
