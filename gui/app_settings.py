@@ -12,7 +12,9 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings
 
 from engine.batch.settings import DEVICE_CHOICES, FORMATS, MAX_RENDER_SIZE
+from engine.cluster.address import address_problem
 from engine.paths import settings_path
+from gui.models.batch_form import MAX_CLUSTER_WORKERS
 from gui.models.tuning import BOLDNESS_NEUTRAL, SATURATION_MAX
 
 MAX_RECENT = 10
@@ -159,6 +161,27 @@ class AppSettings:
 
     def set_batch_format(self, value: str) -> None:
         self._set("gui/batch/format", value)
+
+    def batch_cluster(self) -> bool:
+        """Batches run on a Ray cluster (the batch panel's choice)."""
+        return self._bool("gui/batch/cluster", False)
+
+    def set_batch_cluster(self, value: bool) -> None:
+        self._set("gui/batch/cluster", bool(value))
+
+    def batch_cluster_address(self) -> str:
+        value = self._str("gui/batch/cluster_address", "local")
+        return value if address_problem(value) is None else "local"
+
+    def set_batch_cluster_address(self, value: str) -> None:
+        self._set("gui/batch/cluster_address", value)
+
+    def batch_cluster_workers(self) -> int:
+        """How many Ray workers (0: automatic)."""
+        return self._int("gui/batch/cluster_workers", 0, 0, MAX_CLUSTER_WORKERS)
+
+    def set_batch_cluster_workers(self, value: int) -> None:
+        self._set("gui/batch/cluster_workers", int(value))
 
     # -- the photo list between runs ---------------------------------------------------------------
     def restore_session(self) -> bool:

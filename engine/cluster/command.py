@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from engine.batch.plan import BatchOptions, BatchPlan
 from engine.cancel import CancelToken
 from engine.cluster import INSTALL_HINT
+from engine.cluster.address import address_problem
 
 
 def _worker_count(text: str) -> int:
@@ -43,13 +44,18 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cluster_problem(args: argparse.Namespace) -> str | None:
-    """Why ``args`` cannot run (the install line when --cluster is given without Ray), or None.
+    """Why ``args`` cannot run (an address that is none, ``engine.cluster.address``; the install
+    line when --cluster is given without Ray), or None.
     Looks for Ray without importing it."""
     if getattr(args, "cluster_workers", None) is not None and not getattr(args, "cluster", None):
         return "--cluster-workers needs --cluster ADDRESS"
-    if getattr(args, "cluster", None) and importlib.util.find_spec("ray") is None:
-        return INSTALL_HINT
-    return None
+    address = getattr(args, "cluster", None)
+    if address is None:
+        return None
+    problem = address_problem(address)
+    if problem is not None:
+        return f"--cluster: {problem}"
+    return INSTALL_HINT if importlib.util.find_spec("ray") is None else None
 
 
 def model_lines(args: argparse.Namespace) -> list[str]:

@@ -16,6 +16,7 @@ from engine.batch.settings import BatchOptions, ColorizeSettings
 from engine.cancel import CancelToken
 from engine.hints.schema import PhotoHints
 from engine.hints.store import HintStore
+from gui.models.batch_form import ClusterChoice
 from gui.models.restoration_choice import AppliedRestoration, RestorationChoice
 from gui.models.tuning import Tuning
 
@@ -105,3 +106,4 @@ class BatchRequest:
     cancel: CancelToken
     hint_store: HintStore | None = None  # each photo's saved hints, for the photos that have them
     restoration: RestorationChoice | None = None  # repair each photo first, as colorize --restore does
+    cluster: ClusterChoice | None = None  # run on this Ray cluster, as colorize --cluster does

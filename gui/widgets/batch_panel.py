@@ -22,13 +22,14 @@ from PySide6.QtWidgets import (
     QListWidget,
     QProgressBar,
     QPushButton,
+    QSpinBox,
     QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from gui.models.batch_form import BatchForm
+from gui.models.batch_form import MAX_CLUSTER_WORKERS, BatchForm, ClusterChoice, cluster_unavailable
 from gui.models.export_naming import EXPORT_FORMATS, FORMAT_LABELS
 from gui.models.tuning import describe_eta
 from gui.widgets.icons import icon
@@ -55,6 +56,21 @@ class BatchPanel(QWidget):
         self.format = QComboBox()
         for name in EXPORT_FORMATS:
             self.format.addItem(FORMAT_LABELS[name], name)
+        self.cluster = QCheckBox("Run on a Ray cluster")
+        self.cluster_address = QLineEdit("local")
+        self.cluster_address.setPlaceholderText("local, auto or ray://host:10001")
+        self.cluster_address.setToolTip(
+            "local: start Ray on this computer; auto: the cluster this computer is a node of;"
+            " ray://HOST:10001: a cluster elsewhere"
+        )
+        self.cluster_workers = QSpinBox()
+        self.cluster_workers.setRange(0, MAX_CLUSTER_WORKERS)
+        self.cluster_workers.setSpecialValueText("Automatic")
+        self.cluster_workers.setToolTip("0 (automatic): one worker per GPU of the cluster, else one per CPU")
+        self.cluster_problem_label = QLabel()
+        self.cluster_problem_label.setObjectName("Hint")
+        self.cluster_problem_label.setWordWrap(True)
+        self._cluster_unavailable: str | None = None
 
         self.start_button = QPushButton(icon("play", QStyle.StandardPixmap.SP_MediaPlay, self), "Start batch")
         self.start_button.setObjectName("PrimaryButton")
@@ -90,6 +106,10 @@ class BatchPanel(QWidget):
         options_layout.addRow(self.recursive)
         options_layout.addRow(self.skip_existing)
         options_layout.addRow("Format", self.format)
+        options_layout.addRow(self.cluster)
+        options_layout.addRow("Cluster address", self.cluster_address)
+        options_layout.addRow("Ray workers", self.cluster_workers)
+        options_layout.addRow(self.cluster_problem_label)
         options_layout.addRow(self.settings_label)
 
         progress = QGroupBox("Progress")
@@ -120,7 +140,10 @@ class BatchPanel(QWidget):
         self.open_button.clicked.connect(self.open_output_requested)
         self.input_edit.textChanged.connect(self._update_start)
         self.output_edit.textChanged.connect(self._update_start)
+        self.cluster.toggled.connect(self._update_cluster)
+        self.cluster_address.textChanged.connect(self._update_cluster)
         self.set_running(False)
+        self.set_cluster_unavailable(cluster_unavailable())
         self.open_button.setEnabled(False)
 
     def _with_browse(self, edit: QLineEdit, caption: str) -> QWidget:
@@ -150,15 +173,52 @@ class BatchPanel(QWidget):
         recursive: bool = True,
         format: str = "same",
         skip_existing: bool = True,
+        cluster: ClusterChoice | None = None,
     ) -> None:
+        """Show these values (``cluster`` None: on this computer, the address and workers as they are)."""
         if form is not None:
             input_dir, output_dir = form.input_dir, form.output_dir
             recursive, format, skip_existing = form.recursive, form.format, form.skip_existing
+            cluster = form.cluster
         self.input_edit.setText(str(input_dir) if input_dir else "")
         self.output_edit.setText(str(output_dir) if output_dir else "")
         self.recursive.setChecked(recursive)
         self.skip_existing.setChecked(skip_existing)
         self.format.setCurrentIndex(max(0, self.format.findData(format)))
+        if cluster is not None:
+            self.set_cluster(True, cluster.address, cluster.workers)
+        else:
+            self.set_cluster(False)
+
+    def set_cluster(self, on: bool, address: str | None = None, workers: int | None = None) -> None:
+        """Run on a Ray cluster or not (never while it is unavailable); the address and the number
+        of workers are kept as they are when None."""
+        if address is not None:
+            self.cluster_address.setText(address)
+        if workers is not None:
+            self.cluster_workers.setValue(workers)
+        self.cluster.setChecked(on and self._cluster_unavailable is None)
+        self._update_cluster()
+
+    def set_cluster_unavailable(self, reason: str | None) -> None:
+        """Batches cannot run on a Ray cluster here (Ray is not installed): the choice is off and
+        disabled, ``reason`` in its tooltip. None makes it available again."""
+        self._cluster_unavailable = reason
+        if reason is not None:
+            self.cluster.setChecked(False)
+            self.cluster.setToolTip(f"Not available: {reason}")
+        else:
+            self.cluster.setToolTip(
+                "Colorize on the workers of a Ray cluster (as colorize --cluster does). The photos, the"
+                " results folder and Revive must be at the same paths on every node."
+            )
+        self.set_running(self._running)
+
+    def cluster_choice(self) -> ClusterChoice | None:
+        """The Ray cluster the batch runs on, or None (on this computer)."""
+        if not self.cluster.isChecked() or self._cluster_unavailable is not None:
+            return None
+        return ClusterChoice(self.cluster_address.text().strip(), self.cluster_workers.value())
 
     def form(self) -> BatchForm | None:
         """The form's values, or None while a folder is missing."""
@@ -171,6 +231,7 @@ class BatchPanel(QWidget):
             self.recursive.isChecked(),
             self.format.currentData(),
             self.skip_existing.isChecked(),
+            cluster=self.cluster_choice(),
         )
 
     # -- progress ------------------------------------------------------------------------------------------
@@ -178,6 +239,10 @@ class BatchPanel(QWidget):
         self._running = running
         for widget in (self.input_edit, self.output_edit, self.recursive, self.skip_existing, self.format):
             widget.setEnabled(not running)
+        self.cluster.setEnabled(not running and self._cluster_unavailable is None)
+        on = self.cluster.isChecked() and self._cluster_unavailable is None
+        self.cluster_address.setEnabled(not running and on)
+        self.cluster_workers.setEnabled(not running and on)
         self.cancel_button.setEnabled(running)
         if running:
             self.open_button.setEnabled(False)
@@ -191,7 +256,8 @@ class BatchPanel(QWidget):
         self.failures.clear()
         self.report_label.clear()
         self.progress_bar.setRange(0, 0)  # busy until the plan is known
-        self.count_label.setText("Preparing…")
+        choice = self.cluster_choice()
+        self.count_label.setText(f"Starting the Ray workers ({choice.address})…" if choice else "Preparing…")
         self.eta_label.clear()
         self.current_label.clear()
         self.set_running(True)
@@ -237,6 +303,14 @@ class BatchPanel(QWidget):
         self.progress_bar.setValue(0)
         self.count_label.setText("The batch could not start")
         self.current_label.setText(message)
+
+    def _update_cluster(self) -> None:
+        """Say at once what is wrong with the address (the batch is refused with the same line)."""
+        choice = self.cluster_choice()
+        problem = choice.problem() if choice is not None else None
+        self.cluster_problem_label.setText(problem or "")
+        self.cluster_problem_label.setVisible(bool(problem))
+        self.set_running(self._running)
 
     def _update_start(self) -> None:
         self.start_button.setEnabled(not self._running and self.form() is not None)
