@@ -23,12 +23,14 @@ from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 from engine.batch.settings import DEFAULT_TEMPERATURE, BatchOptions, ColorizeSettings
 from engine.cancel import CancelToken
 from engine.errors import ReviveError
+from engine.external import store as added_store
 from engine.hints.schema import PhotoHints, ReferenceStats
 from engine.hints.store import HintStore
 from engine.models.registry import default_model_name, list_models
 from engine.paths import cache_dir
 from gui.app_settings import AppSettings
 from gui.hints.preview import HintPreview
+from gui.models.added_models import AddedModelRow, added_colorizers, added_rows
 from gui.models.batch_form import BatchForm
 from gui.models.export_naming import export_problem
 from gui.models.jobs import (
@@ -55,6 +57,7 @@ from gui.models.photo_session import (
 from gui.models.result_cache import ResultCache
 from gui.models.review_queue import ReviewQueue
 from gui.models.tuning import Tuning
+from gui.workers.added_models import ModelAdded, add_model_file
 from gui.workers.background_tasks import BackgroundTasks
 from gui.workers.device_lane import INFERENCE_JOBS, DeviceLane, LaneState, waiting_text
 from gui.workers.display_images import DetailSource, export_result, load_display_pair
@@ -91,7 +94,11 @@ class Controller(QObject):
     folder_export_finished = Signal(object, int)  # list_export.FolderExport, photos left out (no result)
     folder_export_failed = Signal(str)
     # model
-    models_listed = Signal(list, str, dict)  # names, current, tooltips
+    models_listed = Signal(list, str, dict, dict)  # names, current, tooltips, labels (name -> the picker's text)
+    # models added from other projects (Tools > Add Model…, Manage Added Models…)
+    model_added = Signal(object)  # gui.workers.added_models.ModelAdded
+    model_add_failed = Signal(str)  # why, in one line (the engine's: "could run code", a foreign state dict)
+    added_models_changed = Signal()  # one was added or removed: the manage dialog lists them again
     model_loading = Signal(str)
     model_changed = Signal(object)  # ModelInfo
     model_problem = Signal(str)
@@ -134,7 +141,7 @@ class Controller(QObject):
         )
         self._auto_colorize = settings.auto_colorize()
         self._model_info: ModelInfo | None = None
-        self._card_temperatures: dict[str, float] = {}
+        self._card_temperatures: dict[str, float | None] = {}  # None: an added model (no temperature)
         self._current: Path | None = None
         self._previews: OrderedDict[Path, tuple[np.ndarray, np.ndarray | None, tuple[int, int]]] = OrderedDict()
         self._photo_token = CancelToken()
@@ -230,10 +237,11 @@ class Controller(QObject):
     def refresh_models(self) -> None:
         """List the installed models again (e.g. after training one) and pick one if none is chosen."""
         models = [m for m in list_models() if m.card is not None]
-        self._card_temperatures = {m.name: m.card.temperature for m in models}
+        added = added_colorizers({m.name for m in models})  # e.g. DDColor, loaded by load_colorizer
+        self._card_temperatures = {m.name: m.card.temperature for m in models} | {a.name: None for a in added}
         tooltips = {
             m.name: people_description(m.name, m.card.description, m.card.trained_on) + f"\n{m.path}" for m in models
-        }
+        } | {a.name: a.tooltip for a in added}
         chosen = self._tuning.model
         if chosen not in self._card_temperatures and not _is_model_path(chosen):
             try:
@@ -241,9 +249,10 @@ class Controller(QObject):
             except ReviveError:
                 chosen = ""
             self._tuning = Tuning(chosen, *self._tuning_values())
-        if not models:
+        if not models and not added:
             self.model_problem.emit(NO_MODEL_MESSAGE)
-        self.models_listed.emit([m.name for m in models], self._tuning.model, tooltips)
+        names = [m.name for m in models] + [a.name for a in added]
+        self.models_listed.emit(names, self._tuning.model, tooltips, {a.name: a.label for a in added})
 
     def _tuning_values(self) -> tuple[int, int, int]:
         return self._tuning.render_size, self._tuning.saturation_percent, self._tuning.boldness
@@ -260,6 +269,41 @@ class Controller(QObject):
 
     def model_info(self) -> ModelInfo | None:
         return self._model_info
+
+    # -- models added from other projects ----------------------------------------------------------------
+    def added_models(self) -> list[AddedModelRow]:
+        """Every added model (colorizers, upscalers, face models...), for the manage dialog."""
+        return added_rows()
+
+    def add_model_file(self, path: Path, name: str, source: str = "") -> None:
+        """Add ``path`` as model ``name`` on the background pool (spandrel examines it: seconds);
+        then ``model_added`` and the picker lists it (a colorizer), or ``model_add_failed``."""
+        self.tasks.submit(
+            add_model_file, Path(path), name, source, on_done=self._on_model_added, on_failed=self.model_add_failed.emit
+        )
+
+    def remove_added_model(self, name: str) -> str:
+        """Delete an added model's copy and card ('' when done, else why not). The picker lists
+        the models again; when the removed one was chosen, the default model is loaded instead."""
+        try:
+            removed = added_store.remove(name)
+        except ReviveError as error:
+            return str(error)
+        was_chosen = self._tuning.model == name
+        self.refresh_models()
+        if was_chosen and self._tuning.model:
+            self.settings.set_model(self._tuning.model)
+            self._model_requested.emit(ModelRequest(self._tuning.model, self._device))
+            self._describe_current()
+        self.added_models_changed.emit()
+        self.status_message.emit(f"Removed {removed.name} (the file you added it from is left where it was)")
+        return ""
+
+    def _on_model_added(self, added: ModelAdded) -> None:
+        self.refresh_models()
+        self.added_models_changed.emit()
+        self.status_message.emit(added.line)
+        self.model_added.emit(added)
 
     # -- tuning ------------------------------------------------------------------------------------------
     def tuning(self) -> Tuning:
@@ -701,6 +745,16 @@ class Controller(QObject):
         self.settings.set_batch_recursive(form.recursive)
         self.settings.set_batch_format(form.format)
         self.settings.set_batch_skip_existing(form.skip_existing)
+        self.settings.set_batch_cluster(form.cluster is not None)
+        if form.cluster is not None:
+            self.settings.set_batch_cluster_address(form.cluster.address)
+            self.settings.set_batch_cluster_workers(form.cluster.workers)
+            problem = form.cluster.problem()  # refused here, in one line, before anything runs
+            if problem is None and form.restoration is not None:
+                problem = "Repairing photos is not available on a Ray cluster yet: turn off the Restore tab's repair"
+            if problem is not None:
+                self.batch_failed.emit(problem)
+                return False
         try:
             options = BatchOptions(
                 output_dir=form.output_dir,
@@ -717,7 +771,7 @@ class Controller(QObject):
         self.last_batch_output = form.output_dir
         self.batch_started.emit()
         self._batch_requested.emit(
-            BatchRequest((form.input_dir,), options, self._batch_token, self.hint_store, form.restoration)
+            BatchRequest((form.input_dir,), options, self._batch_token, self.hint_store, form.restoration, form.cluster)
         )
         return True
 

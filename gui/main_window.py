@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from engine.imaging import IMAGE_SUFFIXES
 from engine.version import app_version
+from gui.added_models.wiring import AddedModelsMenu
 from gui.controller import Controller
 from gui.hints.wiring import HintMode
 from gui.models.export_naming import default_export_path, name_filters
@@ -140,6 +141,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.device_label)
 
         self._build_actions()
+        self.added_models = AddedModelsMenu(self)  # Tools > Add Model…, Manage Added Models…
         self._build_menus()
         self._build_toolbar()
         self._load_settings()
@@ -324,7 +326,7 @@ class MainWindow(QMainWindow):
         if training_available():  # the wizard is an optional module: the app works without it
             self.train_action = self._action("&Train a Model…", lambda: open_training(self, self.controller))
             tools_menu.addAction(self.train_action)
-        tools_menu.addAction(self.reload_models_action)
+        add_actions(tools_menu, [*self.added_models.actions, self.reload_models_action])
         add_actions(bar.addMenu("&Help"), [self.shortcuts_action, None, self.about_action])
         self._fill_recent_menu(self.controller.settings.recent())
 
@@ -382,6 +384,9 @@ class MainWindow(QMainWindow):
             recursive=settings.batch_recursive(),
             format=settings.batch_format(),
             skip_existing=settings.batch_skip_existing(),
+        )
+        self.batch_panel.set_cluster(
+            settings.batch_cluster(), settings.batch_cluster_address(), settings.batch_cluster_workers()
         )
         self.batch_panel.set_settings_text(tuning.describe())
 
@@ -794,8 +799,8 @@ class MainWindow(QMainWindow):
         if self.side_tabs.widget(index) is self.hint_tab:
             self.hints.set_on(True)  # the Hints tab is the hint tool's (without a model, nothing happens)
 
-    def _on_controller_models_listed(self, names: list[str], current: str, tooltips: dict) -> None:
-        self.settings_panel.set_models(names, current, tooltips)
+    def _on_controller_models_listed(self, names: list[str], current: str, tooltips: dict, labels: dict) -> None:
+        self.settings_panel.set_models(names, current, tooltips, labels)
         if not names:
             self.settings_panel.set_model_details("No model installed")
 

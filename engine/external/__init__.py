@@ -19,6 +19,6 @@ restoration (1x)   SCUNet, NAFNet...        ``upscaling.Upscaler.upscale`` (scal
 =================  ======================  ==============================================
 
 Modules: ``card`` and ``store`` are torch-free (``models`` lists without importing torch);
-``loading`` reads and identifies files; ``adding`` installs one; ``runtime`` puts a model on a
+``loading`` reads and identifies files; ``adding`` installs one (``naming``, torch-free, checks its name); ``runtime`` puts a model on a
 device; ``tiling`` plans tiles; ``finishing`` chains faces and upscaling for the batch runner.
 """

@@ -15,28 +15,9 @@ from pathlib import Path
 from engine.errors import ModelFileError
 from engine.external import loading, store
 from engine.external.card import ExternalCard
-from engine.models.registry import list_models, model_name_problem
+from engine.external.naming import MAX_SOURCE_LENGTH, default_name, name_problem  # torch-free: the app uses them
 
 log = logging.getLogger(__name__)
-
-MAX_SOURCE_LENGTH = 1000
-
-
-def default_name(path: Path) -> str:
-    """The name a file gets without ``--name``: its stem (``RealESRGAN_x4plus.pth`` -> ``RealESRGAN_x4plus``)."""
-    return Path(path).stem
-
-
-def name_problem(name: str) -> str | None:
-    """Why ``name`` cannot be a new external model's name (None when it can)."""
-    problem = model_name_problem(name)
-    if problem:
-        return problem
-    if any(m.name == name for m in list_models()):
-        return f"a Revive model called {name!r} is installed; choose another --name"
-    if store.find_external(name) is not None:
-        return f"an external model called {name!r} was already added (main.py models --remove {name} first)"
-    return None
 
 
 def add_model(path: Path, name: str | None = None, source: str = "") -> store.ExternalModel:

@@ -182,16 +182,29 @@ class SettingsPanel(QWidget):
         return row
 
     # -- values -------------------------------------------------------------------------------------------
-    def set_models(self, names: list[str], current: str, tooltips: dict[str, str] | None = None) -> None:
+    def set_models(
+        self,
+        names: list[str],
+        current: str,
+        tooltips: dict[str, str] | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> None:
+        """Offer ``names``; an item shows its ``labels`` entry when it has one ("DDColor (added)")
+        and keeps the name itself as its data (what ``model_chosen`` and ``tuning`` give)."""
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
         for name in names:
-            self.model_combo.addItem(name)
+            self.model_combo.addItem((labels or {}).get(name, name), name)
             if tooltips and name in tooltips:
                 self.model_combo.setItemData(self.model_combo.count() - 1, tooltips[name], Qt.ItemDataRole.ToolTipRole)
-        index = self.model_combo.findText(current)
+        index = self.model_combo.findData(current)
         self.model_combo.setCurrentIndex(max(0, index))
         self.model_combo.blockSignals(False)
+
+    def chosen_model(self) -> str:
+        """The name of the model the picker shows ('' when it lists none)."""
+        name = self.model_combo.currentData()
+        return name if isinstance(name, str) else self.model_combo.currentText()
 
     def set_model_details(self, text: str, tooltip: str = "") -> None:
         self.model_details.setText(text)
@@ -199,7 +212,7 @@ class SettingsPanel(QWidget):
 
     def tuning(self) -> Tuning:
         return Tuning(
-            self.model_combo.currentText(),
+            self.chosen_model(),
             self.render_size.currentData() or 0,
             self.saturation.value(),
             self.boldness.value(),
@@ -259,7 +272,8 @@ class SettingsPanel(QWidget):
         self.tuning_changed.emit()
 
     def _on_model_combo_activated(self, index: int) -> None:
-        self.model_chosen.emit(self.model_combo.itemText(index))
+        name = self.model_combo.itemData(index)
+        self.model_chosen.emit(name if isinstance(name, str) else self.model_combo.itemText(index))
 
     def _on_export_format_current_index_changed(self, _index: int) -> None:
         self.export_format_changed.emit(self.chosen_export_format())

@@ -90,9 +90,7 @@ class InferenceWorker(QObject):
 
     def _load(self, request: ModelRequest) -> Colorizer:
         self.model_loading.emit(request.model or "")
-        from engine.models.colorizer import Colorizer  # imports torch: seconds, on this thread only
-
-        colorizer = Colorizer.load(request.model, device=request.device)
+        colorizer = load_colorizer(request.model, request.device)  # imports torch: seconds, on this thread only
         # The new model was loaded while the old one stayed (a failed load keeps it), so both were in
         # memory for a moment; the old one's weights and network output are released here, when the
         # last reference (the hint preview's, just below) lets go. No cache is emptied explicitly.
@@ -109,7 +107,7 @@ class InferenceWorker(QObject):
                 colorizer.device.description,
                 card.render_size,
                 card.temperature,
-                card.trained_on,
+                getattr(card, "trained_on", ""),  # an added model's card has no training record
                 colorizer.takes_hints,
             )
         )
@@ -244,6 +242,9 @@ class InferenceWorker(QObject):
     @uses_device(BATCH, give_up=lambda self, request: request.cancel.cancelled, refused=_batch_refused)
     def run_batch(self, request: BatchRequest) -> None:
         try:
+            if request.cluster is not None:
+                self._run_batch_on_cluster(request)
+                return
             colorizer = self._ensure_model()
             from engine.batch.plan import plan_batch
             from engine.batch.run import run_batch
@@ -261,6 +262,56 @@ class InferenceWorker(QObject):
             if not isinstance(error, ReviveError):
                 log.error("the batch failed", exc_info=error)
             self.batch_failed.emit(describe_error(error))
+
+    def _run_batch_on_cluster(self, request: BatchRequest) -> None:
+        """``request`` on its Ray cluster (``engine.cluster.run``): the same events, files, ledger
+        and report as ``run_batch``. The cluster's workers load the model, this process does not:
+        the one on show (the same file), else the one asked for. A cluster that cannot be reached,
+        or whose workers cannot see the folders, raises ClusterError (one line) before any event."""
+        cluster = request.cluster
+        assert cluster is not None
+        if request.restoration is not None:
+            raise ReviveError("repairing photos is not available on a Ray cluster yet")
+        from engine.batch.plan import plan_batch
+        from engine.cluster.run import run_batch_on_cluster
+
+        wanted = self._wanted or ModelRequest(None)
+        loaded = self._colorizer.path if self._colorizer is not None else None
+        plan = _with_saved_hints(plan_batch(request.inputs, request.options), request.hint_store)
+        for note in plan.notes:
+            log.info("batch: %s", note)
+        events = run_batch_on_cluster(
+            plan,
+            request.options,
+            loaded if loaded is not None else wanted.model,
+            wanted.device,
+            cluster.address,
+            request.cancel,
+            workers=cluster.worker_count,
+        )
+        for event in events:
+            self.batch_event.emit(event)
+            self._preview_turn()
+
+
+def load_colorizer(model: str | None, device: str) -> Colorizer:
+    """The colorizer for ``model`` as ``colorize --model`` finds it (``engine.external.external_colorizer.
+    load_colorizer``): Revive's models (None: the default), added colorization models such as DDColor
+    (an ``ExternalColorizer``, with the same interface), or a file of either. A Revive model that no added
+    one shares a name with goes straight to ``Colorizer.load`` (what load_colorizer does with it), so it
+    does not wait for spandrel's import (torchvision's: 5 s measured on the 2-core CPU)."""
+    from engine.external import store
+    from engine.models.registry import list_models
+
+    if model is None or (
+        store.find_external(model) is None and any(m.name == model and m.card is not None for m in list_models())
+    ):
+        from engine.models.colorizer import Colorizer
+
+        return Colorizer.load(model, device=device)
+    from engine.external.external_colorizer import load_colorizer as load_any
+
+    return load_any(model, device)  # an ExternalColorizer has Colorizer's interface
 
 
 def _with_saved_hints(plan: BatchPlan, store) -> BatchPlan:

@@ -1,0 +1,220 @@
+"""Models from other projects in the app: Tools > Add Model…, the picker, Manage Added Models….
+
+The model files are built as tests/test_external_models.py builds them: spandrel's own architecture
+classes with random weights in their smallest recognised configuration, saved as plain state dicts;
+the malicious file is a pickle whose unpickling would run a shell command. Each test has its own
+REVIVE_HOME (the tiny Revive model only; no shipped models), and drives the real window through
+the same menu actions and dialogs a user does, waiting with ``qtbot.waitUntil``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import Qt
+from safetensors.torch import save_file
+from spandrel.architectures.ESRGAN import ESRGAN
+from spandrel_extra_arches.architectures.DDColor import DDColor
+
+from engine.external import store
+from engine.models import registry as model_registry
+from gui.added_models import wiring
+from gui.models.photo_session import PhotoStatus
+from tests.gui.conftest import TINY, write_photo_file
+from tests.helpers import torch_threads
+
+ADD_TIMEOUT_MS = 60_000  # spandrel's first import (torchvision) takes seconds on a busy 2-core CPU
+COLORIZE_TIMEOUT_MS = 60_000
+
+
+def _state(module: torch.nn.Module, half: bool = False) -> dict:
+    return {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in module.state_dict().items()}
+
+
+class _RunsCode:
+    """Unpickling this runs a shell command that creates a file: the proof that code ran."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.fixture(autouse=True)
+def no_shipped_models(monkeypatch, tmp_path):
+    """Only the tiny model is installed: the default after a removal is predictable (and small)."""
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    monkeypatch.setattr(model_registry, "shipped_models_dir", lambda: shipped)
+
+
+@pytest.fixture
+def upscaler_file(tmp_path):
+    """A tiny 2x ESRGAN (RRDBNet, 1 block of 8 features), a .pth state dict."""
+    torch.manual_seed(0)
+    path = tmp_path / "files" / "RealESRGAN_tiny_x2.pth"
+    path.parent.mkdir()
+    torch.save(_state(ESRGAN(num_filters=8, num_blocks=1, scale=2).eval()), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def ddcolor_file(tmp_path_factory):
+    """The smallest DDColor spandrel recognises (ConvNeXt-T encoder, a 3-layer decoder with 8 colour
+    queries), an fp16 safetensors state dict: about 4 s to build on the 2-core CPU."""
+    torch.manual_seed(2)
+    with torch_threads(1):
+        module = DDColor(
+            encoder_name="convnext-t",
+            decoder_name="MultiScaleColorDecoder",
+            nf=512,
+            num_queries=8,
+            num_output_channels=2,
+            last_norm="Spectral",
+            num_scales=3,
+            dec_layers=3,
+        ).eval()
+        path = tmp_path_factory.mktemp("ddcolor") / "ddcolor_tiny.safetensors"
+        save_file(_state(module, half=True), str(path))
+    return path
+
+
+def _choose_file(monkeypatch, path) -> None:
+    """The file dialog answers ``path`` (as the user picking it would)."""
+    monkeypatch.setattr(wiring.QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(path), ""))
+
+
+def _open_add_dialog(window, monkeypatch, path):
+    _choose_file(monkeypatch, path)
+    window.added_models.add_action.trigger()
+    dialog = window.added_models.add_dialog
+    assert dialog is not None and dialog.isVisible()
+    return dialog
+
+
+def _add(qtbot, dialog, name: str, source: str = "") -> None:
+    dialog.name.setText(name)
+    dialog.source.setText(source)
+    assert dialog.add_button.isEnabled(), dialog.shown_problem()
+    dialog.add_button.click()
+    assert dialog.is_busy() and dialog.busy_bar.isVisible() and not dialog.name.isEnabled()
+    qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=ADD_TIMEOUT_MS)
+
+
+def _picker_names(window) -> list[str]:
+    combo = window.settings_panel.model_combo
+    return [combo.itemData(i) for i in range(combo.count())]
+
+
+def test_an_added_upscaler_lands_in_the_store_and_the_manage_dialog_not_the_picker(
+    qtbot, make_window, monkeypatch, upscaler_file
+):
+    window = make_window()
+    dialog = _open_add_dialog(window, monkeypatch, upscaler_file)
+    assert dialog.name.text() == "RealESRGAN_tiny_x2"  # the file's stem
+    # the name is checked as it is typed, with a one-line reason, and Add waits for a good one
+    for name, words in (
+        (TINY, "a revive model called 'tiny' is installed"),
+        ("a/b", "plain name"),
+        ("", "type a name"),
+    ):
+        dialog.name.setText(name)
+        assert words in dialog.shown_problem().lower() and not dialog.add_button.isEnabled()
+    _add(qtbot, dialog, "x2", "built by the test (random weights)")
+    qtbot.waitUntil(lambda: window.added_models.add_dialog is None)  # closed (and deleted)
+
+    added = store.find_external("x2")
+    assert added is not None and added.path.read_bytes() == upscaler_file.read_bytes()
+    card = added.card
+    assert (card.task, card.architecture, card.scale) == ("upscaling", "ESRGAN", 2)
+    assert card.source == "built by the test (random weights)" and card.original_name == upscaler_file.name
+    assert "Added x2" in window.statusBar().currentMessage()
+    assert "x2" not in _picker_names(window)  # not a colorizer
+
+    manage = window.added_models.show_manage_dialog()
+    assert manage.isVisible() and manage.names() == ["x2"]
+    row = [manage.table.item(0, column).text() for column in range(manage.table.columnCount())]
+    assert row == ["x2", "upscaling", "ESRGAN", "×2", "built by the test (random weights)"]
+    assert not manage.remove_button.isEnabled()  # nothing chosen yet
+
+    manage.select("x2")
+    monkeypatch.setattr(window.added_models, "confirm_removal", lambda name: True)
+    manage.remove_button.click()
+    assert store.find_external("x2") is None and store.list_external() == []
+    assert manage.names() == [] and manage.empty.isVisibleTo(manage) and "Removed x2" in manage.note.text()
+    assert upscaler_file.is_file()  # the user's own file stays
+
+
+def test_a_pickle_that_would_run_code_is_refused_in_one_line_and_nothing_is_stored(
+    qtbot, make_window, monkeypatch, tmp_path
+):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pth"
+    torch.save(_RunsCode(marker), path)
+    window = make_window()
+    dialog = _open_add_dialog(window, monkeypatch, path)
+    _add(qtbot, dialog, "evil")
+    assert dialog.isVisible()  # the user can read why, then cancel or try another name
+    text = dialog.shown_problem()
+    assert text.startswith("Not added: evil.pth") and "could run code" in text and "\n" not in text
+    assert "could run code" in dialog.problem.text()  # shown
+    assert dialog.add_button.isEnabled() and dialog.name.isEnabled()
+    assert "Model not added" in window.statusBar().currentMessage()
+    assert not marker.exists()
+    assert store.list_external() == [] and not list(store.external_models_dir().glob("*"))
+    assert window.added_models.show_manage_dialog().names() == []
+    dialog.buttons.rejected.emit()
+    qtbot.waitUntil(lambda: window.added_models.add_dialog is None)
+
+
+def test_an_added_ddcolor_is_in_the_picker_colorizes_a_photo_and_is_removed(
+    qtbot, make_window, monkeypatch, tmp_path, ddcolor_file
+):
+    window = make_window()
+    qtbot.waitUntil(lambda: window.model_label.text() == f"Model: {TINY}", timeout=COLORIZE_TIMEOUT_MS)
+    dialog = _open_add_dialog(window, monkeypatch, ddcolor_file)
+    _add(qtbot, dialog, "dd", "test")
+    qtbot.waitUntil(lambda: window.added_models.add_dialog is None)  # closed (and deleted)
+    assert store.find_external("dd").card.task == "colorization"
+
+    panel = window.settings_panel
+    combo = panel.model_combo
+    index = combo.findData("dd")
+    assert index >= 0 and combo.itemText(index) == "dd (added)"
+    assert combo.itemData(combo.findData(TINY)) == TINY  # Revive's models are listed as before
+    assert "takes no colour hints" in combo.itemData(index, Qt.ItemDataRole.ToolTipRole)
+    combo.setCurrentIndex(index)
+    combo.activated.emit(index)
+    panel.render_size.setCurrentIndex(panel.render_size.findData(96))  # DDColor at 96 px: quick on a CPU
+    qtbot.waitUntil(lambda: window.model_label.text() == "Model: dd", timeout=COLORIZE_TIMEOUT_MS)
+    assert window.controller.tuning().model == "dd" and window.controller.tuning().render_size == 96
+    # the hint tool says the model takes no colour marks (its whole-photo adjustments still apply)
+    assert "takes no colour marks" in window.hint_action.toolTip()
+    assert not window.hints.panel.marks_box.isEnabled()
+
+    photo = write_photo_file(tmp_path / "photos" / "old.png", size=(80, 60))
+    window.open_paths([photo])
+    session = window.controller.session
+    qtbot.waitUntil(
+        lambda: session.get(photo) is not None and session.get(photo).status == PhotoStatus.DONE,
+        timeout=COLORIZE_TIMEOUT_MS,
+    )
+    qtbot.waitUntil(window.compare_view.has_result)
+    assert "dd" in window.controller.made_with(photo)
+    result = np.load(session.get(photo).cache_path)  # the full-resolution result, as exported
+    assert result.shape == (60, 80, 3) and result.dtype == np.uint8
+
+    manage = window.added_models.show_manage_dialog()
+    assert manage.names() == ["dd"]
+    assert [manage.table.item(0, c).text() for c in range(3)] == ["dd", "colorization", "DDColor"]
+    manage.select("dd")
+    monkeypatch.setattr(window.added_models, "confirm_removal", lambda name: True)
+    manage.remove_button.click()
+    assert store.find_external("dd") is None and manage.names() == []
+    assert "dd" not in _picker_names(window) and panel.chosen_model() == TINY
+    qtbot.waitUntil(lambda: window.model_label.text() == f"Model: {TINY}", timeout=COLORIZE_TIMEOUT_MS)
+    assert window.controller.settings.model() == TINY
