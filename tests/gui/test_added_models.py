@@ -218,3 +218,20 @@ def test_an_added_ddcolor_is_in_the_picker_colorizes_a_photo_and_is_removed(
     assert "dd" not in _picker_names(window) and panel.chosen_model() == TINY
     qtbot.waitUntil(lambda: window.model_label.text() == f"Model: {TINY}", timeout=COLORIZE_TIMEOUT_MS)
     assert window.controller.settings.model() == TINY
+
+
+def test_the_rows_the_names_and_the_picker_entries_without_qt(revive_home, upscaler_file):
+    from engine.external.adding import add_model
+    from gui.models.added_models import added_colorizers, added_rows, app_name_problem
+
+    add_model(upscaler_file, "x2", "a test")
+    (store.external_models_dir() / "broken.card.json").write_text("{")
+    rows = added_rows()
+    assert [(r.name, r.task, r.scale_text) for r in rows] == [("broken", "?", "–"), ("x2", "upscaling", "×2")]
+    assert "not valid JSON" in rows[0].problem and rows[1].problem == ""
+    assert added_colorizers(set()) == []  # an upscaler is no colorizer; a damaged card is never offered
+    assert app_name_problem("x2") == "An external model called 'x2' was already added: choose another name."
+    assert app_name_problem(TINY) == "A Revive model called 'tiny' is installed: choose another name."
+    assert app_name_problem("  ") == "Type a name for the model." and app_name_problem("x3") == ""
+    store.remove("broken")  # a damaged one can still be removed
+    assert [r.name for r in added_rows()] == ["x2"]
