@@ -40,6 +40,7 @@ class AddModelDialog(QDialog):
         self._busy = False
         self._shown = ""  # the line under the fields, as plain text
         self.setWindowTitle("Add Model")
+        self.setMinimumWidth(480)  # the explanation and a one-line reason fit without a tall wrap
         intro = QLabel(
             f"<b>{html.escape(self.path.name)}</b><br>Revive reads it without running any code from it, "
             "finds out what kind of model it is, and keeps a copy beside a card that says where it came from."
