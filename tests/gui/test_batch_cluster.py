@@ -275,3 +275,21 @@ def test_a_local_ray_batch_from_the_panel_writes_what_the_plain_batch_writes(qtb
 
     assert not ray.is_initialized()  # the batch's own Ray was shut down after it
     assert list(ray_temp.glob("ray/session_*"))  # it ran here, not in /tmp/ray
+
+
+@pytest.mark.slow
+def test_cancel_while_the_ray_workers_start_stops_the_batch_plainly(qtbot, make_window, tmp_path, ray_temp):
+    pytest.importorskip("ray")
+    make_album(tmp_path / "album", 2)
+    window = make_window()
+    panel = window.batch_panel
+    start(window, tmp_path / "album", tmp_path / "out", ClusterChoice("local", 1))
+    assert panel.cancel_button.isEnabled()
+    panel.cancel_button.click()
+    qtbot.waitUntil(lambda: panel.count_label.text().startswith("Cancelled"), timeout=30_000)
+    summary = window.controller.batch_progress().summary
+    assert summary.cancelled and summary.done == 0 and not list((tmp_path / "out").rglob("*.png"))
+    assert panel.start_button.isEnabled() and not panel.cancel_button.isEnabled()
+    import ray
+
+    qtbot.waitUntil(lambda: not ray.is_initialized(), timeout=10_000)  # shut down just after the last event
