@@ -19,16 +19,19 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from spandrel import ModelDescriptor
 
 from engine.device import DeviceChoice, out_of_memory_as, select_device
 from engine.errors import ModelFileError, ModelNotFound, UnsupportedImage
-from engine.external import loading, store
+from engine.external import store
 from engine.external.card import ExternalCard, require_task
 from engine.models.registry import model_name_problem
+
+if TYPE_CHECKING:  # spandrel (with torchvision) takes seconds to import: only when a model is opened
+    from spandrel import ModelDescriptor
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,8 @@ class LoadedModel:
 
 def _card_for_path(path: Path, data: bytes, descriptor: ModelDescriptor) -> ExternalCard:
     """A card for a file used straight from its path, without adding it."""
+    from engine.external import loading
+
     name = path.stem if model_name_problem(path.stem) is None else "model"
     try:
         return ExternalCard(
@@ -75,6 +80,8 @@ def open_external(name_or_path: str | Path) -> tuple[ModelDescriptor, ExternalCa
     An added model's file must still be the one Revive examined (size and SHA-256). ModelNotFound
     for an unknown name, ModelFileError for a file Revive will not run.
     """
+    from engine.external import loading  # imports spandrel: here, not when colorize starts
+
     text = str(name_or_path)
     model = None if _looks_like_path(text) else store.find_external(text)
     if model is None and not _looks_like_path(text):
