@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
 import threading
 import traceback
@@ -97,6 +98,27 @@ def show_main_window(
     return window
 
 
+def close_on_signals(window: MainWindow) -> QTimer:
+    """Ctrl+C in the terminal and SIGTERM (a logout, ``kill``) close the window as its close button
+    does, minus the "photos are waiting" question: settings, saved hints and the worker threads are
+    wound down, and the app exits 0. (The command line's handler raises KeyboardInterrupt, which
+    inside Qt's event loop would only print a traceback from some event handler and keep running.)
+    Python runs a signal handler only between bytecodes, so the returned timer wakes the interpreter
+    while Qt waits for events; keep it referenced."""
+
+    def close(signum, frame) -> None:
+        log.info("signal %d: closing the window", signum)
+        window.close_without_asking()
+
+    for number in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)):
+        if number is not None:
+            signal.signal(number, close)
+    wake = QTimer(window)
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
+    return wake
+
+
 def run_app(argv: list[str]) -> int:
     """Run the desktop app until its window closes; returns the exit code (2: the system lacks a
     library Qt needs, said in one line). The window is shown before torch is imported: the model
@@ -122,6 +144,8 @@ def run_app(argv: list[str]) -> int:
     asyncio.set_event_loop(loop)
     try:
         _window = show_main_window(app)  # kept referenced while the loop runs
+        _wake = close_on_signals(_window)
+        log.info("window shown")
         with loop:
             code = loop.run_forever()  # Qt's exec(); quits when the last window closes
     finally:

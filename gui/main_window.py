@@ -89,6 +89,7 @@ def _scrolled(widget: QWidget) -> QScrollArea:
 class MainWindow(QMainWindow):
     def __init__(self, controller: Controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._asked_to_quit = False  # a signal (Ctrl+C, SIGTERM) asked: close without the waiting-photos question
         self.controller = controller
         self.setWindowTitle("Revive")
         self.setObjectName("MainWindow")
@@ -620,9 +621,19 @@ class MainWindow(QMainWindow):
                 return True
         return super().eventFilter(watched, event)
 
+    def close_without_asking(self) -> None:
+        """Close as the close button does, without asking about waiting photos (a signal asked)."""
+        self._asked_to_quit = True
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
         waiting = self.controller.waiting_count()
-        if waiting and not self.controller.is_shut_down() and not self.confirm_quit(waiting):
+        if (
+            waiting
+            and not self._asked_to_quit
+            and not self.controller.is_shut_down()
+            and not self.confirm_quit(waiting)
+        ):
             event.ignore()
             return
         app = QApplication.instance()
