@@ -18,18 +18,18 @@ selection. Every edit goes through the shared ``HintEditor``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QMouseEvent, QPainter
 from PySide6.QtWidgets import QWidget
 
 from gui.hints.editor import BRUSH_TOOL, HintEditor
 from gui.hints.painting import paint_brush_outline, paint_point, paint_stroke, widget_point
 from gui.models.hint_edits import DEFAULT_TOLERANCE_PX, POINT, STROKE, MarkRef
+from gui.widgets.view_overlay import PhotoRects, ViewOverlay
 
-PhotoRects = Callable[[], Sequence[QRectF]]
 STROKE_STEP_PX = 2.0  # a brush drag keeps a point every few screen pixels, not every mouse event
 
 
@@ -46,7 +46,7 @@ class _Paint:
     points: list[tuple[float, float]] = field(default_factory=list)
 
 
-class HintOverlay(QWidget):
+class HintOverlay(ViewOverlay):
     """Colour marks drawn over a view, edited with the mouse and keys (see the module docstring)."""
 
     hints_edited = Signal(object)  # PhotoHints after every edit of the photo's hints (the editor's signal)
@@ -55,13 +55,10 @@ class HintOverlay(QWidget):
     def __init__(
         self, editor: HintEditor, photo_rects: PhotoRects | None = None, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
+        super().__init__(photo_rects, parent)
         self.setObjectName("HintOverlay")
-        self.setMouseTracking(True)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self._editor = editor
-        self._photo_rects: PhotoRects = photo_rects or (lambda: [QRectF(self.rect())])
         self._drag: _Move | _Paint | None = None
         self._hover: QPointF | None = None
         self._marks_visible = True
@@ -73,31 +70,8 @@ class HintOverlay(QWidget):
     def _repaint(self, *_args) -> None:
         self.update()
 
-    # -- placing ----------------------------------------------------------------------------------
-    def attach(self, view: QWidget, photo_rects: PhotoRects) -> None:
-        """Lie over ``view`` (as its child, following its size); ``photo_rects``: where the photo is."""
-        self._photo_rects = photo_rects
-        self.setParent(view)
-        view.installEventFilter(self)
-        self.setGeometry(view.rect())
-        self.raise_()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        parent = self.parentWidget()
-        if parent is not None and watched is parent and event.type() == QEvent.Type.Resize:
-            self.setGeometry(parent.rect())
-        return False
-
-    def set_active(self, on: bool) -> None:
-        """Hint mode on (shown, takes the mouse and the focus) or off (hidden: the view is as before)."""
+    def _drop_gesture(self) -> None:
         self._drag = None
-        self.setVisible(on)
-        if on:
-            self.raise_()
-            self.setFocus(Qt.FocusReason.OtherFocusReason)
-
-    def is_active(self) -> bool:
-        return self.isVisible()
 
     def set_marks_visible(self, on: bool) -> None:
         """Hide the marks for a moment (e.g. while Space shows the original) without leaving hint mode."""

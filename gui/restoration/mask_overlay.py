@@ -15,17 +15,17 @@ being painted. The overlay edits nothing itself: it reports each finished stroke
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QWidget
 
 from engine.restoration.mask_edit import OVERLAY_COLOUR
 from gui.hints.painting import widget_point
+from gui.widgets.view_overlay import ViewOverlay
 
-PhotoRects = Callable[[], Sequence[QRectF]]
 STROKE_STEP_PX = 2.0  # a drag keeps a point every few screen pixels, not every mouse event
 
 
@@ -38,7 +38,7 @@ def rgba_image(rgba: np.ndarray) -> QImage:
     return QImage(rgba.data, width, height, 4 * width, QImage.Format.Format_RGBA8888).copy()
 
 
-class MaskOverlay(QWidget):
+class MaskOverlay(ViewOverlay):
     """The damage mask over a view, painted with the mouse (see the module docstring)."""
 
     stroke_finished = Signal(list, bool)  # [(x, y)] 0..1 of the photo, erase
@@ -46,12 +46,9 @@ class MaskOverlay(QWidget):
     redo_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(None, parent)
         self.setObjectName("DamageMaskOverlay")
-        self.setMouseTracking(True)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setCursor(Qt.CursorShape.CrossCursor)
-        self._photo_rects: PhotoRects = lambda: [QRectF(self.rect())]
         self._image: QImage | None = None
         self._photo_width = 1  # the photo's full width, pixels: the brush's scale
         self._diameter = 9.0
@@ -60,31 +57,8 @@ class MaskOverlay(QWidget):
         self._hover: QPointF | None = None
         self.setVisible(False)
 
-    # -- placing ----------------------------------------------------------------------------------
-    def attach(self, view: QWidget, photo_rects: PhotoRects) -> None:
-        """Lie over ``view`` (as its child, following its size); ``photo_rects``: where the photo is."""
-        self._photo_rects = photo_rects
-        self.setParent(view)
-        view.installEventFilter(self)
-        self.setGeometry(view.rect())
-        self.raise_()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        parent = self.parentWidget()
-        if parent is not None and watched is parent and event.type() == QEvent.Type.Resize:
-            self.setGeometry(parent.rect())
-        return False
-
-    def set_active(self, on: bool) -> None:
-        """Shown and taking the left button, or hidden (the view as before)."""
+    def _drop_gesture(self) -> None:
         self._stroke = None
-        self.setVisible(on)
-        if on:
-            self.raise_()
-            self.setFocus(Qt.FocusReason.OtherFocusReason)
-
-    def is_active(self) -> bool:
-        return self.isVisible()
 
     # -- what to draw -----------------------------------------------------------------------------
     def set_mask(self, rgba: np.ndarray | None, photo_width: int) -> None:
