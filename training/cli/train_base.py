@@ -11,10 +11,8 @@ import argparse
 from pathlib import Path
 
 from engine.batch.settings import DEVICE_CHOICES
-from engine.cancel import CancelToken
-from engine.cli.progress import ProgressLine
-from engine.cli.runtime import events_from_thread, interrupts, say
-from engine.errors import Cancelled, ReviveError
+from engine.cli.runtime import say
+from training.cli.following import follow_training
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,50 +53,18 @@ def run(args: argparse.Namespace) -> int:
         say(f"revive: {error}")
         return 2
     from training.base.trainer import train_base
-    from training.events import StepDone, TrainingFinished, TrainingStarted, ValidationDone
 
-    cancel = CancelToken()
-    progress: ProgressLine | None = None
-    try:
-        with interrupts(cancel, "saving the run so it can be resumed"):
-            for event in events_from_thread(lambda: train_base(config, cancel), "revive-train"):
-                if isinstance(event, TrainingStarted):
-                    say(
-                        f"Training {config.name} on {event.train_images} photos ({event.validation_images} held out)"
-                        f" on {event.device}, steps {event.start_step}->{event.total_steps}"
-                    )
-                    say(f"Run folder: {event.run_dir}")
-                    progress = ProgressLine(event.total_steps)
-                elif isinstance(event, StepDone) and progress:
-                    losses = " ".join(f"{k} {v:.3f}" for k, v in event.losses.items())
-                    progress.update(event.step, losses, event.eta_seconds)
-                elif isinstance(event, ValidationDone):
-                    if progress:
-                        progress.close()
-                    say(f"step {event.step}: {_scores(event.metrics)}")
-                elif isinstance(event, TrainingFinished):
-                    if progress:
-                        progress.close()
-                    if event.cancelled:
-                        say(f"Stopped at step {event.step}; state saved. Resume with the same command and --resume.")
-                        return 130
-                    chosen = event.metrics.get("chosen") or {}
-                    if chosen:
-                        say(
-                            f"Decoding chosen on {event.metrics.get('tuned_photos')} photos"
-                            f" ({event.metrics.get('tuned_on')}): {_scores(chosen)}"
-                        )
-                    say(f"Installed model {config.name}: {event.model_path}")
-                    say(f"Use it with: main.py colorize --model {config.name} PHOTOS -o OUT")
-    except Cancelled:  # stopped while the photos were being read: nothing to save yet
-        say("Stopped before the first step; nothing was trained.")
-        return 130
-    except (ReviveError, ValueError) as error:
-        if progress:
-            progress.close()
-        say(f"revive: {error}")
-        return 2
-    return 0
+    def finished(event) -> None:
+        chosen = event.metrics.get("chosen") or {}
+        if chosen:
+            say(
+                f"Decoding chosen on {event.metrics.get('tuned_photos')} photos"
+                f" ({event.metrics.get('tuned_on')}): {_scores(chosen)}"
+            )
+        say(f"Installed model {config.name}: {event.model_path}")
+        say(f"Use it with: main.py colorize --model {config.name} PHOTOS -o OUT")
+
+    return follow_training(lambda cancel: train_base(config, cancel), "revive-train", config.name, _scores, finished)
 
 
 def _scores(m: dict) -> str:

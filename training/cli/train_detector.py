@@ -12,10 +12,9 @@ import sys
 from pathlib import Path
 
 from engine.batch.settings import DEVICE_CHOICES
-from engine.cancel import CancelToken
-from engine.cli.progress import ProgressLine
-from engine.cli.runtime import events_from_thread, interrupts, say
+from engine.cli.runtime import say
 from engine.errors import ReviveError
+from training.cli.following import follow_training
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,41 +84,16 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         say(f"revive: {error}")
         return 2
-    from training.events import StepDone, TrainingFinished, TrainingStarted, ValidationDone
     from training.restoration.detector_trainer import train_detector
 
-    cancel = CancelToken()
-    progress: ProgressLine | None = None
-    try:
-        with interrupts(cancel, "saving the run so it can be resumed"):
-            for event in events_from_thread(lambda: train_detector(config, cancel), "revive-train-detector"):
-                if isinstance(event, TrainingStarted):
-                    say(
-                        f"Training {config.name} on {event.train_images} photos ({event.validation_images} held out)"
-                        f" on {event.device}, steps {event.start_step}->{event.total_steps}"
-                    )
-                    progress = ProgressLine(event.total_steps)
-                elif isinstance(event, StepDone) and progress:
-                    progress.update(
-                        event.step, " ".join(f"{k} {v:.3f}" for k, v in event.losses.items()), event.eta_seconds
-                    )
-                elif isinstance(event, ValidationDone):
-                    if progress:
-                        progress.close()
-                    say(f"step {event.step}: " + ", ".join(f"{k} {v:.3g}" for k, v in event.metrics.items()))
-                elif isinstance(event, TrainingFinished):
-                    if progress:
-                        progress.close()
-                    if event.cancelled:
-                        say(f"Stopped at step {event.step}; state saved. Resume with the same command and --resume.")
-                        return 130
-                    say(f"Wrote the detector {event.model_path}")
-    except (ReviveError, ValueError) as error:
-        if progress:
-            progress.close()
-        say(f"revive: {error}")
-        return 2
-    return 0
+    return follow_training(
+        lambda cancel: train_detector(config, cancel),
+        "revive-train-detector",
+        config.name,
+        lambda metrics: ", ".join(f"{k} {v:.3g}" for k, v in metrics.items()),
+        lambda event: say(f"Wrote the detector {event.model_path}"),
+        show_run_folder=False,
+    )
 
 
 if __name__ == "__main__":
