@@ -25,7 +25,7 @@ format_estimate = about_duration
 
 # What each preset does, without a duration: the wizard measures one on this computer instead.
 PRESET_TEXTS = {
-    "quick-cpu": "300 steps on 64 px crops with a small F (3 residual blocks), the colorizer kept close to the "
+    "quick-cpu": "300 steps on 128 px crops with a small F (3 residual blocks), the colorizer kept close to the "
     "base: a careful first fine-tune on a laptop. It is measured against the base on colour photos "
     "kept aside and offered only if it does better.",
     "gpu-fast": "5,000 steps on 128 px crops, 6 residual blocks (the paper's 128 px generator): for a GPU.",
