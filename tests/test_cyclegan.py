@@ -22,7 +22,7 @@ from engine.models.files import ModelCard, load_model, save_model
 from engine.models.registry import model_name_problem, user_model_path
 from engine.paths import runs_dir
 from engine.version import app_version
-from training.cyclegan.config import CycleGANConfig, load_run_config
+from training.cyclegan.config import CycleGANConfig, crop_warning, load_run_config
 from training.cyclegan.data import make_batch
 from training.cyclegan.events import PreviewReady
 from training.cyclegan.export import export_cyclegan
@@ -143,6 +143,13 @@ def test_presets_cover_cpu_tests_and_gpu(tmp_path):
     assert standard.size == 256 and standard.f_blocks == 9 and standard.steps >= 5000
     quick = make_config("quick-cpu", tmp_path, tmp_path, steps=120)
     assert quick.steps == 120 and quick.size == 128 and quick.preset == "quick-cpu"  # the base's crop
+
+
+def test_small_crops_are_warned_about_but_the_presets_and_tests_are_not(tmp_path):
+    for preset in ("quick-cpu", "gpu-fast", "gpu-standard", "tiny"):
+        assert crop_warning(make_config(preset, tmp_path, tmp_path)) is None
+    warning = crop_warning(make_config("quick-cpu", tmp_path, tmp_path, size=64))
+    assert warning is not None and "64 px" in warning and "\n" not in warning
 
 
 def test_training_runs_both_cycles_previews_and_exports_a_usable_model(folders, scripted_scores):

@@ -38,6 +38,7 @@ from training.cyclegan.config import (
     STATE_FILE,
     CycleGANConfig,
     DamagedRun,
+    crop_warning,
     make_config,
     start_problem,
 )
@@ -147,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
         report = check_dataset(config.old, config.color, min_side=config.size)
         for line in report.summary().splitlines():  # a folder's name may hold a newline: one line each
             print(printable(line))
-        for warning in report.warnings:
+        for warning in (*report.warnings, *filter(None, [crop_warning(config)])):
             print(printable(f"warning: {warning}"))
         if report.errors:
             more = f" (and {len(report.errors) - 1} more problem(s))" if len(report.errors) > 1 else ""
