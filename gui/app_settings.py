@@ -15,6 +15,7 @@ from engine.batch.settings import DEVICE_CHOICES, FORMATS, MAX_RENDER_SIZE
 from engine.cluster.address import address_problem
 from engine.paths import settings_path
 from gui.models.batch_form import MAX_CLUSTER_WORKERS
+from gui.models.restoration_choice import RestorationChoice
 from gui.models.tuning import BOLDNESS_NEUTRAL, SATURATION_MAX
 
 MAX_RECENT = 10
@@ -182,6 +183,34 @@ class AppSettings:
 
     def set_batch_cluster_workers(self, value: int) -> None:
         self._set("gui/batch/cluster_workers", int(value))
+
+    # -- the Restore tab ----------------------------------------------------------------------------
+    def restoration_choice(self) -> RestorationChoice:
+        """The Restore tab's stages and strengths as last left; the defaults for anything unreadable
+        (an unknown stage, a strength out of its card's range, a hand-edited line)."""
+        stages = tuple(s.strip() for s in self._str("gui/restore/stages").split(",") if s.strip())
+        strengths: list[tuple[str, float]] = []
+        for item in self._str("gui/restore/strengths").split(","):
+            name, _, value = item.partition("=")
+            try:
+                strengths.append((name.strip(), float(value)))
+            except ValueError:
+                continue
+        try:
+            return RestorationChoice(stages, tuple(strengths))
+        except ValueError:
+            return RestorationChoice()
+
+    def set_restoration_choice(self, choice: RestorationChoice) -> None:
+        self._set("gui/restore/stages", choice.restore_text())
+        self._set("gui/restore/strengths", ",".join(f"{name}={value:g}" for name, value in choice.strengths))
+
+    def restoration_in_batches(self) -> bool:
+        """The Restore tab's "Also repair the photos of a batch"."""
+        return self._bool("gui/restore/in_batches", False)
+
+    def set_restoration_in_batches(self, value: bool) -> None:
+        self._set("gui/restore/in_batches", bool(value))
 
     # -- the photo list between runs ---------------------------------------------------------------
     def restore_session(self) -> bool:

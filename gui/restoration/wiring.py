@@ -125,6 +125,12 @@ class RestorationMode(QObject):
         panel.redo_requested.connect(self.redo)
         panel.clear_requested.connect(self.clear_mask)
         self.overlay.set_brush(*panel.brush())
+        settings = getattr(controller, "settings", None)
+        if settings is not None:  # the tab opens as the user left it
+            panel.set_choice(settings.restoration_choice())
+            panel.batch_box.setChecked(settings.restoration_in_batches())
+            panel.choice_changed.connect(settings.set_restoration_choice)
+            panel.batch_toggled.connect(settings.set_restoration_in_batches)
         self.overlay.stroke_finished.connect(self._on_overlay_stroke_finished)
         self.overlay.undo_requested.connect(self.undo)
         self.overlay.redo_requested.connect(self.redo)

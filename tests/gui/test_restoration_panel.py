@@ -296,3 +296,25 @@ def test_the_batch_repairs_its_photos_when_the_restore_tab_says_so(qtbot, make_w
         start_batch(window, album, tmp_path / "plain")
     assert "restore" not in json.loads((tmp_path / "plain" / REPORT_NAME).read_text())
     assert contrast(tmp_path / "repaired") > contrast(tmp_path / "plain") + 30
+
+
+def test_the_restore_tab_opens_as_it_was_left_and_ignores_a_damaged_setting(qtbot, make_window):
+    window = make_window()
+    panel = window.restoration.panel
+    panel.stage_boxes["fading"].setChecked(True)
+    panel.strength_sliders["fading"].setValue(30)
+    panel.batch_box.setChecked(True)
+    left = panel.choice()
+    window.close()
+
+    again = make_window().restoration.panel
+    assert again.choice() == left and "fading" in again.choice().stages
+    assert again.strength_sliders["fading"].value() == 30 and again.batch_box.isChecked()
+
+    settings = window.controller.settings
+    settings._set("gui/restore/stages", "fading,teleport")  # a hand-edited INI line
+    settings._set("gui/restore/strengths", "fading=9000")
+    assert settings.restoration_choice() == RestorationChoice()
+    settings._set("gui/restore/stages", "fading")
+    settings._set("gui/restore/strengths", "fading=oops,,=")
+    assert settings.restoration_choice() == RestorationChoice(("fading",))
