@@ -22,7 +22,7 @@ import copy
 import logging
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -160,9 +160,9 @@ def load_state(path: Path, device: torch.device) -> dict:
 class WeightAverage:
     """Exponential moving average of a model's parameters and buffers (the weights exported)."""
 
-    def __init__(self, model: torch.nn.Module, decay: float) -> None:
+    def __init__(self, model: UNetColorizer, decay: float) -> None:
         self.decay = decay
-        self.model = copy.deepcopy(model).eval()
+        self.model: UNetColorizer = copy.deepcopy(model).eval()
         for parameter in self.model.parameters():
             parameter.requires_grad_(False)
 
@@ -267,70 +267,85 @@ def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) ->
     )
 
     model.train()
-    step = start_step
+    run = _Run(
+        config,
+        model,
+        ema,
+        optimizer,
+        class_weights,
+        train_cache,
+        weights,
+        validation_cache,
+        validation_paths,
+        run_dir,
+        state_path,
+        device,
+        dtype,
+        cancel,
+    )
+    yield from _loop(run, start_step)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What the training steps work with, built once by ``train_base``: the model, its average
+    and optimizer, the colour-class weights, the cached photos (``train_cache`` ``(N, S, S, 3)``
+    uint8 sRGB, sampled with ``weights`` ``(N,)`` or uniformly when None; the validation squares
+    and the held-out paths the decoding is chosen on) and where the run is saved."""
+
+    config: BaseTrainingConfig
+    model: UNetColorizer
+    ema: WeightAverage
+    optimizer: torch.optim.Optimizer
+    class_weights: torch.Tensor
+    train_cache: torch.Tensor
+    weights: torch.Tensor | None
+    validation_cache: np.ndarray
+    validation_paths: list[Path]
+    run_dir: Path
+    state_path: Path
+    device: torch.device
+    dtype: torch.dtype
+    cancel: CancelToken
+
+
+def _loop(run: _Run, step: int) -> Iterator[object]:
+    """The training steps from ``step`` on, then the export (see ``train_base``)."""
+    config = run.config
     started = time.monotonic()
     # The next batch is made on a helper thread while the model trains on this one (torch and
     # Pillow release the GIL): making a batch (crops, Lab, old-scan degradations, hints) took as
     # long as a training step on the 2-core CPU. Batches are a pure function of the step, so the
     # sequence is the same.
     prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="revive-batch")
-    upcoming = {step: prefetch.submit(make_batch, train_cache, config, step, weights)} if step < config.steps else {}
     try:
-        yield from _loop(
-            config,
-            model,
-            ema,
-            optimizer,
-            state_path,
-            class_weights,
-            centers,
-            train_cache,
-            weights,
-            validation_cache,
-            validation_paths,
-            run_dir,
-            device,
-            dtype,
-            step,
-            cancel,
-            prefetch,
-            upcoming,
-            started,
+        upcoming = (
+            {step: prefetch.submit(make_batch, run.train_cache, config, step, run.weights)}
+            if step < config.steps
+            else {}
         )
+        final = yield from _steps(run, step, prefetch, upcoming)
     finally:
         prefetch.shutdown(wait=True, cancel_futures=True)
+    if final is None:  # stopped: the state is saved, nothing is exported
+        return
+    log.info("trained %d steps in %.0f s", final - step, time.monotonic() - started)
+    yield from _export(config, run.ema.model, run.validation_paths, len(run.train_cache), final, run.cancel)
 
 
-def _loop(
-    config,
-    model,
-    ema,
-    optimizer,
-    state_path,
-    class_weights,
-    centers,
-    train_cache,
-    weights,
-    validation_cache,
-    validation_paths,
-    run_dir,
-    device,
-    dtype,
-    step,
-    cancel,
-    prefetch,
-    upcoming,
-    started,
-) -> Iterator[object]:
-    """The training steps from ``step`` on (see ``train_base``)."""
+def _steps(run: _Run, step: int, prefetch: ThreadPoolExecutor, upcoming: dict) -> Generator[object, None, int | None]:
+    """Train from ``step`` to ``config.steps``; returns the last step, or None when stopped
+    (after saving the state). ``upcoming``: step -> the batch being made for it on ``prefetch``."""
+    config, model, ema, optimizer = run.config, run.model, run.ema, run.optimizer
+    centers, device, dtype, cancel = model.bin_centers, run.device, run.dtype, run.cancel
+    state_path, class_weights, train_cache, weights = run.state_path, run.class_weights, run.train_cache, run.weights
     recent: list[float] = []
-    start_step = step
     while step < config.steps:
         if cancel.cancelled:
             _save_state(state_path, model, ema, optimizer, step, class_weights)
             yield CheckpointSaved(step, state_path)
             yield TrainingFinished(step, None, cancelled=True)
-            return
+            return None
         tick = time.monotonic()
         for group in optimizer.param_groups:
             group["lr"] = config.learning_rate * learning_rate_factor(step, config.steps)
@@ -362,12 +377,11 @@ def _loop(
         if step % config.checkpoint_every == 0 or step == config.steps:
             _save_state(state_path, model, ema, optimizer, step, class_weights)
             yield CheckpointSaved(step, state_path)
-        if (step % config.validate_every == 0 or step == config.steps) and len(validation_cache):
-            summary = evaluate(ema.model, validation_cache, device, dtype)
-            _save_snapshot(run_dir, config, ema.model, step, len(train_cache))
+        if (step % config.validate_every == 0 or step == config.steps) and len(run.validation_cache):
+            summary = evaluate(ema.model, run.validation_cache, device, dtype)
+            _save_snapshot(run.run_dir, config, ema.model, step, len(train_cache))
             yield ValidationDone(step, summary)
-    log.info("trained %d steps in %.0f s", step - start_step, time.monotonic() - started)
-    yield from _export(config, ema.model, validation_paths, len(train_cache), step, cancel)
+    return step
 
 
 def _card(
