@@ -19,7 +19,8 @@ from engine.cancel import CancelToken
 from engine.device import select_device
 from engine.errors import Cancelled, ReviveError
 from engine.models.colorizer import Colorizer
-from engine.models.files import load_model
+from engine.models.architectures.resnet_generator import ResnetGenerator
+from engine.models.files import ModelCard, load_model, save_model
 from engine.paths import runs_dir
 from tests.helpers import gradient_luma
 from training.base.config import BaseTrainingConfig
@@ -214,3 +215,39 @@ def test_a_folder_of_unreadable_photos_is_a_revive_error(workspace):
 def test_bad_settings_say_what_is_wrong(tmp_path, changes, message):
     with pytest.raises(ValueError, match=message):
         _config(tmp_path, **{"name": "x", **changes})
+
+
+def test_continuing_a_model_keeps_its_architecture_weights_prior_and_decoding_neighbourhood(finished_run, workspace):
+    root, photos = workspace
+    _, events = finished_run
+    start_module, start_card = load_model(events[-1].model_path)  # "stripes", trained above
+    # Options that disagree with the start model: its architecture wins; a learning rate so small
+    # that the continued weights must be the start model's, not a fresh random network's.
+    config = _config(photos, "stripes-more", steps=3, learning_rate=1e-12, widths=(8, 8, 8, 8), init_from="stripes")
+    finished = _run(config)[-1]
+
+    module, card = load_model(finished.model_path)
+    assert card.arguments == start_card.arguments and card.training["init_from"] == "stripes"
+    continued = dict(module.named_parameters())  # (BatchNorm's running statistics do move: train mode)
+    for name, tensor in start_module.named_parameters():
+        assert torch.allclose(continued[name], tensor, atol=1e-6), name
+    assert torch.allclose(module.log_class_weights, start_module.log_class_weights, atol=1e-5)  # its colour prior
+    tried = finished.metrics["decoding_sweep"]
+    scales = {1.0, 1.1, 1.2, start_card.chroma_scale}
+    assert len(tried) == 2 * 2 * len(scales)  # T and T+0.1, its prior and 1, chroma 1 to 1.2 and its own
+    assert all(f"R={start_card.render_size} " in label for label in tried)
+
+
+def test_continuing_a_missing_or_foreign_model_is_one_revive_error(workspace, tmp_path):
+    root, photos = workspace
+    with pytest.raises(ReviveError, match="nope"):
+        _run(_config(photos, "from-nowhere", init_from="nope"))
+    foreign = tmp_path / "rgb.safetensors"  # a colorizer of another kind (RGB -> RGB): not continuable
+    arguments = {"in_channels": 1, "out_channels": 2, "filters": 4, "n_blocks": 1}
+    save_model(
+        foreign,
+        ResnetGenerator(**arguments),
+        ModelCard(name="rgb", architecture="resnet_generator", arguments=arguments),
+    )
+    with pytest.raises(ReviveError, match="not a Revive colorizer"):
+        _run(_config(photos, "from-foreign", init_from=str(foreign)))

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.batch.settings import DEFAULT_TEMPERATURE
 from engine.models.registry import model_name_problem
+
+if TYPE_CHECKING:
+    from training.decoding_sweep import Decoding
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,11 @@ class BaseTrainingConfig:
     validation_images: int = 96
     render_size: int = 256  # written to the model card: the default inference short side
     seed: int = 0
+    # Start from this installed model's weights (name or path) instead of random ones: its
+    # architecture replaces widths/blocks/hints/global_fusion, its colour-class weights are kept
+    # (so its prior correction still means the same), and the decodings swept at export are the
+    # model's own and its neighbours (see decoding_grid).
+    init_from: str | None = None
     tune_photos: Path | None = None  # colour photos on which decoding is chosen (default: the held-out split)
     tune_images: int = 192
     # Decodings swept at export (see training.decoding_sweep).
@@ -68,6 +77,29 @@ class BaseTrainingConfig:
             raise ValueError(f"balance power must be between 0 and 1, got {self.balance_power}")
         if self.augment_strength < 0 or self.regression_weight < 0:
             raise ValueError("augmentation strength and regression weight must not be negative")
+
+    def decoding_grid(
+        self, start: Decoding | None = None
+    ) -> tuple[tuple[int, ...], tuple[float, ...], tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
+        """(render sizes, temperatures, prior corrections, chroma scales, confidence gammas) swept at
+        export. Continuing a model (``start``: its decoding) sweeps its neighbourhood: its render
+        size and gamma, its temperature and +0.1, its prior correction and 1, chroma 1 to 1.2 (a
+        dozen decodings, not the full grid's hundreds)."""
+        if start is None:
+            return (
+                self.render_sizes,
+                self.temperatures,
+                self.prior_corrections,
+                self.chroma_scales,
+                self.confidence_gammas,
+            )
+        return (
+            (start.render_size,),
+            tuple(sorted({start.temperature, round(start.temperature + 0.1, 3)})),
+            tuple(sorted({start.prior_correction, 1.0})),
+            tuple(sorted({start.chroma_scale, 1.1, 1.2} | {1.0})),
+            (start.confidence_gamma,),
+        )
 
     @property
     def cache_size(self) -> int:

@@ -24,7 +24,7 @@ import math
 import time
 from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,8 +41,8 @@ from engine.errors import ReviveError
 from engine.metrics import colourfulness, gray_copy, score, summarize
 from engine.models.ab_bins import annealed_mean
 from engine.models.architectures.unet_colorizer import UNetColorizer
-from engine.models.files import ModelCard, save_model
-from engine.models.registry import is_shipped_name, user_model_path
+from engine.models.files import ModelCard, load_model, save_model
+from engine.models.registry import is_shipped_name, resolve_model, user_model_path
 from engine.paths import runs_dir
 from engine.version import app_version
 from training.base.config import BaseTrainingConfig
@@ -225,6 +225,16 @@ def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) ->
     if config.resume and not state_path.exists():
         raise ReviveError(f"there is no saved run to resume in {run_dir}")
 
+    start = starting_model(config.init_from) if config.init_from else None
+    if start is not None:  # its architecture, whatever the options say
+        arguments = start.module_arguments
+        config = replace(
+            config,
+            widths=tuple(arguments["widths"]),
+            blocks=int(arguments["blocks"]),
+            hints=bool(arguments["hints"]),
+            global_fusion=bool(arguments["global_fusion"]),
+        )
     train_paths, validation_paths = split_photos(list_photos(config.photos))
     if not train_paths:
         raise ReviveError(f"no photos found in {config.photos}")
@@ -237,6 +247,8 @@ def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) ->
 
     torch.manual_seed(config.seed)  # the same seed gives the same initial weights, hence the same model
     model = UNetColorizer(**config.architecture_arguments).to(device)
+    if start is not None:
+        model.load_state_dict(start.module.state_dict())
     centers = model.bin_centers
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, betas=(0.9, 0.99), weight_decay=1e-5)
     start_step = 0
@@ -255,6 +267,8 @@ def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) ->
         class_weights = state["class_weights"].to(device)
         if class_weights.shape != (len(centers),):
             raise ReviveError(DAMAGED_RUN.format(run_dir))
+    elif start is not None:  # the model's own weights: its prior correction keeps its meaning
+        class_weights = start.module.get_buffer("log_class_weights").exp().to(device)
     else:
         sample = _to_lab(train_cache[:: max(1, len(train_cache) // 1000)])
         class_weights = rebalancing_weights(F.avg_pool2d(sample[:, 1:], 4), centers.cpu(), config.rebalance_lambda).to(
@@ -282,8 +296,38 @@ def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) ->
         device,
         dtype,
         cancel,
+        start.decoding if start is not None else None,
     )
     yield from _loop(run, start_step)
+
+
+@dataclass(frozen=True)
+class StartingModel:
+    """An installed colorizer a run continues from (``BaseTrainingConfig.init_from``)."""
+
+    module: UNetColorizer
+    module_arguments: dict
+    decoding: Decoding
+
+
+def starting_model(name: str) -> StartingModel:
+    """The model ``name`` (installed name or file) to continue; ReviveError when it is missing,
+    unreadable, or not one of Revive's own colorizers (only those can be trained further here)."""
+    path = resolve_model(name)
+    module, card = load_model(path)
+    if card.architecture != "unet_colorizer" or not isinstance(module, UNetColorizer):
+        raise ReviveError(f"{path.name} is not a Revive colorizer (unet_colorizer): it cannot be trained further")
+    given = dict(card.arguments)  # load_model built the module from these: they are valid
+    arguments = {
+        "widths": list(given.get("widths", (32, 64, 128, 256))),
+        "blocks": int(given.get("blocks", 4)),
+        "hints": module.hints,
+        "global_fusion": module.global_fusion,
+    }
+    decoding = Decoding(
+        card.render_size, card.temperature, card.prior_correction, card.chroma_scale, card.confidence_gamma
+    )
+    return StartingModel(module, arguments, decoding)
 
 
 @dataclass(frozen=True)
@@ -307,6 +351,7 @@ class _Run:
     device: torch.device
     dtype: torch.dtype
     cancel: CancelToken
+    start_decoding: Decoding | None  # the decoding of the model the run continues, if any
 
 
 def _loop(run: _Run, step: int) -> Iterator[object]:
@@ -330,7 +375,9 @@ def _loop(run: _Run, step: int) -> Iterator[object]:
     if final is None:  # stopped: the state is saved, nothing is exported
         return
     log.info("trained %d steps in %.0f s", final - step, time.monotonic() - started)
-    yield from _export(config, run.ema.model, run.validation_paths, len(run.train_cache), final, run.cancel)
+    yield from _export(
+        config, run.ema.model, run.validation_paths, len(run.train_cache), final, run.cancel, run.start_decoding
+    )
 
 
 def _steps(run: _Run, step: int, prefetch: ThreadPoolExecutor, upcoming: dict) -> Generator[object, None, int | None]:
@@ -435,7 +482,7 @@ def tune_paths(config: BaseTrainingConfig, validation_paths: list[Path]) -> list
     return paths[: config.tune_images]
 
 
-def _export(config, model, validation_paths, train_count, step, cancel) -> Iterator[object]:
+def _export(config, model, validation_paths, train_count, step, cancel, start=None) -> Iterator[object]:
     from engine.device import select_device as choose
     from engine.models.colorizer import Colorizer
 
@@ -444,13 +491,7 @@ def _export(config, model, validation_paths, train_count, step, cancel) -> Itera
     photos = load_originals(tune_paths(config, validation_paths))
     summaries: dict = {}
     if photos:
-        decodings = grid(
-            config.render_sizes,
-            config.temperatures,
-            config.prior_corrections,
-            config.chroma_scales,
-            config.confidence_gammas,
-        )
+        decodings = grid(*config.decoding_grid(start))
         for _, result in sweep(colorizer, photos, decodings, cancel=cancel):
             summaries = result or summaries
     decoding = choose_decoding(summaries) if summaries else Decoding(config.render_size)

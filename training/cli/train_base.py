@@ -29,6 +29,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="colour photos never trained on, to choose the decoding on (default: a held-out share of --photos)",
     )
+    parser.add_argument(
+        "--from",
+        dest="init_from",
+        metavar="MODEL",
+        help="continue from this model's weights (name or file) instead of random ones; its architecture and"
+        " colour prior are kept, and the decodings tried are its own and their neighbours",
+    )
+    parser.add_argument(
+        "--learning-rate", type=float, default=1e-3, help="peak learning rate (default 1e-3; lower when continuing)"
+    )
+    parser.add_argument(
+        "--regression-weight",
+        type=float,
+        default=1.0,
+        help="weight of the L1 on the mean a*b*, which pulls unsure colour toward neutral (default 1)",
+    )
     parser.add_argument("--force", action="store_true", help="allow a NAME that replaces a shipped model")
     parser.add_argument("--seed", type=int, default=0)
 
@@ -48,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             tune_photos=args.tune,
             force=args.force,
+            init_from=args.init_from,
+            learning_rate=args.learning_rate,
+            regression_weight=args.regression_weight,
         )
     except ValueError as error:
         say(f"revive: {error}")
