@@ -18,8 +18,8 @@ from engine import device as device_module
 from engine.cancel import CancelToken
 from engine.device import select_device
 from engine.errors import Cancelled, ReviveError
-from engine.models.colorizer import Colorizer
 from engine.models.architectures.resnet_generator import ResnetGenerator
+from engine.models.colorizer import Colorizer
 from engine.models.files import ModelCard, load_model, save_model
 from engine.paths import runs_dir
 from tests.helpers import gradient_luma
