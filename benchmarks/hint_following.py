@@ -53,17 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     from PIL import Image
 
     from engine.batch.folder_scan import list_images
-    from engine.color import rgb_to_lab
     from engine.errors import ReviveError, UnsupportedImage
     from engine.hints.schema import HintPoint, PhotoHints
     from engine.imaging import read_preview_rgb
+    from engine.metrics import to_lab
     from engine.models.colorizer import Colorizer
-
-    def ab(rgb: np.ndarray) -> np.ndarray:
-        import torch
-
-        tensor = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float() / 255.0
-        return rgb_to_lab(tensor)[0, 1:].numpy()
 
     try:
         paths = sorted(list_images(args.photos))
@@ -72,11 +66,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     step = max(1, len(paths) // max(1, args.limit))
-    photos = paths[::step][: args.limit]
-    if not photos:
-        print(f"error: no photos in {args.photos}", file=sys.stderr)
+    # Each photo is read and prepared once, for every model: (luma, its hint, true a*b*, the ring).
+    cases = []
+    for path in paths[::step][: args.limit]:
+        try:
+            rgb = read_preview_rgb(path, WORK_SIDE)
+        except UnsupportedImage as error:
+            print(f"skipped {path.name}: {error}", file=sys.stderr)
+            continue
+        height, width = rgb.shape[:2]
+        x, y = place(path.name)
+        colour = "#{:02x}{:02x}{:02x}".format(*(int(v) for v in rgb[int(y * height), int(x * width)]))
+        hints = PhotoHints(points=(HintPoint(x, y, colour, HINT_RADIUS),))
+        luma = np.asarray(Image.fromarray(rgb).convert("L"))
+        cases.append((luma, hints, to_lab(rgb)[..., 1:], ring_mask(width, height, x, y)))
+    if not cases:
+        print(f"error: no readable photos in {args.photos}", file=sys.stderr)
         return 2
-    print(f"{len(photos)} photos from {args.photos}; one true-colour hint each, a*b* error on a ring around it")
+    print(f"{len(cases)} photos from {args.photos}; one true-colour hint each, a*b* error on a ring around it")
     print(f"{'model':24} {'without':>8} {'with':>8} {'drop':>8} {'median drop':>12}")
     for colorizer in models:
         name = colorizer.card.name
@@ -84,21 +91,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:24} takes no hints")
             continue
         without, with_hint = [], []
-        for path in photos:
-            try:
-                rgb = read_preview_rgb(path, WORK_SIDE)
-            except UnsupportedImage as error:
-                print(f"skipped {path.name}: {error}", file=sys.stderr)
-                continue
-            height, width = rgb.shape[:2]
-            x, y = place(path.name)
-            colour = "#{:02x}{:02x}{:02x}".format(*(int(v) for v in rgb[int(y * height), int(x * width)]))
-            hints = PhotoHints(points=(HintPoint(x, y, colour, HINT_RADIUS),))
-            luma = np.asarray(Image.fromarray(rgb).convert("L"))
-            truth, ring = ab(rgb), ring_mask(width, height, x, y)
+        for luma, hints, truth, ring in cases:
             for hint, errors in ((None, without), (hints, with_hint)):
-                out = ab(colorizer.colorize(luma, hints=hint))
-                errors.append(float(np.hypot(*(out - truth))[ring].mean()))
+                out = to_lab(colorizer.colorize(luma, hints=hint))[..., 1:]
+                errors.append(float(np.linalg.norm(out - truth, axis=-1)[ring].mean()))
         drops = [a - b for a, b in zip(without, with_hint)]
         print(
             f"{name:24} {statistics.mean(without):8.2f} {statistics.mean(with_hint):8.2f}"
