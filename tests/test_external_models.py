@@ -28,7 +28,6 @@ from spandrel.architectures.ESRGAN import ESRGAN
 from spandrel.architectures.LaMa import LaMa
 from spandrel.architectures.RestoreFormer import RestoreFormer
 from spandrel.architectures.SPAN import SPAN
-from spandrel_extra_arches.architectures.DDColor import DDColor
 
 import main
 from engine.batch.plan import BatchOptions, plan_batch
@@ -59,6 +58,7 @@ from engine.imaging import PhotoMetadata, read_photo
 from engine.models import registry as model_registry
 from engine.models.colorizer import Colorizer
 from tests.helpers import gradient_luma, install_model, torch_threads, write_gray_photo
+from tests.spandrel_models import plain_state, tiny_ddcolor
 
 
 @pytest.fixture
@@ -83,15 +83,11 @@ def _module_home(folder):
         yield folder / "home"
 
 
-def _state(module: torch.nn.Module, half: bool = False) -> dict:
-    return {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in module.state_dict().items()}
-
-
 def _save(module: torch.nn.Module, path, half: bool = False):
     if path.suffix == ".safetensors":
-        save_file(_state(module, half), str(path))
+        save_file(plain_state(module, half), str(path))
     else:
-        torch.save(_state(module, half), path)
+        torch.save(plain_state(module, half), path)
     return path
 
 
@@ -211,7 +207,7 @@ def test_a_pickle_that_would_run_code_is_refused_without_running_it(home, tmp_pa
     elif kind == "raw pickle protocol 2":
         path.write_bytes(pickle.dumps(_RunsCode(marker), protocol=2))
     else:
-        state = _state(_tiny_esrgan())
+        state = plain_state(_tiny_esrgan())
         state["model.0.weight"] = _RunsCode(marker)
         torch.save(state, path)
     code, _, err = _add(capsys, path)
@@ -418,18 +414,8 @@ def ddcolor(tmp_path_factory):
     S, B and L encoders), a 3-layer multi-scale decoder with 8 colour queries; saved as an fp16
     safetensors state dict, added as "dd" (once for the module: building and reading it is the
     slow part) and loaded with ``load_colorizer``."""
-    torch.manual_seed(2)
+    module = tiny_ddcolor()
     with torch_threads(1):
-        module = DDColor(
-            encoder_name="convnext-t",
-            decoder_name="MultiScaleColorDecoder",
-            nf=512,
-            num_queries=8,
-            num_output_channels=2,
-            last_norm="Spectral",
-            num_scales=3,
-            dec_layers=3,
-        ).eval()
         folder = tmp_path_factory.mktemp("ddcolor")
         path = _save(module, folder / "ddcolor_tiny.safetensors", half=True)
         del module

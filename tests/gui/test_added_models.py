@@ -17,21 +17,16 @@ import torch
 from PySide6.QtCore import Qt
 from safetensors.torch import save_file
 from spandrel.architectures.ESRGAN import ESRGAN
-from spandrel_extra_arches.architectures.DDColor import DDColor
 
 from engine.external import store
 from engine.models import registry as model_registry
 from gui.added_models import wiring
 from gui.models.photo_session import PhotoStatus
 from tests.gui.conftest import TINY, write_photo_file
-from tests.helpers import torch_threads
+from tests.spandrel_models import plain_state, tiny_ddcolor
 
 ADD_TIMEOUT_MS = 60_000  # spandrel's first import (torchvision) takes seconds on a busy 2-core CPU
 COLORIZE_TIMEOUT_MS = 60_000
-
-
-def _state(module: torch.nn.Module, half: bool = False) -> dict:
-    return {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in module.state_dict().items()}
 
 
 class _RunsCode:
@@ -58,28 +53,15 @@ def upscaler_file(tmp_path):
     torch.manual_seed(0)
     path = tmp_path / "files" / "RealESRGAN_tiny_x2.pth"
     path.parent.mkdir()
-    torch.save(_state(ESRGAN(num_filters=8, num_blocks=1, scale=2).eval()), path)
+    torch.save(plain_state(ESRGAN(num_filters=8, num_blocks=1, scale=2).eval()), path)
     return path
 
 
 @pytest.fixture(scope="module")
 def ddcolor_file(tmp_path_factory):
-    """The smallest DDColor spandrel recognises (ConvNeXt-T encoder, a 3-layer decoder with 8 colour
-    queries), an fp16 safetensors state dict: about 4 s to build on the 2-core CPU."""
-    torch.manual_seed(2)
-    with torch_threads(1):
-        module = DDColor(
-            encoder_name="convnext-t",
-            decoder_name="MultiScaleColorDecoder",
-            nf=512,
-            num_queries=8,
-            num_output_channels=2,
-            last_norm="Spectral",
-            num_scales=3,
-            dec_layers=3,
-        ).eval()
-        path = tmp_path_factory.mktemp("ddcolor") / "ddcolor_tiny.safetensors"
-        save_file(_state(module, half=True), str(path))
+    """The smallest DDColor spandrel recognises, as an fp16 safetensors state dict."""
+    path = tmp_path_factory.mktemp("ddcolor") / "ddcolor_tiny.safetensors"
+    save_file(plain_state(tiny_ddcolor(), half=True), str(path))
     return path
 
 
