@@ -317,10 +317,9 @@ def starting_model(name: str) -> StartingModel:
     module, card = load_model(path)
     if card.architecture != "unet_colorizer" or not isinstance(module, UNetColorizer):
         raise ReviveError(f"{path.name} is not a Revive colorizer (unet_colorizer): it cannot be trained further")
-    given = dict(card.arguments)  # load_model built the module from these: they are valid
     arguments = {
-        "widths": list(given.get("widths", (32, 64, 128, 256))),
-        "blocks": int(given.get("blocks", 4)),
+        "widths": list(module.widths),
+        "blocks": module.blocks,
         "hints": module.hints,
         "global_fusion": module.global_fusion,
     }

@@ -91,6 +91,7 @@ class UNetColorizer(nn.Module):
         if blocks < 0:
             raise ValueError(f"blocks must be 0 or more, got {blocks}")
         w1, w2, w3, w4 = widths
+        self.widths, self.blocks = widths, int(blocks)  # what it was built with (a run can continue it)
         self.hints = bool(hints)
         self.global_fusion = bool(global_fusion)
         self.in_channels = 1 + (HINT_CHANNELS if self.hints else 0)
