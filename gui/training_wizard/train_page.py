@@ -110,6 +110,7 @@ class TrainPage(QWizardPage):
         self.resume_button.clicked.connect(self._on_resume_button_clicked)
 
         self.run: TrainingRun | None = None
+        self._active = False  # see is_running
         self.run_dir: Path | None = None
         self.config: CycleGANConfig | None = None  # the run's config (its folder and resume flag set)
         self._resume_dir: Path | None = None  # a run to continue when the page is entered next
@@ -125,7 +126,10 @@ class TrainPage(QWizardPage):
 
     # -- public --------------------------------------------------------------------------------------
     def is_running(self) -> bool:
-        return self.run is not None and self.run.is_running()
+        """From the start of a run until the page has handled its end (``run_stopped``): the
+        thread itself ends a moment before that, and a page that said "not running" then would
+        show itself complete (or resumable) before its buttons and status had caught up."""
+        return self._active
 
     def stop(self) -> None:
         """Set the cancel token (effective at the next step); ``run_stopped`` follows."""
@@ -210,6 +214,7 @@ class TrainPage(QWizardPage):
         worker.run_finished.connect(self._on_worker_run_finished)
         worker.run_failed.connect(self._on_worker_run_failed)
         self.run.stopped.connect(self._on_run_stopped)
+        self._active = True
         self.run.start()
         self._set_buttons(True)
         self.running_changed.emit(True)
@@ -306,6 +311,7 @@ class TrainPage(QWizardPage):
         self._fail(message)
 
     def _on_run_stopped(self) -> None:
+        self._active = False
         self._set_buttons(False)
         self.pause_button.setEnabled(False)
         self.stop_button.setEnabled(False)
