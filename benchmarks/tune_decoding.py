@@ -3,7 +3,8 @@ it never trained on, and optionally write the choice into its model card.
 
     uv run benchmarks/tune_decoding.py ../shared/data/val --model PATH_OR_NAME [--limit N]
         [--render-sizes 96,128,160,192,256] [--temperatures 0.2,0.3,0.38,0.5]
-        [--priors 0,0.25,0.5] [--scales 0.7,0.85,1.0] [--gates 0,0.5,1] [--write OUT.safetensors]
+        [--priors 0,0.25,0.5] [--scales 0.7,0.85,1.0] [--gates 0,0.5,1] [--flips 0,1]
+        [--write OUT.safetensors]
 
 Uses ``training.decoding_sweep`` (the same code the trainer's export uses): every decoding is
 scored through the engine's own forward/decode/merge against a gray copy, and chosen against the
@@ -25,6 +26,13 @@ def _floats(text: str) -> tuple[float, ...]:
     return tuple(float(v) for v in text.split(",") if v.strip())
 
 
+def _flips(text: str) -> tuple[bool, ...]:
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    if not values or any(v not in ("0", "1") for v in values):
+        raise ValueError(f"--flips takes 0, 1 or 0,1, got {text!r}")
+    return tuple(v == "1" for v in dict.fromkeys(values))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("photos", type=Path, help="folder of colour photos never trained on (val)")
@@ -35,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--priors", default="0,0.25,0.5")
     parser.add_argument("--scales", default="0.7,0.85,1.0")
     parser.add_argument("--gates", default="0", help="confidence gammas (engine.models.ab_bins; 0 = off)")
+    parser.add_argument(
+        "--flips", default="0", help="1: also average in the mirror image (Colorizer.forward); 0,1 tries both"
+    )
     parser.add_argument("--score-side", type=int, default=128, help="short side at which scores are computed")
     parser.add_argument("--top", type=int, default=12, help="how many decodings to print")
     parser.add_argument("--write", type=Path, metavar="OUT", help="save the model with the chosen decoding here")
@@ -60,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             _floats(args.priors),
             _floats(args.scales),
             _floats(args.gates),
+            _flips(args.flips),
         )
     except (ReviveError, ValueError) as error:
         print(f"tune_decoding: {error}", file=sys.stderr)
@@ -103,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             prior_correction=chosen.prior_correction,
             chroma_scale=chosen.chroma_scale,
             confidence_gamma=chosen.confidence_gamma,
+            flip_average=chosen.flip_average,
             metrics={
                 **colorizer.card.metrics,
                 "tuned_on": str(args.photos),

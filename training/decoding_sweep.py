@@ -2,10 +2,11 @@
 
 The network gives a distribution over a*b* classes; how that becomes colour is a choice: the
 render size (how much of the scene the network sees at once), the annealed-mean temperature, how
-much of the class rebalancing to undo (``prior_correction``) and a chroma scale. Each combination
-is scored on colour photos turned gray, through the engine's own pipeline (``Colorizer.forward``
-once per photo and render size, then ``decode`` and the full-resolution merge per decoding), and
-the choice is made against the product's bar (``BAR``) measured against a gray copy.
+much of the class rebalancing to undo (``prior_correction``), a chroma scale, a confidence gate and
+whether the photo's mirror image is averaged in. Each combination is scored on colour photos turned
+gray, through the engine's own pipeline (``Colorizer.forward`` once per photo, render size and flip,
+then ``decode`` and the full-resolution merge per decoding), and the choice is made against the
+product's bar (``BAR``) measured against a gray copy.
 
 Scores are computed on the merged result scaled to ``score_side`` (short side) so a sweep of
 hundreds of settings stays minutes on a CPU; ``benchmarks/quality.py`` measures the chosen one at
@@ -41,13 +42,15 @@ class Decoding:
     prior_correction: float = 0.0
     chroma_scale: float = 1.0
     confidence_gamma: float = 0.0
+    flip_average: bool = False  # the photo and its mirror through the network, averaged (Colorizer.forward)
 
     @property
     def label(self) -> str:
         gate = f" gate={self.confidence_gamma:g}" if self.confidence_gamma else ""
+        flip = " flip" if self.flip_average else ""
         return (
             f"R={self.render_size} T={self.temperature:g} alpha={self.prior_correction:g}"
-            f" scale={self.chroma_scale:g}{gate}"
+            f" scale={self.chroma_scale:g}{gate}{flip}"
         )
 
 
@@ -97,14 +100,16 @@ def grid(
     prior_corrections: Sequence[float],
     chroma_scales: Sequence[float],
     confidence_gammas: Sequence[float] = (0.0,),
+    flips: Sequence[bool] = (False,),
 ) -> tuple[Decoding, ...]:
     return tuple(
-        Decoding(r, t, a, s, g)
+        Decoding(r, t, a, s, g, f)
         for r in render_sizes
         for t in temperatures
         for a in prior_corrections
         for s in chroma_scales
         for g in confidence_gammas
+        for f in flips
     )
 
 
@@ -146,18 +151,18 @@ def sweep(
     rows: dict[Decoding, list[dict[str, float]]] = {d: [] for d in decodings}
     gray_rows: list[dict[str, float]] = []
     originals: list[float] = []
-    by_size: dict[int, list[Decoding]] = {}
+    by_pass: dict[tuple[int, bool], list[Decoding]] = {}  # one network pass per render size and flip
     for d in decodings:
-        by_size.setdefault(d.render_size, []).append(d)
+        by_pass.setdefault((d.render_size, d.flip_average), []).append(d)
     for done, (_, original) in enumerate(photos, start=1):
         cancel.raise_if_cancelled()
         luma = np.asarray(Image.fromarray(original).convert("L"))
         reference = _shrink(original, score_side)
         gray_rows.append(score(_shrink(np.repeat(luma[..., None], 3, axis=2), score_side), reference))
         originals.append(colourfulness(reference))
-        for render_size, group in by_size.items():
+        for (render_size, flip), group in by_pass.items():
             prepared = colorizer.prepare(luma, ColorizeSettings(render_size=render_size))
-            raw = colorizer.forward(prepared)
+            raw = colorizer.forward(prepared, flip_average=flip)
             for d in group:
                 field = colorizer.decode(
                     raw,
