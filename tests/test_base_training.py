@@ -251,3 +251,42 @@ def test_continuing_a_missing_or_foreign_model_is_one_revive_error(workspace, tm
     )
     with pytest.raises(ReviveError, match="not a Revive colorizer"):
         _run(_config(photos, "from-foreign", init_from=str(foreign)))
+
+
+def _loss_with_nan_gradients(nan_calls: set[int]):
+    """The real colour-class loss, plus on the listed calls a term whose value is 0 but whose
+    gradient is NaN everywhere (sqrt's slope at 0 times 0): a finite loss with non-finite gradients."""
+    from training.colour_classes import colour_class_loss
+
+    calls = iter(range(1_000_000))
+
+    def loss(logits, *args):
+        value = colour_class_loss(logits, *args)
+        if next(calls) in nan_calls:
+            value = value + torch.sqrt(logits.float().sum() * 0.0) * 0.0
+        return value
+
+    return loss
+
+
+def test_a_step_with_non_finite_gradients_is_left_out_and_the_model_stays_finite(workspace, monkeypatch, caplog):
+    import training.base.trainer as trainer
+
+    _, photos = workspace
+    monkeypatch.setattr(trainer, "colour_class_loss", _loss_with_nan_gradients({0, 4}))
+    events = _run(_config(photos, "one-bad-step"))
+    finished = events[-1]
+    assert isinstance(finished, TrainingFinished) and not finished.cancelled and finished.step == STEPS
+    module, _ = load_model(finished.model_path)  # refuses NaN or infinite weights
+    assert all(torch.isfinite(p).all() for p in module.state_dict().values())
+    assert "step 0 left out" in caplog.text and "step 4 left out" in caplog.text
+
+
+def test_steps_in_a_row_with_non_finite_gradients_stop_the_run_in_one_line(workspace, monkeypatch):
+    import training.base.trainer as trainer
+
+    root, photos = workspace
+    monkeypatch.setattr(trainer, "colour_class_loss", _loss_with_nan_gradients(set(range(100))))
+    with pytest.raises(ReviveError, match=r"diverged at step 2 \(3 steps in a row with non-finite gradients\)"):
+        _run(_config(photos, "all-bad-steps"))
+    assert not (root / "home" / "models" / "all-bad-steps.safetensors").exists()

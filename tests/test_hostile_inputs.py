@@ -435,3 +435,33 @@ def test_python_warnings_go_to_the_log_not_the_terminal(home, photos, tmp_path):
     assert "something odd" not in result.stderr
     log_text = "".join(p.read_text() for p in (home / "logs").glob("revive.log*"))
     assert "something odd in a.jpg" in log_text
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--widths", "8,8,16"], "widths must be 4 channel counts"),
+        (["--widths", "8,8,16,2000"], "widths must be 4 channel counts from 4 to 1024"),
+        (["--widths", "eight"], "--widths takes four whole numbers"),
+        (["--blocks", "-1"], "blocks must be from 0 to 16"),
+        (["--widths", "8,8,16,16", "--from", "revive-base"], "do not go with --from"),
+    ],
+)
+def test_train_base_refuses_an_unfit_architecture_in_one_line(home, colour_photos, capsys, extra, message):
+    code = main.main(["train-base", "--photos", str(colour_photos), "--out", "shape", "--steps", "1", *extra])
+    assert code == 2
+    [line] = _revive_lines(capsys.readouterr().err)
+    assert message in line
+    assert not (home / "runs").exists()
+
+
+def test_train_base_builds_the_architecture_it_is_given(home, colour_photos):
+    from engine.models.files import load_model
+
+    args = ["--out", "narrow", "--steps", "1", "--size", "32", "--batch-size", "2", "--device", "cpu"]
+    assert (
+        main.main(["train-base", "--photos", str(colour_photos), *args, "--widths", "8,8,16,16", "--blocks", "1"]) == 0
+    )
+    module, card = load_model(home / "models" / "narrow.safetensors")
+    assert card.arguments["widths"] == [8, 8, 16, 16] and card.arguments["blocks"] == 1
+    assert module.widths == (8, 8, 16, 16) and module.blocks == 1

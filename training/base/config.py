@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from training.decoding_sweep import Decoding
 
 
+MAX_WIDTH = 1024  # channels of the widest U-Net level a run may ask for
+MAX_BLOCKS = 16  # residual blocks at the bottleneck
+
+
 @dataclass(frozen=True)
 class BaseTrainingConfig:
     photos: Path  # folder of colour photos; gray inputs are made from them
@@ -53,6 +57,7 @@ class BaseTrainingConfig:
     prior_corrections: tuple[float, ...] = field(default=(0.0, 0.25, 0.5))
     chroma_scales: tuple[float, ...] = field(default=(0.7, 0.85, 1.0))
     confidence_gammas: tuple[float, ...] = field(default=(0.0, 0.5, 1.0))
+    flips: tuple[bool, ...] = field(default=(False,))  # True: the photo's mirror is averaged in too
 
     def __post_init__(self) -> None:
         problem = model_name_problem(self.name)
@@ -60,6 +65,10 @@ class BaseTrainingConfig:
             raise ValueError(problem)
         if self.steps < 1:
             raise ValueError(f"steps must be at least 1, got {self.steps}")
+        if len(self.widths) != 4 or not all(isinstance(w, int) and 4 <= w <= MAX_WIDTH for w in self.widths):
+            raise ValueError(f"widths must be 4 channel counts from 4 to {MAX_WIDTH}, got {self.widths}")
+        if not 0 <= self.blocks <= MAX_BLOCKS:
+            raise ValueError(f"blocks must be from 0 to {MAX_BLOCKS}, got {self.blocks}")
         if self.size < 32 or self.size % 16:
             raise ValueError(f"size must be a multiple of 16 and at least 32, got {self.size}")
         if self.batch_size < 1:
@@ -80,11 +89,13 @@ class BaseTrainingConfig:
 
     def decoding_grid(
         self, start: Decoding | None = None
-    ) -> tuple[tuple[int, ...], tuple[float, ...], tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
-        """(render sizes, temperatures, prior corrections, chroma scales, confidence gammas) swept at
-        export. Continuing a model (``start``: its decoding) sweeps its neighbourhood: its render
-        size and gamma, its temperature and +0.1, its prior correction and 1, chroma 1 to 1.2 (a
-        dozen decodings, not the full grid's hundreds)."""
+    ) -> tuple[
+        tuple[int, ...], tuple[float, ...], tuple[float, ...], tuple[float, ...], tuple[float, ...], tuple[bool, ...]
+    ]:
+        """(render sizes, temperatures, prior corrections, chroma scales, confidence gammas, flips)
+        swept at export. Continuing a model (``start``: its decoding) sweeps its neighbourhood: its
+        render size, gamma and flip, its temperature and +0.1, its prior correction and 1, chroma 1
+        to 1.2 (a dozen decodings, not the full grid's hundreds)."""
         if start is None:
             return (
                 self.render_sizes,
@@ -92,6 +103,7 @@ class BaseTrainingConfig:
                 self.prior_corrections,
                 self.chroma_scales,
                 self.confidence_gammas,
+                self.flips,
             )
         return (
             (start.render_size,),
@@ -99,6 +111,7 @@ class BaseTrainingConfig:
             tuple(sorted({start.prior_correction, 1.0})),
             tuple(sorted({start.chroma_scale, 1.1, 1.2} | {1.0})),
             (start.confidence_gamma,),
+            (start.flip_average,),
         )
 
     @property

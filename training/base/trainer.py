@@ -57,6 +57,8 @@ from training.events import CheckpointSaved, StepDone, TrainingFinished, Trainin
 
 log = logging.getLogger(__name__)
 
+MAX_SKIPPED_STEPS = 3  # steps in a row with non-finite gradients before a run is called diverged
+
 WARMUP_STEPS = 100
 
 
@@ -324,7 +326,12 @@ def starting_model(name: str) -> StartingModel:
         "global_fusion": module.global_fusion,
     }
     decoding = Decoding(
-        card.render_size, card.temperature, card.prior_correction, card.chroma_scale, card.confidence_gamma
+        card.render_size,
+        card.temperature,
+        card.prior_correction,
+        card.chroma_scale,
+        card.confidence_gamma,
+        card.flip_average,
     )
     return StartingModel(module, arguments, decoding)
 
@@ -386,6 +393,7 @@ def _steps(run: _Run, step: int, prefetch: ThreadPoolExecutor, upcoming: dict) -
     centers, device, dtype, cancel = model.bin_centers, run.device, run.dtype, run.cancel
     state_path, class_weights, train_cache, weights = run.state_path, run.class_weights, run.train_cache, run.weights
     recent: list[float] = []
+    skipped = 0  # steps in a row whose gradients were not finite
     while step < config.steps:
         if cancel.cancelled:
             _save_state(state_path, model, ema, optimizer, step, class_weights)
@@ -412,7 +420,21 @@ def _steps(run: _Run, step: int, prefetch: ThreadPoolExecutor, upcoming: dict) -
             raise ReviveError(f"training diverged at step {step} (loss is {loss.item()}); try a lower learning rate")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        optimizer.step()
+        # A finite loss can still give non-finite gradients: bf16 through a BatchNorm over a couple
+        # of values (the photo-level branch's 1x1 map, from small crops and batches). Such a step is
+        # left out rather than let one NaN into every weight and the installed model.
+        gradient_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), math.inf)
+        if torch.isfinite(gradient_norm):
+            skipped = 0
+            optimizer.step()
+        else:
+            skipped += 1
+            log.warning("step %d left out: its gradients are not finite", step)
+            if skipped >= MAX_SKIPPED_STEPS:
+                raise ReviveError(
+                    f"training diverged at step {step} ({skipped} steps in a row with non-finite gradients);"
+                    " try a lower learning rate, or a larger --size or --batch-size"
+                )
         ema.update(model, step)
         step += 1
         recent = (recent + [time.monotonic() - tick])[-50:]
@@ -447,6 +469,7 @@ def _card(
         prior_correction=decoding.prior_correction,
         chroma_scale=decoding.chroma_scale,
         confidence_gamma=decoding.confidence_gamma,
+        flip_average=decoding.flip_average,
         description="Revive's own colorizer: it predicts the colours of a photo from its gray tones"
         + (", and follows colour hints" if config.hints else "")
         + ".",

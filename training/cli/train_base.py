@@ -45,6 +45,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         help="weight of the L1 on the mean a*b*, which pulls unsure colour toward neutral (default 1)",
     )
+    parser.add_argument(
+        "--widths",
+        metavar="W1,W2,W3,W4",
+        help="channels of the U-Net's four levels (default 32,64,128,256; wider is slower and needs a GPU"
+        " to train in reasonable time)",
+    )
+    parser.add_argument("--blocks", type=int, help="residual blocks at the bottleneck (default 4)")
     parser.add_argument("--force", action="store_true", help="allow a NAME that replaces a shipped model")
     parser.add_argument("--seed", type=int, default=0)
 
@@ -52,8 +59,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from training.base.config import BaseTrainingConfig
 
+    architecture: dict = {}
+    if args.widths is not None or args.blocks is not None:
+        if args.init_from:
+            say("revive: --widths and --blocks do not go with --from (the model's own architecture is kept)")
+            return 2
+        try:
+            if args.widths is not None:
+                architecture["widths"] = tuple(int(w) for w in args.widths.split(","))
+        except ValueError:
+            say(f"revive: --widths takes four whole numbers separated by commas, got {args.widths!r}")
+            return 2
+        if args.blocks is not None:
+            architecture["blocks"] = args.blocks
     try:
         config = BaseTrainingConfig(
+            **architecture,
             photos=args.photos,
             name=args.out,
             steps=args.steps,
