@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# One prepared base-model training run on a lent GPU machine (the device tool), within its
+# 10-minute command limit. Run from the repository root there, with the pack made here first:
+#
+#   uv run scripts/pack_photos.py ../shared/data/photos .pack/photos   # once, here (git-ignored)
+#   device run, carry [".pack"]:  bash scripts/device_train.sh
+#
+# The machine has python3 with torch, Pillow, numpy, OpenCV and safetensors; REVIVE_HOME is set so
+# nothing else (platformdirs) is needed. Settings come from the environment so a run can be sized
+# without editing: STEPS, BATCH, WIDTHS, BLOCKS, MINUTES (the training's wall-clock cap), and
+# DEVICE/PYTHON for a smoke test on a CPU (DEVICE=cpu PYTHON="uv run python" STEPS=2 ...). Whatever
+# happens, the newest averaged snapshot and the log come back in $OUT; a finished run also returns
+# the installed model with its card. Decoding is then chosen here on val with tune_decoding.py.
+set -u
+STEPS=${STEPS:-8000}
+BATCH=${BATCH:-64}
+WIDTHS=${WIDTHS:-48,96,192,384}
+BLOCKS=${BLOCKS:-6}
+MINUTES=${MINUTES:-8}
+DEVICE=${DEVICE:-cuda}
+PYTHON=${PYTHON:-python3}
+OUT=${OUT:-/tmp/revive-device-out}
+export REVIVE_HOME=/tmp/revive-home PYTHONUNBUFFERED=1
+mkdir -p "$OUT" "$REVIVE_HOME"
+if [ "$DEVICE" = cuda ]; then
+    $PYTHON -c "import torch; assert torch.cuda.is_available(), 'no CUDA'; print(torch.cuda.get_device_name())" || exit 3
+fi
+# SIGINT is the trainer's Ctrl+C: it saves a resumable state; a minute later it is killed.
+timeout --signal=INT --kill-after=60 "$((MINUTES * 60))" $PYTHON main.py train-base --photos .pack/photos --out revive-gpu \
+    --device "$DEVICE" --steps "$STEPS" --batch-size "$BATCH" --widths "$WIDTHS" --blocks "$BLOCKS" 2>&1 \
+    | tee "$OUT/train.log"
+snapshot=$(ls "$REVIVE_HOME"/runs/base-revive-gpu/snapshots/*.safetensors 2>/dev/null | tail -1)
+[ -n "$snapshot" ] && cp "$snapshot" "$OUT/"
+cp "$REVIVE_HOME"/models/revive-gpu.safetensors "$REVIVE_HOME"/models/revive-gpu.json "$OUT/" 2>/dev/null
+ls -la "$OUT"
