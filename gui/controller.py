@@ -30,7 +30,7 @@ from engine.models.registry import default_model_name, list_models
 from engine.paths import cache_dir
 from gui.app_settings import AppSettings
 from gui.hints.preview import HintPreview
-from gui.models.added_models import AddedModelRow, added_colorizers, added_rows
+from gui.models.added_models import AddedModelRow, added_colorizers, added_rows, finishing_choices
 from gui.models.batch_form import BatchForm
 from gui.models.export_naming import export_problem
 from gui.models.jobs import (
@@ -274,6 +274,11 @@ class Controller(QObject):
     def added_models(self) -> list[AddedModelRow]:
         """Every added model (colorizers, upscalers, face models...), for the manage dialog."""
         return added_rows()
+
+    def finishing_models(self) -> tuple[list[str], list[str]]:
+        """(upscalers, face models) a batch can finish its results with; listed again with
+        ``added_models_changed``."""
+        return finishing_choices()
 
     def add_model_file(self, path: Path, name: str, source: str = "") -> None:
         """Add ``path`` as model ``name`` on the background pool (spandrel examines it: seconds);
@@ -752,6 +757,8 @@ class Controller(QObject):
             problem = form.cluster.problem()  # refused here, in one line, before anything runs
             if problem is None and form.restoration is not None:
                 problem = "Repairing photos is not available on a Ray cluster yet: turn off the Restore tab's repair"
+            if problem is None and form.finishing:
+                problem = "Upscaling and face restoration are not available on a Ray cluster yet: choose None for both"
             if problem is not None:
                 self.batch_failed.emit(problem)
                 return False
@@ -771,7 +778,16 @@ class Controller(QObject):
         self.last_batch_output = form.output_dir
         self.batch_started.emit()
         self._batch_requested.emit(
-            BatchRequest((form.input_dir,), options, self._batch_token, self.hint_store, form.restoration, form.cluster)
+            BatchRequest(
+                (form.input_dir,),
+                options,
+                self._batch_token,
+                self.hint_store,
+                form.restoration,
+                form.cluster,
+                form.upscale,
+                form.faces,
+            )
         )
         return True
 

@@ -390,6 +390,7 @@ class MainWindow(QMainWindow):
             settings.batch_cluster(), settings.batch_cluster_address(), settings.batch_cluster_workers()
         )
         self.batch_panel.set_settings_text(tuning.describe())
+        self.batch_panel.set_finishing_models(*self.controller.finishing_models())
 
     def keep_on_screen(self) -> None:
         """Shrink and move the window into its screen's available area (a layout saved on a
@@ -436,6 +437,7 @@ class MainWindow(QMainWindow):
         c.batch_finished.connect(self._on_controller_batch_finished)
         c.batch_failed.connect(self._on_controller_batch_failed)
         c.recent_changed.connect(self._fill_recent_menu)
+        c.added_models_changed.connect(self._on_controller_added_models_changed)
         self.photo_list.current_photo_changed.connect(self._on_photo_list_current_photo_changed)
         self.compare_view.zoom_changed.connect(self._on_compare_view_zoom_changed)
         self.compare_view.detail_wanted.connect(self._on_compare_view_detail_wanted)
@@ -797,6 +799,9 @@ class MainWindow(QMainWindow):
     def _on_compare_view_detail_wanted(self, rect) -> None:
         # The hint preview on show is newer than the cached result: the original's pixels only.
         self.controller.load_detail(rect, with_result=not self.hints.shows_preview())
+
+    def _on_controller_added_models_changed(self) -> None:
+        self.batch_panel.set_finishing_models(*self.controller.finishing_models())
 
     def _on_batch_panel_start_requested(self, form) -> None:
         self.hints.flush_saves()  # the batch reads each photo's saved hints

@@ -1,7 +1,8 @@
 """Models added from other projects (``engine.external``), as the app shows them (no Qt, no torch).
 
-The model picker lists the added *colorization* models beside Revive's, marked "(added)"; every
-added model (upscalers and face models too) is a row of Tools > Manage Added Models…. What the
+The model picker lists the added *colorization* models beside Revive's, marked "(added)"; the batch
+panel offers the added upscalers and face models to finish its results with; every added model is
+a row of Tools > Manage Added Models…. What the
 user types as a new model's name is checked here with the engine's own rule, in the app's words.
 """
 
@@ -13,6 +14,8 @@ from engine.external import store
 from engine.external.naming import name_problem
 
 COLORIZATION = "colorization"
+UPSCALING = "upscaling"
+FACES = "face restoration"
 ADDED_MARK = " (added)"
 
 
@@ -68,6 +71,18 @@ def added_colorizers(revive_names: set[str]) -> list[AddedColorizer]:
         )
         found.append(AddedColorizer(model.name, model.name + ADDED_MARK, tooltip))
     return found
+
+
+def finishing_choices() -> tuple[list[str], list[str]]:
+    """(upscalers, face models): the added models a batch can finish its results with, by name
+    (``engine.external.finishing``, as ``colorize --upscale`` and ``--faces``); damaged ones left out."""
+    upscalers, faces = [], []
+    for model in store.list_external():
+        if model.card is not None and model.card.task == UPSCALING:
+            upscalers.append(model.name)
+        elif model.card is not None and model.card.task == FACES:
+            faces.append(model.name)
+    return upscalers, faces
 
 
 def app_name_problem(name: str) -> str:

@@ -51,3 +51,9 @@ class BatchForm:
     skip_existing: bool
     restoration: RestorationChoice | None = None  # repair each photo before colour (the Restore tab)
     cluster: ClusterChoice | None = None  # run on a Ray cluster instead of this machine
+    upscale: str | None = None  # an added upscaling model to enlarge each result with (colorize --upscale)
+    faces: str | None = None  # an added face model to restore each face with (colorize --faces)
+
+    @property
+    def finishing(self) -> bool:
+        return bool(self.upscale or self.faces)

@@ -107,3 +107,5 @@ class BatchRequest:
     hint_store: HintStore | None = None  # each photo's saved hints, for the photos that have them
     restoration: RestorationChoice | None = None  # repair each photo first, as colorize --restore does
     cluster: ClusterChoice | None = None  # run on this Ray cluster, as colorize --cluster does
+    upscale: str | None = None  # finish each result with this added upscaler (colorize --upscale)
+    faces: str | None = None  # and this added face model (colorize --faces)

@@ -67,6 +67,9 @@ class BatchPanel(QWidget):
         self.cluster_workers.setRange(0, MAX_CLUSTER_WORKERS)
         self.cluster_workers.setSpecialValueText("Automatic")
         self.cluster_workers.setToolTip("0 (automatic): one worker per GPU of the cluster, else one per CPU")
+        self.upscale = QComboBox()
+        self.faces = QComboBox()
+        self._finishing_names: dict[QComboBox, list[str]] = {self.upscale: [], self.faces: []}
         self.cluster_problem_label = QLabel()
         self.cluster_problem_label.setObjectName("Hint")
         self.cluster_problem_label.setWordWrap(True)
@@ -106,6 +109,8 @@ class BatchPanel(QWidget):
         options_layout.addRow(self.recursive)
         options_layout.addRow(self.skip_existing)
         options_layout.addRow("Format", self.format)
+        options_layout.addRow("Upscale", self.upscale)
+        options_layout.addRow("Faces", self.faces)
         options_layout.addRow(self.cluster)
         options_layout.addRow("Cluster address", self.cluster_address)
         options_layout.addRow("Ray workers", self.cluster_workers)
@@ -143,6 +148,7 @@ class BatchPanel(QWidget):
         self.cluster.toggled.connect(self._update_cluster)
         self.cluster_address.textChanged.connect(self._update_cluster)
         self.set_running(False)
+        self.set_finishing_models([], [])
         self.set_cluster_unavailable(cluster_unavailable())
         self.open_button.setEnabled(False)
 
@@ -225,6 +231,7 @@ class BatchPanel(QWidget):
         input_text, output_text = self.input_edit.text().strip(), self.output_edit.text().strip()
         if not input_text or not output_text:
             return None
+        upscale, faces = self.finishing_choice()
         return BatchForm(
             Path(input_text).expanduser(),
             Path(output_text).expanduser(),
@@ -232,7 +239,42 @@ class BatchPanel(QWidget):
             self.format.currentData(),
             self.skip_existing.isChecked(),
             cluster=self.cluster_choice(),
+            upscale=upscale,
+            faces=faces,
         )
+
+    def set_finishing_models(self, upscalers: list[str], faces: list[str]) -> None:
+        """The added upscalers and face models a batch can finish its results with (each list may be
+        empty); a choice that is still listed stays chosen."""
+        for combo, names, what in (
+            (self.upscale, upscalers, "upscaling"),
+            (self.faces, faces, "face"),
+        ):
+            chosen = combo.currentData()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem("None", None)
+            for name in names:
+                combo.addItem(name, name)
+            combo.setCurrentIndex(max(0, combo.findData(chosen)) if chosen in names else 0)
+            combo.blockSignals(False)
+            self._finishing_names[combo] = list(names)
+            combo.setToolTip(
+                (
+                    "Enlarge each result with this added upscaling model (as colorize --upscale); slow on a CPU"
+                    if combo is self.upscale
+                    else "Restore each face found in a result with this added face model (as colorize --faces)"
+                )
+                if names
+                else f"No {what} model is added: Tools > Add Model… adds one (Real-ESRGAN, GFPGAN, CodeFormer…)"
+            )
+        self.set_running(self._running)
+
+    def finishing_choice(self) -> tuple[str | None, str | None]:
+        """(upscaler, face model) chosen for the batch; None for none (always on a Ray cluster)."""
+        if self.cluster_choice() is not None:
+            return None, None
+        return self.upscale.currentData(), self.faces.currentData()
 
     # -- progress ------------------------------------------------------------------------------------------
     def set_running(self, running: bool) -> None:
@@ -243,6 +285,8 @@ class BatchPanel(QWidget):
         on = self.cluster.isChecked() and self._cluster_unavailable is None
         self.cluster_address.setEnabled(not running and on)
         self.cluster_workers.setEnabled(not running and on)
+        for combo in (self.upscale, self.faces):  # not on a cluster yet (its workers would need the models)
+            combo.setEnabled(not running and not on and bool(self._finishing_names.get(combo)))
         self.cancel_button.setEnabled(running)
         if running:
             self.open_button.setEnabled(False)

@@ -255,7 +255,14 @@ class InferenceWorker(QObject):
             from gui.workers.restoration_steps import batch_repair  # the Restore tab's choice, as --restore
 
             repair = batch_repair(request.restoration)
-            for event in run_batch(plan, colorizer, request.options, request.cancel, repair=repair):
+            finishing = None
+            if request.upscale or request.faces:  # loaded per batch: a batch of them takes minutes anyway
+                from engine.external.finishing import Finishing
+
+                device = (self._wanted or ModelRequest(None)).device
+                finishing = Finishing.load(request.upscale, request.faces, device)
+            events = run_batch(plan, colorizer, request.options, request.cancel, repair=repair, finishing=finishing)
+            for event in events:
                 self.batch_event.emit(event)
                 self._preview_turn()
         except Exception as error:
@@ -272,6 +279,8 @@ class InferenceWorker(QObject):
         assert cluster is not None
         if request.restoration is not None:
             raise ReviveError("repairing photos is not available on a Ray cluster yet")
+        if request.upscale or request.faces:
+            raise ReviveError("upscaling and face restoration are not available on a Ray cluster yet")
         from engine.batch.plan import plan_batch
         from engine.cluster.run import run_batch_on_cluster
 

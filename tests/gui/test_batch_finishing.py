@@ -1,0 +1,115 @@
+"""Batches in the app finished with added models (the Batch tab's Upscale and Faces choices, as
+``colorize --upscale/--faces``): the choices list the added upscalers and face models and follow
+adding and removing; a batch with an upscaler writes enlarged results and says so in its report;
+a model removed behind the app's back fails the batch in one line; a Ray cluster refuses them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from PIL import Image
+from spandrel.architectures.ESRGAN import ESRGAN
+
+from engine.batch.plan import REPORT_NAME
+from engine.external import store
+from engine.models import registry as model_registry
+from gui.models.batch_form import BatchForm, ClusterChoice
+from tests.gui.conftest import write_photo_file
+from tests.spandrel_models import plain_state
+
+BATCH_TIMEOUT_MS = 60_000  # spandrel's first import (torchvision) takes seconds on a busy 2-core CPU
+
+
+@pytest.fixture(autouse=True)
+def no_shipped_models(monkeypatch, tmp_path):
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    monkeypatch.setattr(model_registry, "shipped_models_dir", lambda: shipped)
+
+
+@pytest.fixture
+def added_upscaler(tmp_path, revive_home):
+    """A tiny 2x ESRGAN added as 'x2' (random weights: only the size of its output matters here)."""
+    from engine.external.adding import add_model
+
+    torch.manual_seed(0)
+    path = tmp_path / "files" / "RealESRGAN_tiny_x2.pth"
+    path.parent.mkdir()
+    torch.save(plain_state(ESRGAN(num_filters=8, num_blocks=1, scale=2).eval()), path)
+    add_model(path, "x2", "built by the test (random weights)")
+    return "x2"
+
+
+def _names(combo) -> list[str]:
+    return [combo.itemText(i) for i in range(combo.count())]
+
+
+def test_the_choices_list_the_added_finishing_models_only(revive_home, added_upscaler):
+    from gui.models.added_models import finishing_choices
+
+    (store.external_models_dir() / "broken.card.json").write_text("{")  # a damaged card is never offered
+    assert finishing_choices() == (["x2"], [])
+
+
+def test_a_batch_with_an_upscaler_writes_enlarged_results(qtbot, make_window, tmp_path, added_upscaler):
+    album = [write_photo_file(tmp_path / "album" / f"img{i}.jpg", (96, 64), seed=i) for i in range(2)]
+    window = make_window()
+    panel = window.batch_panel
+    assert _names(panel.upscale) == ["None", "x2"] and panel.upscale.isEnabled()
+    assert _names(panel.faces) == ["None"] and not panel.faces.isEnabled()  # none added: says so in its tooltip
+    assert "Tools > Add Model" in panel.faces.toolTip()
+
+    window.side_tabs.setCurrentWidget(panel)
+    panel.set_form(input_dir=tmp_path / "album", output_dir=tmp_path / "out", recursive=True, format="png")
+    panel.upscale.setCurrentIndex(panel.upscale.findData("x2"))
+    assert panel.form().upscale == "x2" and panel.form().faces is None
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=BATCH_TIMEOUT_MS) as finished:
+        panel.start_button.click()
+
+    summary = finished.args[0].summary
+    assert (summary.done, summary.failed) == (2, ())
+    for source in album:
+        with Image.open(tmp_path / "out" / f"{source.stem}.png") as image:
+            assert image.size == (192, 128)
+    report = json.loads((tmp_path / "out" / REPORT_NAME).read_text())
+    assert "upscaled x2 by x2" in json.dumps(report)
+
+
+def test_the_choices_follow_adding_and_removing(qtbot, make_window, added_upscaler):
+    window = make_window()
+    panel = window.batch_panel
+    panel.upscale.setCurrentIndex(panel.upscale.findData("x2"))
+    assert window.controller.remove_added_model("x2") == ""
+    assert _names(panel.upscale) == ["None"] and panel.upscale.currentData() is None
+    assert not panel.upscale.isEnabled()
+
+
+def test_a_model_removed_behind_the_apps_back_fails_the_batch_in_one_line(qtbot, make_window, tmp_path, added_upscaler):
+    write_photo_file(tmp_path / "album" / "img.jpg")
+    window = make_window()
+    panel = window.batch_panel
+    panel.set_form(input_dir=tmp_path / "album", output_dir=tmp_path / "out", recursive=True, format="png")
+    panel.upscale.setCurrentIndex(panel.upscale.findData("x2"))
+    store.remove("x2")  # another Revive process, say
+    with qtbot.waitSignal(window.controller.batch_failed, timeout=BATCH_TIMEOUT_MS) as failed:
+        panel.start_button.click()
+    message = failed.args[0]
+    assert "x2" in message and "\n" not in message and "Traceback" not in message
+    assert not list(tmp_path.glob("out/*.png"))
+
+
+def test_a_ray_cluster_refuses_them_and_the_panel_turns_them_off(qtbot, make_window, tmp_path, added_upscaler):
+    window = make_window()
+    panel = window.batch_panel
+    panel.upscale.setCurrentIndex(panel.upscale.findData("x2"))
+    panel.set_cluster(True, "local", 0)
+    if panel.cluster_choice() is None or panel.cluster_choice().problem() is not None:
+        pytest.skip("Ray is not installed here")
+    assert not panel.upscale.isEnabled() and panel.finishing_choice() == (None, None)
+
+    form = BatchForm(tmp_path, tmp_path / "out", True, "png", True, cluster=ClusterChoice("local"), upscale="x2")
+    with qtbot.waitSignal(window.controller.batch_failed, timeout=5_000) as failed:
+        assert window.controller.start_batch(form) is False
+    assert failed.args[0].startswith("Upscaling and face restoration are not available on a Ray cluster yet")
