@@ -184,6 +184,15 @@ class AppSettings:
     def set_batch_cluster_workers(self, value: int) -> None:
         self._set("gui/batch/cluster_workers", int(value))
 
+    def batch_finishing(self) -> tuple[str | None, str | None]:
+        """The batch panel's (upscaler, face model) names as last chosen; None for none. Whether
+        they are still added is the panel's business (a name no longer listed is not chosen)."""
+        return self._str("gui/batch/upscale") or None, self._str("gui/batch/faces") or None
+
+    def set_batch_finishing(self, upscale: str | None, faces: str | None) -> None:
+        self._set("gui/batch/upscale", upscale or "")
+        self._set("gui/batch/faces", faces or "")
+
     # -- the Restore tab ----------------------------------------------------------------------------
     def restoration_choice(self) -> RestorationChoice:
         """The Restore tab's stages and strengths as last left; the defaults for anything unreadable

@@ -751,6 +751,8 @@ class Controller(QObject):
         self.settings.set_batch_format(form.format)
         self.settings.set_batch_skip_existing(form.skip_existing)
         self.settings.set_batch_cluster(form.cluster is not None)
+        if form.cluster is None:  # a cluster batch leaves them off without unchoosing them
+            self.settings.set_batch_finishing(form.upscale, form.faces)
         if form.cluster is not None:
             self.settings.set_batch_cluster_address(form.cluster.address)
             self.settings.set_batch_cluster_workers(form.cluster.workers)

@@ -391,6 +391,7 @@ class MainWindow(QMainWindow):
         )
         self.batch_panel.set_settings_text(tuning.describe())
         self.batch_panel.set_finishing_models(*self.controller.finishing_models())
+        self.batch_panel.choose_finishing(*settings.batch_finishing())
 
     def keep_on_screen(self) -> None:
         """Shrink and move the window into its screen's available area (a layout saved on a

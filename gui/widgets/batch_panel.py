@@ -270,6 +270,11 @@ class BatchPanel(QWidget):
             )
         self.set_running(self._running)
 
+    def choose_finishing(self, upscale: str | None, faces: str | None) -> None:
+        """Choose these (names; None: none) where they are listed; a name not listed leaves None."""
+        for combo, name in ((self.upscale, upscale), (self.faces, faces)):
+            combo.setCurrentIndex(max(0, combo.findData(name)) if name else 0)
+
     def finishing_choice(self) -> tuple[str | None, str | None]:
         """(upscaler, face model) chosen for the batch; None for none (always on a Ray cluster)."""
         if self.cluster_choice() is not None:

@@ -113,3 +113,20 @@ def test_a_ray_cluster_refuses_them_and_the_panel_turns_them_off(qtbot, make_win
     with qtbot.waitSignal(window.controller.batch_failed, timeout=5_000) as failed:
         assert window.controller.start_batch(form) is False
     assert failed.args[0].startswith("Upscaling and face restoration are not available on a Ray cluster yet")
+
+
+def test_the_choice_is_remembered_for_the_next_start(qtbot, make_window, tmp_path, added_upscaler):
+    write_photo_file(tmp_path / "album" / "img.jpg")
+    window = make_window()
+    panel = window.batch_panel
+    panel.set_form(input_dir=tmp_path / "album", output_dir=tmp_path / "out", recursive=True, format="png")
+    panel.upscale.setCurrentIndex(panel.upscale.findData("x2"))
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=BATCH_TIMEOUT_MS):
+        panel.start_button.click()
+    window.close()
+
+    again = make_window()
+    assert again.batch_panel.upscale.currentData() == "x2" and again.batch_panel.faces.currentData() is None
+    again.controller.settings.set_batch_finishing("gone", None)  # removed since: nothing is chosen
+    again.batch_panel.choose_finishing(*again.controller.settings.batch_finishing())
+    assert again.batch_panel.upscale.currentData() is None
