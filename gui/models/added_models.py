@@ -2,8 +2,8 @@
 
 The model picker lists the added *colorization* models beside Revive's, marked "(added)"; the batch
 panel offers the added upscalers and face models to finish its results with; every added model is
-a row of Tools > Manage Added Models…. What the
-user types as a new model's name is checked here with the engine's own rule, in the app's words.
+a row of Tools > Manage Added Models…. What the user types as a new model's name is checked here
+with the engine's own rule, in the app's words.
 """
 
 from __future__ import annotations
