@@ -751,16 +751,13 @@ class Controller(QObject):
         self.settings.set_batch_format(form.format)
         self.settings.set_batch_skip_existing(form.skip_existing)
         self.settings.set_batch_cluster(form.cluster is not None)
-        if form.cluster is None:  # a cluster batch leaves them off without unchoosing them
-            self.settings.set_batch_finishing(form.upscale, form.faces)
+        self.settings.set_batch_finishing(form.upscale, form.faces)
         if form.cluster is not None:
             self.settings.set_batch_cluster_address(form.cluster.address)
             self.settings.set_batch_cluster_workers(form.cluster.workers)
             problem = form.cluster.problem()  # refused here, in one line, before anything runs
             if problem is None and form.restoration is not None:
                 problem = "Repairing photos is not available on a Ray cluster yet: turn off the Restore tab's repair"
-            if problem is None and form.finishing:
-                problem = "Upscaling and face restoration are not available on a Ray cluster yet: choose None for both"
             if problem is not None:
                 self.batch_failed.emit(problem)
                 return False

@@ -329,3 +329,81 @@ def test_cancel_stops_the_cluster_batch_and_a_rerun_resumes_it(workers, tmp_path
     assert len(_of(again, JobDone)) == 10 - summary.done and not again[-1].summary.cancelled
     assert all(job.output.exists() for job in plan.jobs)
     assert _digests(folder) == before
+
+
+# ------------------------------------------------------------------------------ finishing on the cluster
+
+
+def _tiny_upscaler_file(folder: Path) -> Path:
+    """A tiny 2x ESRGAN (random weights: only its output size matters), a .pth state dict."""
+    import torch
+    from spandrel.architectures.ESRGAN import ESRGAN
+
+    from tests.spandrel_models import plain_state
+
+    torch.manual_seed(0)
+    path = folder / "RealESRGAN_tiny_x2.pth"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(plain_state(ESRGAN(num_filters=8, num_blocks=1, scale=2).eval()), path)
+    return path
+
+
+def test_a_worker_with_an_upscaler_writes_the_enlarged_photo(album, tmp_path, model_path):
+    from engine.cluster.pool import finishing_files
+
+    files = finishing_files(_tiny_upscaler_file(tmp_path / "files"))
+    options = _options(tmp_path / "out")
+    plan = plan_batch([album], options)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "marker").touch()
+    worker = ColorizeWorker(model_path.read_bytes(), str(model_path), "cpu", "fp32", 1, files)
+    info = worker.info()
+    assert info.problem is None and info.finishing == "upscaled x2 by RealESRGAN_tiny_x2"
+    assert worker.begin(options, frozenset(), ReachCheck(plan.jobs[0].source, tmp_path / "out", "marker")) is None
+    job = next(job for job in plan.jobs if job.source.name == "beach.jpg")  # 40 x 30
+    outcome = worker.colorize(job, replace=False)
+    assert outcome.message == "" and outcome.stamp == stamp_file(job.output)
+    with Image.open(job.output) as image:
+        assert image.size == (80, 60)
+
+
+def test_finishing_models_are_read_by_name_checked_and_refused_in_one_line(home, tmp_path, album, model_path):
+    from engine.cluster.pool import finishing_files
+    from engine.cluster.worker import FinishingFiles
+    from engine.errors import ModelFileError, ModelNotFound
+    from engine.external.adding import add_model
+
+    assert finishing_files(None, None) is None
+    added = add_model(_tiny_upscaler_file(tmp_path / "files"), "x2", "a test")
+    files = finishing_files("x2")
+    assert files.faces is None and files.upscale == ("x2.pth", added.path.read_bytes())
+    with pytest.raises(ModelNotFound, match="no external model called 'gone' was added"):
+        finishing_files("gone")
+    added.path.write_bytes(added.path.read_bytes()[:-4] + b"\0\0\0\0")  # same size, other bytes
+    with pytest.raises(ModelFileError, match="changed since it was added"):
+        finishing_files("x2")
+    worker = ColorizeWorker(
+        model_path.read_bytes(), str(model_path), "cpu", "fp32", 1, FinishingFiles(faces=("x.pth", b"junk"))
+    )
+    assert worker.info().problem.startswith("a Ray worker on ") and "cannot use the model" in worker.info().problem
+
+
+def test_the_command_names_the_finishing_models_before_a_cluster_run(home, model_path):
+    args = argparse.Namespace(model=str(model_path), cluster="local", upscale="x2", faces=None)
+    assert command.model_lines(args)[-1] == "Upscaling with x2 on the Ray cluster local"
+
+
+@pytest.mark.slow
+def test_a_cluster_batch_with_an_upscaler_writes_enlarged_results_and_says_so(local_ray, album, tmp_path, model_path):
+    upscaler = _tiny_upscaler_file(tmp_path / "files")
+    options = _options(tmp_path / "out")
+    plan = plan_batch([album], options)
+    events = _collect(
+        run_batch_on_cluster(plan, options, model_path, "cpu", "local", workers=1, precision="fp32", upscale=upscaler)
+    )
+    assert len(_of(events, JobDone)) == 5 and not _of(events, JobFailed)
+    for job in plan.jobs:
+        with Image.open(job.source) as source, Image.open(job.output) as output:
+            assert output.size == (2 * source.width, 2 * source.height)
+    report = json.loads((tmp_path / "out" / REPORT_NAME).read_text())
+    assert report["finishing"] == "upscaled x2 by RealESRGAN_tiny_x2"

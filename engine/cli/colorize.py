@@ -185,10 +185,7 @@ def run(args: argparse.Namespace) -> int:
     # on a cluster, its workers load it instead.
     loading = None if args.cluster else in_background(_load_colorizer, args.model, args.device, args.precision)
     finishing_loading = None
-    if args.upscale or args.faces:
-        if args.cluster:
-            say("revive: --upscale and --faces are not available with --cluster yet")
-            return 2
+    if (args.upscale or args.faces) and not args.cluster:  # on a cluster, its workers load them too
         finishing_loading = in_background(_load_finishing, args.upscale, args.faces, args.device, args.precision)
     try:
         plan = plan_batch(args.inputs, options)

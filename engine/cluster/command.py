@@ -66,9 +66,18 @@ def model_lines(args: argparse.Namespace) -> list[str]:
 
     resolved = resolve(str(args.model) if args.model is not None else None)
     card = read_card(resolved.path)
+    finishing = [
+        f"{what} {name} on the Ray cluster {args.cluster}"
+        for what, name in (
+            ("Upscaling with", getattr(args, "upscale", None)),
+            ("Faces by", getattr(args, "faces", None)),
+        )
+        if name
+    ]
     return [
         *(f"warning: {warning}" for warning in resolved.warnings),
         f"Model {card.name} ({resolved.path}) on the Ray cluster {args.cluster}",
+        *finishing,
     ]
 
 
@@ -89,6 +98,8 @@ def cluster_events(
             cancel,
             workers=args.cluster_workers,
             precision=getattr(args, "precision", "auto"),
+            upscale=getattr(args, "upscale", None),
+            faces=getattr(args, "faces", None),
         )
 
     return start

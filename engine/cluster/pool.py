@@ -16,6 +16,7 @@ optional extra ``cluster``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import secrets
@@ -30,7 +31,7 @@ from engine.batch.plan import BatchOptions, BatchPlan, Job, prepare_output_folde
 from engine.cancel import CancelToken
 from engine.cluster import INSTALL_HINT
 from engine.cluster.layout import WorkerLayout, plan_workers
-from engine.cluster.worker import ColorizeWorker, JobOutcome, ReachCheck, WorkerInfo
+from engine.cluster.worker import ColorizeWorker, FinishingFiles, JobOutcome, ReachCheck, WorkerInfo
 from engine.errors import ClusterError, first_line
 from engine.models.card import ModelCard, read_card
 from engine.models.registry import resolve
@@ -70,6 +71,36 @@ class ModelFile:
         return cls(resolved.path, read_card(resolved.path))
 
 
+def finishing_files(upscale: str | Path | None = None, faces: str | Path | None = None) -> FinishingFiles | None:
+    """The added upscaler and face model (names, or files by path) read here for the workers, each
+    file checked against its card (size and SHA-256) as a local run checks it; None when neither
+    is asked for. ModelNotFound / ModelFileError in one line."""
+    if not upscale and not faces:
+        return None
+    return FinishingFiles(_finishing_file(upscale) if upscale else None, _finishing_file(faces) if faces else None)
+
+
+def _finishing_file(name_or_path: str | Path) -> tuple[str, bytes]:
+    """(a file name whose stem is the model's name, the file's bytes)."""
+    from engine.errors import ModelFileError, ModelNotFound
+    from engine.external import store
+
+    text = str(name_or_path)
+    model = store.find_external(text)
+    if model is not None:
+        store.check_stored_file(model, full=False)  # a card that reads, a regular file of its size
+        data = model.path.read_bytes()
+        assert model.card is not None  # check_stored_file refuses a damaged card
+        if hashlib.sha256(data).hexdigest() != model.card.sha256:  # the bytes sent are the ones checked
+            raise ModelFileError(f"{model.path.name}: the file changed since it was added; add it again")
+        return model.name + model.path.suffix.lower(), data
+    path = Path(text).expanduser()
+    if path.is_file():
+        return path.name, path.read_bytes()
+    names = ", ".join(m.name for m in store.list_external()) or "none"
+    raise ModelNotFound(f"no external model called {text!r} was added (added: {names})")
+
+
 @dataclass
 class _Slot:
     handle: Any  # the Ray actor (its methods are looked up at run time)
@@ -82,10 +113,11 @@ class ClusterWorkers:
     ``engine.cluster.run.run_batch_on_workers``). ``start`` connects and starts them; ``close`` (or
     leaving the ``with`` block) stops them and ends a connection it made."""
 
-    def __init__(self, ray, address: str, model: ModelFile) -> None:
+    def __init__(self, ray, address: str, model: ModelFile, finishing: FinishingFiles | None = None) -> None:
         self._ray = ray
         self.address = address
         self.model = model
+        self.finishing = finishing  # the upscaler and face model every worker loaded, or None
         self._connected = False
         self._slots: list[_Slot] = []
         self._running: dict[object, tuple[Job, _Slot]] = {}  # ObjectRef -> the photo it colorizes
@@ -105,12 +137,14 @@ class ClusterWorkers:
         workers: int | None = None,
         precision: str = "auto",
         cancel: CancelToken | None = None,
+        upscale: str | Path | None = None,
+        faces: str | Path | None = None,
     ) -> ClusterWorkers:
         """Connect (unless this process already is) and start the workers; return once each has
-        loaded the model, or as soon as ``cancel`` is set (then ``infos`` is empty). ClusterError
-        when Ray is missing, the cluster cannot be reached or cannot hold the workers, or a worker
-        cannot load the model."""
-        pool = cls(import_ray(), address, ModelFile.of(model))
+        loaded the model (and ``upscale``/``faces``, added models that finish every result), or as
+        soon as ``cancel`` is set (then ``infos`` is empty). ClusterError when Ray is missing, the
+        cluster cannot be reached or cannot hold the workers, or a worker cannot load a model."""
+        pool = cls(import_ray(), address, ModelFile.of(model), finishing_files(upscale, faces))
         try:
             pool._connect()
             pool._start(device, precision, workers, cancel or CancelToken())
@@ -150,6 +184,7 @@ class ClusterWorkers:
         self.layout = layout = plan_workers(nodes, device, workers)
         log.info("starting %s on the Ray cluster at %s", layout.describe(), self.address)
         model_ref = ray.put(self.model.path.read_bytes())
+        finishing_ref = ray.put(self.finishing)
         actor = ray.remote(ColorizeWorker).options(
             num_cpus=layout.num_cpus,
             num_gpus=layout.num_gpus,
@@ -157,7 +192,9 @@ class ClusterWorkers:
             scheduling_strategy="SPREAD",
         )
         for _ in range(layout.count):
-            handle = actor.remote(model_ref, str(self.model.path), layout.device, precision, layout.torch_threads)
+            handle = actor.remote(
+                model_ref, str(self.model.path), layout.device, precision, layout.torch_threads, finishing_ref
+            )
             self._slots.append(_Slot(handle, layout.concurrency))
         refs = [slot.handle.info.remote() for slot in self._slots]
         if not self._wait_all(refs, cancel, "started"):

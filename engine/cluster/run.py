@@ -65,12 +65,15 @@ def run_batch_on_cluster(
     workers: int | None = None,
     *,
     precision: str = "auto",
+    upscale: str | Path | None = None,
+    faces: str | Path | None = None,
 ) -> Iterator[BatchEvent]:
     """Colorize every job of ``plan`` on the Ray cluster at ``address`` ("auto": the cluster this
     machine belongs to, "ray://HOST:10001": a remote one, "local": start Ray here; when this
     process is already connected to Ray, that connection is used and left open). ``model`` is a
     name or a path, as for ``Colorizer.load``, read here and sent to the workers; ``workers`` None
-    fills the cluster (``engine.cluster.layout``). Yields ``run_batch``'s events, the last one
+    fills the cluster (``engine.cluster.layout``); ``upscale`` and ``faces`` are added models
+    (names or files, read here and sent too) that finish every result, as in ``run_batch``. Yields ``run_batch``'s events, the last one
     ``BatchFinished``. Raises ClusterError before the first event when the cluster cannot be used
     (no Ray, no cluster, workers that cannot reach the photos), ReviveError for an unusable model.
     A resumed batch with nothing left to do finishes without starting any worker."""
@@ -79,7 +82,10 @@ def run_batch_on_cluster(
     if all(options.skip_existing and job.existing for job in plan.jobs):
         yield from _run(plan, options, None, model=ModelFile.of(model), address=address, cancel=cancel)
         return
-    with ClusterWorkers.start(model, device, address, workers=workers, precision=precision, cancel=cancel) as pool:
+    started = ClusterWorkers.start(
+        model, device, address, workers=workers, precision=precision, cancel=cancel, upscale=upscale, faces=faces
+    )
+    with started as pool:
         yield from run_batch_on_workers(pool, plan, options, cancel)
 
 
@@ -180,7 +186,9 @@ def _run(
         temperature = model.card.temperature if temperature is None else temperature
         device = pool.describe() if pool is not None else f"Ray cluster ({address}): no worker needed"
         infos = pool.infos if pool is not None else []
-        extra = {"cluster": {"address": address, "workers": len(infos), "nodes": sorted({i.node for i in infos})}}
+        extra: dict = {"cluster": {"address": address, "workers": len(infos), "nodes": sorted({i.node for i in infos})}}
+        if infos and infos[0].finishing:
+            extra["finishing"] = infos[0].finishing
         about = ReportModel(model.card.name, model.path, device, render_size, temperature)
         report_path = write_report(
             plan,

@@ -27,10 +27,11 @@ from typing import TYPE_CHECKING
 
 from engine.batch.ledger import FileStamp, stamp_file
 from engine.batch.plan import BatchOptions, Job
-from engine.batch.steps import read_job, write_job
+from engine.batch.steps import read_job, write_job, write_result
 from engine.errors import ReviveError, describe_error
 
 if TYPE_CHECKING:  # torch: imported when the worker loads its model
+    from engine.external.finishing import Finishing
     from engine.models.colorizer import Colorizer
 
 log = logging.getLogger(__name__)
@@ -70,11 +71,22 @@ class ReachCheck:
 
 
 @dataclass(frozen=True)
+class FinishingFiles:
+    """The added models a cluster batch finishes its results with, as the driver read them (the
+    nodes need no copy of the user's models): ``(file name, bytes)`` of an upscaler and of a face
+    model, either None (``engine.external.finishing``, as ``colorize --upscale/--faces``)."""
+
+    upscale: tuple[str, bytes] | None = None
+    faces: tuple[str, bytes] | None = None
+
+
+@dataclass(frozen=True)
 class WorkerInfo:
     node: str  # the host it runs on
     device: str  # "NVIDIA H200 (CUDA, bf16)", "CPU, 1 threads, fp32"
     takes_hints: bool
     problem: str | None  # why it cannot work (a model it cannot load), or None
+    finishing: str = ""  # "upscaled x4 by NAME, faces by NAME" when it finishes results
 
 
 @dataclass(frozen=True)
@@ -94,18 +106,30 @@ class ColorizeWorker:
     ``begin`` a batch, then ``colorize`` its photos. Never raises for a photo or a setup problem:
     ``info`` and ``begin`` report those, and a worker with a problem fails every photo with it."""
 
-    def __init__(self, model_bytes: bytes, model_path: str, device: str, precision: str, torch_threads: int) -> None:
+    def __init__(
+        self,
+        model_bytes: bytes,
+        model_path: str,
+        device: str,
+        precision: str,
+        torch_threads: int,
+        finishing: FinishingFiles | None = None,
+    ) -> None:
         import torch
 
         torch.set_num_threads(max(1, torch_threads))
         self._lock = threading.Lock()
         self._colorizer: Colorizer | None = None  # None: _problem says why
+        self._finishing: Finishing | None = None
         self._problem: str | None = None
         self._options: BatchOptions | None = None
         self._forbidden: frozenset[Path] = frozenset()
         try:
             self._colorizer = _load(model_bytes, Path(model_path), device, precision)
+            if finishing is not None and (finishing.upscale or finishing.faces):
+                self._finishing = _load_finishing(finishing, device, precision)
         except (ReviveError, OSError) as error:
+            self._colorizer = None
             self._problem = f"a Ray worker on {socket.gethostname()} cannot use the model: {error}"
 
     def info(self) -> WorkerInfo:
@@ -115,6 +139,7 @@ class ColorizeWorker:
             colorizer.device.description if colorizer else "",
             bool(colorizer and colorizer.takes_hints),
             self._problem,
+            self._finishing.description if self._finishing is not None else "",
         )
 
     def begin(self, options: BatchOptions, forbidden: frozenset[Path], check: ReachCheck) -> str | None:
@@ -138,13 +163,45 @@ class ColorizeWorker:
             with self._lock:
                 chroma = colorizer.predict(prepared, self._options.settings, job.hints)
             del prepared
-            write_job(job, photo, chroma, self._options, forbidden=self._forbidden, replace=replace)
+            if self._finishing is None:
+                write_job(job, photo, chroma, self._options, forbidden=self._forbidden, replace=replace)
+            else:
+                from engine.models.chroma_merge import merge_chroma
+
+                merged = merge_chroma(photo.luma, chroma)
+                with self._lock:  # the finishing models share the device lane with the colorizer
+                    done = self._finishing.apply(merged, photo.alpha, photo.metadata)
+                del merged
+                write_result(
+                    job, done.rgb, done.alpha, done.metadata, self._options, forbidden=self._forbidden, replace=replace
+                )
+                del done
             del photo, chroma
             stamp = stamp_file(job.output)
         except Exception as error:  # noqa: BLE001 - one bad file never stops the batch
             trace = "" if isinstance(error, ReviveError) else traceback.format_exc()
             return JobOutcome(job.index, time.monotonic() - tick, message=describe_error(error), trace=trace)
         return JobOutcome(job.index, time.monotonic() - tick, stamp)
+
+
+def _load_finishing(files: FinishingFiles, device: str, precision: str) -> Finishing:
+    """The upscaler and face model of ``files``, each examined from its bytes as ``models --add``
+    examines a file (spandrel's restricted loading; the task checked)."""
+    from engine.external.faces import FaceRestorer
+    from engine.external.finishing import Finishing
+    from engine.external.upscaling import Upscaler
+
+    with tempfile.TemporaryDirectory(prefix="revive-finishing-") as folder:
+
+        def local(item: tuple[str, bytes]) -> Path:
+            name, data = item
+            path = Path(folder) / Path(name).name
+            path.write_bytes(data)
+            return path
+
+        upscaler = Upscaler.load(local(files.upscale), device, precision) if files.upscale else None
+        faces = FaceRestorer.load(local(files.faces), device, precision) if files.faces else None
+    return Finishing(upscaler, faces)
 
 
 def _load(model_bytes: bytes, path: Path, device: str, precision: str) -> Colorizer:

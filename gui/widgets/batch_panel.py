@@ -276,9 +276,7 @@ class BatchPanel(QWidget):
             combo.setCurrentIndex(max(0, combo.findData(name)) if name else 0)
 
     def finishing_choice(self) -> tuple[str | None, str | None]:
-        """(upscaler, face model) chosen for the batch; None for none (always on a Ray cluster)."""
-        if self.cluster_choice() is not None:
-            return None, None
+        """(upscaler, face model) chosen for the batch; None for none."""
         return self.upscale.currentData(), self.faces.currentData()
 
     # -- progress ------------------------------------------------------------------------------------------
@@ -290,8 +288,8 @@ class BatchPanel(QWidget):
         on = self.cluster.isChecked() and self._cluster_unavailable is None
         self.cluster_address.setEnabled(not running and on)
         self.cluster_workers.setEnabled(not running and on)
-        for combo in (self.upscale, self.faces):  # not on a cluster yet (its workers would need the models)
-            combo.setEnabled(not running and not on and bool(self._finishing_names.get(combo)))
+        for combo in (self.upscale, self.faces):
+            combo.setEnabled(not running and bool(self._finishing_names.get(combo)))
         self.cancel_button.setEnabled(running)
         if running:
             self.open_button.setEnabled(False)

@@ -279,8 +279,6 @@ class InferenceWorker(QObject):
         assert cluster is not None
         if request.restoration is not None:
             raise ReviveError("repairing photos is not available on a Ray cluster yet")
-        if request.upscale or request.faces:
-            raise ReviveError("upscaling and face restoration are not available on a Ray cluster yet")
         from engine.batch.plan import plan_batch
         from engine.cluster.run import run_batch_on_cluster
 
@@ -297,6 +295,8 @@ class InferenceWorker(QObject):
             cluster.address,
             request.cancel,
             workers=cluster.worker_count,
+            upscale=request.upscale,
+            faces=request.faces,
         )
         for event in events:
             self.batch_event.emit(event)

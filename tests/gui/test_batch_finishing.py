@@ -1,7 +1,8 @@
 """Batches in the app finished with added models (the Batch tab's Upscale and Faces choices, as
 ``colorize --upscale/--faces``): the choices list the added upscalers and face models and follow
 adding and removing; a batch with an upscaler writes enlarged results and says so in its report;
-a model removed behind the app's back fails the batch in one line; a Ray cluster refuses them."""
+a model removed behind the app's back fails the batch in one line; a Ray cluster batch takes them
+to its workers (engine.cluster, tested there end to end)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from spandrel.architectures.ESRGAN import ESRGAN
 from engine.batch.plan import REPORT_NAME
 from engine.external import store
 from engine.models import registry as model_registry
-from gui.models.batch_form import BatchForm, ClusterChoice
+from gui.models.batch_form import ClusterChoice
 from tests.gui.conftest import write_photo_file
 from tests.spandrel_models import plain_state
 
@@ -100,19 +101,22 @@ def test_a_model_removed_behind_the_apps_back_fails_the_batch_in_one_line(qtbot,
     assert not list(tmp_path.glob("out/*.png"))
 
 
-def test_a_ray_cluster_refuses_them_and_the_panel_turns_them_off(qtbot, make_window, tmp_path, added_upscaler):
+def test_a_ray_cluster_batch_takes_them_to_its_workers(qtbot, make_window, tmp_path, added_upscaler):
+    from tests.gui.test_batch_cluster import recorded_requests
+
+    write_photo_file(tmp_path / "album" / "img.jpg")
     window = make_window()
     panel = window.batch_panel
+    panel.set_form(input_dir=tmp_path / "album", output_dir=tmp_path / "out", recursive=True, format="png")
     panel.upscale.setCurrentIndex(panel.upscale.findData("x2"))
-    panel.set_cluster(True, "local", 0)
+    panel.set_cluster(True, "local", 1)
     if panel.cluster_choice() is None or panel.cluster_choice().problem() is not None:
         pytest.skip("Ray is not installed here")
-    assert not panel.upscale.isEnabled() and panel.finishing_choice() == (None, None)
-
-    form = BatchForm(tmp_path, tmp_path / "out", True, "png", True, cluster=ClusterChoice("local"), upscale="x2")
-    with qtbot.waitSignal(window.controller.batch_failed, timeout=5_000) as failed:
-        assert window.controller.start_batch(form) is False
-    assert failed.args[0].startswith("Upscaling and face restoration are not available on a Ray cluster yet")
+    assert panel.upscale.isEnabled() and panel.finishing_choice() == ("x2", None)
+    requests = recorded_requests(window)
+    panel.start_button.click()
+    [request] = requests
+    assert (request.cluster, request.upscale, request.faces) == (ClusterChoice("local", 1), "x2", None)
 
 
 def test_the_choice_is_remembered_for_the_next_start(qtbot, make_window, tmp_path, added_upscaler):
