@@ -756,8 +756,6 @@ class Controller(QObject):
             self.settings.set_batch_cluster_address(form.cluster.address)
             self.settings.set_batch_cluster_workers(form.cluster.workers)
             problem = form.cluster.problem()  # refused here, in one line, before anything runs
-            if problem is None and form.restoration is not None:
-                problem = "Repairing photos is not available on a Ray cluster yet: turn off the Restore tab's repair"
             if problem is not None:
                 self.batch_failed.emit(problem)
                 return False

@@ -407,3 +407,85 @@ def test_a_cluster_batch_with_an_upscaler_writes_enlarged_results_and_says_so(lo
             assert output.size == (2 * source.width, 2 * source.height)
     report = json.loads((tmp_path / "out" / REPORT_NAME).read_text())
     assert report["finishing"] == "upscaled x2 by RealESRGAN_tiny_x2"
+
+
+# ------------------------------------------------------------------------------ repair on the cluster
+
+
+def _scratched(path: Path) -> Path:
+    """A flat gray photo with one bright scratch across it: what the fill stage has to remove."""
+    image = np.full((64, 96), 110, np.uint8)
+    image[30:32, 5:90] = 250
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image).save(path)
+    return path
+
+
+def test_a_worker_repairs_before_colour_when_the_batch_says_so(tmp_path, model_path):
+    from engine.restoration.stages import RestorationOptions
+
+    _scratched(tmp_path / "in" / "scan.png")
+    options = _options(tmp_path / "out")
+    plan = plan_batch([tmp_path / "in"], options)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "marker").touch()
+    check = ReachCheck(plan.jobs[0].source, tmp_path / "out", "marker")
+    worker = ColorizeWorker(model_path.read_bytes(), str(model_path), "cpu", "fp32", 1)
+    restore = (("fading",), RestorationOptions())
+    assert worker.begin(options, frozenset(), check, restore) is None
+    assert worker.colorize(plan.jobs[0], replace=False).message == ""
+    repaired = _pixels(plan.jobs[0].output)
+
+    local = tmp_path / "local"
+    from engine.batch.steps import Repair
+    from engine.models.colorizer import Colorizer
+    from engine.restoration.pipeline import Restorer
+
+    colorizer = Colorizer.load(model_path, "cpu", "fp32")
+    local_options = _options(local)
+    local_plan = plan_batch([tmp_path / "in"], local_options)
+    list(run_batch(local_plan, colorizer, local_options, repair=Repair(("fading",), RestorationOptions(), Restorer())))
+    assert np.array_equal(repaired, _pixels(local_plan.jobs[0].output))  # the same repair as on one machine
+
+    assert worker.begin(options, frozenset(), check) is None  # the next batch without repair
+    plain = tmp_path / "out" / "scan.png"
+    plain.unlink()
+    assert worker.colorize(plan.jobs[0], replace=False).message == ""
+    assert not np.array_equal(_pixels(plain), repaired)
+
+
+def test_a_worker_that_cannot_load_the_detector_says_so_in_one_line(tmp_path, model_path, monkeypatch):
+    from engine.errors import ModelFileError
+    from engine.restoration.pipeline import Restorer
+    from engine.restoration.stages import RestorationOptions
+
+    def missing(self):
+        raise ModelFileError("damage-detector.safetensors: no such model file")
+
+    monkeypatch.setattr(Restorer, "detector", property(missing))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "marker").touch()
+    worker = ColorizeWorker(model_path.read_bytes(), str(model_path), "cpu", "fp32", 1)
+    problem = worker.begin(
+        _options(tmp_path / "out"),
+        frozenset(),
+        ReachCheck(None, tmp_path / "out", "marker"),
+        (("scratches",), RestorationOptions()),
+    )
+    assert problem.startswith("a Ray worker on ") and problem.endswith(
+        "cannot repair photos: damage-detector.safetensors: no such model file"
+    )
+
+
+@pytest.mark.slow
+def test_a_cluster_batch_repairs_first_and_the_report_says_so(local_ray, tmp_path, model_path):
+    from engine.restoration.stages import RestorationOptions
+
+    _scratched(tmp_path / "in" / "scan.png")
+    options = _options(tmp_path / "out")
+    plan = plan_batch([tmp_path / "in"], options)
+    restore = (("scratches", "fading"), RestorationOptions())
+    events = _collect(run_batch_on_cluster(plan, options, model_path, "cpu", "local", workers=1, restore=restore))
+    assert len(_of(events, JobDone)) == 1
+    report = json.loads((tmp_path / "out" / REPORT_NAME).read_text())
+    assert report["restore"] == {"stages": ["scratches", "fading"]}

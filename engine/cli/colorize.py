@@ -176,8 +176,6 @@ def run(args: argparse.Namespace) -> int:
         say(f"revive: {error}")
         return 2
     problem = cluster_problem(args)
-    if restore is not None and args.cluster:
-        problem = problem or "--restore is not available with --cluster yet"
     if problem:
         say(f"revive: {problem}")
         return 2
@@ -209,7 +207,9 @@ def run(args: argparse.Namespace) -> int:
             return 2
         for line in lines:
             say(line)
-        return _run_plan(plan, options, cluster_events(plan, options, args))
+        if restore is not None:
+            say(f"Repairing first: {', '.join(restore[0])}")
+        return _run_plan(plan, options, cluster_events(plan, options, args, restore))
     assert loading is not None  # started above unless --cluster
     try:
         colorizer = loading.result()

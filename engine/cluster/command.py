@@ -82,9 +82,10 @@ def model_lines(args: argparse.Namespace) -> list[str]:
 
 
 def cluster_events(
-    plan: BatchPlan, options: BatchOptions, args: argparse.Namespace
+    plan: BatchPlan, options: BatchOptions, args: argparse.Namespace, restore=None
 ) -> Callable[[CancelToken], Iterator[object]]:
-    """The event source of a cluster run: ``start(cancel)`` gives ``run_batch``'s events."""
+    """The event source of a cluster run: ``start(cancel)`` gives ``run_batch``'s events;
+    ``restore`` (``engine.cli.restore.restore_request``'s stages and options) repairs first."""
 
     def start(cancel: CancelToken) -> Iterator[object]:
         from engine.cluster.run import run_batch_on_cluster
@@ -100,6 +101,7 @@ def cluster_events(
             precision=getattr(args, "precision", "auto"),
             upscale=getattr(args, "upscale", None),
             faces=getattr(args, "faces", None),
+            restore=restore,
         )
 
     return start

@@ -35,6 +35,7 @@ from engine.cluster.worker import ColorizeWorker, FinishingFiles, JobOutcome, Re
 from engine.errors import ClusterError, first_line
 from engine.models.card import ModelCard, read_card
 from engine.models.registry import resolve
+from engine.restoration.stages import RestorationOptions
 
 log = logging.getLogger(__name__)
 
@@ -248,11 +249,17 @@ class ClusterWorkers:
     def release(self) -> None:
         self._busy = False
 
-    def begin(self, plan: BatchPlan, options: BatchOptions, cancel: CancelToken) -> Path | None:
-        """Give every worker the batch's settings and have each prove it reaches the files (the
-        first input, and a marker file written here in the output folder); returns the marker
-        (the caller removes it), or None when cancelled meanwhile. ClusterError when a worker
-        cannot reach them."""
+    def begin(
+        self,
+        plan: BatchPlan,
+        options: BatchOptions,
+        cancel: CancelToken,
+        restore: tuple[tuple[str, ...], RestorationOptions] | None = None,
+    ) -> Path | None:
+        """Give every worker the batch's settings (``restore``: the stages and options to repair
+        each photo with first) and have each prove it reaches the files (the first input, and a
+        marker file written here in the output folder) and can repair; returns the marker (the
+        caller removes it), or None when cancelled meanwhile. ClusterError when a worker cannot."""
         ray = self._ray
         prepare_output_folder(plan.output_dir)
         marker = write_marker(plan.output_dir)
@@ -260,7 +267,9 @@ class ClusterWorkers:
         try:
             check = ReachCheck(plan.jobs[0].source if plan.jobs else None, plan.output_dir, marker.name)
             forbidden_ref = ray.put(frozenset(job.source for job in plan.jobs))
-            refs = [slot.handle.begin.remote(options, forbidden_ref, check) for slot in self._slots if slot.alive]
+            refs = [
+                slot.handle.begin.remote(options, forbidden_ref, check, restore) for slot in self._slots if slot.alive
+            ]
             if not self._wait_all(refs, cancel, "answered"):
                 return None
             try:

@@ -49,6 +49,7 @@ from engine.batch.steps import BatchRecord, ReportModel, clean_leftovers, write_
 from engine.cancel import CancelToken
 from engine.cluster.pool import POLL_SECONDS, REVIVE_ROOT, ClusterWorkers, ModelFile, import_ray
 from engine.errors import OutputError, ReviveError, first_line
+from engine.restoration.stages import RestorationOptions
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +68,15 @@ def run_batch_on_cluster(
     precision: str = "auto",
     upscale: str | Path | None = None,
     faces: str | Path | None = None,
+    restore: tuple[tuple[str, ...], RestorationOptions] | None = None,
 ) -> Iterator[BatchEvent]:
     """Colorize every job of ``plan`` on the Ray cluster at ``address`` ("auto": the cluster this
     machine belongs to, "ray://HOST:10001": a remote one, "local": start Ray here; when this
     process is already connected to Ray, that connection is used and left open). ``model`` is a
     name or a path, as for ``Colorizer.load``, read here and sent to the workers; ``workers`` None
     fills the cluster (``engine.cluster.layout``); ``upscale`` and ``faces`` are added models
-    (names or files, read here and sent too) that finish every result, as in ``run_batch``. Yields ``run_batch``'s events, the last one
+    (names or files, read here and sent too) that finish every result, as in ``run_batch``;
+    ``restore`` (stages and options, ``colorize --restore``) repairs each photo first. Yields ``run_batch``'s events, the last one
     ``BatchFinished``. Raises ClusterError before the first event when the cluster cannot be used
     (no Ray, no cluster, workers that cannot reach the photos), ReviveError for an unusable model.
     A resumed batch with nothing left to do finishes without starting any worker."""
@@ -86,18 +89,28 @@ def run_batch_on_cluster(
         model, device, address, workers=workers, precision=precision, cancel=cancel, upscale=upscale, faces=faces
     )
     with started as pool:
-        yield from run_batch_on_workers(pool, plan, options, cancel)
+        yield from run_batch_on_workers(pool, plan, options, cancel, restore)
 
 
 def run_batch_on_workers(
-    workers: ClusterWorkers, plan: BatchPlan, options: BatchOptions, cancel: CancelToken | None = None
+    workers: ClusterWorkers,
+    plan: BatchPlan,
+    options: BatchOptions,
+    cancel: CancelToken | None = None,
+    restore: tuple[tuple[str, ...], RestorationOptions] | None = None,
 ) -> Iterator[BatchEvent]:
     """``run_batch_on_cluster`` on workers already started (``ClusterWorkers.start``), which stay
     up for the next batch: the model is not loaded again on every node."""
     workers.claim()
     try:
         yield from _run(
-            plan, options, workers, model=workers.model, address=workers.address, cancel=cancel or CancelToken()
+            plan,
+            options,
+            workers,
+            model=workers.model,
+            address=workers.address,
+            cancel=cancel or CancelToken(),
+            restore=restore,
         )
     finally:
         workers.release()
@@ -111,6 +124,7 @@ def _run(
     model: ModelFile,
     address: str,
     cancel: CancelToken,
+    restore: tuple[tuple[str, ...], RestorationOptions] | None = None,
 ) -> Iterator[BatchEvent]:
     """The batch loop, as ``engine.batch.run.run_batch``'s but with ``pool`` colorizing (None:
     nothing is left to do, every job is skipped)."""
@@ -129,7 +143,7 @@ def _run(
             raise ReviveError(
                 f"the model {model.card.name} takes no colour hints; choose one that does (main.py models shows which)"
             )
-        marker = pool.begin(plan, options, cancel)
+        marker = pool.begin(plan, options, cancel, restore)
     try:
         yield BatchStarted(len(plan.jobs), len(pending))
         for path, message in plan.problems:
@@ -189,6 +203,8 @@ def _run(
         extra: dict = {"cluster": {"address": address, "workers": len(infos), "nodes": sorted({i.node for i in infos})}}
         if infos and infos[0].finishing:
             extra["finishing"] = infos[0].finishing
+        if restore is not None:
+            extra["restore"] = {"stages": list(restore[0])}  # as run_batch's Repair.description
         about = ReportModel(model.card.name, model.path, device, render_size, temperature)
         report_path = write_report(
             plan,

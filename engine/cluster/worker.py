@@ -31,8 +31,11 @@ from engine.batch.steps import read_job, write_job, write_result
 from engine.errors import ReviveError, describe_error
 
 if TYPE_CHECKING:  # torch: imported when the worker loads its model
+    from engine.batch.steps import Repair
     from engine.external.finishing import Finishing
     from engine.models.colorizer import Colorizer
+    from engine.restoration.pipeline import Restorer
+    from engine.restoration.stages import RestorationOptions
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +127,8 @@ class ColorizeWorker:
         self._problem: str | None = None
         self._options: BatchOptions | None = None
         self._forbidden: frozenset[Path] = frozenset()
+        self._repair: Repair | None = None  # the batch's repair before colour (colorize --restore)
+        self._restorer: Restorer | None = None  # made at the first batch that repairs, kept after
         try:
             self._colorizer = _load(model_bytes, Path(model_path), device, precision)
             if finishing is not None and (finishing.upscale or finishing.faces):
@@ -142,15 +147,40 @@ class ColorizeWorker:
             self._finishing.description if self._finishing is not None else "",
         )
 
-    def begin(self, options: BatchOptions, forbidden: frozenset[Path], check: ReachCheck) -> str | None:
-        """Take the settings of the next batch (called between batches, never during one); returns
-        why this worker cannot work on it (the one-line message), or None."""
+    def begin(
+        self,
+        options: BatchOptions,
+        forbidden: frozenset[Path],
+        check: ReachCheck,
+        restore: tuple[tuple[str, ...], RestorationOptions] | None = None,
+    ) -> str | None:
+        """Take the settings of the next batch (called between batches, never during one), with
+        ``restore`` (stages and their options, as ``colorize --restore``) to repair each photo
+        before colour; returns why this worker cannot work on it (the one-line message), or None."""
         self._options, self._forbidden = options, forbidden
         if self._colorizer is None:
             return self._problem
         unreachable = check.problem()
         self._problem = unreachable_message(unreachable) if unreachable is not None else None
+        self._repair = None
+        if self._problem is None and restore is not None:
+            try:
+                self._repair = self._make_repair(*restore)
+            except (ReviveError, OSError) as error:
+                self._problem = f"a Ray worker on {socket.gethostname()} cannot repair photos: {error}"
         return self._problem
+
+    def _make_repair(self, stages: tuple[str, ...], options: RestorationOptions) -> Repair:
+        """The Repair of these stages; the damage detector (Revive's shipped one, at the driver's
+        checkout path on this node too) is loaded now, so a missing one is said before any photo."""
+        from engine.batch.steps import Repair
+        from engine.restoration.pipeline import Restorer
+
+        if self._restorer is None:
+            self._restorer = Restorer()  # as colorize --restore makes it
+        if "scratches" in stages:
+            self._restorer.detector  # noqa: B018 - loads it
+        return Repair(stages, options, self._restorer)
 
     def colorize(self, job: Job, replace: bool) -> JobOutcome:
         """Read, colorize and write one photo; ``replace`` as in ``engine.batch.steps.write_job``."""
@@ -159,7 +189,11 @@ class ColorizeWorker:
         if self._problem is not None or self._options is None or colorizer is None:
             return JobOutcome(job.index, 0.0, message=self._problem or "the Ray worker was given no batch")
         try:
-            photo, prepared = read_job(job, colorizer, self._options)
+            if self._repair is None:
+                photo, prepared = read_job(job, colorizer, self._options)
+            else:
+                with self._lock:  # the restorer runs one photo at a time, on the device lane
+                    photo, prepared = read_job(job, colorizer, self._options, self._repair)
             with self._lock:
                 chroma = colorizer.predict(prepared, self._options.settings, job.hints)
             del prepared

@@ -277,8 +277,6 @@ class InferenceWorker(QObject):
         or whose workers cannot see the folders, raises ClusterError (one line) before any event."""
         cluster = request.cluster
         assert cluster is not None
-        if request.restoration is not None:
-            raise ReviveError("repairing photos is not available on a Ray cluster yet")
         from engine.batch.plan import plan_batch
         from engine.cluster.run import run_batch_on_cluster
 
@@ -297,6 +295,7 @@ class InferenceWorker(QObject):
             workers=cluster.worker_count,
             upscale=request.upscale,
             faces=request.faces,
+            restore=request.restoration.request() if request.restoration and not request.restoration.is_empty else None,
         )
         for event in events:
             self.batch_event.emit(event)
