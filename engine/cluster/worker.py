@@ -105,9 +105,11 @@ class JobOutcome:
 
 class ColorizeWorker:
     """Loads the model once (from ``model_bytes``, the model file as the driver read it: the nodes
-    need no copy of the user's models), then colorizes the ``Job``s of one batch after another:
-    ``begin`` a batch, then ``colorize`` its photos. Never raises for a photo or a setup problem:
-    ``info`` and ``begin`` report those, and a worker with a problem fails every photo with it."""
+    need no copy of the user's models), and the upscaler and face model of ``finishing`` the same
+    way, then colorizes the ``Job``s of one batch after another: ``begin`` a batch (with the
+    stages to repair its photos with first, if any), then ``colorize`` its photos. Never raises for
+    a photo or a setup problem: ``info`` and ``begin`` report those, and a worker with a problem
+    fails every photo with it."""
 
     def __init__(
         self,
