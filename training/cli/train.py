@@ -148,7 +148,11 @@ def run(args: argparse.Namespace) -> int:
         report = check_dataset(config.old, config.color, min_side=config.size)
         for line in report.summary().splitlines():  # a folder's name may hold a newline: one line each
             print(printable(line))
-        for warning in (*report.warnings, *filter(None, [crop_warning(config)])):
+        warnings = list(report.warnings)
+        small_crops = crop_warning(config)
+        if small_crops is not None:
+            warnings.append(small_crops)
+        for warning in warnings:
             print(printable(f"warning: {warning}"))
         if report.errors:
             more = f" (and {len(report.errors) - 1} more problem(s))" if len(report.errors) > 1 else ""
