@@ -12,7 +12,7 @@
 # happens, the newest averaged snapshot and the log come back in $OUT; a finished run also returns
 # the installed model with its card. Decoding is then chosen here on val with tune_decoding.py.
 set -u
-STEPS=${STEPS:-8000}
+STEPS=${STEPS:-6000}
 BATCH=${BATCH:-64}
 WIDTHS=${WIDTHS:-48,96,192,384}
 BLOCKS=${BLOCKS:-6}
