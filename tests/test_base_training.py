@@ -290,3 +290,16 @@ def test_steps_in_a_row_with_non_finite_gradients_stop_the_run_in_one_line(works
     with pytest.raises(ReviveError, match=r"diverged at step 2 \(3 steps in a row with non-finite gradients\)"):
         _run(_config(photos, "all-bad-steps"))
     assert not (root / "home" / "models" / "all-bad-steps.safetensors").exists()
+
+
+def test_batches_made_several_ahead_give_the_same_training(finished_run, workspace, monkeypatch):
+    """On a GPU several batches are made at once (``prefetch_depth``): the run is the same."""
+    import training.base.trainer as trainer
+
+    assert trainer.prefetch_depth(torch.device("cpu")) == 1  # its cores train: one batch ahead
+    assert trainer.prefetch_depth(torch.device("cuda")) == trainer.PREFETCH_ON_ACCELERATORS > 1
+    _, photos = workspace
+    _, events = finished_run
+    monkeypatch.setattr(trainer, "prefetch_depth", lambda device: 3)
+    ahead = _run(_config(photos, "ahead"))
+    assert _losses(ahead) == _losses(events)
