@@ -32,7 +32,7 @@ from training.cyclegan.events import HoldoutScored
 from training.cyclegan.export import NotBetter, export_cyclegan
 from training.cyclegan.parts import adversarial_factor, build_discriminator
 from training.cyclegan.presets import PRESETS, make_config
-from training.cyclegan.scores import CAST_TOLERANCE, ScoreBook, beats
+from training.cyclegan.scores import CAST_TOLERANCE, CIEDE_MARGIN, ScoreBook, beats
 from training.cyclegan.step import CycleGANNetworks
 from training.cyclegan.trainer import build_networks, train_cyclegan
 from training.data.dataset_check import choose_holdout, list_images
@@ -100,11 +100,13 @@ def test_keep_worse_in_the_config_installs_a_worse_run(folders, scripted_scores)
     assert load_model(finished.model_path)[1].metrics["held_out_scores"]["beats_base"] is False
 
 
-def test_a_lower_ciede2000_with_a_stronger_cast_does_not_count_as_better():
+def test_a_lower_ciede2000_with_a_stronger_cast_or_by_a_hair_does_not_count_as_better():
     base = fake_summary(10.0, cast_b=-1.0)
     assert beats(fake_summary(9.0, cast_b=-1.0 - CAST_TOLERANCE / 2), base)
     assert not beats(fake_summary(9.0, cast_b=-1.0 - 2 * CAST_TOLERANCE), base)  # bluer: not better
     assert not beats(fake_summary(10.0), base)
+    assert not beats(fake_summary(10.0 - CIEDE_MARGIN / 2), base)  # a tie on a few photos is no gain
+    assert beats(fake_summary(10.0 - CIEDE_MARGIN), base)
 
 
 def test_the_best_step_survives_a_resume(folders, scripted_scores):

@@ -261,10 +261,12 @@ def _print_scores(scores: dict | None, config: CycleGANConfig) -> None:
 
 
 def _not_installed_note(scores: dict | None, config: CycleGANConfig) -> str:
+    from training.cyclegan.scores import CIEDE_MARGIN  # torch is loaded by now (the run has ended)
+
     base = (scores or {}).get("base_model") or config.base or "the base model"
     run_dir = config.resolved_run_dir()
     return (
-        f"the fine-tuned model is not better than {base} on the colour photos kept aside (no step had a lower"
-        f" CIEDE2000 without a stronger cast), so nothing was installed. The run is kept in {run_dir};"
+        f"the fine-tuned model is not better than {base} on the colour photos kept aside (no step had a"
+        f" CIEDE2000 lower by {CIEDE_MARGIN:g} or more without a stronger cast), so nothing was installed. The run is kept in {run_dir};"
         " to install it anyway, run the same command with --resume --keep-worse"
     )

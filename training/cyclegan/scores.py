@@ -45,6 +45,10 @@ from training.cyclegan.events import HoldoutScored
 log = logging.getLogger(__name__)
 
 CAST_TOLERANCE = 0.5  # Lab units a fine-tune's cast may exceed the base's (a few photos are noisy)
+# How much lower a fine-tune's held-out CIEDE2000 must be to count as better: on 8 photos a
+# difference of 0.01 is a tie (measured: a fine-tune of v2.2 at 8.81 against its base's 8.82 was
+# better than gray on 62 % of them against the base's 75 %).
+CIEDE_MARGIN = 0.05
 SHOWN = ("psnr", "ciede2000", "mean_a_error", "mean_b_error", "better_than_gray")  # what people see
 _SUMMARY_KEYS = (*SHOWN, "gray_psnr", "gray_ciede2000")
 
@@ -105,9 +109,10 @@ def cast(summary: dict[str, float]) -> float:
 
 
 def beats(tuned: dict[str, float], base: dict[str, float]) -> bool:
-    """True when ``tuned`` earns its place over ``base``: lower mean CIEDE2000 and no stronger cast
-    (within ``CAST_TOLERANCE``)."""
-    return tuned["ciede2000"] < base["ciede2000"] and cast(tuned) <= cast(base) + CAST_TOLERANCE
+    """True when ``tuned`` earns its place over ``base``: mean CIEDE2000 lower by ``CIEDE_MARGIN`` at
+    least and no stronger cast (within ``CAST_TOLERANCE``)."""
+    lower = tuned["ciede2000"] <= base["ciede2000"] - CIEDE_MARGIN
+    return lower and cast(tuned) <= cast(base) + CAST_TOLERANCE
 
 
 @dataclass
