@@ -16,7 +16,6 @@ optional extra ``cluster``.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import secrets
@@ -82,24 +81,11 @@ def finishing_files(upscale: str | Path | None = None, faces: str | Path | None 
 
 
 def _finishing_file(name_or_path: str | Path) -> tuple[str, bytes]:
-    """(a file name whose stem is the model's name, the file's bytes)."""
-    from engine.errors import ModelFileError, ModelNotFound
+    """(a file name whose stem is the model's name, the bytes), read as a local run reads them."""
     from engine.external import store
 
-    text = str(name_or_path)
-    model = store.find_external(text)
-    if model is not None:
-        store.check_stored_file(model, full=False)  # a card that reads, a regular file of its size
-        data = model.path.read_bytes()
-        assert model.card is not None  # check_stored_file refuses a damaged card
-        if hashlib.sha256(data).hexdigest() != model.card.sha256:  # the bytes sent are the ones checked
-            raise ModelFileError(f"{model.path.name}: the file changed since it was added; add it again")
-        return model.name + model.path.suffix.lower(), data
-    path = Path(text).expanduser()
-    if path.is_file():
-        return path.name, path.read_bytes()
-    names = ", ".join(m.name for m in store.list_external()) or "none"
-    raise ModelNotFound(f"no external model called {text!r} was added (added: {names})")
+    model, path, data = store.model_file(name_or_path)
+    return (model.name + path.suffix.lower() if model is not None else path.name), data
 
 
 @dataclass

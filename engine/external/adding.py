@@ -34,7 +34,7 @@ def add_model(path: Path, name: str | None = None, source: str = "") -> store.Ex
     problem = name_problem(name)
     if problem:
         raise ValueError(problem)
-    data = loading.read_model_bytes(path)
+    data = store.read_model_bytes(path)
     descriptor = loading.examine(data, path.name)
     try:
         card = ExternalCard(

@@ -19,7 +19,6 @@ import logging
 import pickle
 import re
 import zipfile
-from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
@@ -35,12 +34,10 @@ from spandrel import (
 from spandrel.__helpers.unpickler import RestrictedUnpickle
 
 from engine.errors import ModelFileError
-from engine.external.card import MODEL_SUFFIXES, ExternalCard, task_for
-from engine.models.card import _open_regular
+from engine.external.card import ExternalCard, task_for
 
 log = logging.getLogger(__name__)
 
-MAX_FILE_BYTES = 4 * 1024**3  # the largest published models we support (DDColor large) are under 1 GB
 MAX_KEYS = 100_000
 MAX_LAYER_INDEX = 10_000  # spandrel builds as many blocks as the largest index in a key name says
 _INDEX = re.compile(r"(?:^|\.)(\d+)(?=\.|$)")
@@ -57,26 +54,6 @@ def registry() -> ArchRegistry:
     ours = MAIN_REGISTRY.copy()
     ours.add(*EXTRA_REGISTRY, ignore_duplicates=True)
     return ours
-
-
-def read_model_bytes(path: Path) -> bytes:
-    """The whole file (ModelFileError for a missing, odd, empty or oversized file or an unknown suffix)."""
-    path = Path(path)
-    if path.suffix.lower() not in MODEL_SUFFIXES:
-        raise ModelFileError(
-            f"{path.name}: Revive adds {', '.join(MODEL_SUFFIXES)} files, "
-            f"not {path.suffix or 'a file without a suffix'}"
-        )
-    handle, size = _open_regular(path)
-    with handle:
-        if size == 0:
-            raise ModelFileError(f"{path.name}: the file is empty")
-        if size > MAX_FILE_BYTES:
-            raise ModelFileError(f"{path.name}: {size / 1e9:.1f} GB is larger than any model Revive can run")
-        data = handle.read(MAX_FILE_BYTES + 1)
-    if len(data) != size:
-        raise ModelFileError(f"{path.name}: the file changed while it was read")
-    return data
 
 
 def state_dict_from_bytes(data: bytes, file_name: str) -> dict:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +24,7 @@ import numpy as np
 import torch
 
 from engine.device import DeviceChoice, out_of_memory_as, select_device
-from engine.errors import ModelFileError, ModelNotFound, UnsupportedImage
+from engine.errors import ModelFileError, UnsupportedImage
 from engine.external import store
 from engine.external.card import ExternalCard, require_task
 from engine.models.registry import model_name_problem
@@ -69,11 +68,6 @@ def _card_for_path(path: Path, data: bytes, descriptor: ModelDescriptor) -> Exte
         raise ModelFileError(f"{path.name}: {error}") from None
 
 
-def _looks_like_path(name_or_path: str) -> bool:
-    candidate = Path(name_or_path)
-    return candidate.parent != Path(".") or candidate.suffix.lower() in (".pth", ".pt", ".ckpt", ".safetensors")
-
-
 def open_external(name_or_path: str | Path) -> tuple[ModelDescriptor, ExternalCard, Path]:
     """spandrel's descriptor (CPU, fp32) and the card of an added model's name or a file's path.
 
@@ -82,23 +76,11 @@ def open_external(name_or_path: str | Path) -> tuple[ModelDescriptor, ExternalCa
     """
     from engine.external import loading  # imports spandrel: here, not when colorize starts
 
-    text = str(name_or_path)
-    model = None if _looks_like_path(text) else store.find_external(text)
-    if model is None and not _looks_like_path(text):
-        names = ", ".join(m.name for m in store.list_external()) or "none"
-        raise ModelNotFound(f"no external model called {text!r} was added (added: {names})")
+    model, path, data = store.model_file(name_or_path)
     if model is None:
-        path = Path(text).expanduser()
-        if not os.path.lexists(path):
-            raise ModelNotFound(f"model file {path} does not exist")
-        data = loading.read_model_bytes(path)
         descriptor = loading.examine(data, path.name)
         return descriptor, _card_for_path(path, data, descriptor), path
-    if model.card is None:
-        raise ModelFileError(model.problem or f"{model.card_path.name}: damaged card")
-    data = loading.read_model_bytes(model.path)
-    if len(data) != model.card.size_bytes or hashlib.sha256(data).hexdigest() != model.card.sha256:
-        raise ModelFileError(f"{model.path.name}: the file changed since it was added; add it again")
+    assert model.card is not None  # model_file refuses a damaged card
     return loading.load_stored(model.card, data), model.card, model.path
 
 

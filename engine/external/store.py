@@ -14,11 +14,12 @@ from pathlib import Path
 
 from engine.atomic_files import atomic_file, ensure_folder
 from engine.errors import ModelFileError, ModelNotFound, OutputError
-from engine.external.card import CARD_SUFFIX, MAX_CARD_BYTES, ExternalCard
+from engine.external.card import CARD_SUFFIX, MAX_CARD_BYTES, MODEL_SUFFIXES, ExternalCard
 from engine.models.card import _open_regular  # the one non-blocking, loop-safe opener of model files
 from engine.paths import user_models_dir
 
 _CHUNK = 4 * 1024 * 1024
+MAX_FILE_BYTES = 4 * 1024**3  # the largest published models we support (DDColor large) are under 1 GB
 
 
 def external_models_dir() -> Path:
@@ -83,6 +84,55 @@ def list_external() -> list[ExternalModel]:
 def find_external(name: str) -> ExternalModel | None:
     """The external model called ``name`` (healthy or not), or None."""
     return next((m for m in list_external() if m.name == name), None)
+
+
+def read_model_bytes(path: Path) -> bytes:
+    """The whole file (ModelFileError for a missing, odd, empty or oversized file or an unknown suffix)."""
+    path = Path(path)
+    if path.suffix.lower() not in MODEL_SUFFIXES:
+        raise ModelFileError(
+            f"{path.name}: Revive adds {', '.join(MODEL_SUFFIXES)} files, "
+            f"not {path.suffix or 'a file without a suffix'}"
+        )
+    handle, size = _open_regular(path)
+    with handle:
+        if size == 0:
+            raise ModelFileError(f"{path.name}: the file is empty")
+        if size > MAX_FILE_BYTES:
+            raise ModelFileError(f"{path.name}: {size / 1e9:.1f} GB is larger than any model Revive can run")
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) != size:
+        raise ModelFileError(f"{path.name}: the file changed while it was read")
+    return data
+
+
+def looks_like_path(name_or_path: str) -> bool:
+    """True for what names a file rather than an added model: a folder in it, or a model suffix."""
+    candidate = Path(name_or_path)
+    return candidate.parent != Path(".") or candidate.suffix.lower() in MODEL_SUFFIXES
+
+
+def model_file(name_or_path: str | Path) -> tuple[ExternalModel | None, Path, bytes]:
+    """The bytes of an added model (by name, its card's; the file must still be the one Revive
+    examined: size and SHA-256) or of a model file by path (the added model None): what runs it on
+    this machine and what a cluster's driver sends to its workers. ModelNotFound for an unknown
+    name or a missing file, ModelFileError for a file Revive will not read (``read_model_bytes``)."""
+    text = str(name_or_path)
+    model = None if looks_like_path(text) else find_external(text)
+    if model is None and not looks_like_path(text):
+        names = ", ".join(m.name for m in list_external()) or "none"
+        raise ModelNotFound(f"no external model called {text!r} was added (added: {names})")
+    if model is None:
+        path = Path(text).expanduser()
+        if not os.path.lexists(path):
+            raise ModelNotFound(f"model file {path} does not exist")
+        return None, path, read_model_bytes(path)
+    if model.card is None:
+        raise ModelFileError(model.problem or f"{model.card_path.name}: damaged card")
+    data = read_model_bytes(model.path)
+    if len(data) != model.card.size_bytes or hashlib.sha256(data).hexdigest() != model.card.sha256:
+        raise ModelFileError(f"{model.path.name}: the file changed since it was added; add it again")
+    return model, model.path, data
 
 
 def file_sha256(path: Path) -> str:
