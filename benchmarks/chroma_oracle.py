@@ -49,25 +49,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--floor", type=float, default=0.6, help="the smallest scale of the second oracle")
     args = parser.parse_args(argv)
 
-    from PIL import Image
-
-    from engine.batch.settings import ColorizeSettings
     from engine.errors import ReviveError
-    from engine.metrics import colourfulness, score, summarize
-    from engine.models.chroma_merge import merge_chroma
+    from engine.metrics import summarize
     from engine.models.colorizer import Colorizer
-    from training.data.photo_folder import list_photos
-    from training.decoding_sweep import _shrink, load_originals
+    from training.data.photo_folder import list_photos, spread
+    from training.decoding_sweep import Decoding, load_originals, score_photo
 
     try:
         scales = _floats(args.scales)
         if not scales or min(scales) < 0:
             raise ValueError(f"--scales must be numbers of at least 0, got {args.scales!r}")
         colorizer = Colorizer.load(args.model, "cpu", "fp32")
-        paths = list_photos(args.photos)
-        if args.limit:
-            paths = paths[:: max(1, len(paths) // args.limit)][: args.limit]
-        photos = load_originals(paths)
+        photos = load_originals(spread(list_photos(args.photos), args.limit))
         if not photos:
             raise ReviveError(f"no readable photos in {args.photos}")
     except (ReviveError, ValueError) as error:
@@ -75,19 +68,27 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     card = colorizer.card
     print(f"{len(photos)} photos from {args.photos}, model {card.name} ({colorizer.path})", file=sys.stderr)
+    # The card's own decoding at each scale (times the card's): one network pass per photo.
+    decodings = {
+        s: Decoding(
+            card.render_size,
+            card.temperature,
+            card.prior_correction,
+            card.chroma_scale * s,
+            card.confidence_gamma,
+            card.flip_average,
+        )
+        for s in scales
+    }
     started = time.monotonic()
     per_scale: dict[float, list[dict]] = {s: [] for s in scales}
     gray_rows, originals = [], []
     for done, (_, original) in enumerate(photos, start=1):
-        luma = np.asarray(Image.fromarray(original).convert("L"))
-        reference = _shrink(original, 128)
-        gray_rows.append(score(_shrink(np.repeat(luma[..., None], 3, axis=2), 128), reference))
-        originals.append(colourfulness(reference))
-        prepared = colorizer.prepare(luma, ColorizeSettings(render_size=card.render_size))
-        raw = colorizer.forward(prepared)
-        for s in scales:
-            field = colorizer.decode(raw, prepared, card.temperature, card.prior_correction, card.chroma_scale * s)
-            per_scale[s].append(score(_shrink(merge_chroma(luma, field), 128), reference))
+        gray, fullness, rows = score_photo(colorizer, original, list(decodings.values()))
+        gray_rows.append(gray)
+        originals.append(fullness)
+        for s, d in decodings.items():
+            per_scale[s].append(rows[d])
         if done % 50 == 0:
             print(f"  {done}/{len(photos)} photos, {time.monotonic() - started:.0f} s", file=sys.stderr)
 

@@ -56,15 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     from engine.errors import ReviveError
     from engine.models.colorizer import Colorizer
     from engine.models.files import save_model
-    from training.data.photo_folder import list_photos
+    from training.data.photo_folder import list_photos, spread
     from training.decoding_sweep import bars_met, choose, grid, load_originals, sweep
 
     try:
         colorizer = Colorizer.load(args.model, "cpu", "fp32")
-        paths = list_photos(args.photos)
-        if args.limit:
-            paths = paths[:: max(1, len(paths) // args.limit)][: args.limit]  # spread over the sources
-        photos = load_originals(paths)
+        photos = load_originals(spread(list_photos(args.photos), args.limit))
         decodings = grid(
             [int(v) for v in _floats(args.render_sizes)],
             _floats(args.temperatures),

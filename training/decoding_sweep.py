@@ -136,6 +136,30 @@ def load_originals(paths: Sequence[Path]) -> list[tuple[Path, np.ndarray]]:
     return photos
 
 
+def score_photo(
+    colorizer, original: np.ndarray, decodings: Sequence[Decoding], score_side: int = 128
+) -> tuple[dict[str, float], float, dict[Decoding, dict[str, float]]]:
+    """One colour photo ``(H, W, 3)`` uint8 turned gray and colorized with every decoding: the gray
+    copy's ``score``, the original's colourfulness (at ``score_side``), and each decoding's
+    ``score``. One network pass per render size and flip; the rest is decoding and merging."""
+    luma = np.asarray(Image.fromarray(original).convert("L"))
+    reference = _shrink(original, score_side)
+    gray = score(_shrink(np.repeat(luma[..., None], 3, axis=2), score_side), reference)
+    by_pass: dict[tuple[int, bool], list[Decoding]] = {}
+    for d in decodings:
+        by_pass.setdefault((d.render_size, d.flip_average), []).append(d)
+    rows = {}
+    for (render_size, flip), group in by_pass.items():
+        prepared = colorizer.prepare(luma, ColorizeSettings(render_size=render_size))
+        raw = colorizer.forward(prepared, flip_average=flip)
+        for d in group:
+            field = colorizer.decode(
+                raw, prepared, d.temperature, d.prior_correction, d.chroma_scale, confidence_gamma=d.confidence_gamma
+            )
+            rows[d] = score(_shrink(merge_chroma(luma, field), score_side), reference)
+    return gray, colourfulness(reference), rows
+
+
 def sweep(
     colorizer,
     photos: Sequence[tuple[Path, np.ndarray]],
@@ -143,34 +167,19 @@ def sweep(
     score_side: int = 128,
     cancel: CancelToken | None = None,
 ) -> Iterator[tuple[int, dict]]:
-    """Score every decoding on every photo. Yields ``(photos_done, summaries)`` after each photo;
-    the last ``summaries`` maps each Decoding to ``engine.metrics.summarize``'s dict."""
+    """Score every decoding on every photo (``score_photo``). Yields ``(photos_done, summaries)``
+    after each photo; the last ``summaries`` maps each Decoding to ``engine.metrics.summarize``'s dict."""
     if not photos:
         raise ReviveError("no photos to choose the decoding on")
     cancel = cancel or CancelToken()
     rows: dict[Decoding, list[dict[str, float]]] = {d: [] for d in decodings}
     gray_rows: list[dict[str, float]] = []
     originals: list[float] = []
-    by_pass: dict[tuple[int, bool], list[Decoding]] = {}  # one network pass per render size and flip
-    for d in decodings:
-        by_pass.setdefault((d.render_size, d.flip_average), []).append(d)
     for done, (_, original) in enumerate(photos, start=1):
         cancel.raise_if_cancelled()
-        luma = np.asarray(Image.fromarray(original).convert("L"))
-        reference = _shrink(original, score_side)
-        gray_rows.append(score(_shrink(np.repeat(luma[..., None], 3, axis=2), score_side), reference))
-        originals.append(colourfulness(reference))
-        for (render_size, flip), group in by_pass.items():
-            prepared = colorizer.prepare(luma, ColorizeSettings(render_size=render_size))
-            raw = colorizer.forward(prepared, flip_average=flip)
-            for d in group:
-                field = colorizer.decode(
-                    raw,
-                    prepared,
-                    d.temperature,
-                    d.prior_correction,
-                    d.chroma_scale,
-                    confidence_gamma=d.confidence_gamma,
-                )
-                rows[d].append(score(_shrink(merge_chroma(luma, field), score_side), reference))
+        gray, fullness, scored = score_photo(colorizer, original, decodings, score_side)
+        gray_rows.append(gray)
+        originals.append(fullness)
+        for d, row in scored.items():
+            rows[d].append(row)
         yield done, {d: summarize(r, gray_rows, originals) for d, r in rows.items()} if done == len(photos) else {}

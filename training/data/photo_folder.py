@@ -47,6 +47,14 @@ def list_photos(folder: Path) -> list[Path]:
     return list_images(folder)
 
 
+def spread(paths: list[Path], limit: int) -> list[Path]:
+    """At most ``limit`` of ``paths`` (0: all), every ``len // limit``-th, so a sorted folder named
+    ``<source>_<n>`` gives photos of every source rather than the first source's."""
+    if not limit:
+        return list(paths)
+    return list(paths[:: max(1, len(paths) // limit)][:limit])
+
+
 def split_photos(paths: list[Path], percent: int = HOLDOUT_PERCENT) -> tuple[list[Path], list[Path]]:
     """(train, validation) by ``is_holdout``; small folders keep at least one photo on each side."""
     train = [p for p in paths if not is_holdout(p, percent)]
