@@ -6,7 +6,10 @@ Everything here is small enough that a test using it runs in well under a second
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import torch
@@ -124,3 +127,22 @@ def torch_threads(count: int):
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def load_script(path: Path) -> ModuleType:
+    """A benchmark or script file imported as a module, as ``uv run`` runs it: its folder on
+    ``sys.path`` (for ``_common``) and the module in ``sys.modules`` while it executes (dataclasses
+    look their module up then); both are undone afterwards."""
+    path = Path(path)
+    name = f"script_{path.stem}"
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.modules.pop(name, None)
+        sys.path.remove(str(path.parent))

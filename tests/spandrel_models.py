@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
+from spandrel.architectures.ESRGAN import ESRGAN
 from spandrel_extra_arches.architectures.DDColor import DDColor
 
 from tests.helpers import torch_threads
@@ -29,3 +32,12 @@ def tiny_ddcolor() -> DDColor:
             num_scales=3,
             dec_layers=3,
         ).eval()
+
+
+def tiny_upscaler_file(path: Path) -> Path:
+    """A tiny 2x ESRGAN (RRDBNet, 1 block of 8 features; random weights, seeded: only the size of
+    its output matters), saved at ``path`` as a .pth state dict."""
+    torch.manual_seed(0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(plain_state(ESRGAN(num_filters=8, num_blocks=1, scale=2).eval()), path)
+    return path

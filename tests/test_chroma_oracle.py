@@ -3,27 +3,18 @@ any one scale), respects its floor, and the whole script runs on a tiny folder w
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from tests.helpers import colour_shapes, constant_colour_module, install_model
+from tests.helpers import colour_shapes, constant_colour_module, install_model, load_script
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
 def _load():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        spec = importlib.util.spec_from_file_location("chroma_oracle", BENCHMARKS / "chroma_oracle.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    return load_script(BENCHMARKS / "chroma_oracle.py")
 
 
 def test_the_oracle_keeps_each_photos_lowest_error_at_or_above_the_floor():

@@ -335,17 +335,9 @@ def test_cancel_stops_the_cluster_batch_and_a_rerun_resumes_it(workers, tmp_path
 
 
 def _tiny_upscaler_file(folder: Path) -> Path:
-    """A tiny 2x ESRGAN (random weights: only its output size matters), a .pth state dict."""
-    import torch
-    from spandrel.architectures.ESRGAN import ESRGAN
+    from tests.spandrel_models import tiny_upscaler_file  # spandrel: only for these tests
 
-    from tests.spandrel_models import plain_state
-
-    torch.manual_seed(0)
-    path = folder / "RealESRGAN_tiny_x2.pth"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(plain_state(ESRGAN(num_filters=8, num_blocks=1, scale=2).eval()), path)
-    return path
+    return tiny_upscaler_file(folder / "RealESRGAN_tiny_x2.pth")
 
 
 def test_a_worker_with_an_upscaler_writes_the_enlarged_photo(album, tmp_path, model_path):

@@ -3,22 +3,18 @@ tile and the fine-tune's in their own colours, a damaged photo skipped, bad mode
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from tests.helpers import constant_colour_module, install_model, write_gray_photo
+from tests.helpers import constant_colour_module, install_model, load_script, write_gray_photo
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "finetune_sheet.py"
 
 
 def _load_script():
-    spec = importlib.util.spec_from_file_location("finetune_sheet", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def test_photos_are_taken_evenly_over_the_sorted_folder():

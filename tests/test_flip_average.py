@@ -4,9 +4,7 @@ shape, the card refuses a value that is not true/false, and tune_decoding can ch
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +17,7 @@ from engine.errors import ModelFileError
 from engine.models.card import ModelCard
 from engine.models.colorizer import Colorizer
 from engine.models.files import load_model
-from tests.helpers import colour_shapes, cpu_colorizer, gradient_luma, install_model, tiny_module
+from tests.helpers import colour_shapes, cpu_colorizer, gradient_luma, install_model, load_script, tiny_module
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -103,13 +101,7 @@ def test_the_sweep_scores_both_and_tune_decoding_writes_the_choice(tmp_path, hom
     for i in range(3):
         Image.fromarray(colour_shapes(96, 64, seed=i)).save(photos / f"p{i}.png")
     install_model(home, "tiny", tiny_module(seed=4), render_size=64)
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        spec = importlib.util.spec_from_file_location("tune_decoding", BENCHMARKS / "tune_decoding.py")
-        tune = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(tune)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    tune = load_script(BENCHMARKS / "tune_decoding.py")
     out = tmp_path / "tuned.safetensors"
 
     args = ["--model", "tiny", "--render-sizes", "64", "--temperatures", "0.5", "--priors", "0", "--scales", "1"]

@@ -3,26 +3,17 @@ the mark the engine paints in the hint's colour), a model without hint channels 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 from PIL import Image
 
-from tests.helpers import colour_shapes, constant_colour_module, install_model
+from tests.helpers import colour_shapes, constant_colour_module, install_model, load_script
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
 def _load():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        spec = importlib.util.spec_from_file_location("hint_following", BENCHMARKS / "hint_following.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    return load_script(BENCHMARKS / "hint_following.py")
 
 
 def test_a_model_that_ignores_hints_drops_nothing_and_one_without_hints_is_named(tmp_path, home, capsys):

@@ -5,23 +5,19 @@ is there, a damaged photo skipped, and a pack inside the photo folder refused in
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from tests.helpers import colour_shapes
+from tests.helpers import colour_shapes, load_script
 from training.data.photo_folder import name_digest
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "pack_photos.py"
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("pack_photos", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def _photos(folder: Path, count: int) -> dict[str, str]:

@@ -3,31 +3,20 @@ scores per folder and per source tag, the contact sheet) with a tiny random mode
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from engine.metrics import colourfulness, mean_ciede2000, psnr
-from tests.helpers import colour_shapes
+from tests.helpers import colour_shapes, load_script
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
 def _load_quality():
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        spec = importlib.util.spec_from_file_location("quality_benchmark", BENCHMARKS / "quality.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses look their module up while it is executed
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.modules.pop("quality_benchmark", None)
-        sys.path.remove(str(BENCHMARKS))
+    return load_script(BENCHMARKS / "quality.py")
 
 
 def _photos(folder: Path, names: tuple[str, ...] = ("photo_0.png", "photo_1.png", "photo_2.png")) -> list[np.ndarray]:

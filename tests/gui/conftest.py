@@ -81,6 +81,17 @@ def revive_home(tmp_path, monkeypatch, tiny_model_file) -> Path:
     return home
 
 
+@pytest.fixture
+def no_shipped_models(monkeypatch, tmp_path):
+    """Only the tiny model is installed: the default after a removal is predictable (and small).
+    For the modules that add models: ``pytestmark = pytest.mark.usefixtures("no_shipped_models")``."""
+    from engine.models import registry as model_registry
+
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    monkeypatch.setattr(model_registry, "shipped_models_dir", lambda: shipped)
+
+
 def write_photo_file(path: Path, size: tuple[int, int] = (96, 64), seed: int = 0) -> Path:
     """A small gray JPEG/PNG (by suffix) with a gradient and some noise."""
     rng = np.random.default_rng(seed)

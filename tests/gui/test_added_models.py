@@ -16,14 +16,12 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 from safetensors.torch import save_file
-from spandrel.architectures.ESRGAN import ESRGAN
 
 from engine.external import store
-from engine.models import registry as model_registry
 from gui.added_models import wiring
 from gui.models.photo_session import PhotoStatus
 from tests.gui.conftest import TINY, write_photo_file
-from tests.spandrel_models import plain_state, tiny_ddcolor
+from tests.spandrel_models import plain_state, tiny_ddcolor, tiny_upscaler_file
 
 ADD_TIMEOUT_MS = 60_000  # spandrel's first import (torchvision) takes seconds on a busy 2-core CPU
 COLORIZE_TIMEOUT_MS = 60_000
@@ -39,22 +37,12 @@ class _RunsCode:
         return (os.system, (f"touch {self.marker}",))
 
 
-@pytest.fixture(autouse=True)
-def no_shipped_models(monkeypatch, tmp_path):
-    """Only the tiny model is installed: the default after a removal is predictable (and small)."""
-    shipped = tmp_path / "shipped"
-    shipped.mkdir()
-    monkeypatch.setattr(model_registry, "shipped_models_dir", lambda: shipped)
+pytestmark = pytest.mark.usefixtures("no_shipped_models")
 
 
 @pytest.fixture
 def upscaler_file(tmp_path):
-    """A tiny 2x ESRGAN (RRDBNet, 1 block of 8 features), a .pth state dict."""
-    torch.manual_seed(0)
-    path = tmp_path / "files" / "RealESRGAN_tiny_x2.pth"
-    path.parent.mkdir()
-    torch.save(plain_state(ESRGAN(num_filters=8, num_blocks=1, scale=2).eval()), path)
-    return path
+    return tiny_upscaler_file(tmp_path / "files" / "RealESRGAN_tiny_x2.pth")
 
 
 @pytest.fixture(scope="module")

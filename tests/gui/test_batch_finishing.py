@@ -9,25 +9,18 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 from PIL import Image
-from spandrel.architectures.ESRGAN import ESRGAN
 
 from engine.batch.plan import REPORT_NAME
 from engine.external import store
-from engine.models import registry as model_registry
 from gui.models.batch_form import ClusterChoice
 from tests.gui.conftest import write_photo_file
-from tests.spandrel_models import plain_state
+from tests.spandrel_models import tiny_upscaler_file
 
 BATCH_TIMEOUT_MS = 60_000  # spandrel's first import (torchvision) takes seconds on a busy 2-core CPU
 
 
-@pytest.fixture(autouse=True)
-def no_shipped_models(monkeypatch, tmp_path):
-    shipped = tmp_path / "shipped"
-    shipped.mkdir()
-    monkeypatch.setattr(model_registry, "shipped_models_dir", lambda: shipped)
+pytestmark = pytest.mark.usefixtures("no_shipped_models")
 
 
 @pytest.fixture
@@ -35,16 +28,24 @@ def added_upscaler(tmp_path, revive_home):
     """A tiny 2x ESRGAN added as 'x2' (random weights: only the size of its output matters here)."""
     from engine.external.adding import add_model
 
-    torch.manual_seed(0)
-    path = tmp_path / "files" / "RealESRGAN_tiny_x2.pth"
-    path.parent.mkdir()
-    torch.save(plain_state(ESRGAN(num_filters=8, num_blocks=1, scale=2).eval()), path)
-    add_model(path, "x2", "built by the test (random weights)")
+    add_model(
+        tiny_upscaler_file(tmp_path / "files" / "RealESRGAN_tiny_x2.pth"), "x2", "built by the test (random weights)"
+    )
     return "x2"
 
 
 def _names(combo) -> list[str]:
     return [combo.itemText(i) for i in range(combo.count())]
+
+
+def _window_with_x2_chosen(make_window, tmp_path):
+    """The window, its batch form set to a one-photo album and the upscaler x2 chosen."""
+    write_photo_file(tmp_path / "album" / "img.jpg")
+    window = make_window()
+    panel = window.batch_panel
+    panel.set_form(input_dir=tmp_path / "album", output_dir=tmp_path / "out", recursive=True, format="png")
+    panel.upscale.setCurrentIndex(panel.upscale.findData("x2"))
+    return window
 
 
 def test_the_choices_list_the_added_finishing_models_only(revive_home, added_upscaler):
@@ -88,11 +89,8 @@ def test_the_choices_follow_adding_and_removing(qtbot, make_window, added_upscal
 
 
 def test_a_model_removed_behind_the_apps_back_fails_the_batch_in_one_line(qtbot, make_window, tmp_path, added_upscaler):
-    write_photo_file(tmp_path / "album" / "img.jpg")
-    window = make_window()
+    window = _window_with_x2_chosen(make_window, tmp_path)
     panel = window.batch_panel
-    panel.set_form(input_dir=tmp_path / "album", output_dir=tmp_path / "out", recursive=True, format="png")
-    panel.upscale.setCurrentIndex(panel.upscale.findData("x2"))
     store.remove("x2")  # another Revive process, say
     with qtbot.waitSignal(window.controller.batch_failed, timeout=BATCH_TIMEOUT_MS) as failed:
         panel.start_button.click()
@@ -104,11 +102,8 @@ def test_a_model_removed_behind_the_apps_back_fails_the_batch_in_one_line(qtbot,
 def test_a_ray_cluster_batch_takes_them_to_its_workers(qtbot, make_window, tmp_path, added_upscaler):
     from tests.gui.test_batch_cluster import recorded_requests
 
-    write_photo_file(tmp_path / "album" / "img.jpg")
-    window = make_window()
+    window = _window_with_x2_chosen(make_window, tmp_path)
     panel = window.batch_panel
-    panel.set_form(input_dir=tmp_path / "album", output_dir=tmp_path / "out", recursive=True, format="png")
-    panel.upscale.setCurrentIndex(panel.upscale.findData("x2"))
     panel.set_cluster(True, "local", 1)
     if panel.cluster_choice() is None or panel.cluster_choice().problem() is not None:
         pytest.skip("Ray is not installed here")
@@ -120,11 +115,8 @@ def test_a_ray_cluster_batch_takes_them_to_its_workers(qtbot, make_window, tmp_p
 
 
 def test_the_choice_is_remembered_for_the_next_start(qtbot, make_window, tmp_path, added_upscaler):
-    write_photo_file(tmp_path / "album" / "img.jpg")
-    window = make_window()
+    window = _window_with_x2_chosen(make_window, tmp_path)
     panel = window.batch_panel
-    panel.set_form(input_dir=tmp_path / "album", output_dir=tmp_path / "out", recursive=True, format="png")
-    panel.upscale.setCurrentIndex(panel.upscale.findData("x2"))
     with qtbot.waitSignal(window.controller.batch_finished, timeout=BATCH_TIMEOUT_MS):
         panel.start_button.click()
     window.close()
