@@ -193,6 +193,15 @@ class AppSettings:
         self._set("gui/batch/upscale", upscale or "")
         self._set("gui/batch/faces", faces or "")
 
+    def export_finishing(self) -> tuple[str | None, str | None]:
+        """The Adjust tab's export (upscaler, face model) as last chosen; None for none (whether
+        they are still added is the panel's business, as for the batch's)."""
+        return self._str("gui/export/upscale") or None, self._str("gui/export/faces") or None
+
+    def set_export_finishing(self, upscale: str | None, faces: str | None) -> None:
+        self._set("gui/export/upscale", upscale or "")
+        self._set("gui/export/faces", faces or "")
+
     # -- the Restore tab ----------------------------------------------------------------------------
     def restoration_choice(self) -> RestorationChoice:
         """The Restore tab's stages and strengths as last left; the defaults for anything unreadable

@@ -35,6 +35,7 @@ from gui.models.batch_form import BatchForm
 from gui.models.export_naming import export_problem
 from gui.models.jobs import (
     BatchRequest,
+    ExportRequest,
     ModelInfo,
     ModelRequest,
     PhotoFailure,
@@ -105,6 +106,8 @@ class Controller(QObject):
     # export
     export_finished = Signal(object)  # Path written
     export_failed = Signal(str)
+    export_progressed = Signal(object)  # jobs.ExportProgress of an export finished by added models
+    export_cancelled = Signal(str)  # what the cancel left, for the status bar
     # batch
     batch_started = Signal()
     batch_progressed = Signal(object)  # BatchProgress
@@ -118,6 +121,7 @@ class Controller(QObject):
     _queue_requested = Signal()
     _retune_requested = Signal()
     _batch_requested = Signal(object)
+    _export_requested = Signal(object)
 
     def __init__(
         self,
@@ -155,6 +159,8 @@ class Controller(QObject):
         self._ask_timer.timeout.connect(self._on_ask_timer_timeout)
         self._batch_token: CancelToken | None = None
         self._exports_waiting: dict[Path, tuple[Path, int]] = {}  # until a re-tune is saved: target, quality
+        self._export_finishing: tuple[str | None, str | None] = settings.export_finishing()  # upscaler, faces
+        self._finishing_exports: list[ExportRequest] = []  # sent to the worker, not yet reported back
         self._progress = None  # engine.batch.progress.BatchProgress, from the batch's first event
         self._last_progress_emit = 0.0
         self.last_batch_output: Path | None = None
@@ -181,6 +187,7 @@ class Controller(QObject):
         self._queue_requested.connect(self.worker.run_queue, queued)
         self._retune_requested.connect(self.worker.serve_retune, queued)
         self._batch_requested.connect(self.worker.run_batch, queued)
+        self._export_requested.connect(self.worker.run_export, queued)
         self.worker.model_loading.connect(self._on_worker_model_loading, queued)
         self.worker.model_loaded.connect(self._on_worker_model_loaded, queued)
         self.worker.model_failed.connect(self._on_worker_model_failed, queued)
@@ -194,6 +201,10 @@ class Controller(QObject):
         self.worker.retune_failed.connect(self._on_worker_retune_failed, queued)
         self.worker.batch_event.connect(self._on_worker_batch_event, queued)
         self.worker.batch_failed.connect(self._on_worker_batch_failed, queued)
+        self.worker.export_progressed.connect(self.export_progressed, queued)
+        self.worker.export_done.connect(self._on_worker_export_done, queued)
+        self.worker.export_failed.connect(self._on_worker_export_failed, queued)
+        self.worker.export_cancelled.connect(self._on_worker_export_cancelled, queued)
 
     # -- life cycle ------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -222,6 +233,7 @@ class Controller(QObject):
         self._photo_token.cancel()
         if self._batch_token is not None:
             self._batch_token.cancel()
+        self.cancel_exports()
         self.lane.close()  # a job still waiting for the device gives up
         self.tasks.shutdown(QUIT_WAIT_MS)
         self.hint_preview.shutdown()  # first: its worker lets go of the model on the running thread
@@ -702,6 +714,21 @@ class Controller(QObject):
         if entry.saving:  # new settings or hints are being applied: written once they are
             self._exports_waiting[entry.source] = (Path(target), quality)
             return
+        if self.finishes_exports():
+            upscale, faces = self._export_finishing
+            self._send_export(
+                ExportRequest(
+                    ((entry.source, entry.cache_path),),
+                    CancelToken(),
+                    Path(target),
+                    None,
+                    "same",
+                    quality,
+                    upscale,
+                    faces,
+                )
+            )
+            return
         self.tasks.submit(
             export_result,
             entry.source,
@@ -728,6 +755,13 @@ class Controller(QObject):
             self.folder_export_failed.emit("none of these photos has a colorized result yet")
             return
         self.settings.set_export_folder(Path(folder))
+        if self.finishes_exports():
+            upscale, faces = self._export_finishing
+            request = ExportRequest(
+                tuple(results), CancelToken(), None, Path(folder), format, quality, upscale, faces, left_out
+            )
+            self._send_export(request)
+            return
         self.tasks.submit(
             export_to_folder,
             results,
@@ -737,6 +771,53 @@ class Controller(QObject):
             on_done=lambda done: self.folder_export_finished.emit(done, left_out),
             on_failed=self.folder_export_failed.emit,
         )
+
+    # -- exports finished by added models (the Adjust tab's Upscale and Faces) ------------------------------------
+    def export_finishing(self) -> tuple[str | None, str | None]:
+        """(upscaler, face model) the exports run first; None for none."""
+        return self._export_finishing
+
+    def set_export_finishing(self, upscale: str | None, faces: str | None) -> None:
+        """Finish later exports with these added models (names; None: none), remembered between starts."""
+        self._export_finishing = (upscale or None, faces or None)
+        self.settings.set_export_finishing(*self._export_finishing)
+
+    def finishes_exports(self) -> bool:
+        return any(self._export_finishing)
+
+    def exports_running(self) -> int:
+        """Finished exports sent to the inference thread and not yet reported back."""
+        return len(self._finishing_exports)
+
+    def cancel_exports(self) -> None:
+        """Stop the finished exports: the one running at its next upscaler tile, the others before
+        they start. A folder export keeps the photos it wrote."""
+        for request in self._finishing_exports:
+            request.cancel.cancel()
+
+    def _send_export(self, request: ExportRequest) -> None:
+        self._finishing_exports.append(request)
+        self._export_requested.emit(request)
+
+    def _export_reported(self, request: ExportRequest) -> None:
+        if request in self._finishing_exports:
+            self._finishing_exports.remove(request)
+
+    def _on_worker_export_done(self, request: ExportRequest, done) -> None:
+        self._export_reported(request)
+        if request.target is not None:
+            self.export_finished.emit(done)
+        else:
+            self.folder_export_finished.emit(done, request.left_out)
+
+    def _on_worker_export_failed(self, request: ExportRequest, message: str) -> None:
+        self._export_reported(request)
+        (self.export_failed if request.target is not None else self.folder_export_failed).emit(message)
+
+    def _on_worker_export_cancelled(self, request: ExportRequest) -> None:
+        self._export_reported(request)
+        what = request.target.name if request.target is not None else f"the export to {request.folder}"
+        self.export_cancelled.emit(f"Export cancelled: {what} was not written")
 
     # -- batch -------------------------------------------------------------------------------------------------------
     def batch_running(self) -> bool:

@@ -49,6 +49,7 @@ from gui.widgets.batch_panel import BatchPanel
 from gui.widgets.colour_question import ask_colour_choice
 from gui.widgets.compare_view import EMPTY_HINT, SIDE_BY_SIDE, SPLIT, CompareView
 from gui.widgets.dialogs import open_training, show_nonblocking, training_available
+from gui.widgets.export_progress import ExportProgressField
 from gui.widgets.folder_opener import open_folder
 from gui.widgets.photo_list import PhotoList
 from gui.widgets.qt_images import to_pixmap
@@ -135,6 +136,8 @@ class MainWindow(QMainWindow):
         self.show_folder_button.setToolTip("Open the folder of the last export")
         self.show_folder_button.hide()  # after an export
         self._last_export: Path | None = None
+        self.export_progress = ExportProgressField()  # an export upscaled or with faces restored
+        self.statusBar().addPermanentWidget(self.export_progress)
         self.statusBar().addPermanentWidget(self.show_folder_button)
         self.statusBar().addPermanentWidget(self.queue_label)
         self.statusBar().addPermanentWidget(self.zoom_label)
@@ -379,6 +382,9 @@ class MainWindow(QMainWindow):
         self.settings_panel.set_tuning(tuning.render_size, tuning.saturation_percent, tuning.boldness)
         self.settings_panel.auto_colorize.setChecked(self.controller.auto_colorize())
         self.settings_panel.set_export_format(settings.export_format())
+        self._list_export_finishing()
+        self.settings_panel.choose_export_finishing(*self.controller.export_finishing())
+        self.controller.set_export_finishing(*self.settings_panel.chosen_export_finishing())  # one since removed: none
         self.batch_panel.set_form(
             input_dir=settings.batch_input(),
             output_dir=settings.batch_output(),
@@ -433,6 +439,9 @@ class MainWindow(QMainWindow):
         c.model_problem.connect(self._on_controller_model_problem)
         c.export_finished.connect(self._on_controller_export_finished)
         c.export_failed.connect(self._on_controller_export_failed)
+        c.export_progressed.connect(self.export_progress.show_progress)
+        c.export_cancelled.connect(self._on_controller_export_cancelled)
+        self.export_progress.cancel_requested.connect(c.cancel_exports)
         c.batch_started.connect(self.batch_panel.show_started)
         c.batch_progressed.connect(self.batch_panel.show_progress)
         c.batch_finished.connect(self._on_controller_batch_finished)
@@ -452,6 +461,7 @@ class MainWindow(QMainWindow):
         panel.colorize_requested.connect(c.colorize_waiting)
         panel.export_requested.connect(self.export_current)
         panel.export_format_changed.connect(c.settings.set_export_format)
+        panel.export_finishing_changed.connect(c.set_export_finishing)
         self.batch_panel.start_requested.connect(self._on_batch_panel_start_requested)
         self.batch_panel.cancel_requested.connect(c.cancel_batch)
         self.batch_panel.open_output_requested.connect(self.open_batch_output)
@@ -509,6 +519,7 @@ class MainWindow(QMainWindow):
             if conflict == "revive" and not self.confirm_replace(target):
                 return
         self.controller.export(Path(target))  # refuses the original and strangers' files (export_failed says why)
+        self._export_sent(f"Exporting {source.name}…")
 
     def confirm_replace(self, target: Path) -> bool:
         """Ask before replacing an earlier export of Revive's (a method, so tests can answer)."""
@@ -539,6 +550,13 @@ class MainWindow(QMainWindow):
                 return
             folder = Path(chosen)
         self.controller.export_to_folder(paths, folder, self.settings_panel.chosen_export_format())
+        self._export_sent(f"Exporting into {folder.name}…")
+
+    def _export_sent(self, text: str) -> None:
+        """Show the progress field at once for an export finished by added models (it may wait for
+        the device, and loading the models takes seconds); plain exports take milliseconds."""
+        if self.controller.exports_running() and not self.export_progress.isVisible():
+            self.export_progress.show_waiting(text)
 
     def remove_selected(self) -> None:
         paths = self.photo_list.selected_paths()
@@ -715,6 +733,7 @@ class MainWindow(QMainWindow):
             self.compare_view.set_detail(rect, to_pixmap(before), to_pixmap(after))
 
     def _on_controller_folder_export_finished(self, export, left_out: int) -> None:
+        self._export_reported()
         text = export.summary() + (f"; {left_out} not colorized yet, left out" if left_out else "")
         self._offer_folder(export.folder)
         self.show_message(text, 15000)
@@ -722,6 +741,7 @@ class MainWindow(QMainWindow):
             self._show_nonblocking(QMessageBox.Icon.Warning, "Some photos were not exported", text)
 
     def _on_controller_folder_export_failed(self, message: str) -> None:
+        self._export_reported()
         self._show_nonblocking(QMessageBox.Icon.Warning, "Export failed", message[0].upper() + message[1:])
 
     def _offer_folder(self, folder: Path) -> None:
@@ -803,6 +823,11 @@ class MainWindow(QMainWindow):
 
     def _on_controller_added_models_changed(self) -> None:
         self.batch_panel.set_finishing_models(*self.controller.finishing_models())
+        self._list_export_finishing()
+        self.controller.set_export_finishing(*self.settings_panel.chosen_export_finishing())
+
+    def _list_export_finishing(self) -> None:
+        self.settings_panel.set_finishing_models(*self.controller.finishing_models())
 
     def _on_batch_panel_start_requested(self, form) -> None:
         self.hints.flush_saves()  # the batch reads each photo's saved hints
@@ -847,11 +872,22 @@ class MainWindow(QMainWindow):
             self._show_nonblocking(QMessageBox.Icon.Warning, "Model problem", message)
 
     def _on_controller_export_finished(self, path: Path) -> None:
+        self._export_reported()
         self._offer_folder(Path(path).parent)
         self.show_message(f"Exported {path}", 15000)
 
     def _on_controller_export_failed(self, message: str) -> None:
+        self._export_reported()
         self._show_nonblocking(QMessageBox.Icon.Warning, "Export failed", message[0].upper() + message[1:])
+
+    def _on_controller_export_cancelled(self, message: str) -> None:
+        self._export_reported()
+        self.show_message(message, 15000)
+
+    def _export_reported(self) -> None:
+        """An export ended: the progress field goes once no finished export is left."""
+        if not self.controller.exports_running():
+            self.export_progress.hide()
 
     def _on_controller_batch_finished(self, progress: BatchProgress) -> None:
         self.batch_panel.show_finished(progress)

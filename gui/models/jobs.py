@@ -109,3 +109,55 @@ class BatchRequest:
     cluster: ClusterChoice | None = None  # run on this Ray cluster, as colorize --cluster does
     upscale: str | None = None  # finish each result with this added upscaler (colorize --upscale)
     faces: str | None = None  # and this added face model (colorize --faces)
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """Export reviewed results finished by added models (``upscale``, ``faces``: names), on the
+    inference thread: to ``target`` (one photo) or into ``folder`` (named as a batch's outputs)."""
+
+    results: tuple[tuple[Path, Path], ...]  # (original, its cached full-resolution result)
+    cancel: CancelToken
+    target: Path | None = None
+    folder: Path | None = None
+    format: str = "same"  # for a folder export (gui.models.export_naming.EXPORT_FORMATS)
+    quality: int = 95
+    upscale: str | None = None
+    faces: str | None = None
+    left_out: int = 0  # photos of a folder export without a result (said with the summary)
+
+    def __post_init__(self) -> None:
+        if (self.target is None) == (self.folder is None):
+            raise ValueError("an export goes to a file or into a folder")
+        if self.target is not None and len(self.results) != 1:
+            raise ValueError("an export to a file takes one photo")
+        if not (self.upscale or self.faces):
+            raise ValueError("a finished export needs an upscaler or a face model")
+
+
+EXPORT_LOADING, EXPORT_UPSCALING, EXPORT_FACES = "loading the models", "upscaling", "restoring faces"
+
+
+@dataclass(frozen=True)
+class ExportProgress:
+    """Where a finished export is: photo ``index`` (from 0) of ``count``, at ``stage``; the
+    upscaler's tiles of that photo (0 of 0 before it starts)."""
+
+    photo: Path
+    index: int
+    count: int
+    stage: str  # EXPORT_LOADING, EXPORT_UPSCALING or EXPORT_FACES
+    tiles_done: int = 0
+    tiles_total: int = 0
+
+    @property
+    def percent(self) -> int:
+        within = self.tiles_done / self.tiles_total if self.tiles_total else 0.0
+        return round(100 * (self.index + within) / max(1, self.count))
+
+    def text(self) -> str:
+        """'Exporting img.jpg (2 of 5): upscaling 40 %'."""
+        of = f" ({self.index + 1} of {self.count})" if self.count > 1 else ""
+        upscaling = self.stage == EXPORT_UPSCALING and self.tiles_total
+        tiles = f" {round(100 * self.tiles_done / self.tiles_total)} %" if upscaling else ""
+        return f"Exporting {self.photo.name}{of}: {self.stage}{tiles}"

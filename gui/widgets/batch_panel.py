@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from gui.models.batch_form import MAX_CLUSTER_WORKERS, BatchForm, ClusterChoice, cluster_unavailable
 from gui.models.export_naming import EXPORT_FORMATS, FORMAT_LABELS
 from gui.models.tuning import describe_eta
+from gui.widgets.finishing_choice import FinishingChoice
 from gui.widgets.icons import icon
 
 if TYPE_CHECKING:  # engine.batch.progress imports the batch runner (torch): not at start-up
@@ -67,9 +68,12 @@ class BatchPanel(QWidget):
         self.cluster_workers.setRange(0, MAX_CLUSTER_WORKERS)
         self.cluster_workers.setSpecialValueText("Automatic")
         self.cluster_workers.setToolTip("0 (automatic): one worker per GPU of the cluster, else one per CPU")
-        self.upscale = QComboBox()
-        self.faces = QComboBox()
-        self._finishing_names: dict[QComboBox, list[str]] = {self.upscale: [], self.faces: []}
+        self.finishing = FinishingChoice(
+            "Enlarge each result with this added upscaling model (as colorize --upscale); slow on a CPU",
+            "Restore each face found in a result with this added face model (as colorize --faces)",
+            self,
+        )
+        self.upscale, self.faces = self.finishing.upscale, self.finishing.faces
         self.cluster_problem_label = QLabel()
         self.cluster_problem_label.setObjectName("Hint")
         self.cluster_problem_label.setWordWrap(True)
@@ -246,38 +250,15 @@ class BatchPanel(QWidget):
     def set_finishing_models(self, upscalers: list[str], faces: list[str]) -> None:
         """The added upscalers and face models a batch can finish its results with (each list may be
         empty); a choice that is still listed stays chosen."""
-        for combo, names, what in (
-            (self.upscale, upscalers, "upscaling"),
-            (self.faces, faces, "face"),
-        ):
-            chosen = combo.currentData()
-            combo.blockSignals(True)
-            combo.clear()
-            combo.addItem("None", None)
-            for name in names:
-                combo.addItem(name, name)
-            combo.setCurrentIndex(max(0, combo.findData(chosen)) if chosen in names else 0)
-            combo.blockSignals(False)
-            self._finishing_names[combo] = list(names)
-            combo.setToolTip(
-                (
-                    "Enlarge each result with this added upscaling model (as colorize --upscale); slow on a CPU"
-                    if combo is self.upscale
-                    else "Restore each face found in a result with this added face model (as colorize --faces)"
-                )
-                if names
-                else f"No {what} model is added: Tools > Add Model… adds one (Real-ESRGAN, GFPGAN, CodeFormer…)"
-            )
+        self.finishing.set_models(upscalers, faces)
         self.set_running(self._running)
 
     def choose_finishing(self, upscale: str | None, faces: str | None) -> None:
-        """Choose these (names; None: none) where they are listed; a name not listed leaves None."""
-        for combo, name in ((self.upscale, upscale), (self.faces, faces)):
-            combo.setCurrentIndex(max(0, combo.findData(name)) if name else 0)
+        self.finishing.choose(upscale, faces)
 
     def finishing_choice(self) -> tuple[str | None, str | None]:
         """(upscaler, face model) chosen for the batch; None for none."""
-        return self.upscale.currentData(), self.faces.currentData()
+        return self.finishing.choice()
 
     # -- progress ------------------------------------------------------------------------------------------
     def set_running(self, running: bool) -> None:
@@ -288,8 +269,7 @@ class BatchPanel(QWidget):
         on = self.cluster.isChecked() and self._cluster_unavailable is None
         self.cluster_address.setEnabled(not running and on)
         self.cluster_workers.setEnabled(not running and on)
-        for combo in (self.upscale, self.faces):
-            combo.setEnabled(not running and bool(self._finishing_names.get(combo)))
+        self.finishing.set_enabled(not running)
         self.cancel_button.setEnabled(running)
         if running:
             self.open_button.setEnabled(False)

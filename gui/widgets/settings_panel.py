@@ -31,6 +31,7 @@ from gui.models.tuning import (
     Tuning,
     describe_boldness,
 )
+from gui.widgets.finishing_choice import FinishingChoice
 from gui.widgets.icons import icon
 
 BOLDNESS_TIP = (
@@ -54,6 +55,7 @@ class SettingsPanel(QWidget):
     colorize_requested = Signal()
     export_requested = Signal()
     export_format_changed = Signal(str)
+    export_finishing_changed = Signal(object, object)  # upscaler, face model (names; None: none)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -100,6 +102,12 @@ class SettingsPanel(QWidget):
         for name in EXPORT_FORMATS:
             self.export_format.addItem(FORMAT_LABELS[name], name)
 
+        self.export_finishing = FinishingChoice(
+            "Enlarge the exported photos with this added upscaling model (as colorize --upscale); slow on a CPU",
+            "Restore each face in the exported photos with this added face model (as colorize --faces)",
+            self,
+        )
+
         self.colorize_button = QPushButton(icon("play", QStyle.StandardPixmap.SP_MediaPlay, self), "Colorize")
         self.colorize_button.setToolTip("Colorize the photos that are waiting")
         self.redo_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_BrowserReload), "Redo photo")
@@ -135,6 +143,9 @@ class SettingsPanel(QWidget):
         actions.addLayout(buttons)
         export_row = QFormLayout()
         export_row.addRow("Export as", self.export_format)
+        export_row.addRow("Upscale", self.export_finishing.upscale)
+        export_row.addRow("Faces", self.export_finishing.faces)
+        self._export_rows = export_row
         actions.addLayout(export_row)
         actions.addWidget(self.export_button)
 
@@ -157,8 +168,10 @@ class SettingsPanel(QWidget):
         self.colorize_button.clicked.connect(self.colorize_requested)
         self.redo_button.clicked.connect(self.redo_requested)
         self.export_button.clicked.connect(self.export_requested)
+        self.export_finishing.changed.connect(self._on_export_finishing_changed)
         self._update_labels()
         self.set_photo_actions(can_redo=False, can_export=False)
+        self.set_finishing_models([], [])
 
     @staticmethod
     def _slider(low: int, high: int, value: int, tip: str) -> QSlider:
@@ -248,6 +261,20 @@ class SettingsPanel(QWidget):
     def chosen_export_format(self) -> str:
         return self.export_format.currentData()
 
+    def set_finishing_models(self, upscalers: list[str], faces: list[str]) -> None:
+        """The added upscalers and face models an export can be finished with; their rows are
+        shown only while one of either kind is added (most people never add one)."""
+        self.export_finishing.set_models(upscalers, faces)
+        self.export_finishing.set_enabled(True)
+        for combo in (self.export_finishing.upscale, self.export_finishing.faces):
+            self._export_rows.setRowVisible(combo, self.export_finishing.any_listed())
+
+    def choose_export_finishing(self, upscale: str | None, faces: str | None) -> None:
+        self.export_finishing.choose(upscale, faces)
+
+    def chosen_export_finishing(self) -> tuple[str | None, str | None]:
+        return self.export_finishing.choice()
+
     def set_photo_actions(self, can_redo: bool, can_export: bool) -> None:
         self.redo_button.setEnabled(can_redo)
         self.export_button.setEnabled(can_export)
@@ -277,3 +304,6 @@ class SettingsPanel(QWidget):
 
     def _on_export_format_current_index_changed(self, _index: int) -> None:
         self.export_format_changed.emit(self.chosen_export_format())
+
+    def _on_export_finishing_changed(self) -> None:
+        self.export_finishing_changed.emit(*self.chosen_export_finishing())

@@ -31,10 +31,11 @@ log = logging.getLogger(__name__)
 COLORIZING = "colorizing photos"
 LOADING_MODEL = "loading a model"
 BATCH = "colorizing a folder"
+EXPORTING = "finishing an export"
 PREVIEWING = "previewing hints"
 TRAINING = "training a model"
 ESTIMATING = "estimating the training time"
-INFERENCE_JOBS = (COLORIZING, LOADING_MODEL, BATCH, PREVIEWING)  # the inference thread's
+INFERENCE_JOBS = (COLORIZING, LOADING_MODEL, BATCH, PREVIEWING, EXPORTING)  # the inference thread's
 
 POLL_S = 0.05  # how often a waiting job looks at its give_up (and the closed flag)
 

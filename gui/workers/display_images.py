@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -17,6 +19,14 @@ from engine.batch.ledger import OutputLedger
 from engine.errors import OutputError
 from engine.imaging import read_photo, read_preview_rgb, write_photo
 from gui.models.jobs import DISPLAY_MAX_SIDE
+
+if TYPE_CHECKING:  # imports torch: only the inference thread's exports finish photos
+    from engine.external.finishing import Finished
+    from engine.imaging import PhotoMetadata
+
+    # ``(rgb, alpha, metadata)`` of a reviewed result -> the same, upscaled and/or faces restored
+    # (``engine.external.finishing.Finishing.apply``; it may raise Cancelled).
+    Finish = Callable[[np.ndarray, np.ndarray | None, PhotoMetadata], Finished]
 
 _EXIF_ORIENTATION = 0x0112
 _SWAPPED_ORIENTATIONS = (5, 6, 7, 8)  # a quarter turn: width and height trade places
@@ -84,21 +94,27 @@ def export_conflict(target: Path) -> str | None:
     return "revive" if OutputLedger.load(target.parent).owns(target) else "other"
 
 
-def export_result(source: Path, cache_path: Path, target: Path, quality: int = 95) -> Path:
+def export_result(
+    source: Path, cache_path: Path, target: Path, quality: int = 95, finish: Finish | None = None
+) -> Path:
     """Write a cached result to ``target`` with the original's metadata (and alpha), and record
     it in the folder's ledger (``engine.batch.ledger``). Replaces a file only when the ledger
-    proves Revive wrote it; refuses anything else there (OutputError), and never the source."""
+    proves Revive wrote it; refuses anything else there (OutputError), and never the source.
+    ``finish`` (an upscaler, a face model) changes the result first, as a batch's finishing does."""
     target = Path(target)
     photo = read_photo(source)
-    rgb = np.asarray(load_cached(cache_path))
+    rgb, alpha, metadata = np.asarray(load_cached(cache_path)), photo.alpha, photo.metadata
     ensure_folder(target)
     ledger = OutputLedger.load(target.parent)
-    replace = os.path.lexists(target)
-    if replace and not ledger.owns(target):
+    if os.path.lexists(target) and not ledger.owns(target):  # refused before minutes of upscaling
         raise OutputError(NOT_REVIVES.format(name=target.name))
-    write_photo(
-        target, rgb, photo.metadata, alpha=photo.alpha, quality=quality, forbidden=(Path(source),), replace=replace
-    )
+    if finish is not None:
+        finished = finish(rgb, alpha, metadata)
+        rgb, alpha, metadata = finished.rgb, finished.alpha, finished.metadata
+    replace = os.path.lexists(target)
+    if replace and not ledger.owns(target):  # checked again: it may have changed meanwhile
+        raise OutputError(NOT_REVIVES.format(name=target.name))
+    write_photo(target, rgb, metadata, alpha=alpha, quality=quality, forbidden=(Path(source),), replace=replace)
     ledger.record(target, Path(source))
     return target
 

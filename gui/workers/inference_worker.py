@@ -19,13 +19,21 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from engine.errors import ModelNotFound, ReviveError
+from engine.errors import Cancelled, ModelNotFound, ReviveError
 from engine.errors import describe_error as engine_describe_error
-from gui.models.jobs import BatchRequest, ModelInfo, ModelRequest, PhotoFailure, RetuneRequest, RetuneSaved
+from gui.models.jobs import (
+    BatchRequest,
+    ExportRequest,
+    ModelInfo,
+    ModelRequest,
+    PhotoFailure,
+    RetuneRequest,
+    RetuneSaved,
+)
 from gui.models.newest_slot import NewestSlot, Posted
 from gui.models.photo_session import any_saved_hints
 from gui.models.review_queue import ReviewQueue
-from gui.workers.device_lane import BATCH, COLORIZING, LOADING_MODEL, DeviceLane, uses_device
+from gui.workers.device_lane import BATCH, COLORIZING, EXPORTING, LOADING_MODEL, DeviceLane, uses_device
 
 if TYPE_CHECKING:  # torch-importing modules: imported in the slots, on the inference thread
     from engine.batch.plan import BatchPlan
@@ -62,6 +70,10 @@ class InferenceWorker(QObject):
     retune_failed = Signal(object)  # PhotoFailure
     batch_event = Signal(object)  # engine.batch.run events, BatchFinished last
     batch_failed = Signal(str)  # the batch could not start (bad folders, no model)
+    export_progressed = Signal(object)  # ExportProgress of a finished export (upscaler, face model)
+    export_done = Signal(object, object)  # its ExportRequest, the Path written or a list_export.FolderExport
+    export_failed = Signal(object, str)  # its ExportRequest, why (one line)
+    export_cancelled = Signal(object)  # its ExportRequest: nothing (more) was written
 
     def __init__(self, queue: ReviewQueue | None = None) -> None:
         super().__init__()
@@ -269,6 +281,26 @@ class InferenceWorker(QObject):
             if not isinstance(error, ReviveError):
                 log.error("the batch failed", exc_info=error)
             self.batch_failed.emit(describe_error(error))
+
+    # -- exports finished by added models ----------------------------------------------------------------
+    def _export_refused(self, request: ExportRequest) -> None:
+        self.export_cancelled.emit(request)
+
+    @Slot(object)
+    @uses_device(EXPORTING, give_up=lambda self, request: request.cancel.cancelled, refused=_export_refused)
+    def run_export(self, request: ExportRequest) -> None:
+        """Upscale and/or restore faces on reviewed results, then write them (``gui.workers.finished_export``)."""
+        try:
+            from gui.workers.finished_export import run_finished_export
+
+            device = (self._wanted or ModelRequest(None)).device
+            self.export_done.emit(request, run_finished_export(request, device, self.export_progressed.emit))
+        except Cancelled:
+            self.export_cancelled.emit(request)
+        except Exception as error:
+            if not isinstance(error, ReviveError):
+                log.error("the export failed", exc_info=error)
+            self.export_failed.emit(request, describe_error(error))
 
     def _run_batch_on_cluster(self, request: BatchRequest) -> None:
         """``request`` on its Ray cluster (``engine.cluster.run``): the same events, files, ledger

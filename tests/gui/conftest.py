@@ -92,6 +92,18 @@ def no_shipped_models(monkeypatch, tmp_path):
     monkeypatch.setattr(model_registry, "shipped_models_dir", lambda: shipped)
 
 
+@pytest.fixture
+def added_upscaler(tmp_path, revive_home):
+    """A tiny 2x ESRGAN added as 'x2' (random weights: only the size of its output matters)."""
+    from engine.external.adding import add_model
+    from tests.spandrel_models import tiny_upscaler_file
+
+    add_model(
+        tiny_upscaler_file(tmp_path / "files" / "RealESRGAN_tiny_x2.pth"), "x2", "built by the test (random weights)"
+    )
+    return "x2"
+
+
 def write_photo_file(path: Path, size: tuple[int, int] = (96, 64), seed: int = 0) -> Path:
     """A small gray JPEG/PNG (by suffix) with a gradient and some noise."""
     rng = np.random.default_rng(seed)

@@ -15,23 +15,11 @@ from engine.batch.plan import REPORT_NAME
 from engine.external import store
 from gui.models.batch_form import ClusterChoice
 from tests.gui.conftest import write_photo_file
-from tests.spandrel_models import tiny_upscaler_file
 
 BATCH_TIMEOUT_MS = 60_000  # spandrel's first import (torchvision) takes seconds on a busy 2-core CPU
 
 
 pytestmark = pytest.mark.usefixtures("no_shipped_models")
-
-
-@pytest.fixture
-def added_upscaler(tmp_path, revive_home):
-    """A tiny 2x ESRGAN added as 'x2' (random weights: only the size of its output matters here)."""
-    from engine.external.adding import add_model
-
-    add_model(
-        tiny_upscaler_file(tmp_path / "files" / "RealESRGAN_tiny_x2.pth"), "x2", "built by the test (random weights)"
-    )
-    return "x2"
 
 
 def _names(combo) -> list[str]:
