@@ -216,25 +216,8 @@ class HintOverlay(ViewOverlay):
         else:
             self._editor.select(None)
 
-    def event(self, event: QEvent) -> bool:
-        # Our keys win over window shortcuts (Esc stops colorizing, a later Edit > Undo) while the
-        # overlay has the focus: accepting the override makes Qt deliver them as key presses here.
-        if (
-            event.type() == QEvent.Type.ShortcutOverride
-            and isinstance(event, QKeyEvent)
-            and self._key_action(event) is not None
-        ):
-            event.accept()
-            return True
-        return super().event(event)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        action = self._key_action(event)
-        if action is None or not self._editor.enabled:
-            event.ignore()  # Space and the rest go on to the view
-            return
-        action()
-        event.accept()
+    def _keys_enabled(self) -> bool:
+        return self._editor.enabled
 
     # -- painting ---------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:

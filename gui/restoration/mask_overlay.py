@@ -160,25 +160,6 @@ class MaskOverlay(ViewOverlay):
         self._stroke = None
         self.update()
 
-    def event(self, event: QEvent) -> bool:
-        # Our keys win over the window's shortcuts (Esc stops colorizing) while we have the focus.
-        if (
-            event.type() == QEvent.Type.ShortcutOverride
-            and isinstance(event, QKeyEvent)
-            and self._key_action(event) is not None
-        ):
-            event.accept()
-            return True
-        return super().event(event)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        action = self._key_action(event)
-        if action is None:
-            event.ignore()  # Space and the rest go on to the view
-            return
-        action()
-        event.accept()
-
     # -- painting ---------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:
         painter = QPainter(self)

@@ -3,7 +3,8 @@ damage mask's overlays.
 
 It is the view's child and follows its size; it is shown, and takes the mouse and the focus, only
 while active. ``photo_rects`` says where the photo is drawn in the view (widget coordinates; one
-rectangle per side shown), so an overlay maps the pointer to the photo's 0..1 coordinates.
+rectangle per side shown), so an overlay maps the pointer to the photo's 0..1 coordinates. Its
+keys (``_key_action``) win over the window's shortcuts while it has the focus.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QEvent, QObject, QRectF, Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QWidget
 
 PhotoRects = Callable[[], Sequence[QRectF]]
@@ -51,3 +53,31 @@ class ViewOverlay(QWidget):
 
     def _drop_gesture(self) -> None:
         """Forget a drag or stroke in progress (subclasses keep one)."""
+
+    def _key_action(self, event: QKeyEvent) -> Callable[[], None] | None:
+        """What a key does here (subclasses say); None: not ours, it goes on to the view."""
+        return None
+
+    def _keys_enabled(self) -> bool:
+        """False while the overlay's keys do nothing (still claimed, so no shortcut fires instead)."""
+        return True
+
+    def event(self, event: QEvent) -> bool:
+        # Our keys win over window shortcuts (Esc stops colorizing, Edit > Undo) while the overlay
+        # has the focus: accepting the override makes Qt deliver them as key presses here.
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and self._key_action(event) is not None
+        ):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        action = self._key_action(event)
+        if action is None or not self._keys_enabled():
+            event.ignore()  # Space and the rest go on to the view
+            return
+        action()
+        event.accept()
