@@ -54,13 +54,12 @@ from training.data.photo_folder import list_photos, load_square_cache, split_pho
 from training.decoding_sweep import Decoding, bars_met, grid, load_originals, sweep
 from training.decoding_sweep import choose as choose_decoding
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted, ValidationDone
+from training.schedule import warmup_cosine
 
 log = logging.getLogger(__name__)
 
 MAX_SKIPPED_STEPS = 3  # steps in a row with non-finite gradients before a run is called diverged
 PREFETCH_ON_ACCELERATORS = 6  # batches made ahead at once when the model trains on a GPU
-
-WARMUP_STEPS = 100
 
 
 def run_dir_for(config: BaseTrainingConfig) -> Path:
@@ -68,11 +67,8 @@ def run_dir_for(config: BaseTrainingConfig) -> Path:
 
 
 def learning_rate_factor(step: int, total: int) -> float:
-    """Linear warm-up, then cosine decay to 5 % (a function of the step, so resuming restores it)."""
-    if step < WARMUP_STEPS:
-        return (step + 1) / WARMUP_STEPS
-    progress = (step - WARMUP_STEPS) / max(1, total - WARMUP_STEPS)
-    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    """Linear warm-up, then cosine decay to 5 % of the peak (``training.schedule``)."""
+    return warmup_cosine(step, total, 0.05)
 
 
 def _to_lab(rgb_uint8: torch.Tensor) -> torch.Tensor:

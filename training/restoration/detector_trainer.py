@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 import time
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -46,10 +45,10 @@ from training.data.photo_folder import list_photos, split_photos
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted, ValidationDone
 from training.restoration.detector_config import DetectorTrainingConfig
 from training.restoration.detector_data import load_luma_cache, make_batch, spread, tuning_split, validation_set
+from training.schedule import warmup_cosine
 
 log = logging.getLogger(__name__)
 
-WARMUP_STEPS = 100
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 CONFIRMS = (None, 0.8, 0.9, 0.95)  # None: the threshold itself (no hysteresis)
 MIN_AREAS = (2, 4, 8, 16)
@@ -61,11 +60,8 @@ def run_dir_for(config: DetectorTrainingConfig) -> Path:
 
 
 def learning_rate_factor(step: int, total: int) -> float:
-    """Linear warm-up, then cosine decay to 2 % (a function of the step: resuming restores it)."""
-    if step < WARMUP_STEPS:
-        return (step + 1) / WARMUP_STEPS
-    progress = (step - WARMUP_STEPS) / max(1, total - WARMUP_STEPS)
-    return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    """Linear warm-up, then cosine decay to 2 % of the peak (``training.schedule``)."""
+    return warmup_cosine(step, total, 0.02)
 
 
 def detector_loss(
