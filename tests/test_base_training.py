@@ -303,3 +303,12 @@ def test_batches_made_several_ahead_give_the_same_training(finished_run, workspa
     monkeypatch.setattr(trainer, "prefetch_depth", lambda device: 3)
     ahead = _run(_config(photos, "ahead"))
     assert _losses(ahead) == _losses(events)
+
+
+def test_the_decodings_swept_for_a_continued_model_add_the_mirror_only_when_asked(tmp_path):
+    from training.decoding_sweep import Decoding
+
+    start = Decoding(192, 0.6, 0.85, 1.2, 0.0, True)
+    assert _config(tmp_path, "c").decoding_grid(start)[5] == (True,)  # the model's own
+    assert _config(tmp_path, "c", flips=(False, True)).decoding_grid(start)[5] == (False, True)
+    assert _config(tmp_path, "c", flips=(False, True)).decoding_grid(None)[5] == (False, True)

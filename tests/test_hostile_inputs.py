@@ -465,3 +465,15 @@ def test_train_base_builds_the_architecture_it_is_given(home, colour_photos):
     module, card = load_model(home / "models" / "narrow.safetensors")
     assert card.arguments["widths"] == [8, 8, 16, 16] and card.arguments["blocks"] == 1
     assert module.widths == (8, 8, 16, 16) and module.blocks == 1
+
+
+def test_train_base_mirror_tries_the_mirror_average_when_it_chooses_the_decoding(home, colour_photos):
+    from engine.models.files import load_model
+
+    args = ["--out", "mirrored", "--steps", "1", "--size", "32", "--batch-size", "2", "--device", "cpu"]
+    narrow = ["--widths", "8,8,16,16", "--blocks", "1"]
+    assert main.main(["train-base", "--photos", str(colour_photos), *args, *narrow, "--mirror"]) == 0
+    _, card = load_model(home / "models" / "mirrored.safetensors")
+    swept = card.metrics["decoding_sweep"]
+    assert any(label.endswith(" flip") for label in swept) and any(not label.endswith(" flip") for label in swept)
+    assert isinstance(card.flip_average, bool)

@@ -95,7 +95,8 @@ class BaseTrainingConfig:
         """(render sizes, temperatures, prior corrections, chroma scales, confidence gammas, flips)
         swept at export. Continuing a model (``start``: its decoding) sweeps its neighbourhood: its
         render size, gamma and flip, its temperature and +0.1, its prior correction and 1, chroma 1
-        to 1.2 (a dozen decodings, not the full grid's hundreds)."""
+        to 1.2 (a dozen decodings, not the full grid's hundreds), with and without the mirror
+        average when ``flips`` asks for it too."""
         if start is None:
             return (
                 self.render_sizes,
@@ -111,7 +112,7 @@ class BaseTrainingConfig:
             tuple(sorted({start.prior_correction, 1.0})),
             tuple(sorted({start.chroma_scale, 1.1, 1.2} | {1.0})),
             (start.confidence_gamma,),
-            (start.flip_average,),
+            (start.flip_average,) if self.flips == (False,) else tuple(sorted({start.flip_average, *self.flips})),
         )
 
     @property

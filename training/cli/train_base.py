@@ -52,6 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " to train in reasonable time)",
     )
     parser.add_argument("--blocks", type=int, help="residual blocks at the bottleneck (default 4)")
+    parser.add_argument(
+        "--mirror",
+        action="store_true",
+        help="also try the mirror-image average when choosing the decoding at the end (each photo and its"
+        " mirror colorized and averaged: a little more accurate, twice the model's work per photo)",
+    )
     parser.add_argument("--force", action="store_true", help="allow a NAME that replaces a shipped model")
     parser.add_argument("--seed", type=int, default=0)
 
@@ -88,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
             init_from=args.init_from,
             learning_rate=args.learning_rate,
             regression_weight=args.regression_weight,
+            flips=(False, True) if args.mirror else (False,),
         )
     except ValueError as error:
         say(f"revive: {error}")
