@@ -47,9 +47,7 @@ def _x2_finish(revive_home, added_upscaler, cancel: CancelToken | None = None):
     return lambda rgb, alpha, metadata: finishing.apply(rgb, alpha, metadata, cancel)
 
 
-def test_an_export_finished_by_an_upscaler_is_enlarged_and_keeps_its_print_size(
-    tmp_path, revive_home, added_upscaler
-):
+def test_an_export_finished_by_an_upscaler_is_enlarged_and_keeps_its_print_size(tmp_path, revive_home, added_upscaler):
     source, cached = _reviewed(tmp_path, "grandma.jpg")
     target = tmp_path / "out" / "grandma.png"
     export_result(source, cached, target, finish=_x2_finish(revive_home, added_upscaler))
@@ -142,9 +140,7 @@ def test_the_window_exports_an_upscaled_photo_with_progress(qtbot, make_window, 
     assert again.settings_panel.chosen_export_finishing() == ("x2", None)  # remembered
 
 
-def test_an_export_cancelled_while_it_waits_for_the_device_writes_nothing(
-    qtbot, make_window, tmp_path, added_upscaler
-):
+def test_an_export_cancelled_while_it_waits_for_the_device_writes_nothing(qtbot, make_window, tmp_path, added_upscaler):
     photo = write_photo_file(tmp_path / "album" / "img.jpg", (96, 64))
     window = _window_with_export_x2(make_window, qtbot, photo)
     lane = window.controller.lane
