@@ -36,12 +36,13 @@ from pathlib import Path
 
 import _common  # noqa: F401  (puts the repository on sys.path)
 import numpy as np
-from PIL import Image, ImageDraw
+from _sheet import draw_sheet, tile
+from PIL import Image
 
 NO_TAG = "(untagged)"  # a file name without '_'
 SHEET_HEIGHT = 160  # thumbnail height on the contact sheet, pixels
 SHEET_WORST, SHEET_BEST = 8, 4
-_GAP, _CAPTION, _HEADER = 6, 16, 22
+_GAP = 6  # pixels between the sheet's tiles
 
 
 def source_tag(path: Path) -> str:
@@ -173,11 +174,6 @@ def by_source(scores: list[PhotoScore]) -> dict[str, dict[str, dict[str, float]]
 # ------------------------------------------------------------------------------- contact sheet
 
 
-def _thumbnail(image: Image.Image) -> Image.Image:
-    width = max(1, round(image.width * SHEET_HEIGHT / image.height))
-    return image.convert("RGB").resize((width, SHEET_HEIGHT), Image.LANCZOS)
-
-
 def sheet_photos(scores: list[PhotoScore]) -> tuple[list[PhotoScore], list[PhotoScore]]:
     """(worst, best): the photos where the model's CIEDE2000 is furthest above its gray copy's,
     and, among the others, furthest below."""
@@ -198,28 +194,14 @@ def contact_sheet(scores: list[PhotoScore]) -> bytes:
         rows.append((f"{title} {len(group)}: {meaning} on CIEDE2000 (lower is better). gray | Revive | original", None))
         for s in group:
             with Image.open(s.gray_file) as gray, Image.open(s.output) as output:
-                tiles = [_thumbnail(gray), _thumbnail(output), _thumbnail(Image.fromarray(read_original(s.original)))]
+                original = Image.fromarray(read_original(s.original))
+                tiles = [tile(gray, SHEET_HEIGHT), tile(output, SHEET_HEIGHT), tile(original, SHEET_HEIGHT)]
             caption = (
                 f"{s.original.name}   CIEDE2000 Revive {s.model['ciede2000']:.2f}, "
                 f"gray {s.gray['ciede2000']:.2f} ({s.margin:+.2f})"
             )
             rows.append((caption, tiles))
-    width = max([_GAP + sum(t.width + _GAP for t in tiles) for _, tiles in rows if tiles] + [480])
-    height = _GAP + sum(_HEADER if tiles is None else _CAPTION + SHEET_HEIGHT + _GAP for _, tiles in rows)
-    sheet = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(sheet)
-    y = _GAP
-    for text, tiles in rows:
-        if tiles is None:
-            draw.text((_GAP, y + 4), text, fill=(150, 0, 0))
-            y += _HEADER
-            continue
-        draw.text((_GAP, y), text, fill="black")
-        x, y = _GAP, y + _CAPTION
-        for tile in tiles:
-            sheet.paste(tile, (x, y))
-            x += tile.width + _GAP
-        y += SHEET_HEIGHT + _GAP
+    sheet = draw_sheet(rows, SHEET_HEIGHT, _GAP)
     buffer = io.BytesIO()
     sheet.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()

@@ -19,8 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
+from benchmarks._sheet import draw_sheet, tile
 from engine.batch.folder_scan import list_images
 from engine.errors import ReviveError, UnsupportedImage
 from engine.imaging import read_preview_rgb
@@ -28,7 +29,7 @@ from engine.models.colorizer import Colorizer
 
 TILE_HEIGHT = 220  # pixels
 WORK_SIDE = 768  # long side the photos are colorized at (enough for the sheet, quick on a CPU)
-GAP, CAPTION, HEADER = 8, 16, 22
+GAP = 8  # pixels between the tiles
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -51,12 +52,6 @@ def chosen(paths: list[Path], count: int) -> list[Path]:
     return [ordered[round(i * (len(ordered) - 1) / (count - 1))] for i in range(count)] if count > 1 else ordered[:1]
 
 
-def tile(rgb: np.ndarray) -> Image.Image:
-    image = Image.fromarray(rgb)
-    width = max(1, round(image.width * TILE_HEIGHT / image.height))
-    return image.resize((width, TILE_HEIGHT), Image.Resampling.LANCZOS)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
@@ -69,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     if not photos:
         print(f"error: no photos in {args.old}", file=sys.stderr)
         return 1
-    rows: list[tuple[str, list[Image.Image]]] = []
+    rows: list[tuple[str, list[Image.Image] | None]] = []
     for path in photos:
         try:
             rgb = read_preview_rgb(path, WORK_SIDE)
@@ -77,22 +72,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skipped {path.name}: {error}", file=sys.stderr)
             continue
         luma = np.asarray(Image.fromarray(rgb).convert("L"))
-        rows.append((path.name, [tile(rgb), tile(base.colorize(luma)), tile(tuned.colorize(luma))]))
+        images = (rgb, base.colorize(luma), tuned.colorize(luma))
+        rows.append((path.name, [tile(Image.fromarray(image), TILE_HEIGHT) for image in images]))
         print(f"{path.name} done", file=sys.stderr)
     title = f"old photo | {base.card.name} (base) | {tuned.card.name} (fine-tuned)"
-    width = max([GAP + sum(t.width + GAP for t in tiles) for _, tiles in rows] + [480])
-    height = HEADER + sum(CAPTION + TILE_HEIGHT + GAP for _ in rows) + GAP
-    sheet = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(sheet)
-    draw.text((GAP, GAP), title, fill=(150, 0, 0))
-    y = HEADER
-    for caption, tiles in rows:
-        draw.text((GAP, y), caption, fill="black")
-        x, y = GAP, y + CAPTION
-        for image in tiles:
-            sheet.paste(image, (x, y))
-            x += image.width + GAP
-        y += TILE_HEIGHT + GAP
+    sheet = draw_sheet([(title, None), *rows], TILE_HEIGHT, GAP)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(args.out, quality=88, optimize=True)
     print(f"wrote {args.out} ({len(rows)} photos)")

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from benchmarks._sheet import CAPTION, HEADER
 from tests.helpers import constant_colour_module, install_model, load_script, write_gray_photo
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "finetune_sheet.py"
@@ -40,7 +41,7 @@ def test_each_row_shows_the_old_photo_then_the_base_then_the_fine_tune(tmp_path,
 
     assert "skipped photo_9.png" in capsys.readouterr().err
     image = np.asarray(Image.open(out).convert("RGB")).astype(int)
-    top = sheet.HEADER + sheet.CAPTION
+    top = sheet.GAP + HEADER + CAPTION
     row = image[top + 10 : top + sheet.TILE_HEIGHT - 10]
     tile_width = round(96 * sheet.TILE_HEIGHT / 64)
     gray, base, tuned = (
@@ -50,7 +51,7 @@ def test_each_row_shows_the_old_photo_then_the_base_then_the_fine_tune(tmp_path,
     assert np.abs(gray[..., 0] - gray[..., 2]).mean() < 2  # the old photo as it is
     assert (base[..., 0] - base[..., 2]).mean() > 30  # red base
     assert (tuned[..., 2] - tuned[..., 0]).mean() > 30  # blue fine-tune
-    expected_height = sheet.HEADER + 2 * (sheet.CAPTION + sheet.TILE_HEIGHT + sheet.GAP) + sheet.GAP
+    expected_height = sheet.GAP + HEADER + 2 * (CAPTION + sheet.TILE_HEIGHT + sheet.GAP)
     assert image.shape[0] == expected_height  # two rows: the damaged photo has none
 
 
