@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("photos", type=Path, help="folder of colour photos never trained on (val)")
     parser.add_argument("--model", action="append", help="model name or path (repeat to compare; default: the default)")
-    parser.add_argument("--limit", type=int, default=32, help="photos to use (default 32)")
+    parser.add_argument("--limit", type=int, default=32, help="photos to use, spread over the folder (default 32; 0: all)")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
 
@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     from engine.imaging import read_preview_rgb
     from engine.metrics import to_lab
     from engine.models.colorizer import Colorizer
+    from training.data.photo_folder import spread
 
     try:
         paths = sorted(list_images(args.photos))
@@ -65,10 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ReviveError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    step = max(1, len(paths) // max(1, args.limit))
     # Each photo is read and prepared once, for every model: (luma, its hint, true a*b*, the ring).
     cases = []
-    for path in paths[::step][: args.limit]:
+    for path in spread(paths, args.limit):
         try:
             rgb = read_preview_rgb(path, WORK_SIDE)
         except UnsupportedImage as error:
