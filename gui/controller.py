@@ -716,18 +716,11 @@ class Controller(QObject):
             return
         if self.finishes_exports():
             upscale, faces = self._export_finishing
-            self._send_export(
-                ExportRequest(
-                    ((entry.source, entry.cache_path),),
-                    CancelToken(),
-                    Path(target),
-                    None,
-                    "same",
-                    quality,
-                    upscale,
-                    faces,
-                )
+            pair = ((entry.source, entry.cache_path),)
+            request = ExportRequest(
+                pair, CancelToken(), target=Path(target), quality=quality, upscale=upscale, faces=faces
             )
+            self._send_export(request)
             return
         self.tasks.submit(
             export_result,
@@ -758,7 +751,14 @@ class Controller(QObject):
         if self.finishes_exports():
             upscale, faces = self._export_finishing
             request = ExportRequest(
-                tuple(results), CancelToken(), None, Path(folder), format, quality, upscale, faces, left_out
+                tuple(results),
+                CancelToken(),
+                folder=Path(folder),
+                format=format,
+                quality=quality,
+                upscale=upscale,
+                faces=faces,
+                left_out=left_out,
             )
             self._send_export(request)
             return
