@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("photos", type=Path, help="folder of colour photos never trained on (val)")
     parser.add_argument("--model", action="append", help="model name or path (repeat to compare; default: the default)")
-    parser.add_argument("--limit", type=int, default=32, help="photos to use, spread over the folder (default 32; 0: all)")
+    parser.add_argument(
+        "--limit", type=int, default=32, help="photos to use, spread over the folder (default 32; 0: all)"
+    )
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
 
