@@ -9,8 +9,13 @@
 # nothing else (platformdirs) is needed. Settings come from the environment so a run can be sized
 # without editing: STEPS, BATCH, WIDTHS, BLOCKS, MINUTES (the training's wall-clock cap), and
 # DEVICE/PYTHON for a smoke test on a CPU (DEVICE=cpu PYTHON="uv run python" STEPS=2 ...). Whatever
-# happens, the newest averaged snapshot and the log come back in $OUT; a finished run also returns
-# the installed model with its card. Decoding is then chosen here on val with tune_decoding.py.
+# happens, the log and one model file with its card come back in $OUT: the installed model when the
+# run finished, else the newest averaged snapshot. The device tool returns files of at most 16 MiB
+# (8 files, 64 MiB in all) and the default U-Net's file is 47 MB, so the file comes back in 15 MiB
+# parts with its SHA-256; join them here with
+#   cat OUT/NAME.safetensors.part* > NAME.safetensors && sha256sum -c OUT/NAME.safetensors.sha256
+# (run in the folder NAME.safetensors is written to). Decoding is then chosen here on val with
+# tune_decoding.py.
 set -u
 STEPS=${STEPS:-6000}
 BATCH=${BATCH:-64}
@@ -29,7 +34,12 @@ fi
 timeout --signal=INT --kill-after=60 "$((MINUTES * 60))" $PYTHON main.py train-base --photos .pack/photos --out revive-gpu \
     --device "$DEVICE" --steps "$STEPS" --batch-size "$BATCH" --widths "$WIDTHS" --blocks "$BLOCKS" 2>&1 \
     | tee "$OUT/train.log"
-snapshot=$(ls "$REVIVE_HOME"/runs/base-revive-gpu/snapshots/*.safetensors 2>/dev/null | tail -1)
-[ -n "$snapshot" ] && cp "$snapshot" "$OUT/"
-cp "$REVIVE_HOME"/models/revive-gpu.safetensors "$REVIVE_HOME"/models/revive-gpu.json "$OUT/" 2>/dev/null
+chosen="$REVIVE_HOME"/models/revive-gpu.safetensors
+[ -f "$chosen" ] || chosen=$(ls "$REVIVE_HOME"/runs/base-revive-gpu/snapshots/*.safetensors 2>/dev/null | tail -1)
+if [ -n "$chosen" ]; then
+    name=$(basename "$chosen")
+    (cd "$(dirname "$chosen")" && sha256sum "$name") > "$OUT/$name.sha256"
+    split -b 15M -d -a 2 "$chosen" "$OUT/$name.part"
+    cp "${chosen%.safetensors}.json" "$OUT/" 2>/dev/null
+fi
 ls -la "$OUT"
