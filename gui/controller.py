@@ -60,7 +60,7 @@ from gui.models.review_queue import ReviewQueue
 from gui.models.tuning import Tuning
 from gui.workers.added_models import ModelAdded, add_model_file
 from gui.workers.background_tasks import BackgroundTasks
-from gui.workers.device_lane import INFERENCE_JOBS, DeviceLane, LaneState, waiting_text
+from gui.workers.device_lane import EXPORTING, INFERENCE_JOBS, DeviceLane, LaneState, waiting_text
 from gui.workers.display_images import DetailSource, export_result, load_display_pair
 from gui.workers.inference_worker import NO_MODEL_MESSAGE, InferenceWorker
 from gui.workers.list_export import export_to_folder
@@ -108,6 +108,7 @@ class Controller(QObject):
     export_failed = Signal(str)
     export_progressed = Signal(object)  # jobs.ExportProgress of an export finished by added models
     export_cancelled = Signal(str)  # what the cancel left, for the status bar
+    export_waiting = Signal(str)  # a finished export waits for the device (another job holds it)
     # batch
     batch_started = Signal()
     batch_progressed = Signal(object)  # BatchProgress
@@ -901,7 +902,10 @@ class Controller(QObject):
     # -- the device lane and background failures ---------------------------------------------------------------------
     def _on_lane_changed(self, state: LaneState) -> None:
         """Colorizing waits while another job (a training run) holds the device: say so, in the
-        status bar and on the rows of the photos waiting."""
+        status bar and on the rows of the photos waiting; an export finished by added models says it
+        in its own field."""
+        if state.waits(EXPORTING) and state.holder != EXPORTING and not self._closed:
+            self.export_waiting.emit(f"{waiting_text(state)}: the export starts when it is done")
         waiting = state.waits(INFERENCE_JOBS) and state.holder not in INFERENCE_JOBS
         if waiting == bool(self._device_wait) or self._closed:
             return

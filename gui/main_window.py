@@ -441,6 +441,7 @@ class MainWindow(QMainWindow):
         c.export_failed.connect(self._on_controller_export_failed)
         c.export_progressed.connect(self.export_progress.show_progress)
         c.export_cancelled.connect(self._on_controller_export_cancelled)
+        c.export_waiting.connect(self._on_controller_export_waiting)
         self.export_progress.cancel_requested.connect(c.cancel_exports)
         c.batch_started.connect(self.batch_panel.show_started)
         c.batch_progressed.connect(self.batch_panel.show_progress)
@@ -883,6 +884,10 @@ class MainWindow(QMainWindow):
     def _on_controller_export_cancelled(self, message: str) -> None:
         self._export_reported()
         self.show_message(message, 15000)
+
+    def _on_controller_export_waiting(self, text: str) -> None:
+        if self.controller.exports_running():
+            self.export_progress.show_waiting(text)
 
     def _export_reported(self) -> None:
         """An export ended: the progress field goes once no finished export is left."""

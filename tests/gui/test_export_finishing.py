@@ -149,6 +149,8 @@ def test_an_export_cancelled_while_it_waits_for_the_device_writes_nothing(qtbot,
         target = tmp_path / "out" / "img.png"
         window.export_current(target)
         assert window.export_progress.isVisible()
+        label = window.export_progress.label
+        qtbot.waitUntil(lambda: "Waiting for the device (busy training a model)" in label.text(), timeout=10_000)
         with qtbot.waitSignal(window.controller.export_cancelled, timeout=EXPORT_TIMEOUT_MS) as cancelled:
             window.export_progress.cancel_button.click()
     finally:
