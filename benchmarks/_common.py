@@ -1,4 +1,4 @@
-"""Shared bits of the benchmark scripts: make them runnable from anywhere, pick a model."""
+"""Shared bits of the benchmark scripts: make them runnable from anywhere, read number lists, pick a model."""
 
 from __future__ import annotations
 
@@ -8,6 +8,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+
+def floats(text: str) -> tuple[float, ...]:
+    """``"0.5,0.6, 1"`` -> ``(0.5, 0.6, 1.0)`` (an option's comma-separated numbers; ValueError if not)."""
+    return tuple(float(v) for v in text.split(",") if v.strip())
 
 
 def model_or_random(name: str | None):

@@ -21,14 +21,10 @@ import sys
 import time
 from pathlib import Path
 
-import _common  # noqa: F401  (puts the repository on sys.path)
 import numpy as np
+from _common import floats  # also puts the repository on sys.path
 
 CLOSE_TO_GRAY = 10.0  # CIEDE2000 of the gray copy under which a photo counts as having little colour
-
-
-def _floats(text: str) -> tuple[float, ...]:
-    return tuple(float(v) for v in text.split(",") if v.strip())
 
 
 def oracle_rows(per_scale: dict[float, list[dict]], floor: float = 0.0) -> list[dict]:
@@ -56,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from training.decoding_sweep import Decoding, load_originals, score_photo
 
     try:
-        scales = _floats(args.scales)
+        scales = floats(args.scales)
         if not scales or min(scales) < 0:
             raise ValueError(f"--scales must be numbers of at least 0, got {args.scales!r}")
         colorizer = Colorizer.load(args.model, "cpu", "fp32")

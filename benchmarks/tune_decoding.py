@@ -19,11 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-import _common  # noqa: F401  (puts the repository on sys.path)
-
-
-def _floats(text: str) -> tuple[float, ...]:
-    return tuple(float(v) for v in text.split(",") if v.strip())
+from _common import floats  # also puts the repository on sys.path
 
 
 def _flips(text: str) -> tuple[bool, ...]:
@@ -63,11 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         colorizer = Colorizer.load(args.model, "cpu", "fp32")
         photos = load_originals(spread(list_photos(args.photos), args.limit))
         decodings = grid(
-            [int(v) for v in _floats(args.render_sizes)],
-            _floats(args.temperatures),
-            _floats(args.priors),
-            _floats(args.scales),
-            _floats(args.gates),
+            [int(v) for v in floats(args.render_sizes)],
+            floats(args.temperatures),
+            floats(args.priors),
+            floats(args.scales),
+            floats(args.gates),
             _flips(args.flips),
         )
     except (ReviveError, ValueError) as error:
