@@ -382,7 +382,7 @@ class MainWindow(QMainWindow):
         self.settings_panel.set_tuning(tuning.render_size, tuning.saturation_percent, tuning.boldness)
         self.settings_panel.auto_colorize.setChecked(self.controller.auto_colorize())
         self.settings_panel.set_export_format(settings.export_format())
-        self._list_export_finishing()
+        self._list_finishing_models()
         self.settings_panel.choose_export_finishing(*self.controller.export_finishing())
         self.controller.set_export_finishing(*self.settings_panel.chosen_export_finishing())  # one since removed: none
         self.batch_panel.set_form(
@@ -396,7 +396,6 @@ class MainWindow(QMainWindow):
             settings.batch_cluster(), settings.batch_cluster_address(), settings.batch_cluster_workers()
         )
         self.batch_panel.set_settings_text(tuning.describe())
-        self.batch_panel.set_finishing_models(*self.controller.finishing_models())
         self.batch_panel.choose_finishing(*settings.batch_finishing())
 
     def keep_on_screen(self) -> None:
@@ -823,12 +822,14 @@ class MainWindow(QMainWindow):
         self.controller.load_detail(rect, with_result=not self.hints.shows_preview())
 
     def _on_controller_added_models_changed(self) -> None:
-        self.batch_panel.set_finishing_models(*self.controller.finishing_models())
-        self._list_export_finishing()
+        self._list_finishing_models()
         self.controller.set_export_finishing(*self.settings_panel.chosen_export_finishing())
 
-    def _list_export_finishing(self) -> None:
-        self.settings_panel.set_finishing_models(*self.controller.finishing_models())
+    def _list_finishing_models(self) -> None:
+        """The added upscalers and face models, read once, for the Batch tab and the export."""
+        upscalers, faces = self.controller.finishing_models()
+        self.batch_panel.set_finishing_models(upscalers, faces)
+        self.settings_panel.set_finishing_models(upscalers, faces)
 
     def _on_batch_panel_start_requested(self, form) -> None:
         self.hints.flush_saves()  # the batch reads each photo's saved hints
