@@ -181,3 +181,19 @@ def test_a_cancel_mid_photo_raises_cancelled(tmp_path, revive_home, added_upscal
     with pytest.raises(Cancelled):
         export_result(source, cached, tmp_path / "out.png", finish=_x2_finish(revive_home, added_upscaler, cancel))
     assert not (tmp_path / "out.png").exists()
+
+
+def test_an_upscaler_removed_behind_the_apps_back_fails_the_export_in_one_line(
+    qtbot, make_window, tmp_path, added_upscaler
+):
+    from engine.external import store
+
+    photo = write_photo_file(tmp_path / "album" / "img.jpg", (96, 64))
+    window = _window_with_export_x2(make_window, qtbot, photo)
+    store.remove("x2")  # another Revive process, say
+    target = tmp_path / "out" / "img.png"
+    with qtbot.waitSignal(window.controller.export_failed, timeout=EXPORT_TIMEOUT_MS) as failed:
+        window.export_current(target)
+    message = failed.args[0]
+    assert "x2" in message and "\n" not in message and "Traceback" not in message
+    assert not target.exists() and not window.export_progress.isVisible()
