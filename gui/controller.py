@@ -122,7 +122,7 @@ class Controller(QObject):
     _queue_requested = Signal()
     _retune_requested = Signal()
     _batch_requested = Signal(object)
-    _export_requested = Signal(object)
+    _export_requested = Signal()
 
     def __init__(
         self,
@@ -162,6 +162,7 @@ class Controller(QObject):
         self._exports_waiting: dict[Path, tuple[Path, int]] = {}  # until a re-tune is saved: target, quality
         self._export_finishing: tuple[str | None, str | None] = settings.export_finishing()  # upscaler, faces
         self._finishing_exports: list[ExportRequest] = []  # sent to the worker, not yet reported back
+        self._exports_behind_batch: list[ExportRequest] = []  # of those, sent while a folder batch ran
         self._progress = None  # engine.batch.progress.BatchProgress, from the batch's first event
         self._last_progress_emit = 0.0
         self.last_batch_output: Path | None = None
@@ -188,7 +189,7 @@ class Controller(QObject):
         self._queue_requested.connect(self.worker.run_queue, queued)
         self._retune_requested.connect(self.worker.serve_retune, queued)
         self._batch_requested.connect(self.worker.run_batch, queued)
-        self._export_requested.connect(self.worker.run_export, queued)
+        self._export_requested.connect(self.worker.serve_exports, queued)
         self.worker.model_loading.connect(self._on_worker_model_loading, queued)
         self.worker.model_loaded.connect(self._on_worker_model_loaded, queued)
         self.worker.model_failed.connect(self._on_worker_model_failed, queued)
@@ -792,31 +793,46 @@ class Controller(QObject):
 
     def cancel_exports(self) -> None:
         """Stop the finished exports: the one running at its next upscaler tile, the others before
-        they start. A folder export keeps the photos it wrote."""
+        they start. A folder export keeps the photos it wrote. Those queued behind a folder batch
+        cannot have started: they are reported cancelled at once, not when the batch is over."""
         for request in self._finishing_exports:
             request.cancel.cancel()
+        for request in list(self._exports_behind_batch) if not self._closed else ():
+            self._on_worker_export_cancelled(request)
+        self._exports_behind_batch.clear()
 
     def _send_export(self, request: ExportRequest) -> None:
         self._finishing_exports.append(request)
-        self._export_requested.emit(request)
+        self.worker.post_export(request)
+        self._export_requested.emit()
+        if self.batch_running():  # the batch holds the inference thread until it ends
+            self._exports_behind_batch.append(request)
+            self.export_waiting.emit("Waiting for the folder batch: the export starts when it is done")
 
-    def _export_reported(self, request: ExportRequest) -> None:
-        if request in self._finishing_exports:
-            self._finishing_exports.remove(request)
+    def _export_reported(self, request: ExportRequest) -> bool:
+        """Forget a reported export; False when it had been reported already (cancelled while queued)."""
+        if request in self._exports_behind_batch:
+            self._exports_behind_batch.remove(request)
+        if request not in self._finishing_exports:
+            return False
+        self._finishing_exports.remove(request)
+        return True
 
     def _on_worker_export_done(self, request: ExportRequest, done) -> None:
-        self._export_reported(request)
+        if not self._export_reported(request):
+            return
         if request.target is not None:
             self.export_finished.emit(done)
         else:
             self.folder_export_finished.emit(done, request.left_out)
 
     def _on_worker_export_failed(self, request: ExportRequest, message: str) -> None:
-        self._export_reported(request)
-        (self.export_failed if request.target is not None else self.folder_export_failed).emit(message)
+        if self._export_reported(request):
+            (self.export_failed if request.target is not None else self.folder_export_failed).emit(message)
 
     def _on_worker_export_cancelled(self, request: ExportRequest) -> None:
-        self._export_reported(request)
+        if not self._export_reported(request):
+            return
         what = request.target.name if request.target is not None else f"the export to {request.folder}"
         self.export_cancelled.emit(f"Export cancelled: {what} was not written")
 
@@ -890,6 +906,7 @@ class Controller(QObject):
         self._progress.apply(event, now)
         if isinstance(event, BatchFinished):
             self._batch_token = None
+            self._exports_behind_batch.clear()  # the inference thread is free: they start now
             self.batch_finished.emit(self._progress)
         elif isinstance(event, (BatchStarted, JobFailed)) or now - self._last_progress_emit >= PROGRESS_INTERVAL_S:
             self._last_progress_emit = now
@@ -897,6 +914,7 @@ class Controller(QObject):
 
     def _on_worker_batch_failed(self, message: str) -> None:
         self._batch_token = None
+        self._exports_behind_batch.clear()
         self.batch_failed.emit(message)
 
     # -- the device lane and background failures ---------------------------------------------------------------------

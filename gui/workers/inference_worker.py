@@ -15,6 +15,8 @@ shown before torch has loaded: importing this module is cheap.
 from __future__ import annotations
 
 import logging
+import threading
+from collections import deque
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -81,6 +83,8 @@ class InferenceWorker(QObject):
         self._wanted: ModelRequest | None = None
         self._queue = queue if queue is not None else ReviewQueue()
         self._retunes: NewestSlot[RetuneRequest] = NewestSlot()
+        self._exports: deque[ExportRequest] = deque()  # posted from the GUI thread (post_export)
+        self._exports_lock = threading.Lock()
         self._tuned: TunedPhoto | None = None  # the network output of the photo on show
         # The hint preview shares this thread (one device lane): it gets each loaded model, and a
         # turn between the photos of a long run. Set before the thread starts.
@@ -193,6 +197,8 @@ class InferenceWorker(QObject):
 
     def _between_photos(self) -> None:
         self._serve_retune()
+        while self._serve_export():
+            pass
         self._preview_turn()
 
     def _wants_raw(self, source) -> bool:
@@ -283,13 +289,41 @@ class InferenceWorker(QObject):
             self.batch_failed.emit(describe_error(error))
 
     # -- exports finished by added models ----------------------------------------------------------------
-    def _export_refused(self, request: ExportRequest) -> None:
-        self.export_cancelled.emit(request)
+    def post_export(self, request: ExportRequest) -> None:
+        """Called from the GUI thread: ``request`` joins the exports waiting, first come first; the
+        caller then emits the signal behind ``serve_exports``. The main list's queue also serves
+        them between photos, so an export does not wait for a long run of dropped photos."""
+        with self._exports_lock:
+            self._exports.append(request)
 
-    @Slot(object)
-    @uses_device(EXPORTING, give_up=lambda self, request: request.cancel.cancelled, refused=_export_refused)
-    def run_export(self, request: ExportRequest) -> None:
-        """Upscale and/or restore faces on reviewed results, then write them (``gui.workers.finished_export``)."""
+    def _exports_all_cancelled(self) -> bool:
+        with self._exports_lock:
+            return all(request.cancel.cancelled for request in self._exports)
+
+    def _exports_refused(self) -> None:
+        """The lane was not granted (every waiting export was cancelled, or the app quits)."""
+        while (request := self._take_export()) is not None:
+            self.export_cancelled.emit(request)
+
+    @Slot()
+    @uses_device(EXPORTING, give_up=_exports_all_cancelled, refused=_exports_refused)
+    def serve_exports(self) -> None:
+        while self._serve_export():
+            pass
+
+    def _take_export(self) -> ExportRequest | None:
+        with self._exports_lock:
+            return self._exports.popleft() if self._exports else None
+
+    def _serve_export(self) -> bool:
+        """Upscale and/or restore faces on reviewed results, then write them
+        (``gui.workers.finished_export``); False when no export waited."""
+        request = self._take_export()
+        if request is None:
+            return False
+        if request.cancel.cancelled:  # before its models load (seconds): nothing was written
+            self.export_cancelled.emit(request)
+            return True
         try:
             from gui.workers.finished_export import run_finished_export
 
@@ -301,6 +335,7 @@ class InferenceWorker(QObject):
             if not isinstance(error, ReviveError):
                 log.error("the export failed", exc_info=error)
             self.export_failed.emit(request, describe_error(error))
+        return True
 
     def _run_batch_on_cluster(self, request: BatchRequest) -> None:
         """``request`` on its Ray cluster (``engine.cluster.run``): the same events, files, ledger

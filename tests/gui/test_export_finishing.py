@@ -197,3 +197,45 @@ def test_an_upscaler_removed_behind_the_apps_back_fails_the_export_in_one_line(
     message = failed.args[0]
     assert "x2" in message and "\n" not in message and "Traceback" not in message
     assert not target.exists() and not window.export_progress.isVisible()
+
+
+def test_an_export_behind_a_folder_batch_says_it_waits_and_cancels_at_once(
+    qtbot, make_window, tmp_path, added_upscaler
+):
+    from gui.models.batch_form import BatchForm
+
+    photo = write_photo_file(tmp_path / "album" / "img.jpg", (96, 64))
+    window = _window_with_export_x2(make_window, qtbot, photo)
+    controller, lane = window.controller, window.controller.lane
+    cancelled = []
+    controller.export_cancelled.connect(cancelled.append)
+    assert lane.acquire(TRAINING)  # the batch waits for the device on the inference thread, holding it
+    try:
+        assert controller.start_batch(BatchForm(tmp_path / "album", tmp_path / "batch", False, "png", False))
+        target = tmp_path / "out" / "img.png"
+        window.export_current(target)
+        label = window.export_progress.label
+        assert "Waiting for the folder batch" in label.text()
+        window.export_progress.cancel_button.click()
+        assert cancelled == ["Export cancelled: img.png was not written"]  # at once, not after the batch
+        assert not window.export_progress.isVisible() and controller.exports_running() == 0
+    finally:
+        lane.release()
+    qtbot.waitUntil(lambda: not controller.batch_running(), timeout=EXPORT_TIMEOUT_MS)
+    qtbot.wait(300)  # the worker then meets the cancelled export: it reports it to no one again
+    assert len(cancelled) == 1 and not target.exists()
+
+
+def test_the_list_serves_a_waiting_export_between_two_photos(tmp_path, revive_home, added_upscaler):
+    from gui.workers.inference_worker import InferenceWorker
+
+    source, cached = _reviewed(tmp_path, "grandma.jpg")
+    worker = InferenceWorker()
+    done = []
+    worker.export_done.connect(lambda request, path: done.append(path))
+    target = tmp_path / "out" / "grandma.png"
+    worker.post_export(ExportRequest(((source, cached),), CancelToken(), target=target, upscale="x2"))
+    worker._between_photos()  # what a long run of dropped photos does after each one
+    assert done == [target]
+    with Image.open(target) as image:
+        assert image.size == (192, 128)
