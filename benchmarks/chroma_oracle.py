@@ -8,9 +8,11 @@ correction, gate and mirror average) at every chroma scale in ``--scales`` (the 
 each), scored against its original (``engine.metrics.score``, at a 128-pixel short side as
 ``tune_decoding.py`` does), and the oracle keeps, per photo, the scale with the lowest CIEDE2000:
 a choice no product can make, since it looks at the true colours. Printed against the gray copy:
-the model's own decoding, the oracle, and the oracle among scales of at least ``--floor``; then the
-share better than gray among photos whose gray copy is already close to the original (CIEDE2000
-under 10) and among the others. If even the oracle cannot clear the bar, no decoding of these
+the model's own decoding, the oracle, the oracle among scales of at least ``--floor``, and a
+photo-level oracle that knows only how colourful each original is (two scales and a threshold,
+``by_colourfulness_rows``: the best a predictor of "this photo has little colour" could do at the
+bar's colourfulness); then the share better than gray among photos whose gray copy is already
+close to the original (CIEDE2000 under 10) and among the others. If even the oracle cannot clear the bar, no decoding of these
 weights can: the colours themselves must be right more often.
 """
 
@@ -36,6 +38,34 @@ def oracle_rows(per_scale: dict[float, list[dict]], floor: float = 0.0) -> list[
     return [min((per_scale[s][i] for s in scales), key=lambda row: row["ciede2000"]) for i in range(count)]
 
 
+def by_colourfulness_rows(
+    per_scale: dict[float, list[dict]], gray: list[dict], originals: list[float], colour_floor: float
+) -> tuple[list[dict], float, float, float]:
+    """A photo-level oracle that knows only how colourful each original is: photos under a
+    threshold get one scale, the others another. Among thresholds at the originals' deciles and
+    every pair of scales that keeps at least ``colour_floor`` of the originals' colourfulness, the
+    policy better than gray most often (then the lowest CIEDE2000): ``(rows, threshold, low
+    scale, high scale)``. What a predictor of "this photo has little colour" could at best do."""
+    from engine.metrics import summarize
+
+    fullness = np.asarray(originals, dtype=float)
+    best, best_key = None, None
+    for threshold in np.quantile(fullness, np.linspace(0.1, 0.9, 9)):
+        low = fullness < threshold
+        for s_low in per_scale:
+            for s_high in per_scale:
+                rows = [per_scale[s_low if low[i] else s_high][i] for i in range(len(fullness))]
+                summary = summarize(rows, gray, originals)
+                if summary["colourfulness_ratio"] < colour_floor:
+                    continue
+                key = (summary["better_than_gray"], -summary["ciede2000"])
+                if best_key is None or key > best_key:
+                    best, best_key = (rows, float(threshold), s_low, s_high), key
+    if best is None:
+        raise ValueError(f"no pair of scales keeps {round(100 * colour_floor)} % of the originals' colourfulness")
+    return best
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("photos", type=Path, help="folder of colour photos never trained on (val)")
@@ -49,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     from engine.metrics import summarize
     from engine.models.colorizer import Colorizer
     from training.data.photo_folder import list_photos, spread
-    from training.decoding_sweep import Decoding, load_originals, score_photo
+    from training.decoding_sweep import BAR, Decoding, load_originals, score_photo
 
     try:
         scales = floats(args.scales)
@@ -101,6 +131,13 @@ def main(argv: list[str] | None = None) -> int:
         print(line(f"own decoding (scale {card.chroma_scale:g})", own))
     print(line("oracle scale per photo", oracle_rows(per_scale)))
     print(line(f"oracle scale per photo, >= {args.floor:g}", oracle_rows(per_scale, args.floor)))
+    try:
+        rows, threshold, s_low, s_high = by_colourfulness_rows(
+            per_scale, gray_rows, originals, BAR["colourfulness_ratio"]
+        )
+        print(line(f"by colourfulness < {threshold:.0f}: {s_low:g} / {s_high:g}", rows))
+    except ValueError as error:
+        print(f"by the originals' colourfulness: {error}")
     if own is not None:
         gray = np.array([row["ciede2000"] for row in gray_rows])
         model = np.array([row["ciede2000"] for row in own])

@@ -48,3 +48,26 @@ def test_the_script_prints_the_model_the_oracles_and_the_split(tmp_path, home, c
     assert gains["oracle scale per photo, >= 0.6"] == pytest.approx(own)  # only scale 1 is left
     assert sum("photos with" in line for line in out) >= 1
     assert _load().main([str(photos), "--model", "orange", "--scales", "-1"]) == 2
+
+
+def _row(ciede: float, colour: float = 0.0) -> dict:
+    return {
+        "ciede2000": ciede,
+        "colourfulness": colour,
+        "psnr": 20.0,
+        "auc": 0.9,
+        "mean_a_error": 0.0,
+        "mean_b_error": 0.0,
+    }
+
+
+def test_the_colourfulness_oracle_shrinks_the_dull_photos_and_keeps_the_colour_floor():
+    oracle = _load()
+    # Photo 0 is dull (colour hurts it), photo 1 colourful (colour helps): scale 0 for the first, 1 for the second.
+    per_scale = {0.0: [_row(2.0), _row(9.0)], 1.0: [_row(6.0, 4.0), _row(3.0, 30.0)]}
+    gray = [_row(2.5), _row(9.0)]
+    rows, threshold, low, high = oracle.by_colourfulness_rows(per_scale, gray, [5.0, 40.0], 0.6)
+    assert (low, high) == (0.0, 1.0) and 5.0 < threshold <= 40.0
+    assert [r["ciede2000"] for r in rows] == [2.0, 3.0]
+    with pytest.raises(ValueError, match="keeps 90 %"):
+        oracle.by_colourfulness_rows(per_scale, gray, [5.0, 40.0], 0.9)
