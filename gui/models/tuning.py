@@ -70,11 +70,13 @@ class Tuning:
         return self.model == other.model and self.render_size == other.render_size
 
     def describe(self, render_size: int = 0) -> str:
-        """'tiny · 256 px · saturation 100 % · boldness model's own' (``render_size``: the one used)."""
+        """'tiny · 256 px · saturation 100 % · boldness model's own' (``render_size``: the one used),
+        for labels that wrap: a number keeps its unit on its line (no-break spaces)."""
         size = f"{render_size} px" if render_size else describe_render_size(self.render_size)
+        nbsp = "\u00a0"
         return (
-            f"{self.model or 'default model'} · {size} · saturation {self.saturation_percent} % · "
-            f"boldness {describe_boldness(self.boldness)}"
+            f"{self.model or 'default model'} · {size.replace(' px', nbsp + 'px')} · "
+            f"saturation {self.saturation_percent}{nbsp}% · boldness {describe_boldness(self.boldness)}"
         )
 
 

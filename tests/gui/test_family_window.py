@@ -250,7 +250,7 @@ def test_the_adjust_panel_offers_useful_values_and_applies_saturation_at_once(qt
     drop(window, [photos[0], photos[1]])
     wait_all_finished(qtbot, window, 2)
     qtbot.waitUntil(lambda: "On show:" in panel.made_with.text())
-    assert "saturation 100 %" in panel.made_with.text()
+    assert "saturation 100\u00a0%" in panel.made_with.text()
 
     panel.saturation.setFocus()
     QTest.keyClick(panel.saturation, Qt.Key.Key_Left)
@@ -262,7 +262,7 @@ def test_the_adjust_panel_offers_useful_values_and_applies_saturation_at_once(qt
     window.controller.worker.photo_started.connect(runs.append)
     with qtbot.waitSignal(window.controller.worker.retune_saved, timeout=10_000):
         panel.saturation.setValue(0)
-    qtbot.waitUntil(lambda: "saturation 0 %" in panel.made_with.text())
+    qtbot.waitUntil(lambda: "saturation 0\u00a0%" in panel.made_with.text())
     assert runs == []  # decoded again from the kept network output: no model run
     assert window.controller.session.get(photos[0]).status == PhotoStatus.DONE
     after = window.compare_view._after.toImage()
@@ -281,9 +281,9 @@ def test_the_batch_panel_names_its_settings_and_its_report(qtbot, make_window, t
     album = [write_photo_file(tmp_path / "album" / f"img{i}.jpg", seed=i) for i in range(2)]
     window = make_window()
     panel = window.batch_panel
-    assert "Adjust tab" in panel.settings_label.text() and "saturation 100 %" in panel.settings_label.text()
+    assert "Adjust tab" in panel.settings_label.text() and "saturation 100\u00a0%" in panel.settings_label.text()
     window.settings_panel.saturation.setValue(150)
-    assert "saturation 150 %" in panel.settings_label.text()
+    assert "saturation 150\u00a0%" in panel.settings_label.text()
     panel.set_form(
         input_dir=album[0].parent, output_dir=tmp_path / "out", recursive=True, format="png", skip_existing=False
     )
