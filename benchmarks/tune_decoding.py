@@ -4,12 +4,13 @@ it never trained on, and optionally write the choice into its model card.
     uv run benchmarks/tune_decoding.py ../shared/data/val --model PATH_OR_NAME [--limit N]
         [--render-sizes 96,128,160,192,256] [--temperatures 0.2,0.3,0.38,0.5]
         [--priors 0,0.25,0.5] [--scales 0.7,0.85,1.0] [--gates 0,0.5,1] [--flips 0,1]
-        [--write OUT.safetensors]
+        [--write OUT.safetensors [--name NAME]]
 
 Uses ``training.decoding_sweep`` (the same code the trainer's export uses): every decoding is
 scored through the engine's own forward/decode/merge against a gray copy, and chosen against the
 product's bar. Prints the best decodings and which floors each clears. ``--write`` saves the model
-with the chosen decoding and the sweep's figures in its card (a new file; never over the input).
+with the chosen decoding and the sweep's figures in its card (a new file; never over the input);
+``--name`` renames it in the card (a training snapshot carries its run's name).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--score-side", type=int, default=128, help="short side at which scores are computed")
     parser.add_argument("--top", type=int, default=12, help="how many decodings to print")
     parser.add_argument("--write", type=Path, metavar="OUT", help="save the model with the chosen decoding here")
+    parser.add_argument("--name", help="with --write: the model's name in its card (default: the input's)")
     args = parser.parse_args(argv)
 
     import torch
@@ -52,9 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     from engine.errors import ReviveError
     from engine.models.colorizer import Colorizer
     from engine.models.files import save_model
+    from engine.models.registry import model_name_problem
     from training.data.photo_folder import list_photos, spread
     from training.decoding_sweep import bars_met, choose, grid, load_originals, sweep
 
+    problem = model_name_problem(args.name) if args.name is not None else None
+    if problem:  # before the sweep, which takes minutes
+        print(f"tune_decoding: {problem}", file=sys.stderr)
+        return 2
     try:
         colorizer = Colorizer.load(args.model, "cpu", "fp32")
         photos = load_originals(spread(list_photos(args.photos), args.limit))
@@ -103,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"tune_decoding: {args.write} exists; choose a new file", file=sys.stderr)
             return 2
         card = colorizer.card.with_updates(
+            name=args.name or colorizer.card.name,
             render_size=chosen.render_size,
             temperature=chosen.temperature,
             prior_correction=chosen.prior_correction,

@@ -105,13 +105,13 @@ def test_the_sweep_scores_both_and_tune_decoding_writes_the_choice(tmp_path, hom
     out = tmp_path / "tuned.safetensors"
 
     args = ["--model", "tiny", "--render-sizes", "64", "--temperatures", "0.5", "--priors", "0", "--scales", "1"]
-    assert tune.main([str(photos), *args, "--flips", "0,1", "--write", str(out)]) == 0
+    assert tune.main([str(photos), *args, "--flips", "0,1", "--write", str(out), "--name", "family"]) == 0
 
     printed = capsys.readouterr().out
     assert "scale=1 flip" in printed
     chosen = next(line for line in printed.splitlines() if line.startswith("chosen:"))
     _, card = load_model(out)
-    assert card.flip_average == chosen.endswith(" flip")
+    assert card.flip_average == chosen.endswith(" flip") and card.name == "family"
     assert set(card.metrics["decoding_sweep"]) == {
         "R=64 T=0.5 alpha=0 scale=1",
         "R=64 T=0.5 alpha=0 scale=1 flip",
@@ -119,3 +119,5 @@ def test_the_sweep_scores_both_and_tune_decoding_writes_the_choice(tmp_path, hom
     assert Colorizer.load(out, "cpu", "fp32").card.flip_average == card.flip_average
     assert tune.main([str(photos), *args, "--flips", "2"]) == 2
     assert "--flips takes 0, 1 or 0,1" in capsys.readouterr().err
+    assert tune.main([str(photos), *args, "--write", str(tmp_path / "b.safetensors"), "--name", "../x"]) == 2
+    assert not (tmp_path / "b.safetensors").exists()
