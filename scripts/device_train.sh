@@ -7,7 +7,9 @@
 #
 # The machine has python3 with torch, Pillow, numpy, OpenCV and safetensors; REVIVE_HOME is set so
 # nothing else (platformdirs) is needed. Settings come from the environment so a run can be sized
-# without editing: STEPS, BATCH, WIDTHS, BLOCKS, MINUTES (the training's wall-clock cap), and
+# without editing: STEPS, BATCH, SIZE (the crop side: revive-base v2.3 gained from crops as large as
+# its render size, 192, which want a pack made with --side 240), WIDTHS, BLOCKS, MINUTES (the
+# training's wall-clock cap), and
 # DEVICE/PYTHON for a smoke test on a CPU (DEVICE=cpu PYTHON="uv run python" STEPS=2 ...). Whatever
 # happens, the log and one model file with its card come back in $OUT: the installed model when the
 # run finished, else the newest averaged snapshot. The device tool returns files of at most 16 MiB
@@ -19,6 +21,7 @@
 set -u
 STEPS=${STEPS:-6000}
 BATCH=${BATCH:-64}
+SIZE=${SIZE:-128}
 WIDTHS=${WIDTHS:-48,96,192,384}
 BLOCKS=${BLOCKS:-6}
 MINUTES=${MINUTES:-8}
@@ -32,7 +35,7 @@ if [ "$DEVICE" = cuda ]; then
 fi
 # SIGINT is the trainer's Ctrl+C: it saves a resumable state; a minute later it is killed.
 timeout --signal=INT --kill-after=60 "$((MINUTES * 60))" $PYTHON main.py train-base --photos .pack/photos --out revive-gpu \
-    --device "$DEVICE" --steps "$STEPS" --batch-size "$BATCH" --widths "$WIDTHS" --blocks "$BLOCKS" 2>&1 \
+    --device "$DEVICE" --steps "$STEPS" --batch-size "$BATCH" --size "$SIZE" --widths "$WIDTHS" --blocks "$BLOCKS" 2>&1 \
     | tee "$OUT/train.log"
 chosen="$REVIVE_HOME"/models/revive-gpu.safetensors
 [ -f "$chosen" ] || chosen=$(ls "$REVIVE_HOME"/runs/base-revive-gpu/snapshots/*.safetensors 2>/dev/null | tail -1)
