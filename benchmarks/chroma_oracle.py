@@ -12,8 +12,8 @@ the model's own decoding, the oracle, the oracle among scales of at least ``--fl
 photo-level oracle that knows only how colourful each original is (two scales and a threshold,
 ``by_colourfulness_rows``: the best a predictor of "this photo has little colour" could do at the
 bar's colourfulness); then the share better than gray among photos whose gray copy is already
-close to the original (CIEDE2000 under 10) and among the others. If even the oracle cannot clear the bar, no decoding of these
-weights can: the colours themselves must be right more often.
+close to the original (CIEDE2000 under 10) and among the others. If even the oracle cannot clear
+the bar, no decoding of these weights can: the colours themselves must be right more often.
 """
 
 from __future__ import annotations
