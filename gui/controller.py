@@ -797,8 +797,9 @@ class Controller(QObject):
         cannot have started: they are reported cancelled at once, not when the batch is over."""
         for request in self._finishing_exports:
             request.cancel.cancel()
-        for request in list(self._exports_behind_batch) if not self._closed else ():
-            self._on_worker_export_cancelled(request)
+        if not self._closed:  # quitting: no one is left to tell
+            for request in list(self._exports_behind_batch):  # reporting removes it from the list
+                self._on_worker_export_cancelled(request)
         self._exports_behind_batch.clear()
 
     def _send_export(self, request: ExportRequest) -> None:
