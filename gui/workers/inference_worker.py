@@ -197,8 +197,7 @@ class InferenceWorker(QObject):
 
     def _between_photos(self) -> None:
         self._serve_retune()
-        while self._serve_export():
-            pass
+        self._serve_waiting_exports()
         self._preview_turn()
 
     def _wants_raw(self, source) -> bool:
@@ -308,6 +307,10 @@ class InferenceWorker(QObject):
     @Slot()
     @uses_device(EXPORTING, give_up=_exports_all_cancelled, refused=_exports_refused)
     def serve_exports(self) -> None:
+        self._serve_waiting_exports()
+
+    def _serve_waiting_exports(self) -> None:
+        """Every export waiting now and any queued while they run, oldest first."""
         while self._serve_export():
             pass
 
