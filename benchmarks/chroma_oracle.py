@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -95,17 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     card = colorizer.card
     print(f"{len(photos)} photos from {args.photos}, model {card.name} ({colorizer.path})", file=sys.stderr)
     # The card's own decoding at each scale (times the card's): one network pass per photo.
-    decodings = {
-        s: Decoding(
-            card.render_size,
-            card.temperature,
-            card.prior_correction,
-            card.chroma_scale * s,
-            card.confidence_gamma,
-            card.flip_average,
-        )
-        for s in scales
-    }
+    decodings = {s: replace(Decoding.of_card(card), chroma_scale=card.chroma_scale * s) for s in scales}
     started = time.monotonic()
     per_scale: dict[float, list[dict]] = {s: [] for s in scales}
     gray_rows, originals = [], []

@@ -1,9 +1,9 @@
-"""Choose a model's decoding (render size, temperature, prior correction, chroma scale) on photos
+"""Choose a model's decoding (render size, temperature, prior correction, chroma scale, ...) on photos
 it never trained on, and optionally write the choice into its model card.
 
     uv run benchmarks/tune_decoding.py ../shared/data/val --model PATH_OR_NAME [--limit N]
         [--render-sizes 96,128,160,192,256] [--temperatures 0.2,0.3,0.38,0.5]
-        [--priors 0,0.25,0.5] [--scales 0.7,0.85,1.0] [--gates 0,0.5,1] [--flips 0,1]
+        [--priors 0,0.25,0.5] [--scales 0.7,0.85,1.0] [--gates 0,0.5,1] [--flips 0,1] [--rolloffs 0,0.7]
         [--write OUT.safetensors [--name NAME]]
 
 Uses ``training.decoding_sweep`` (the same code the trainer's export uses): every decoding is
@@ -43,11 +43,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--flips", default="0", help="1: also average in the mirror image (Colorizer.forward); 0,1 tries both"
     )
+    parser.add_argument(
+        "--rolloffs", default="0", help="chroma taken out toward white (engine.color.rolloff_gain; 0 = off)"
+    )
     parser.add_argument("--score-side", type=int, default=128, help="short side at which scores are computed")
     parser.add_argument("--top", type=int, default=12, help="how many decodings to print")
     parser.add_argument("--write", type=Path, metavar="OUT", help="save the model with the chosen decoding here")
     parser.add_argument("--name", help="with --write: the model's name in its card (default: the input's)")
     args = parser.parse_args(argv)
+    if args.name is not None and args.write is None:
+        parser.error("--name names the written model: give --write OUT too")
 
     import torch
 
@@ -72,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             floats(args.scales),
             floats(args.gates),
             _flips(args.flips),
+            floats(args.rolloffs),
         )
     except (ReviveError, ValueError) as error:
         print(f"tune_decoding: {error}", file=sys.stderr)
@@ -111,12 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         card = colorizer.card.with_updates(
             name=args.name or colorizer.card.name,
-            render_size=chosen.render_size,
-            temperature=chosen.temperature,
-            prior_correction=chosen.prior_correction,
-            chroma_scale=chosen.chroma_scale,
-            confidence_gamma=chosen.confidence_gamma,
-            flip_average=chosen.flip_average,
+            **chosen.card_fields(),
             metrics={
                 **colorizer.card.metrics,
                 "tuned_on": str(args.photos),

@@ -108,3 +108,24 @@ def rgb_to_ycbcr_chroma(rgb: torch.Tensor) -> torch.Tensor:
     cb = -0.168736 * r - 0.331264 * g + 0.5 * b
     cr = 0.5 * r - 0.418688 * g - 0.081312 * b
     return torch.stack((cb, cr), dim=-3)
+
+
+# Where the roll-off of chroma toward white begins (L*). Chosen on ../shared/data/val with
+# revive-base (README, v2.4), as was leaving the shadows alone: a roll-off toward black as well
+# took the colour out of dark photos (a night scene was left gray).
+ROLLOFF_START = 70.0
+
+
+def rolloff_gain(lightness: torch.Tensor, strength: float) -> torch.Tensor:
+    """The share of its chroma a pixel keeps at its lightness, for ``lightness`` L* in [0, 100]
+    (any shape; the result has the same shape, in [1 - strength, 1]).
+
+    Real surfaces near white carry little colour, and the displayable a*b* range shrinks there,
+    but a colorizer's annealed mean does not know it: white fur, snow or a pale wall come out
+    tinted orange. The gain falls linearly from 1 at ``ROLLOFF_START`` to ``1 - strength`` at
+    L* 100; darker pixels keep all of theirs. ``strength`` 0 leaves every pixel alone, 1 makes
+    pure white neutral.
+    """
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"the lightness roll-off must be from 0 to 1, got {strength}")
+    return 1.0 - strength * ((lightness - ROLLOFF_START) / (100.0 - ROLLOFF_START)).clamp(0.0, 1.0)

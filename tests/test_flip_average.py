@@ -121,3 +121,7 @@ def test_the_sweep_scores_both_and_tune_decoding_writes_the_choice(tmp_path, hom
     assert "--flips takes 0, 1 or 0,1" in capsys.readouterr().err
     assert tune.main([str(photos), *args, "--write", str(tmp_path / "b.safetensors"), "--name", "../x"]) == 2
     assert not (tmp_path / "b.safetensors").exists()
+    with pytest.raises(SystemExit) as exited:  # a name with nothing to write would be silently ignored
+        tune.main([str(photos), *args, "--name", "family"])
+    assert exited.value.code == 2
+    assert "--name names the written model" in capsys.readouterr().err

@@ -2,11 +2,12 @@
 
 The network gives a distribution over a*b* classes; how that becomes colour is a choice: the
 render size (how much of the scene the network sees at once), the annealed-mean temperature, how
-much of the class rebalancing to undo (``prior_correction``), a chroma scale, a confidence gate and
-whether the photo's mirror image is averaged in. Each combination is scored on colour photos turned
-gray, through the engine's own pipeline (``Colorizer.forward`` once per photo, render size and flip,
-then ``decode`` and the full-resolution merge per decoding), and the choice is made against the
-product's bar (``BAR``) measured against a gray copy.
+much of the class rebalancing to undo (``prior_correction``), a chroma scale, a confidence gate,
+whether the photo's mirror image is averaged in and how much chroma is taken out toward white.
+Each combination is scored on colour photos turned gray, through the engine's own pipeline
+(``Colorizer.forward`` once per photo, render size and flip, then ``decode`` and the
+full-resolution merge per decoding), and the choice is made against the product's bar (``BAR``)
+measured against a gray copy.
 
 Scores are computed on the merged result scaled to ``score_side`` (short side) so a sweep of
 hundreds of settings stays minutes on a CPU; ``benchmarks/quality.py`` measures the chosen one at
@@ -17,8 +18,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -28,6 +30,7 @@ from engine.cancel import CancelToken
 from engine.errors import ReviveError
 from engine.imaging import read_preview_rgb
 from engine.metrics import colourfulness, score, summarize
+from engine.models.card import ModelCard
 from engine.models.chroma_merge import merge_chroma
 
 log = logging.getLogger(__name__)
@@ -43,14 +46,29 @@ class Decoding:
     chroma_scale: float = 1.0
     confidence_gamma: float = 0.0
     flip_average: bool = False  # the photo and its mirror through the network, averaged (Colorizer.forward)
+    lightness_rolloff: float = 0.0  # chroma taken out toward white (engine.color.rolloff_gain)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.lightness_rolloff <= 1.0:
+            raise ValueError(f"the lightness roll-off must be from 0 to 1, got {self.lightness_rolloff:g}")
+
+    @classmethod
+    def of_card(cls, card: ModelCard) -> Decoding:
+        """The decoding a model card holds."""
+        return cls(**{name: getattr(card, name) for name in cls.__dataclass_fields__})
+
+    def card_fields(self) -> dict[str, Any]:
+        """This decoding as model-card fields (``ModelCard.with_updates(**...)``)."""
+        return asdict(self)
 
     @property
     def label(self) -> str:
         gate = f" gate={self.confidence_gamma:g}" if self.confidence_gamma else ""
         flip = " flip" if self.flip_average else ""
+        rolloff = f" rolloff={self.lightness_rolloff:g}" if self.lightness_rolloff else ""
         return (
             f"R={self.render_size} T={self.temperature:g} alpha={self.prior_correction:g}"
-            f" scale={self.chroma_scale:g}{gate}{flip}"
+            f" scale={self.chroma_scale:g}{gate}{flip}{rolloff}"
         )
 
 
@@ -101,15 +119,17 @@ def grid(
     chroma_scales: Sequence[float],
     confidence_gammas: Sequence[float] = (0.0,),
     flips: Sequence[bool] = (False,),
+    rolloffs: Sequence[float] = (0.0,),
 ) -> tuple[Decoding, ...]:
     return tuple(
-        Decoding(r, t, a, s, g, f)
+        Decoding(r, t, a, s, g, f, o)
         for r in render_sizes
         for t in temperatures
         for a in prior_corrections
         for s in chroma_scales
         for g in confidence_gammas
         for f in flips
+        for o in rolloffs
     )
 
 
@@ -154,7 +174,13 @@ def score_photo(
         raw = colorizer.forward(prepared, flip_average=flip)
         for d in group:
             field = colorizer.decode(
-                raw, prepared, d.temperature, d.prior_correction, d.chroma_scale, confidence_gamma=d.confidence_gamma
+                raw,
+                prepared,
+                d.temperature,
+                d.prior_correction,
+                d.chroma_scale,
+                confidence_gamma=d.confidence_gamma,
+                lightness_rolloff=d.lightness_rolloff,
             )
             rows[d] = score(_shrink(merge_chroma(luma, field), score_side), reference)
     return gray, colourfulness(reference), rows

@@ -61,6 +61,7 @@ class ModelCard:
     chroma_scale: float = 1.0  # the model's own colour strength; the user's saturation multiplies it
     confidence_gamma: float = 0.0  # per-pixel chroma gate by the network's confidence (engine.models.ab_bins)
     flip_average: bool = False  # the network also sees the photo mirrored; the two outputs are averaged
+    lightness_rolloff: float = 0.0  # chroma taken out toward white (engine.color.rolloff_gain)
     description: str = ""
     trained_on: str = ""
     base_model: str | None = None
@@ -156,6 +157,8 @@ def card_problem(card: ModelCard) -> str | None:
         return f"chroma_scale must be a number from 0 to 3, got {card.chroma_scale!r}"
     if not _is_number(card.confidence_gamma) or not 0.0 <= card.confidence_gamma <= 4.0:
         return f"confidence_gamma must be a number from 0 to 4, got {card.confidence_gamma!r}"
+    if not _is_number(card.lightness_rolloff) or not 0.0 <= card.lightness_rolloff <= 1.0:
+        return f"lightness_rolloff must be a number from 0 to 1, got {card.lightness_rolloff!r}"
     if not isinstance(card.flip_average, bool):
         return f"flip_average must be true or false, got {card.flip_average!r}"
     return None

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from engine.batch.settings import DEFAULT_SETTINGS, ColorizeSettings
-from engine.color import gray_to_lightness, lab_to_rgb, rgb_to_ycbcr_chroma
+from engine.color import gray_to_lightness, lab_to_rgb, rgb_to_ycbcr_chroma, rolloff_gain
 from engine.device import DeviceChoice, out_of_memory_as, select_device
 from engine.hints.schema import HintError, PhotoHints, adjust_ab, hint_marks, render_hints
 from engine.models.ab_bins import annealed_mean
@@ -126,6 +126,10 @@ class Colorizer:
         for a classifying model, a*b* ``(1, 2, h', w')`` in Lab units for a regressing one.
 
         ``hints`` ``(3, h, w)`` float32 (a*b* / 110 and a 0/1 mask, ``engine.hints.schema``) or None.
+        With hints and a card that rolls chroma off toward white, the output holds two images,
+        ``(2, Q, h', w')``: the hinted one, then the hint-free one, from one batch; ``decode`` takes
+        the roll-off out of the network's own guess only, so a colour the hints ask for on a pale
+        area (a blue sky) spreads as far as without the roll-off.
         ``flip_average`` (default: the model card's): the photo and its mirror image go through the
         network as one batch of two and the outputs (the mirror's flipped back) are averaged; a
         colour guess that depends on which side a thing is on cancels out (measured on val:
@@ -146,6 +150,9 @@ class Colorizer:
             x = torch.cat((x, hints.float()[None]), dim=1)
         elif self.takes_hints:
             x = torch.cat((x, x.new_zeros((1, 3, h, w))), dim=1)
+        if hints is not None and self.card.lightness_rolloff > 0:
+            x = torch.cat((x, torch.cat((x[:, :1], x.new_zeros((1, 3, h, w))), dim=1)), dim=0)
+        images = x.shape[0]
         flip = self.card.flip_average if flip_average is None else flip_average
         if flip:  # mirrored before padding, so both images are padded on the right and crop alike
             x = torch.cat((x, x.flip(-1)), dim=0)
@@ -173,7 +180,7 @@ class Colorizer:
             cols = math.ceil(w * raw.shape[-1] / x.shape[-1])
             raw = raw[..., :rows, :cols].float().cpu()
             if flip:
-                raw = (raw[:1] + raw[1:].flip(-1)) / 2  # logits (or a*b*) averaged, not probabilities
+                raw = (raw[:images] + raw[images:].flip(-1)) / 2  # logits (or a*b*) averaged, not probabilities
             return raw
 
     def decode(
@@ -186,12 +193,16 @@ class Colorizer:
         hints: PhotoHints | None = None,
         saturation: float = 1.0,
         confidence_gamma: float | None = None,
+        lightness_rolloff: float | None = None,
     ) -> ChromaField:
         """Colour from the network's raw output (``forward``): the annealed mean of the class
-        distribution (``engine.models.ab_bins``) times the model's ``chroma_scale``; then the hints'
-        colours where they were given (exact at the marks, feathered by a pixel), the whole-photo
+        distribution (``engine.models.ab_bins``) times the model's ``chroma_scale``, less toward
+        white (``engine.color.rolloff_gain``; the card's unless given; with hints, what is taken
+        out is the hint-free guess's share, ``forward``'s second image); then the hints' colours
+        where they were given (exact at the marks, feathered by a pixel), the whole-photo
         adjustments, and the user's ``saturation``; as a chroma field for the full-resolution
-        merge. Cheap: the GUI re-decodes for every slider move without running the network."""
+        merge. Cheap: the GUI re-decodes for every slider move without running the
+        network."""
         if self.classifies:
             gamma = self.card.confidence_gamma if confidence_gamma is None else confidence_gamma
             ab = annealed_mean(
@@ -208,7 +219,12 @@ class Colorizer:
         fy, fx = math.ceil(h / ab.shape[-2]), math.ceil(w / ab.shape[-1])
         if (fy, fx) != (1, 1):
             ab = F.interpolate(ab, scale_factor=(fy, fx), mode="bilinear", align_corners=False)
-        ab = ab[0, :, :h, :w] * chroma_scale
+        lightness = gray_to_lightness(prepared.guide)
+        rolloff = self.card.lightness_rolloff if lightness_rolloff is None else lightness_rolloff
+        ab = ab[:, :, :h, :w] * chroma_scale
+        # ab[-1] is the hint-free guess when forward ran one, else the only image: without hints
+        # this is ab * gain; with them, the hints' own pull on the colour is left whole.
+        ab = ab[0] - (1.0 - rolloff_gain(lightness, rolloff)) * ab[-1] if rolloff else ab[0]
         if hints is not None and hints.has_marks:
             values, mask = hint_marks(hints, w, h)
             soft = torch.from_numpy(mask)[None, None]
@@ -217,7 +233,6 @@ class Colorizer:
         if hints is not None and not hints.adjust.is_neutral:
             ab = torch.from_numpy(adjust_ab(ab.numpy(), hints.adjust))
         ab = ab * saturation
-        lightness = gray_to_lightness(prepared.guide)
         rgb = lab_to_rgb(torch.cat((lightness[None], ab), dim=0)[None])[0]
         return fit_chroma_field(prepared.guide, rgb_to_ycbcr_chroma(rgb))
 

@@ -90,13 +90,19 @@ class BaseTrainingConfig:
     def decoding_grid(
         self, start: Decoding | None = None
     ) -> tuple[
-        tuple[int, ...], tuple[float, ...], tuple[float, ...], tuple[float, ...], tuple[float, ...], tuple[bool, ...]
+        tuple[int, ...],
+        tuple[float, ...],
+        tuple[float, ...],
+        tuple[float, ...],
+        tuple[float, ...],
+        tuple[bool, ...],
+        tuple[float, ...],
     ]:
-        """(render sizes, temperatures, prior corrections, chroma scales, confidence gammas, flips)
-        swept at export. Continuing a model (``start``: its decoding) sweeps its neighbourhood: its
-        render size, gamma and flip, its temperature and +0.1, its prior correction and 1, chroma 1
-        to 1.2 (a dozen decodings, not the full grid's hundreds), with and without the mirror
-        average when ``flips`` asks for it too."""
+        """(render sizes, temperatures, prior corrections, chroma scales, confidence gammas, flips,
+        lightness roll-offs) swept at export. Continuing a model (``start``: its decoding) sweeps its
+        neighbourhood: its render size, gamma, flip and roll-off, its temperature and +0.1, its prior
+        correction and 1, chroma 1 to 1.2 (a dozen decodings, not the full grid's hundreds), with
+        and without the mirror average when ``flips`` asks for it too."""
         if start is None:
             return (
                 self.render_sizes,
@@ -105,6 +111,7 @@ class BaseTrainingConfig:
                 self.chroma_scales,
                 self.confidence_gammas,
                 self.flips,
+                (0.0,),
             )
         return (
             (start.render_size,),
@@ -113,6 +120,7 @@ class BaseTrainingConfig:
             tuple(sorted({start.chroma_scale, 1.1, 1.2} | {1.0})),
             (start.confidence_gamma,),
             (start.flip_average,) if self.flips == (False,) else tuple(sorted({start.flip_average, *self.flips})),
+            (start.lightness_rolloff,),
         )
 
     @property

@@ -322,15 +322,7 @@ def starting_model(name: str) -> StartingModel:
         "hints": module.hints,
         "global_fusion": module.global_fusion,
     }
-    decoding = Decoding(
-        card.render_size,
-        card.temperature,
-        card.prior_correction,
-        card.chroma_scale,
-        card.confidence_gamma,
-        card.flip_average,
-    )
-    return StartingModel(module, arguments, decoding)
+    return StartingModel(module, arguments, Decoding.of_card(card))
 
 
 @dataclass(frozen=True)
@@ -471,12 +463,7 @@ def _card(
         name=config.name,
         architecture="unet_colorizer",
         arguments=config.architecture_arguments,
-        render_size=decoding.render_size,
-        temperature=decoding.temperature,
-        prior_correction=decoding.prior_correction,
-        chroma_scale=decoding.chroma_scale,
-        confidence_gamma=decoding.confidence_gamma,
-        flip_average=decoding.flip_average,
+        **decoding.card_fields(),
         description="Revive's own colorizer: it predicts the colours of a photo from its gray tones"
         + (", and follows colour hints" if config.hints else "")
         + ".",

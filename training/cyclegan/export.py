@@ -289,6 +289,7 @@ def export_cyclegan(run: Path, name: str, keep_worse: bool = False) -> Path:
         chroma_scale=base.chroma_scale,
         confidence_gamma=base.confidence_gamma,
         flip_average=base.flip_average,
+        lightness_rolloff=base.lightness_rolloff,
         description=f"{base.name} fine-tuned with CycleGAN on {summary} ({steps} steps)"
         + ("" if better else f"; installed although it does not beat {base.name} on the held-out photos"),
         trained_on=summary,
