@@ -146,3 +146,20 @@ def load_script(path: Path) -> ModuleType:
     finally:
         sys.modules.pop(name, None)
         sys.path.remove(str(path.parent))
+
+
+def tune_decoding_setup(tmp_path: Path, home: Path) -> tuple[ModuleType, Path, list[str]]:
+    """``benchmarks/tune_decoding.py`` loaded, a folder of three small colour photos, and the
+    arguments of a one-decoding sweep of an installed tiny model (render 64, T 0.5, no prior
+    correction, scale 1) that a test adds its own axis to."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(3):
+        Image.fromarray(colour_shapes(96, 64, seed=i)).save(photos / f"p{i}.png")
+    install_model(home, "tiny", tiny_module(seed=4), render_size=64)
+    tune = load_script(Path(__file__).resolve().parent.parent / "benchmarks" / "tune_decoding.py")
+    return (
+        tune,
+        photos,
+        ["--model", "tiny", "--render-sizes", "64", "--temperatures", "0.5", "--priors", "0", "--scales", "1"],
+    )

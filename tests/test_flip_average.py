@@ -5,21 +5,22 @@ shape, the card refuses a value that is not true/false, and tune_decoding can ch
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from engine.batch.settings import ColorizeSettings
 from engine.errors import ModelFileError
 from engine.models.card import ModelCard
 from engine.models.colorizer import Colorizer
 from engine.models.files import load_model
-from tests.helpers import colour_shapes, cpu_colorizer, gradient_luma, install_model, load_script, tiny_module
-
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+from tests.helpers import (
+    cpu_colorizer,
+    gradient_luma,
+    tiny_module,
+    tune_decoding_setup,
+)
 
 
 def _asymmetric_luma(width: int, height: int) -> np.ndarray:
@@ -96,15 +97,8 @@ def test_an_older_card_without_the_field_does_not_flip():
 
 
 def test_the_sweep_scores_both_and_tune_decoding_writes_the_choice(tmp_path, home, capsys):
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    for i in range(3):
-        Image.fromarray(colour_shapes(96, 64, seed=i)).save(photos / f"p{i}.png")
-    install_model(home, "tiny", tiny_module(seed=4), render_size=64)
-    tune = load_script(BENCHMARKS / "tune_decoding.py")
+    tune, photos, args = tune_decoding_setup(tmp_path, home)
     out = tmp_path / "tuned.safetensors"
-
-    args = ["--model", "tiny", "--render-sizes", "64", "--temperatures", "0.5", "--priors", "0", "--scales", "1"]
     assert tune.main([str(photos), *args, "--flips", "0,1", "--write", str(out), "--name", "family"]) == 0
 
     printed = capsys.readouterr().out

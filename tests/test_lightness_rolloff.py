@@ -1,18 +1,16 @@
 """The lightness roll-off of chroma (engine.color.rolloff_gain): mid-tones and shadows keep their
-colour, near-white pixels lose the share the card says, hints stay exact, the card refuses
-bad values, and the decoding sweep can choose it and write it."""
+colour, near-white pixels lose the share the card says, hints keep their colour and their pull,
+the card refuses bad values, and the decoding sweep can choose it and write it."""
 
 from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 from engine.batch.settings import ColorizeSettings
 from engine.color import ROLLOFF_START, rgb_to_lab, rolloff_gain
@@ -21,17 +19,12 @@ from engine.hints.schema import HintPoint, PhotoHints
 from engine.models.card import ModelCard
 from engine.models.files import load_model
 from tests.helpers import (
-    colour_shapes,
     constant_colour_module,
     cpu_colorizer,
-    install_model,
-    load_script,
     tiny_card,
-    tiny_module,
+    tune_decoding_setup,
 )
 from training.decoding_sweep import Decoding
-
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
 def test_the_gain_is_one_below_the_start_and_falls_linearly_to_white():
@@ -105,14 +98,8 @@ def test_a_decoding_round_trips_through_a_card():
 
 
 def test_tune_decoding_sweeps_rolloffs_and_writes_the_choice(tmp_path, home, capsys):
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    for i in range(3):
-        Image.fromarray(colour_shapes(96, 64, seed=i)).save(photos / f"p{i}.png")
-    install_model(home, "tiny", tiny_module(seed=4), render_size=64)
-    tune = load_script(BENCHMARKS / "tune_decoding.py")
+    tune, photos, args = tune_decoding_setup(tmp_path, home)
     out = tmp_path / "tuned.safetensors"
-    args = ["--model", "tiny", "--render-sizes", "64", "--temperatures", "0.5", "--priors", "0", "--scales", "1"]
 
     assert tune.main([str(photos), *args, "--rolloffs", "0,0.7", "--write", str(out)]) == 0
 
