@@ -112,7 +112,7 @@ def rgb_to_ycbcr_chroma(rgb: torch.Tensor) -> torch.Tensor:
 
 # Where the roll-off of chroma toward white begins (L*). Chosen on ../shared/data/val with
 # revive-base (README, v2.4), as was leaving the shadows alone: a roll-off toward black as well
-# took the colour out of dark photos (a night scene was left gray).
+# took the colour out of dark photos (one, mostly under L* 20, was left gray).
 ROLLOFF_START = 70.0
 
 

@@ -201,8 +201,7 @@ class Colorizer:
         out is the hint-free guess's share, ``forward``'s second image); then the hints' colours
         where they were given (exact at the marks, feathered by a pixel), the whole-photo
         adjustments, and the user's ``saturation``; as a chroma field for the full-resolution
-        merge. Cheap: the GUI re-decodes for every slider move without running the
-        network."""
+        merge. Cheap: the GUI re-decodes for every slider move without running the network."""
         if self.classifies:
             gamma = self.card.confidence_gamma if confidence_gamma is None else confidence_gamma
             ab = annealed_mean(
