@@ -22,7 +22,7 @@ from engine.models.architectures.resnet_generator import ResnetGenerator
 from engine.models.colorizer import Colorizer
 from engine.models.files import ModelCard, load_model, save_model
 from engine.paths import runs_dir
-from tests.helpers import gradient_luma
+from tests.helpers import gradient_luma, install_model, tiny_module
 from training.base.config import BaseTrainingConfig
 from training.base.trainer import train_base
 from training.data import photo_folder
@@ -312,3 +312,15 @@ def test_the_decodings_swept_for_a_continued_model_add_the_mirror_only_when_aske
     assert _config(tmp_path, "c").decoding_grid(start)[5] == (True,)  # the model's own
     assert _config(tmp_path, "c", flips=(False, True)).decoding_grid(start)[5] == (False, True)
     assert _config(tmp_path, "c", flips=(False, True)).decoding_grid(None)[5] == (False, True)
+
+
+def test_a_continued_model_keeps_its_rolloff_toward_white(tmp_path, home):
+    from training.base.trainer import starting_model
+    from training.decoding_sweep import Decoding
+
+    install_model(home, "pale", tiny_module(hints=True), render_size=64, lightness_rolloff=0.7)
+    start = starting_model("pale").decoding
+    assert start.lightness_rolloff == 0.7
+    assert _config(tmp_path, "c").decoding_grid(start)[6] == (0.7,)  # swept around the model's own
+    assert _config(tmp_path, "c").decoding_grid(None)[6] == (0.0,)  # a new model starts without
+    assert Decoding.of_card(load_model(home / "models" / "pale.safetensors")[1]) == start

@@ -30,6 +30,7 @@ from training.cyclegan.parts import ImagePool, build_discriminator, learning_rat
 from training.cyclegan.presets import PRESETS, estimate_seconds, make_config
 from training.cyclegan.step import LOSS_NAMES, CycleGANNetworks, RGBGenerator, diversity_penalty
 from training.cyclegan.trainer import train_cyclegan
+from training.decoding_sweep import Decoding
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted
 
 BASE = "tiny-base"
@@ -66,7 +67,11 @@ def home(tmp_path, monkeypatch) -> Path:
     torch.manual_seed(0)
     module = UNetColorizer(widths=(8, 8, 16, 16), blocks=1).eval()
     card = ModelCard(
-        name=BASE, architecture="unet_colorizer", arguments={"widths": [8, 8, 16, 16], "blocks": 1}, render_size=64
+        name=BASE,
+        architecture="unet_colorizer",
+        arguments={"widths": [8, 8, 16, 16], "blocks": 1},
+        render_size=64,
+        lightness_rolloff=0.7,
     )
     save_model(user_model_path(BASE), module, card)
     return tmp_path
@@ -175,6 +180,7 @@ def test_training_runs_both_cycles_previews_and_exports_a_usable_model(folders, 
     assert card.base_model == BASE and card.training["steps_done"] == 4 and card.training["preset"] == "tiny"
     assert card.training["revive_version"] == app_version()
     assert "CycleGAN" in card.description and "old" in card.trained_on
+    assert Decoding.of_card(card) == Decoding.of_card(load_model(user_model_path(BASE))[1])  # the base's own
     luma = (np.arange(50 * 70) % 256).astype(np.uint8).reshape(50, 70)
     rgb = Colorizer(module, card, select_device("cpu", "fp32")).colorize(luma)
     assert rgb.shape == (50, 70, 3) and rgb.dtype == np.uint8

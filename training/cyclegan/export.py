@@ -43,6 +43,7 @@ from training.cyclegan.config import (
     load_run_config,
 )
 from training.cyclegan.scores import ScoreBook, load_score_book
+from training.decoding_sweep import Decoding
 
 log = logging.getLogger(__name__)
 
@@ -283,13 +284,7 @@ def export_cyclegan(run: Path, name: str, keep_worse: bool = False) -> Path:
         architecture=base.architecture,
         arguments=base.arguments,
         color_space=base.color_space,
-        render_size=base.render_size,
-        temperature=base.temperature,
-        prior_correction=base.prior_correction,
-        chroma_scale=base.chroma_scale,
-        confidence_gamma=base.confidence_gamma,
-        flip_average=base.flip_average,
-        lightness_rolloff=base.lightness_rolloff,
+        **Decoding.of_card(base).card_fields(),  # the base's decoding, chosen on photos it never saw
         description=f"{base.name} fine-tuned with CycleGAN on {summary} ({steps} steps)"
         + ("" if better else f"; installed although it does not beat {base.name} on the held-out photos"),
         trained_on=summary,
