@@ -210,6 +210,10 @@ def test_a_folder_of_unreadable_photos_is_a_revive_error(workspace):
         ({"batch_size": 0}, "batch size must be at least 1"),
         ({"learning_rate": 1.5}, "learning rate must be between 0 and 1"),
         ({"name": ""}, "needs a name"),
+        ({"augment_strength": 2.5}, "augmentation strength must be from 0 to 2, got 2.5"),
+        ({"augment_strength": float("nan")}, "augmentation strength must be from 0 to 2"),
+        ({"regression_weight": -1.0}, "regression weight must be a number of at least 0"),
+        ({"regression_weight": float("inf")}, "regression weight must be a number of at least 0"),
     ],
 )
 def test_bad_settings_say_what_is_wrong(tmp_path, changes, message):

@@ -187,6 +187,9 @@ def test_train_base_with_bad_settings_exits_2_with_one_line(tmp_path, monkeypatc
     code = main.main(["train-base", "--photos", str(tmp_path / "photos"), "--out", "x", "--steps", "0"])
     line = _one_line_error(capsys.readouterr().err)
     assert code == 2 and "steps must be at least 1, got 0" in line
+    code = main.main(["train-base", "--photos", str(tmp_path / "photos"), "--out", "x", "--augment-strength", "3"])
+    line = _one_line_error(capsys.readouterr().err)
+    assert code == 2 and "augmentation strength must be from 0 to 2, got 3.0" in line
 
 
 def test_a_real_process_colorizes_and_exits_1_on_one_bad_file(tmp_path, photos):

@@ -84,8 +84,10 @@ class BaseTrainingConfig:
             raise ValueError(f"EMA decay must be at least 0 and below 1, got {self.ema_decay}")
         if not 0.0 <= self.balance_power <= 1.0:
             raise ValueError(f"balance power must be between 0 and 1, got {self.balance_power}")
-        if self.augment_strength < 0 or self.regression_weight < 0:
-            raise ValueError("augmentation strength and regression weight must not be negative")
+        if not 0.0 <= self.augment_strength <= 2.0:  # 2 applies every degradation to every photo
+            raise ValueError(f"augmentation strength must be from 0 to 2, got {self.augment_strength}")
+        if not 0.0 <= self.regression_weight < float("inf"):
+            raise ValueError(f"regression weight must be a number of at least 0, got {self.regression_weight}")
 
     def decoding_grid(
         self, start: Decoding | None = None

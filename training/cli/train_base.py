@@ -46,6 +46,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="weight of the L1 on the mean a*b*, which pulls unsure colour toward neutral (default 1)",
     )
     parser.add_argument(
+        "--augment-strength",
+        type=float,
+        default=1.0,
+        help="how strongly training inputs are made to look like old scans (grain, blur, fading, JPEG"
+        " artefacts; default 1, 0 = clean gray inputs)",
+    )
+    parser.add_argument(
         "--widths",
         metavar="W1,W2,W3,W4",
         help="channels of the U-Net's four levels (default 32,64,128,256; wider is slower and needs a GPU"
@@ -94,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
             init_from=args.init_from,
             learning_rate=args.learning_rate,
             regression_weight=args.regression_weight,
+            augment_strength=args.augment_strength,
             flips=(False, True) if args.mirror else (False,),
         )
     except ValueError as error:
