@@ -21,6 +21,7 @@ from engine.errors import Cancelled, ReviveError
 from engine.models.architectures.resnet_generator import ResnetGenerator
 from engine.models.colorizer import Colorizer
 from engine.models.files import ModelCard, load_model, save_model
+from engine.models.registry import user_model_path
 from engine.paths import runs_dir
 from tests.helpers import gradient_luma, install_model, tiny_module
 from training.base.config import BaseTrainingConfig
@@ -173,6 +174,29 @@ def test_cancel_saves_the_state_and_resuming_gives_the_same_training(finished_ru
     expected = _losses(straight)
     for step, loss in resumed.items():
         assert loss == pytest.approx(expected[step], rel=1e-3), step
+
+
+def test_stop_while_the_decoding_is_chosen_saves_the_run_and_resume_only_chooses_it(finished_run, monkeypatch):
+    import training.base.trainer as trainer
+
+    config, _ = finished_run
+    cancel = CancelToken()
+    real_sweep = trainer.sweep
+
+    def stopped_sweep(*args, **kwargs):  # Ctrl+C after the last step, while the decodings are scored
+        cancel.cancel()
+        return real_sweep(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "sweep", stopped_sweep)
+    torch.manual_seed(1234)
+    events = list(train_base(_config(config.photos, "late-stop"), cancel))
+    assert events[-1] == TrainingFinished(STEPS, None, cancelled=True)  # not "nothing was trained"
+    assert not user_model_path("late-stop").exists()
+
+    monkeypatch.setattr(trainer, "sweep", real_sweep)
+    resumed = _run(_config(config.photos, "late-stop", resume=True))
+    assert not _losses(resumed)  # no step trained again: straight to the decoding
+    assert resumed[-1].step == STEPS and not resumed[-1].cancelled and resumed[-1].model_path.is_file()
 
 
 def test_stop_while_the_photos_are_read_ends_at_once_without_a_run(workspace, monkeypatch):

@@ -37,7 +37,7 @@ from engine.batch.settings import DEFAULT_TEMPERATURE
 from engine.cancel import CancelToken
 from engine.color import lab_to_rgb, rgb_to_lab
 from engine.device import select_device
-from engine.errors import ReviveError
+from engine.errors import Cancelled, ReviveError
 from engine.metrics import colourfulness, gray_copy, score, summarize
 from engine.models.ab_bins import annealed_mean
 from engine.models.architectures.unet_colorizer import UNetColorizer
@@ -508,8 +508,12 @@ def _export(config, model, validation_paths, train_count, step, cancel, start=No
     summaries: dict = {}
     if photos:
         decodings = grid(*config.decoding_grid(start))
-        for _, result in sweep(colorizer, photos, decodings, cancel=cancel):
-            summaries = result or summaries
+        try:
+            for _, result in sweep(colorizer, photos, decodings, cancel=cancel):
+                summaries = result or summaries
+        except Cancelled:  # the last step's state is saved: --resume goes straight back to this sweep
+            yield TrainingFinished(step, None, cancelled=True)
+            return
     decoding = choose_decoding(summaries) if summaries else Decoding(config.render_size)
     metrics = {
         "tuned_on": str(config.tune_photos) if config.tune_photos else "held-out split of the training folder",
