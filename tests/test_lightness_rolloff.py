@@ -138,6 +138,11 @@ def test_with_hints_the_rolloff_takes_out_the_network_s_own_guess_not_the_hints_
     assert raw.shape[0] == 2  # the hinted output, then the hint-free one, from one batch
     assert torch.allclose(raw[1:], rolled.forward(prepared), atol=1e-4)
     assert plain.forward(prepared, plain.hint_channels(prepared, hints)).shape[0] == 1
+    batches: list[int] = []  # a hint-free output the caller kept is reused, not run again
+    module.forward = lambda x: batches.append(x.shape[0]) or spreading(x)
+    kept = rolled.forward(prepared, rolled.hint_channels(prepared, hints), hint_free=raw[1:])
+    assert batches == [1] and torch.allclose(kept, raw, atol=1e-4)
+    module.forward = spreading
 
     ring = (slice(24, 40), slice(36, 40))  # beside the mark (x 26-32), inside the network's spread
     spread_plain = float(_chroma(plain.colorize(luma, hints=hints)[ring]).mean())

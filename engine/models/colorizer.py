@@ -118,7 +118,11 @@ class Colorizer:
 
     @torch.inference_mode()
     def forward(
-        self, prepared: Prepared, hints: torch.Tensor | None = None, flip_average: bool | None = None
+        self,
+        prepared: Prepared,
+        hints: torch.Tensor | None = None,
+        flip_average: bool | None = None,
+        hint_free: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """The network's raw output for one prepared photo, on the CPU in float32, at the network's
         output resolution and cropped to the photo (``(h, w)`` of ``prepared.guide`` times the
@@ -129,7 +133,9 @@ class Colorizer:
         With hints and a card that rolls chroma off toward white, the output holds two images,
         ``(2, Q, h', w')``: the hinted one, then the hint-free one, from one batch; ``decode`` takes
         the roll-off out of the network's own guess only, so a colour the hints ask for on a pale
-        area (a blue sky) spreads as far as without the roll-off.
+        area (a blue sky) spreads as far as without the roll-off. ``hint_free``: this photo's own
+        hint-free output (``forward(prepared)`` at the same flip) where the caller keeps it, as the
+        hint preview does; it is appended instead of run again.
         ``flip_average`` (default: the model card's): the photo and its mirror image go through the
         network as one batch of two and the outputs (the mirror's flipped back) are averaged; a
         colour guess that depends on which side a thing is on cancels out (measured on val:
@@ -150,7 +156,8 @@ class Colorizer:
             x = torch.cat((x, hints.float()[None]), dim=1)
         elif self.takes_hints:
             x = torch.cat((x, x.new_zeros((1, 3, h, w))), dim=1)
-        if hints is not None and self.card.lightness_rolloff > 0:
+        with_hint_free = hints is not None and self.card.lightness_rolloff > 0
+        if with_hint_free and hint_free is None:
             x = torch.cat((x, torch.cat((x[:, :1], x.new_zeros((1, 3, h, w))), dim=1)), dim=0)
         images = x.shape[0]
         flip = self.card.flip_average if flip_average is None else flip_average
@@ -181,6 +188,8 @@ class Colorizer:
             raw = raw[..., :rows, :cols].float().cpu()
             if flip:
                 raw = (raw[:images] + raw[images:].flip(-1)) / 2  # logits (or a*b*) averaged, not probabilities
+            if with_hint_free and hint_free is not None:
+                raw = torch.cat((raw, hint_free[-1:]), dim=0)
             return raw
 
     def decode(

@@ -167,7 +167,8 @@ class HintPreviewWorker(QObject):
         marks = (hints.points, hints.strokes)
         raw, ran = self._raw, False
         if raw is None or marks != self._raw_marks:  # the marks changed: the network must look again
-            raw = self._raw = self._forward(colorizer, prepared, hints)
+            # The hint-free output, when kept, is not run again with the marks (Colorizer.forward).
+            raw = self._raw = self._forward(colorizer, prepared, hints, self._raw_plain if hints.has_marks else None)
             self._raw_marks, ran = marks, True
             if not hints.has_marks:
                 self._raw_plain = raw
@@ -190,6 +191,8 @@ class HintPreviewWorker(QObject):
             self._spot_served = serial
             self.suggestions_ready.emit(SpotSuggestions(photo.token, x, y, tuple(colours)))
 
-    def _forward(self, colorizer: Colorizer, prepared: Prepared, hints: PhotoHints) -> torch.Tensor:
+    def _forward(
+        self, colorizer: Colorizer, prepared: Prepared, hints: PhotoHints, hint_free: torch.Tensor | None = None
+    ) -> torch.Tensor:
         self.forward_runs += 1
-        return colorizer.forward(prepared, colorizer.hint_channels(prepared, hints))
+        return colorizer.forward(prepared, colorizer.hint_channels(prepared, hints), hint_free=hint_free)

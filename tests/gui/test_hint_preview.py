@@ -83,12 +83,12 @@ class HeldColorizer:
         self.calls = []
         original = self.colorizer.forward
 
-        def forward(prepared, hints=None):
+        def forward(prepared, hints=None, **options):
             self.calls.append(hints)
             if len(self.calls) == 1:
                 self.started.set()
                 self.release.wait(10)
-            return original(prepared, hints)
+            return original(prepared, hints, **options)
 
         self.colorizer.forward = forward
 
