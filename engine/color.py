@@ -126,6 +126,11 @@ def rolloff_gain(lightness: torch.Tensor, strength: float) -> torch.Tensor:
     L* 100; darker pixels keep all of theirs. ``strength`` 0 leaves every pixel alone, 1 makes
     pure white neutral.
     """
-    if not 0.0 <= strength <= 1.0:
-        raise ValueError(f"the lightness roll-off must be from 0 to 1, got {strength}")
+    check_rolloff(strength)
     return 1.0 - strength * ((lightness - ROLLOFF_START) / (100.0 - ROLLOFF_START)).clamp(0.0, 1.0)
+
+
+def check_rolloff(strength: float) -> None:
+    """ValueError unless ``strength`` is a roll-off strength (``rolloff_gain``): from 0 to 1."""
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"the lightness roll-off must be from 0 to 1, got {strength:g}")

@@ -27,6 +27,7 @@ from PIL import Image
 
 from engine.batch.settings import DEFAULT_TEMPERATURE, ColorizeSettings
 from engine.cancel import CancelToken
+from engine.color import check_rolloff
 from engine.errors import ReviveError
 from engine.imaging import read_preview_rgb
 from engine.metrics import colourfulness, score, summarize
@@ -49,8 +50,7 @@ class Decoding:
     lightness_rolloff: float = 0.0  # chroma taken out toward white (engine.color.rolloff_gain)
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.lightness_rolloff <= 1.0:
-            raise ValueError(f"the lightness roll-off must be from 0 to 1, got {self.lightness_rolloff:g}")
+        check_rolloff(self.lightness_rolloff)  # before a sweep, not in the middle of it
 
     @classmethod
     def of_card(cls, card: ModelCard) -> Decoding:
