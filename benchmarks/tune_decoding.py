@@ -46,6 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rolloffs", default="0", help="chroma taken out toward white (engine.color.rolloff_gain; 0 = off)"
     )
+    parser.add_argument(
+        "--split",
+        choices=("all", "trained", "held-out"),
+        default="all",
+        help="with a training folder: only the photos train-base trains on, or only its held-out share"
+        " (training.data.photo_folder.split_photos), to see how much better it colours photos it has seen",
+    )
     parser.add_argument("--score-side", type=int, default=128, help="short side at which scores are computed")
     parser.add_argument("--top", type=int, default=12, help="how many decodings to print")
     parser.add_argument("--write", type=Path, metavar="OUT", help="save the model with the chosen decoding here")
@@ -53,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.name is not None and args.write is None:
         parser.error("--name names the written model: give --write OUT too")
+    if args.write is not None and args.split != "all":
+        parser.error("--split measures a training folder: choose a decoding to --write on photos never trained on")
 
     import torch
 
@@ -60,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     from engine.models.colorizer import Colorizer
     from engine.models.files import save_model
     from engine.models.registry import model_name_problem
-    from training.data.photo_folder import list_photos, spread
+    from training.data.photo_folder import list_photos, split_photos, spread
     from training.decoding_sweep import bars_met, choose, grid, load_originals, sweep
 
     problem = model_name_problem(args.name) if args.name is not None else None
@@ -69,7 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         colorizer = Colorizer.load(args.model, "cpu", "fp32")
-        photos = load_originals(spread(list_photos(args.photos), args.limit))
+        paths = list_photos(args.photos)
+        if args.split != "all":
+            paths = dict(zip(("trained", "held-out"), split_photos(paths)))[args.split]
+        photos = load_originals(spread(paths, args.limit))
         decodings = grid(
             [int(v) for v in floats(args.render_sizes)],
             floats(args.temperatures),
