@@ -352,3 +352,134 @@ def test_a_continued_model_keeps_its_rolloff_toward_white(tmp_path, home):
     assert _config(tmp_path, "c").decoding_grid(start)[6] == (0.7,)  # swept around the model's own
     assert _config(tmp_path, "c").decoding_grid(None)[6] == (0.0,)  # a new model starts without
     assert Decoding.of_card(load_model(home / "models" / "pale.safetensors")[1]) == start
+
+
+def test_every_snapshot_is_scored_on_the_tune_photos_and_the_card_says_which_was_kept(workspace):
+    root, photos = workspace
+    events = _run(_config(photos, "scored", validate_every=5))
+    validations = [e for e in events if isinstance(e, ValidationDone)]
+    assert [v.step for v in validations] == [5, 10]
+    for validation in validations:  # a real score of the averaged weights, at three chroma scales
+        assert validation.tuned["photos"] == 1 and "scale=" in validation.tuned["decoding"]
+        assert validation.tuned["summary"]["ciede2000"] > 0
+    run = root / "home" / "runs" / "base-scored" / "snapshots"
+    for step, validation in zip((5, 10), validations):
+        card = load_model(run / f"step-{step:06d}.safetensors")[1]
+        assert card.metrics["snapshot_score"] == validation.tuned  # kept for a resumed run
+    choice = events[-1].metrics["snapshot_choice"]
+    assert choice["last_step"] == STEPS and set(choice["scores"]) == {"5", "10"}
+    assert choice["kept_step"] in (5, 10)
+    assert load_model(events[-1].model_path)[1].metrics["snapshot_choice"] == choice
+
+
+def _better_at(step_wanted: int):
+    """A snapshot score that clears every floor at ``step_wanted`` and none elsewhere."""
+    import training.base.trainer as trainer
+
+    real = trainer._score
+
+    def score(run, model, step):
+        result = real(run, model, step)
+        if result is not None and step == step_wanted:
+            result["summary"] = {**result["summary"], "ciede2000": 0.0, "better_than_gray": 1.0}
+        return result
+
+    return score
+
+
+def test_an_earlier_snapshot_that_scores_better_is_the_one_installed(workspace, monkeypatch):
+    import training.base.trainer as trainer
+
+    root, photos = workspace
+    monkeypatch.setattr(trainer, "_score", _better_at(5))
+    events = _run(_config(photos, "earlier", validate_every=5))
+    assert events[-1].metrics["snapshot_choice"]["kept_step"] == 5
+    snapshot = load_model(root / "home" / "runs" / "base-earlier" / "snapshots" / "step-000005.safetensors")[0]
+    last = load_model(root / "home" / "runs" / "base-earlier" / "snapshots" / "step-000010.safetensors")[0]
+    installed = load_model(events[-1].model_path)[0]
+    for name, tensor in installed.state_dict().items():
+        assert torch.equal(tensor, snapshot.state_dict()[name]), name
+    assert any(not torch.equal(t, last.state_dict()[n]) for n, t in installed.state_dict().items())
+
+
+def test_keep_last_installs_the_last_weights_without_scoring(workspace, monkeypatch):
+    import training.base.trainer as trainer
+
+    _, photos = workspace
+    monkeypatch.setattr(trainer, "_score", _better_at(5))
+    events = _run(_config(photos, "last", validate_every=5, keep_best=False))
+    assert all(e.tuned is None for e in events if isinstance(e, ValidationDone))
+    assert "snapshot_choice" not in events[-1].metrics
+    assert events[-1].model_path.is_file()
+
+
+def test_a_resumed_run_still_compares_the_snapshots_made_before_it_stopped(workspace, monkeypatch):
+    import training.base.trainer as trainer
+
+    root, photos = workspace
+    monkeypatch.setattr(trainer, "_score", _better_at(5))
+    first = _run(_config(photos, "resumed-choice", validate_every=5), cancel_after=7)
+    assert first[-1].cancelled
+    monkeypatch.setattr(trainer, "_score", _better_at(-1))  # step 5 is not scored again: its card says
+    second = _run(_config(photos, "resumed-choice", validate_every=5, resume=True))
+    assert second[-1].metrics["snapshot_choice"]["kept_step"] == 5
+
+
+def test_a_damaged_or_forged_snapshot_score_is_left_out_of_the_choice(workspace):
+    from training.base.snapshot_choice import scored_snapshots, valid_score
+
+    root, photos = workspace
+    events = _run(_config(photos, "forged", validate_every=5))
+    good = events[-1].metrics["snapshot_choice"]["scores"]["5"]
+    assert valid_score(good) == good
+    for bad in (
+        None,
+        "best",
+        {**good, "photos": True},
+        {**good, "photos": 0},
+        {**good, "decoding": 7},
+        {**good, "summary": {**good["summary"], "ciede2000": float("nan")}},
+        {**good, "summary": {**good["summary"], "better_than_gray": "1"}},
+        {**good, "summary": {k: v for k, v in good["summary"].items() if k != "psnr"}},
+    ):
+        assert valid_score(bad) is None, bad
+    folder = root / "home" / "runs" / "base-forged" / "snapshots"
+    config = _config(photos, "forged")
+    assert set(scored_snapshots(folder, config, STEPS, photos=1)) == {5, 10}
+    assert set(scored_snapshots(folder, config, 7, photos=1)) == {5}  # none beyond the run's step
+    assert scored_snapshots(folder, config, STEPS, photos=2) == {}  # scored on other photos
+    assert scored_snapshots(folder, _config(photos, "forged", tune_photos=photos), STEPS, photos=1) == {}
+    (folder / "step-000005.safetensors").write_bytes(b"not a model")
+    (folder / "step-00000x.safetensors").write_bytes(b"")
+    other = _config(photos, "forged", widths=(8, 8, 16, 32))
+    assert set(scored_snapshots(folder, config, STEPS, photos=1)) == {10}
+    assert scored_snapshots(folder, other, STEPS, photos=1) == {}  # another architecture
+
+
+def test_the_scoring_decodings_bracket_the_runs_own_chroma(tmp_path):
+    from training.base.snapshot_choice import scoring_decodings
+    from training.decoding_sweep import Decoding
+
+    start = Decoding(192, 0.6, 0.85, 1.65, 0.0, True, 0.7)
+    decodings = scoring_decodings(_config(tmp_path, "c"), start)
+    assert [d.chroma_scale for d in decodings] == [1.402, 1.65, 1.98]
+    assert {
+        (d.render_size, d.temperature, d.prior_correction, d.flip_average, d.lightness_rolloff) for d in decodings
+    } == {(192, 0.6, 0.85, True, 0.7)}
+    fresh = scoring_decodings(_config(tmp_path, "c"), None)
+    assert [d.chroma_scale for d in fresh] == [0.85, 1.0, 1.2] and fresh[0].render_size == 192
+
+
+def test_a_run_stopped_before_it_installed_gives_its_best_snapshot_file(workspace, monkeypatch, tmp_path):
+    import training.base.trainer as trainer
+    from training.base.snapshot_choice import best_snapshot_file
+
+    root, photos = workspace
+    monkeypatch.setattr(trainer, "_score", _better_at(5))
+    _run(_config(photos, "capped", validate_every=5))
+    folder = root / "home" / "runs" / "base-capped" / "snapshots"
+    assert best_snapshot_file(folder) == folder / "step-000005.safetensors"
+    _run(_config(photos, "unscored", validate_every=5, keep_best=False))
+    folder = root / "home" / "runs" / "base-unscored" / "snapshots"
+    assert best_snapshot_file(folder) == folder / "step-000010.safetensors"  # none scored: the newest
+    assert best_snapshot_file(tmp_path / "nothing") is None

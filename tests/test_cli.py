@@ -7,10 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
 import main
+from engine import device as device_module
 from engine.models import registry as model_registry
 from tests.helpers import install_model, write_gray_photo
 
@@ -190,6 +192,31 @@ def test_train_base_with_bad_settings_exits_2_with_one_line(tmp_path, monkeypatc
     code = main.main(["train-base", "--photos", str(tmp_path / "photos"), "--out", "x", "--augment-strength", "3"])
     line = _one_line_error(capsys.readouterr().err)
     assert code == 2 and "augmentation strength must be from 0 to 2, got 3.0" in line
+
+
+def _colour_photos(folder: Path, count: int, start: int = 0) -> Path:
+    folder.mkdir()
+    for i in range(start, start + count):
+        image = np.zeros((48, 48, 3), np.uint8)
+        image[:, (np.arange(48) + i) // 4 % 2 == 0] = (30, 40, 160)
+        image[:, (np.arange(48) + i) // 4 % 2 == 1] = (240, 220, 60)
+        Image.fromarray(image).save(folder / f"stripes_{i}.png")
+    return folder
+
+
+def test_train_base_says_which_snapshot_it_kept_and_keep_last_does_not_choose(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("REVIVE_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(device_module, "cpu_has_fast_bf16", lambda: False)
+    photos, tune = _colour_photos(tmp_path / "photos", 6), _colour_photos(tmp_path / "tune", 2, start=10)
+    tiny = ["--steps", "4", "--size", "32", "--batch-size", "2", "--widths", "8,8,16,16", "--blocks", "1"]
+    common = ["train-base", "--photos", str(photos), "--tune", str(tune), "--device", "cpu", *tiny]
+    assert main.main([*common, "--out", "kept"]) == 0
+    out = capsys.readouterr().err
+    assert "Kept the averaged weights of step 4 (the last of 1 snapshot scored on 2 photos of" in out
+    assert "Installed model kept" in out
+    assert main.main([*common, "--out", "last", "--keep-last"]) == 0
+    out = capsys.readouterr().err
+    assert "Kept the averaged weights" not in out and "Installed model last" in out
 
 
 def test_a_real_process_colorizes_and_exits_1_on_one_bad_file(tmp_path, photos):

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -35,6 +35,9 @@ from engine.models.card import ModelCard
 from engine.models.chroma_merge import merge_chroma
 
 log = logging.getLogger(__name__)
+
+
+Key = TypeVar("Key")
 
 
 @dataclass(frozen=True)
@@ -95,14 +98,16 @@ def bars_met(summary: dict[str, float]) -> dict[str, bool]:
     }
 
 
-def choose(summaries: dict[Decoding, dict[str, float]]) -> Decoding:
+def choose(summaries: dict[Key, dict[str, float]]) -> Key:
     """Among decodings that clear every floor, the one that beats the gray copy most often with
     the most colour (``better_than_gray`` + half the colourfulness ratio, capped at 1); when none
-    clears them all, the one clearing the most, then the lowest CIEDE2000."""
+    clears them all, the one clearing the most, then the lowest CIEDE2000. (The keys may be
+    anything scored so: decodings here, a run's snapshots in ``training.base.snapshot_choice``;
+    on a tie the first key wins.)"""
     if not summaries:
         raise ValueError("nothing to choose from")
 
-    def merit(d: Decoding) -> float:
+    def merit(d: Key) -> float:
         s = summaries[d]
         return s["better_than_gray"] + 0.5 * min(1.0, s["colourfulness_ratio"])
 

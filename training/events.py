@@ -30,6 +30,9 @@ class StepDone:
 class ValidationDone:
     step: int
     metrics: dict[str, float]
+    # The snapshot's score on photos never trained on, where the run scores them
+    # (training.base.snapshot_choice: {"decoding", "photos", "summary"}).
+    tuned: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,10 @@ class BaseTrainingConfig:
     init_from: str | None = None
     tune_photos: Path | None = None  # colour photos on which decoding is chosen (default: the held-out split)
     tune_images: int = 192
+    # Every snapshot is scored on this many of the tune photos and the best is installed
+    # (training.base.snapshot_choice); False installs the last averaged weights.
+    keep_best: bool = True
+    snapshot_images: int = 96
     # Decodings swept at export (see training.decoding_sweep).
     render_sizes: tuple[int, ...] = field(default=(128, 192, 256))
     temperatures: tuple[float, ...] = field(default=(0.2, 0.3, DEFAULT_TEMPERATURE, 0.5))
@@ -86,6 +90,8 @@ class BaseTrainingConfig:
             raise ValueError(f"balance power must be between 0 and 1, got {self.balance_power}")
         if not 0.0 <= self.augment_strength <= 2.0:  # 2 applies every degradation to every photo
             raise ValueError(f"augmentation strength must be from 0 to 2, got {self.augment_strength}")
+        if not 1 <= self.snapshot_images <= 10_000:
+            raise ValueError(f"snapshot images must be from 1 to 10000, got {self.snapshot_images}")
         if not 0.0 <= self.regression_weight < float("inf"):
             raise ValueError(f"regression weight must be a number of at least 0, got {self.regression_weight}")
 

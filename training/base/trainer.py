@@ -36,7 +36,7 @@ from engine.atomic_files import atomic_file
 from engine.batch.settings import DEFAULT_TEMPERATURE
 from engine.cancel import CancelToken
 from engine.color import lab_to_rgb, rgb_to_lab
-from engine.device import select_device
+from engine.device import DeviceChoice, select_device
 from engine.errors import Cancelled, ReviveError
 from engine.metrics import colourfulness, gray_copy, score, summarize
 from engine.models.ab_bins import annealed_mean
@@ -47,10 +47,18 @@ from engine.paths import runs_dir
 from engine.version import app_version
 from training.base.config import BaseTrainingConfig
 from training.base.data import load_photo_cache
+from training.base.snapshot_choice import (
+    SCORE_FIELD,
+    best_step,
+    load_snapshot,
+    score_snapshot,
+    scored_snapshots,
+    scoring_decodings,
+)
 from training.colour_classes import colour_class_loss, mean_ab_l1, rebalancing_weights
 from training.data.augment import degrade
 from training.data.hint_sampling import sample_hints
-from training.data.photo_folder import list_photos, load_square_cache, split_photos
+from training.data.photo_folder import list_photos, load_square_cache, split_photos, spread
 from training.decoding_sweep import Decoding, bars_met, grid, load_originals, sweep
 from training.decoding_sweep import choose as choose_decoding
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted, ValidationDone
@@ -242,6 +250,10 @@ def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) ->
     train_cache = data.images
     weights = data.sampling_weights(config.balance_power) if config.balance_power < 1 else None
     validation_cache = load_square_cache(validation_paths[: config.validation_images], config.size, cancel=cancel)
+    # The photos every snapshot is scored on (training.base.snapshot_choice), read once.
+    score_photos = (
+        load_originals(spread(tune_paths(config, validation_paths), config.snapshot_images)) if config.keep_best else []
+    )
     run_dir.mkdir(parents=True, exist_ok=True)
 
     torch.manual_seed(config.seed)  # the same seed gives the same initial weights, hence the same model
@@ -296,6 +308,8 @@ def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) ->
         dtype,
         cancel,
         start.decoding if start is not None else None,
+        choice,
+        score_photos,
     )
     yield from _loop(run, start_step)
 
@@ -347,6 +361,8 @@ class _Run:
     dtype: torch.dtype
     cancel: CancelToken
     start_decoding: Decoding | None  # the decoding of the model the run continues, if any
+    device_choice: DeviceChoice
+    score_photos: list[tuple[Path, np.ndarray]]  # snapshots are scored on these (empty: keep the last)
 
 
 def _loop(run: _Run, step: int) -> Iterator[object]:
@@ -371,9 +387,7 @@ def _loop(run: _Run, step: int) -> Iterator[object]:
     if final is None:  # stopped: the state is saved, nothing is exported
         return
     log.info("trained %d steps in %.0f s", final - step, time.monotonic() - started)
-    yield from _export(
-        config, run.ema.model, run.validation_paths, len(run.train_cache), final, run.cancel, run.start_decoding
-    )
+    yield from _export(run, final)
 
 
 def prefetch_depth(device: torch.device) -> int:
@@ -446,9 +460,25 @@ def _steps(
             yield CheckpointSaved(step, state_path)
         if (step % config.validate_every == 0 or step == config.steps) and len(run.validation_cache):
             summary = evaluate(ema.model, run.validation_cache, device, dtype)
-            _save_snapshot(run.run_dir, config, ema.model, step, len(train_cache))
-            yield ValidationDone(step, summary)
+            try:
+                score = _score(run, ema.model, step)
+            except Cancelled:  # the snapshot is not saved: a resumed run has one fewer to choose from
+                _save_state(state_path, model, ema, optimizer, step, class_weights)
+                yield CheckpointSaved(step, state_path)
+                yield TrainingFinished(step, None, cancelled=True)
+                return None
+            _save_snapshot(run.run_dir, config, ema.model, step, len(train_cache), score)
+            yield ValidationDone(step, summary, score)
     return step
+
+
+def _score(run: _Run, model: UNetColorizer, step: int) -> dict | None:
+    """The averaged weights' score on the run's score photos (None when it scores none)."""
+    if not run.score_photos:
+        return None
+    card = _card(run.config, len(run.train_cache), step)
+    decodings = scoring_decodings(run.config, run.start_decoding)
+    return score_snapshot(model, card, run.device_choice, run.score_photos, decodings, run.cancel)
 
 
 def _card(
@@ -485,11 +515,18 @@ def _card(
     )
 
 
-def _save_snapshot(run_dir: Path, config: BaseTrainingConfig, model, step: int, train_count: int) -> None:
-    """The averaged weights as a model file (``snapshots/step-N.safetensors``): any checkpoint can
-    be scored or used without loading the training state."""
+def _save_snapshot(
+    run_dir: Path, config: BaseTrainingConfig, model, step: int, train_count: int, score: dict | None = None
+) -> None:
+    """The averaged weights as a model file (``snapshots/step-N.safetensors``), with their
+    ``score`` in the card: any checkpoint can be scored, chosen or used without the training state."""
     snapshot = copy.deepcopy(model).cpu().eval()
-    save_model(run_dir / "snapshots" / f"step-{step:06d}.safetensors", snapshot, _card(config, train_count, step))
+    metrics = {SCORE_FIELD: score} if score else {}
+    save_model(_snapshot_path(run_dir, step), snapshot, _card(config, train_count, step, metrics=metrics))
+
+
+def _snapshot_path(run_dir: Path, step: int) -> Path:
+    return run_dir / "snapshots" / f"step-{step:06d}.safetensors"
 
 
 def tune_paths(config: BaseTrainingConfig, validation_paths: list[Path]) -> list[Path]:
@@ -498,30 +535,65 @@ def tune_paths(config: BaseTrainingConfig, validation_paths: list[Path]) -> list
     return paths[: config.tune_images]
 
 
-def _export(config, model, validation_paths, train_count, step, cancel, start=None) -> Iterator[object]:
+def _export(run: _Run, step: int) -> Iterator[object]:
+    """Choose the snapshot to install (``_kept_weights``), then its decoding on the tune photos, and
+    install it. Stopped (Ctrl+C) at either: the state is saved, ``--resume`` comes straight back here."""
     from engine.device import select_device as choose
     from engine.models.colorizer import Colorizer
 
-    model = copy.deepcopy(model).cpu().eval()
-    colorizer = Colorizer(model, _card(config, train_count, step), choose("cpu"))
-    photos = load_originals(tune_paths(config, validation_paths))
-    summaries: dict = {}
-    if photos:
-        decodings = grid(*config.decoding_grid(start))
-        try:
+    config, train_count, cancel = run.config, len(run.train_cache), run.cancel
+    try:
+        model, choice = _kept_weights(run, step)
+        model = copy.deepcopy(model).cpu().eval()
+        colorizer = Colorizer(model, _card(config, train_count, step), choose("cpu"))
+        photos = load_originals(tune_paths(config, run.validation_paths))
+        summaries: dict = {}
+        if photos:
+            decodings = grid(*config.decoding_grid(run.start_decoding))
             for _, result in sweep(colorizer, photos, decodings, cancel=cancel):
                 summaries = result or summaries
-        except Cancelled:  # the last step's state is saved: --resume goes straight back to this sweep
-            yield TrainingFinished(step, None, cancelled=True)
-            return
+    except Cancelled:
+        yield TrainingFinished(step, None, cancelled=True)
+        return
     decoding = choose_decoding(summaries) if summaries else Decoding(config.render_size)
     metrics = {
-        "tuned_on": str(config.tune_photos) if config.tune_photos else "held-out split of the training folder",
+        "tuned_on": _tuned_on(config),
         "tuned_photos": len(photos),
         "chosen": summaries.get(decoding, {}),
         "bars_met": bars_met(summaries[decoding]) if decoding in summaries else {},
         "decoding_sweep": {d.label: s for d, s in summaries.items()},
+        **({"snapshot_choice": choice} if choice else {}),
     }
     card = _card(config, train_count, step, decoding, metrics)
     path = save_model(user_model_path(config.name), model, card)
     yield TrainingFinished(step, path, metrics=metrics)
+
+
+def _tuned_on(config: BaseTrainingConfig) -> str:
+    return str(config.tune_photos) if config.tune_photos else "held-out split of the training folder"
+
+
+def _kept_weights(run: _Run, step: int) -> tuple[torch.nn.Module, dict]:
+    """The weights to install: the run's best-scoring snapshot (``training.base.snapshot_choice``),
+    the last averaged weights when the run scores none (``--keep-last``, no photos to score on);
+    and what was compared, for the card (empty when nothing was)."""
+    if not run.score_photos:
+        return run.ema.model, {}
+    scores = scored_snapshots(run.run_dir / "snapshots", run.config, step, len(run.score_photos))
+    # The last weights always compete: scored here when their snapshot was not (no validation
+    # images, or stopped while it was being scored).
+    last = scores.get(step) or _score(run, run.ema.model, step)
+    if last is not None:
+        scores[step] = last
+    kept = best_step(scores)
+    model = load_snapshot(_snapshot_path(run.run_dir, kept), run.config) if kept != step else None
+    if model is None:
+        kept, model = step, run.ema.model
+    choice = {
+        "kept_step": kept,
+        "last_step": step,
+        "scored_on": _tuned_on(run.config),
+        "scored_photos": len(run.score_photos),
+        "scores": {str(s): scores[s] for s in sorted(scores)},
+    }
+    return model, choice

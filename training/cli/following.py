@@ -25,10 +25,12 @@ def follow_training(
     describe_validation: Callable[[dict], str],
     finished: Callable[[TrainingFinished], None],
     show_run_folder: bool = True,
+    describe_tuned: Callable[[dict], str] | None = None,
 ) -> int:
     """Run ``train(cancel)`` and print its progress; returns the exit status: 0 done (after
     ``finished(event)`` has said what was made), 130 stopped (state saved), 2 a problem (one line).
-    ``describe_validation(metrics)`` is the text after "step N: " of each validation."""
+    ``describe_validation(metrics)`` is the text after "step N: " of each validation;
+    ``describe_tuned(score)`` the line after it where the run scores its snapshot (``ValidationDone.tuned``)."""
     from training.events import StepDone, TrainingFinished, TrainingStarted, ValidationDone
 
     cancel = CancelToken()
@@ -51,6 +53,8 @@ def follow_training(
                     if progress:
                         progress.close()
                     say(f"step {event.step}: {describe_validation(event.metrics)}")
+                    if event.tuned and describe_tuned:
+                        say(f"  {describe_tuned(event.tuned)}")
                 elif isinstance(event, TrainingFinished):
                     if progress:
                         progress.close()

@@ -65,6 +65,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also try the mirror-image average when choosing the decoding at the end (each photo and its"
         " mirror colorized and averaged: a little more accurate, twice the model's work per photo)",
     )
+    parser.add_argument(
+        "--keep-last",
+        action="store_true",
+        help="install the last averaged weights; by default every snapshot (each 500 steps) is scored on the"
+        " --tune photos and the best one is installed, since later weights can colour new photos worse",
+    )
     parser.add_argument("--force", action="store_true", help="allow a NAME that replaces a shipped model")
     parser.add_argument("--seed", type=int, default=0)
 
@@ -103,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
             regression_weight=args.regression_weight,
             augment_strength=args.augment_strength,
             flips=(False, True) if args.mirror else (False,),
+            keep_best=not args.keep_last,
         )
     except ValueError as error:
         say(f"revive: {error}")
@@ -110,6 +117,14 @@ def run(args: argparse.Namespace) -> int:
     from training.base.trainer import train_base
 
     def finished(event) -> None:
+        kept = event.metrics.get("snapshot_choice") or {}
+        if kept:
+            count = len(kept["scores"])
+            which = "the last" if kept["kept_step"] == kept["last_step"] else "an earlier one"
+            say(
+                f"Kept the averaged weights of step {kept['kept_step']} ({which} of {count}"
+                f" snapshot{'s' if count != 1 else ''} scored on {kept['scored_photos']} photos of {kept['scored_on']})"
+            )
         chosen = event.metrics.get("chosen") or {}
         if chosen:
             say(
@@ -119,7 +134,18 @@ def run(args: argparse.Namespace) -> int:
         say(f"Installed model {config.name}: {event.model_path}")
         say(f"Use it with: main.py colorize --model {config.name} PHOTOS -o OUT")
 
-    return follow_training(lambda cancel: train_base(config, cancel), "revive-train", config.name, _scores, finished)
+    return follow_training(
+        lambda cancel: train_base(config, cancel),
+        "revive-train",
+        config.name,
+        _scores,
+        finished,
+        describe_tuned=_snapshot_score,
+    )
+
+
+def _snapshot_score(tuned: dict) -> str:
+    return f"on {tuned['photos']} photos never trained on ({tuned['decoding']}): {_scores(tuned['summary'])}"
 
 
 def _scores(m: dict) -> str:
