@@ -1,9 +1,10 @@
 """Which of a run's snapshots to install: the one that colours photos it never trained on best.
 
-Measured on revive-base v2.4 (README, "Tried"): on 384 photos of its own training folder it beats
-the gray copy by CIEDE2000 1.02, on 384 held-out photos of the same folder by 0.42: it learns the
-photos it sees rather than colour in general, so later weights can be worse on new photos (a warm
-restart of v2 got worse on val with every snapshot; v2.3 was the first of three snapshots). So
+Measured on revive-base v2.4 (README, "Tried"; ``tune_decoding.py --split``): at about half the
+originals' colour it beats the gray copy by CIEDE2000 0.99 on 384 photos of its own training
+folder it trained on, and by 0.42 on 384 held-out ones: it learns the photos it sees rather than
+colour in general, so later weights can be worse on new photos (a warm restart of v2 got worse on
+val with every snapshot; v2.3 was the first of three snapshots). So
 every snapshot (the averaged weights at a validation step) is scored on the photos the decoding is
 chosen on, at a few chroma scales around the run's decoding so that a snapshot that is merely more
 colourful is not mistaken for a better one, and the best is what is installed (``--keep-last``
