@@ -542,13 +542,18 @@ class Controller(QObject):
         return True
 
     def cancel_photos(self) -> None:
-        """Drop the photos still waiting (the one being colorized finishes)."""
+        """Drop the photos still waiting (the one being colorized finishes), and those just added
+        that would be queued once they are looked at: Stop right after a drop stops them all."""
         dropped = self.queue.clear()
         self._photo_token.cancel()
         self._photo_token = CancelToken()
         for source in dropped:
             self._set_status(source, PhotoStatus.CANCELLED)
         self._count_finished(len(dropped))
+        if self._auto_colorize:  # their look comes back later and queues only NEW photos
+            for entry in self.session.with_status(PhotoStatus.NEW):
+                if entry.kind is None:
+                    self._set_status(entry.source, PhotoStatus.CANCELLED)
 
     def waiting_count(self) -> int:
         """Photos of the list queued or being colorized (quitting would drop them)."""

@@ -28,6 +28,33 @@ def hold_first_photo(monkeypatch) -> tuple[threading.Event, threading.Event, lis
     return started, gate, calls
 
 
+def test_stop_right_after_a_drop_stops_the_photos_still_being_looked_at(qtbot, make_window, tmp_path, monkeypatch):
+    photos = [write_photo_file(tmp_path / "photos" / f"p{i}.png", seed=i) for i in range(4)]
+    import gui.controller as controller_module
+
+    started, gate, calls = hold_first_photo(monkeypatch)
+    gate.set()
+    looking, real_inspect = threading.Event(), controller_module.inspect_photo
+
+    def slow_inspect(*args, **kwargs):  # each photo is looked at on a helper thread, then queued
+        looking.wait(30)
+        return real_inspect(*args, **kwargs)
+
+    monkeypatch.setattr(controller_module, "inspect_photo", slow_inspect)
+    window = make_window()
+    session = window.controller.session
+    drop(window, photos)
+    qtbot.waitUntil(lambda: all(session.get(p) is not None for p in photos), timeout=10_000)
+    assert all(session.get(p).status == PhotoStatus.NEW for p in photos)
+    window.stop_action.trigger()
+    looking.set()
+    qtbot.wait(500)  # their looks come back: none may be queued after Stop
+    assert not calls, "photos were colorized after Stop"
+    assert all(session.get(p).status == PhotoStatus.CANCELLED for p in photos)
+    assert window.controller.redo(photos[0])  # not lost: colorized when asked
+    qtbot.waitUntil(lambda: session.get(photos[0]).status == PhotoStatus.DONE, timeout=30_000)
+
+
 def test_stop_colorizing_drops_the_waiting_photos_at_once(qtbot, make_window, tmp_path, monkeypatch):
     photos = [write_photo_file(tmp_path / "photos" / f"p{i}.png", seed=i) for i in range(5)]
     started, gate, calls = hold_first_photo(monkeypatch)
