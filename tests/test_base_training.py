@@ -238,6 +238,7 @@ def test_a_folder_of_unreadable_photos_is_a_revive_error(workspace):
         ({"augment_strength": float("nan")}, "augmentation strength must be from 0 to 2"),
         ({"regression_weight": -1.0}, "regression weight must be a number of at least 0"),
         ({"regression_weight": float("inf")}, "regression weight must be a number of at least 0"),
+        ({"snapshot_images": 0}, "snapshot images must be from 1 to 10000, got 0"),
     ],
 )
 def test_bad_settings_say_what_is_wrong(tmp_path, changes, message):
