@@ -98,12 +98,16 @@ def test_colorizing_waits_while_training_holds_the_device_then_runs(qtbot, make_
     assert training.granted.wait(10)
     try:
         controller.open_paths(photos[:2])
-        qtbot.waitUntil(lambda: any("Waiting for the device (busy training a model)" in m for m in messages))
+        # The photos are read and looked at on helper threads first: slow on a loaded 2-core CPU.
+        qtbot.waitUntil(
+            lambda: any("Waiting for the device (busy training a model)" in m for m in messages), timeout=30_000
+        )
         qtbot.waitUntil(
             lambda: all(
                 (e := controller.session.get(p)) is not None and "waiting for the device" in e.message
                 for p in photos[:2]
-            )
+            ),
+            timeout=30_000,
         )
         assert all(controller.session.get(p).status == PhotoStatus.QUEUED for p in photos[:2])
     finally:
