@@ -475,6 +475,8 @@ class Controller(QObject):
         if entry.saved_hints is None:  # else the user hinted it meanwhile: theirs are newer
             entry.saved_hints = look.saved_hints
             entry.hints = photo_hints(entry.saved_hints, entry.colour_choice, None)
+        # Queued on its look only while still NEW: Stop (cancel_photos) came first otherwise.
+        queue = self._auto_colorize and entry.status == PhotoStatus.NEW
         if look.kind == "colour":
             self._colour_references[path] = look.reference
             if entry.colour_choice is None:
@@ -482,8 +484,8 @@ class Controller(QObject):
                 self._to_ask.append(path)
                 self._ask_timer.start()
                 return
-            self._apply_colour_choice(entry, entry.colour_choice, queue=self._auto_colorize)
-        elif self._auto_colorize and entry.status == PhotoStatus.NEW:
+            self._apply_colour_choice(entry, entry.colour_choice, queue=queue)
+        elif queue:
             self._queue([path])
 
     def _on_tasks_inspect_failed(self, path: Path, message: str) -> None:
@@ -519,7 +521,7 @@ class Controller(QObject):
         entry.hints = photo_hints(entry.saved_hints, choice, self.colour_reference(entry.source))
         if queue:
             self._queue([entry.source])
-        else:
+        elif entry.status not in (PhotoStatus.CANCELLED, *WAITING):  # stopped, or queued meanwhile: it stands
             self._set_status(entry.source, PhotoStatus.NEW)
 
     def colorize_waiting(self) -> None:

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import threading
 
-from gui.models.photo_session import PhotoStatus
+import pytest
+from PIL import Image
+
+from gui.models.photo_session import ColourChoice, PhotoStatus
 from tests.gui.conftest import TINY, write_photo_file
 from tests.gui.test_gui_window import drop, wait_all_finished
+from tests.helpers import colour_shapes
 
 
 def hold_first_photo(monkeypatch) -> tuple[threading.Event, threading.Event, list]:
@@ -28,9 +32,19 @@ def hold_first_photo(monkeypatch) -> tuple[threading.Event, threading.Event, lis
     return started, gate, calls
 
 
-def test_stop_right_after_a_drop_stops_the_photos_still_being_looked_at(qtbot, make_window, tmp_path, monkeypatch):
-    photos = [write_photo_file(tmp_path / "photos" / f"p{i}.png", seed=i) for i in range(4)]
+@pytest.mark.parametrize("kind", ["gray", "colour, colorize remembered"])
+def test_stop_right_after_a_drop_stops_the_photos_still_being_looked_at(
+    qtbot, make_window, tmp_path, monkeypatch, kind
+):
     import gui.controller as controller_module
+
+    if kind == "gray":
+        photos = [write_photo_file(tmp_path / "photos" / f"p{i}.png", seed=i) for i in range(4)]
+    else:  # a colour photo the user said to colorize: its look queues it without asking
+        photos = [tmp_path / "photos" / f"c{i}.png" for i in range(4)]
+        photos[0].parent.mkdir(parents=True)
+        for i, path in enumerate(photos):
+            Image.fromarray(colour_shapes(96, 64, seed=i)).save(path)
 
     started, gate, calls = hold_first_photo(monkeypatch)
     gate.set()
@@ -42,6 +56,9 @@ def test_stop_right_after_a_drop_stops_the_photos_still_being_looked_at(qtbot, m
 
     monkeypatch.setattr(controller_module, "inspect_photo", slow_inspect)
     window = make_window()
+    if kind != "gray":
+        for path in photos:
+            window.controller.settings.set_colour_choice(path, ColourChoice.RECOLOR.value)
     session = window.controller.session
     drop(window, photos)
     qtbot.waitUntil(lambda: all(session.get(p) is not None for p in photos), timeout=10_000)
