@@ -113,6 +113,11 @@ def valid_score(value: object) -> dict[str, Any] | None:
     return {"decoding": label, "photos": photos, "summary": numbers}
 
 
+def snapshot_path(folder: Path, step: int) -> Path:
+    """Where a run keeps its averaged weights of ``step``: ``folder/step-NNNNNN.safetensors``."""
+    return Path(folder) / f"step-{step:06d}.safetensors"
+
+
 def _snapshot_cards(folder: Path, last_step: int | None = None) -> dict[int, ModelCard]:
     """step -> card of the readable snapshots ``folder/step-N.safetensors`` (N up to ``last_step``)."""
     cards: dict[int, ModelCard] = {}
@@ -160,7 +165,7 @@ def best_snapshot_file(folder: Path) -> Path | None:
         if reference and score and score["photos"] == reference["photos"] and card.arguments == cards[newest].arguments:
             scores[step] = score
     step = best_step(scores) if scores else newest
-    return Path(folder) / f"step-{step:06d}.safetensors"
+    return snapshot_path(folder, step)
 
 
 def best_step(scores: dict[int, dict]) -> int:

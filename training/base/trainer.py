@@ -54,6 +54,7 @@ from training.base.snapshot_choice import (
     score_snapshot,
     scored_snapshots,
     scoring_decodings,
+    snapshot_path,
 )
 from training.colour_classes import colour_class_loss, mean_ab_l1, rebalancing_weights
 from training.data.augment import degrade
@@ -522,11 +523,7 @@ def _save_snapshot(
     ``score`` in the card: any checkpoint can be scored, chosen or used without the training state."""
     snapshot = copy.deepcopy(model).cpu().eval()
     metrics = {SCORE_FIELD: score} if score else {}
-    save_model(_snapshot_path(run_dir, step), snapshot, _card(config, train_count, step, metrics=metrics))
-
-
-def _snapshot_path(run_dir: Path, step: int) -> Path:
-    return run_dir / "snapshots" / f"step-{step:06d}.safetensors"
+    save_model(snapshot_path(run_dir / "snapshots", step), snapshot, _card(config, train_count, step, metrics=metrics))
 
 
 def tune_paths(config: BaseTrainingConfig, validation_paths: list[Path]) -> list[Path]:
@@ -586,7 +583,7 @@ def _kept_weights(run: _Run, step: int) -> tuple[torch.nn.Module, dict]:
     if last is not None:
         scores[step] = last
     kept = best_step(scores)
-    model = load_snapshot(_snapshot_path(run.run_dir, kept), run.config) if kept != step else None
+    model = load_snapshot(snapshot_path(run.run_dir / "snapshots", kept), run.config) if kept != step else None
     if model is None:
         kept, model = step, run.ema.model
     choice = {
