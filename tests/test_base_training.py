@@ -239,6 +239,8 @@ def test_a_folder_of_unreadable_photos_is_a_revive_error(workspace):
         ({"regression_weight": -1.0}, "regression weight must be a number of at least 0"),
         ({"regression_weight": float("inf")}, "regression weight must be a number of at least 0"),
         ({"snapshot_images": 0}, "snapshot images must be from 1 to 10000, got 0"),
+        ({"decoded_weight": -0.5}, "decoded-colour weight must be a number of at least 0"),
+        ({"decoded_weight": float("nan")}, "decoded-colour weight must be a number of at least 0"),
     ],
 )
 def test_bad_settings_say_what_is_wrong(tmp_path, changes, message):
@@ -280,6 +282,30 @@ def test_continuing_a_missing_or_foreign_model_is_one_revive_error(workspace, tm
     )
     with pytest.raises(ReviveError, match="not a Revive colorizer"):
         _run(_config(photos, "from-foreign", init_from=str(foreign)))
+
+
+def test_the_decoded_colour_term_trains_with_the_continued_models_decoding(finished_run, workspace, monkeypatch):
+    import training.base.trainer as trainer
+
+    root, photos = workspace
+    calls = []
+
+    def spy(*args):
+        calls.append(args[5:])  # temperature, prior correction, chroma scale, roll-off
+        return trainer_loss(*args)
+
+    trainer_loss = trainer.decoded_error_loss
+    monkeypatch.setattr(trainer, "decoded_error_loss", spy)
+    config = _config(photos, "stripes-decoded", steps=4, learning_rate=0.05, init_from="stripes", decoded_weight=1.0)
+    events = _run(config)
+    start = load_model(finished_run[1][-1].model_path)[1]
+    assert calls and set(calls) == {(start.temperature, start.prior_correction, start.chroma_scale, 0.0)}
+    terms = [e.losses["decoded_vs_gray"] for e in events if isinstance(e, StepDone)]
+    assert len(terms) == 4 and all(np.isfinite(terms)) and all(t > 0 for t in terms)
+    _, card = load_model(events[-1].model_path)
+    assert card.training["decoded_weight"] == 1.0 and "decoded colour" in card.training["loss"]
+    # Off by default: the recipe of the shipped model is unchanged.
+    assert all("decoded_vs_gray" not in e.losses for e in finished_run[1] if isinstance(e, StepDone))
 
 
 def _loss_with_nan_gradients(nan_calls: set[int]):

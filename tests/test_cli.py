@@ -192,6 +192,9 @@ def test_train_base_with_bad_settings_exits_2_with_one_line(tmp_path, monkeypatc
     code = main.main(["train-base", "--photos", str(tmp_path / "photos"), "--out", "x", "--augment-strength", "3"])
     line = _one_line_error(capsys.readouterr().err)
     assert code == 2 and "augmentation strength must be from 0 to 2, got 3.0" in line
+    code = main.main(["train-base", "--photos", str(tmp_path / "photos"), "--out", "x", "--decoded-weight", "-1"])
+    line = _one_line_error(capsys.readouterr().err)
+    assert code == 2 and "decoded-colour weight must be a number of at least 0, got -1.0" in line
 
 
 def _colour_photos(folder: Path, count: int, start: int = 0) -> Path:

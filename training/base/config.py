@@ -33,6 +33,9 @@ class BaseTrainingConfig:
     balance_power: float = 0.5  # sources weighted by count ** power (see training.base.data)
     augment_strength: float = 1.0  # old-scan degradations of the input (training.data.augment); 0 = none
     regression_weight: float = 1.0  # light L1 on the mean a*b*: pulls uncertain colour toward neutral
+    # Weight of the error of the decoded colour relative to the gray copy's (training.decoded_error),
+    # decoded as the continued model's card says (a fresh run: DEFAULT_TEMPERATURE, nothing else); 0 = off.
+    decoded_weight: float = 0.0
     rebalance_lambda: float = 0.5  # class rebalancing: 1 = none, 0 = full (Zhang et al. 2016: 0.5)
     ema_decay: float = 0.999  # exponential moving average of the weights, used for export
     device: str = "auto"
@@ -94,6 +97,8 @@ class BaseTrainingConfig:
             raise ValueError(f"snapshot images must be from 1 to 10000, got {self.snapshot_images}")
         if not 0.0 <= self.regression_weight < float("inf"):
             raise ValueError(f"regression weight must be a number of at least 0, got {self.regression_weight}")
+        if not 0.0 <= self.decoded_weight < float("inf"):
+            raise ValueError(f"decoded-colour weight must be a number of at least 0, got {self.decoded_weight}")
 
     def decoding_grid(
         self, start: Decoding | None = None

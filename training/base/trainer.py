@@ -60,6 +60,7 @@ from training.colour_classes import colour_class_loss, mean_ab_l1, rebalancing_w
 from training.data.augment import degrade
 from training.data.hint_sampling import sample_hints
 from training.data.photo_folder import list_photos, load_square_cache, split_photos, spread
+from training.decoded_error import decoded_error_loss
 from training.decoding_sweep import Decoding, bars_met, grid, load_originals, sweep
 from training.decoding_sweep import choose as choose_decoding
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted, ValidationDone
@@ -430,6 +431,21 @@ def _steps(
             regression = mean_ab_l1(logits, ab, centers)
             losses["mean_ab_l1"] = regression
             loss = loss + config.regression_weight * regression
+        if config.decoded_weight:
+            shown = run.start_decoding or Decoding(temperature=DEFAULT_TEMPERATURE)
+            decoded = decoded_error_loss(
+                logits,
+                ab,
+                (inputs[:, :1].float() + 1.0) * 50.0,
+                centers,
+                model.log_class_weights,
+                shown.temperature,
+                shown.prior_correction,
+                shown.chroma_scale,
+                shown.lightness_rolloff,
+            )
+            losses["decoded_vs_gray"] = decoded
+            loss = loss + config.decoded_weight * decoded
         if not torch.isfinite(loss):
             raise ReviveError(f"training diverged at step {step} (loss is {loss.item()}); try a lower learning rate")
         optimizer.zero_grad(set_to_none=True)
@@ -508,7 +524,12 @@ def _card(
             "steps_done": step,
             "revive_version": app_version(),
             "loss": f"class-rebalanced soft colour classification (lambda {config.rebalance_lambda}, 5 neighbours,"
-            f" sigma 5) + {config.regression_weight} x L1 of the mean a*b*",
+            f" sigma 5) + {config.regression_weight} x L1 of the mean a*b*"
+            + (
+                f" + {config.decoded_weight} x decoded colour's error over the gray copy's"
+                if config.decoded_weight
+                else ""
+            ),
             "decoding": "chosen on photos never trained on (training.decoding_sweep)",
         },
         metrics=metrics or {},

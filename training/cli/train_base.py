@@ -46,6 +46,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="weight of the L1 on the mean a*b*, which pulls unsure colour toward neutral (default 1)",
     )
     parser.add_argument(
+        "--decoded-weight",
+        type=float,
+        default=0.0,
+        help="weight of the decoded colour's error relative to the gray copy's, decoded as the --from"
+        " model's card says (default 0: off)",
+    )
+    parser.add_argument(
         "--augment-strength",
         type=float,
         default=1.0,
@@ -107,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
             init_from=args.init_from,
             learning_rate=args.learning_rate,
             regression_weight=args.regression_weight,
+            decoded_weight=args.decoded_weight,
             augment_strength=args.augment_strength,
             flips=(False, True) if args.mirror else (False,),
             keep_best=not args.keep_last,

@@ -1,0 +1,66 @@
+"""A training loss on the colour the product shows, not on the class distribution behind it.
+
+The class loss (``training.colour_classes``) rewards a likely distribution; what a user sees, and
+what ``benchmarks/quality.py`` scores, is that distribution decoded (annealed mean, prior
+correction, chroma scale, roll-off toward white) and compared with the original in CIEDE2000, photo
+by photo against the gray copy. ``decoded_error_loss`` decodes the logits exactly so, differentiably,
+and measures each crop's perceptual a*b* error as a share of its gray copy's: a crop whose true
+colour is faint (where any wrong tint loses to gray, the photos the shipped model fails most) weighs
+more than a vivid one, and a tint the decoding amplifies is penalised as the metric would.
+
+Tensors: logits ``(N, Q, h, w)``; a*b* ``(N, 2, H, W)`` in Lab units (resized to h, w); L*
+``(N, 1, H, W)`` in [0, 100] (the network's input lightness, as the roll-off uses at inference).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from engine.color import rolloff_gain
+from engine.models.ab_bins import annealed_mean
+
+# A crop's error is divided by its gray copy's plus this (CIEDE2000-like units): a crop that is
+# truly gray (gray error ~0) would otherwise weigh without bound.
+GRAY_FLOOR = 3.0
+_EPS = 1e-6
+
+
+def perceptual_ab_error(ab: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-pixel colour difference at equal lightness, ``(N, 2, H, W)`` twice -> ``(N, H, W)``.
+
+    CIE94's chroma and hue weighting with the target's chroma (1 + 0.045 C, 1 + 0.015 C): the
+    same compression of large chroma differences as CIEDE2000, which ``engine.metrics`` scores
+    with, but smooth everywhere but at exact agreement (its hue angle is not needed)."""
+    chroma_target = target.norm(dim=1)
+    chroma = (ab.square().sum(dim=1) + _EPS).sqrt()
+    delta_c = chroma - chroma_target
+    delta_h2 = ((ab - target).square().sum(dim=1) - delta_c.square()).clamp(min=0.0)
+    return (
+        (delta_c / (1.0 + 0.045 * chroma_target)).square() + delta_h2 / (1.0 + 0.015 * chroma_target).square() + _EPS
+    ).sqrt()
+
+
+def decoded_error_loss(
+    logits: torch.Tensor,
+    ab: torch.Tensor,
+    lightness: torch.Tensor,
+    centers: torch.Tensor,
+    log_class_weights: torch.Tensor,
+    temperature: float,
+    prior_correction: float,
+    chroma_scale: float,
+    rolloff: float = 0.0,
+) -> torch.Tensor:
+    """Mean over crops of (decoded colour's error / (gray copy's error + GRAY_FLOOR)); a scalar."""
+    size = (int(logits.shape[-2]), int(logits.shape[-1]))
+    if ab.shape[-2:] != size:
+        ab = F.adaptive_avg_pool2d(ab, size)
+        lightness = F.adaptive_avg_pool2d(lightness, size)
+    decoded = annealed_mean(logits, centers, temperature, log_class_weights, prior_correction) * chroma_scale
+    if rolloff:
+        decoded = decoded * rolloff_gain(lightness.float(), rolloff)
+    target = ab.float()
+    error = perceptual_ab_error(decoded, target).mean(dim=(1, 2))
+    gray = perceptual_ab_error(torch.zeros_like(target), target).mean(dim=(1, 2))
+    return (error / (gray + GRAY_FLOOR)).mean()
