@@ -241,6 +241,7 @@ def test_a_folder_of_unreadable_photos_is_a_revive_error(workspace):
         ({"snapshot_images": 0}, "snapshot images must be from 1 to 10000, got 0"),
         ({"decoded_weight": -0.5}, "decoded-colour weight must be a number of at least 0"),
         ({"decoded_weight": float("nan")}, "decoded-colour weight must be a number of at least 0"),
+        ({"decoded_colour_floor": 1.5}, "decoded colour floor must be from 0 to 1, got 1.5"),
     ],
 )
 def test_bad_settings_say_what_is_wrong(tmp_path, changes, message):
@@ -291,7 +292,7 @@ def test_the_decoded_colour_term_trains_with_the_continued_models_decoding(finis
     calls = []
 
     def spy(*args):
-        calls.append(args[5:])  # temperature, prior correction, chroma scale, roll-off
+        calls.append(args[5:])  # temperature, prior correction, chroma scale, roll-off, colour floor
         return trainer_loss(*args)
 
     trainer_loss = trainer.decoded_error_loss
@@ -299,7 +300,7 @@ def test_the_decoded_colour_term_trains_with_the_continued_models_decoding(finis
     config = _config(photos, "stripes-decoded", steps=4, learning_rate=0.05, init_from="stripes", decoded_weight=1.0)
     events = _run(config)
     start = load_model(finished_run[1][-1].model_path)[1]
-    assert calls and set(calls) == {(start.temperature, start.prior_correction, start.chroma_scale, 0.0)}
+    assert calls and set(calls) == {(start.temperature, start.prior_correction, start.chroma_scale, 0.0, 0.5)}
     terms = [e.losses["decoded_vs_gray"] for e in events if isinstance(e, StepDone)]
     assert len(terms) == 4 and all(np.isfinite(terms)) and all(t > 0 for t in terms)
     _, card = load_model(events[-1].model_path)

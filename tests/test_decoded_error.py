@@ -81,3 +81,20 @@ def test_a_faint_crop_weighs_more_than_a_vivid_one_for_the_same_error():
     loss_faint = decoded_error_loss(off_faint, faint, lightness, centers, weights, 0.6, 0.0, 1.0)
     loss_vivid = decoded_error_loss(off_vivid, vivid, lightness, centers, weights, 0.6, 0.0, 1.0)
     assert loss_faint > 2 * loss_vivid
+
+
+def test_the_colour_floor_charges_a_shrunken_colour_and_nothing_above_it():
+    centers = ab_bin_centers()
+    weights = torch.zeros(len(centers))
+    lightness = torch.full((1, 1, 4, 4), 50.0)
+    target = _field(30.0, 40.0)  # chroma 50
+
+    def loss(logits: torch.Tensor, floor: float) -> float:
+        return decoded_error_loss(logits, target, lightness, centers, weights, 0.6, 0.0, 1.0, colour_floor=floor).item()
+
+    neutral = _logits_for(_field(0.0, 0.0), centers, 5.0)
+    # A neutral guess at a chroma-50 crop pays the floor's whole shortfall (0.5 x 50) on top.
+    gray_error = 50.0 / (1.0 + 0.045 * 50.0)
+    assert loss(neutral, 0.5) - loss(neutral, 0.0) == pytest.approx(25.0 / (gray_error + GRAY_FLOOR), rel=0.05)
+    vivid = _logits_for(_field(36.0, 48.0), centers, 5.0)  # chroma 60: over the floor
+    assert loss(vivid, 0.5) == pytest.approx(loss(vivid, 0.0), abs=1e-6)

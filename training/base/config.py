@@ -36,6 +36,7 @@ class BaseTrainingConfig:
     # Weight of the error of the decoded colour relative to the gray copy's (training.decoded_error),
     # decoded as the continued model's card says (a fresh run: DEFAULT_TEMPERATURE, nothing else); 0 = off.
     decoded_weight: float = 0.0
+    decoded_colour_floor: float = 0.5  # with it, each crop keeps this share of its true mean chroma
     rebalance_lambda: float = 0.5  # class rebalancing: 1 = none, 0 = full (Zhang et al. 2016: 0.5)
     ema_decay: float = 0.999  # exponential moving average of the weights, used for export
     device: str = "auto"
@@ -99,6 +100,8 @@ class BaseTrainingConfig:
             raise ValueError(f"regression weight must be a number of at least 0, got {self.regression_weight}")
         if not 0.0 <= self.decoded_weight < float("inf"):
             raise ValueError(f"decoded-colour weight must be a number of at least 0, got {self.decoded_weight}")
+        if not 0.0 <= self.decoded_colour_floor <= 1.0:
+            raise ValueError(f"decoded colour floor must be from 0 to 1, got {self.decoded_colour_floor}")
 
     def decoding_grid(
         self, start: Decoding | None = None

@@ -443,6 +443,7 @@ def _steps(
                 shown.prior_correction,
                 shown.chroma_scale,
                 shown.lightness_rolloff,
+                config.decoded_colour_floor,
             )
             losses["decoded_vs_gray"] = decoded
             loss = loss + config.decoded_weight * decoded

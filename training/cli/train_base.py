@@ -53,6 +53,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " model's card says (default 0: off)",
     )
     parser.add_argument(
+        "--decoded-colour-floor",
+        type=float,
+        default=0.5,
+        help="with --decoded-weight: the share of its true mean chroma a crop must keep before it pays"
+        " for the shortfall (default 0.5; 0 = no floor)",
+    )
+    parser.add_argument(
         "--augment-strength",
         type=float,
         default=1.0,
@@ -115,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
             learning_rate=args.learning_rate,
             regression_weight=args.regression_weight,
             decoded_weight=args.decoded_weight,
+            decoded_colour_floor=args.decoded_colour_floor,
             augment_strength=args.augment_strength,
             flips=(False, True) if args.mirror else (False,),
             keep_best=not args.keep_last,
