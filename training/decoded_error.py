@@ -13,7 +13,8 @@ Alone, such a loss buys accuracy with colour: the least error for an unsure pixe
 colour, once re-scaled, it was no closer to the originals). The product's bar keeps a colour
 floor, so the loss does too: a crop whose decoded mean chroma falls under ``colour_floor`` times
 its true mean chroma pays the shortfall, in the same units. The network may then put its colour
-where it is surest instead of shrinking all of it.
+where it is surest instead of shrinking all of it (measured with the floor at 0.5: at like colour
+at most 0.05 more CIEDE2000 gain on val than v2.4, and no more photos better than gray; README).
 
 Tensors: logits ``(N, Q, h, w)``; a*b* ``(N, 2, H, W)`` in Lab units (resized to h, w); L*
 ``(N, 1, H, W)`` in [0, 100] (the network's input lightness, as the roll-off uses at inference).
