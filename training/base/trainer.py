@@ -528,6 +528,7 @@ def _card(
             f" sigma 5) + {config.regression_weight} x L1 of the mean a*b*"
             + (
                 f" + {config.decoded_weight} x decoded colour's error over the gray copy's"
+                f" (colour floor {config.decoded_colour_floor})"
                 if config.decoded_weight
                 else ""
             ),
