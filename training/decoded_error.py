@@ -3,7 +3,9 @@
 The class loss (``training.colour_classes``) rewards a likely distribution; what a user sees, and
 what ``benchmarks/quality.py`` scores, is that distribution decoded (annealed mean, prior
 correction, chroma scale, roll-off toward white) and compared with the original in CIEDE2000, photo
-by photo against the gray copy. ``decoded_error_loss`` decodes the logits exactly so, differentiably,
+by photo against the gray copy. ``decoded_error_loss`` decodes the logits so, differentiably (at
+the network's output size, without the sRGB gamut clipping, and with the roll-off on the whole
+colour even where hints were given, where inference rolls off only the hint-free guess's share),
 and measures each crop's perceptual a*b* error as a share of its gray copy's: a crop whose true
 colour is faint (where any wrong tint loses to gray, the photos the shipped model fails most) weighs
 more than a vivid one, and a tint the decoding amplifies is penalised as the metric would.
@@ -34,6 +36,11 @@ GRAY_FLOOR = 3.0
 _EPS = 1e-6
 
 
+def _chroma(ab: torch.Tensor) -> torch.Tensor:
+    """|a*b*| ``(N, 2, H, W)`` -> ``(N, H, W)``, with a gradient at neutral too."""
+    return (ab.square().sum(dim=1) + _EPS).sqrt()
+
+
 def perceptual_ab_error(ab: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per-pixel colour difference at equal lightness, ``(N, 2, H, W)`` twice -> ``(N, H, W)``.
 
@@ -41,8 +48,7 @@ def perceptual_ab_error(ab: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     same compression of large chroma differences as CIEDE2000, which ``engine.metrics`` scores
     with, but smooth everywhere but at exact agreement (its hue angle is not needed)."""
     chroma_target = target.norm(dim=1)
-    chroma = (ab.square().sum(dim=1) + _EPS).sqrt()
-    delta_c = chroma - chroma_target
+    delta_c = _chroma(ab) - chroma_target
     delta_h2 = ((ab - target).square().sum(dim=1) - delta_c.square()).clamp(min=0.0)
     return (
         (delta_c / (1.0 + 0.045 * chroma_target)).square() + delta_h2 / (1.0 + 0.015 * chroma_target).square() + _EPS
@@ -75,6 +81,6 @@ def decoded_error_loss(
     error = perceptual_ab_error(decoded, target).mean(dim=(1, 2))
     gray = perceptual_ab_error(torch.zeros_like(target), target).mean(dim=(1, 2))
     if colour_floor:
-        chroma = (decoded.square().sum(dim=1) + _EPS).sqrt().mean(dim=(1, 2))
-        error = error + (colour_floor * target.norm(dim=1).mean(dim=(1, 2)) - chroma).clamp(min=0.0)
+        shortfall = colour_floor * target.norm(dim=1).mean(dim=(1, 2)) - _chroma(decoded).mean(dim=(1, 2))
+        error = error + shortfall.clamp(min=0.0)
     return (error / (gray + GRAY_FLOOR)).mean()

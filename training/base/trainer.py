@@ -409,6 +409,7 @@ def _steps(
     state_path, class_weights, train_cache, weights = run.state_path, run.class_weights, run.train_cache, run.weights
     recent: list[float] = []
     skipped = 0  # steps in a row whose gradients were not finite
+    shown = run.start_decoding or Decoding(temperature=DEFAULT_TEMPERATURE)  # what --decoded-weight decodes with
     while step < config.steps:
         if cancel.cancelled:
             _save_state(state_path, model, ema, optimizer, step, class_weights)
@@ -432,7 +433,6 @@ def _steps(
             losses["mean_ab_l1"] = regression
             loss = loss + config.regression_weight * regression
         if config.decoded_weight:
-            shown = run.start_decoding or Decoding(temperature=DEFAULT_TEMPERATURE)
             decoded = decoded_error_loss(
                 logits,
                 ab,
