@@ -13,6 +13,7 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -148,6 +149,35 @@ def test_a_revive_output_replaced_by_hand_is_no_longer_revives(album, tmp_path, 
     assert not OutputLedger.load(out).owns(out / "a.jpg")
     _run([album], out, colorizer)
     assert (out / "a.jpg").read_bytes() == b"x" * size
+
+
+def test_an_edit_that_keeps_the_size_anywhere_in_the_file_is_seen(album, tmp_path, colorizer):
+    # A retouched patch in the middle of an uncompressed output keeps its size; a hash of the
+    # file's ends alone (the ledger's first format) took it for Revive's own and replaced it.
+    noise = np.random.default_rng(9).integers(0, 256, (300, 400), dtype=np.uint8)  # compresses badly
+    Image.fromarray(noise).save(album / "big.png")
+    out = tmp_path / "out"
+    _run([album], out, colorizer)
+    edited = bytearray((out / "big.png").read_bytes())
+    assert len(edited) > 3 * 64 * 1024
+    middle = len(edited) // 2
+    edited[middle : middle + 16] = b"USER-EDIT-MARKER"
+    (out / "big.png").write_bytes(bytes(edited))
+    assert not OutputLedger.load(out).owns(out / "big.png")
+    plan, events = _run([album], out, colorizer)
+    assert (out / "big.png").read_bytes() == bytes(edited)
+    assert (out / "big-2.png").exists() and _decodes(out / "big-2.png")
+
+
+def test_an_earlier_ledgers_entry_proves_only_an_untouched_file(album, tmp_path, colorizer):
+    out = tmp_path / "out"
+    _run([album], out, colorizer)
+    info = (out / "a.jpg").stat()
+    old_line = {"path": "a.jpg", "size": info.st_size, "mtime_ns": info.st_mtime_ns, "sha256_ends": "0" * 64}
+    (out / LEDGER_NAME).write_text(json.dumps(old_line) + "\n")
+    assert OutputLedger.load(out).owns(out / "a.jpg")
+    os.utime(out / "a.jpg", ns=(1, 1))  # copied, or edited: the partial hash cannot say which
+    assert not OutputLedger.load(out).owns(out / "a.jpg")
 
 
 def test_a_copied_output_folder_is_still_revives_own(album, tmp_path, colorizer):

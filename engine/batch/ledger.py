@@ -2,10 +2,14 @@
 
 Revive may replace, skip or clean up only files it can prove it wrote. Every photo (and report) a
 batch writes is recorded in ``DIR/.revive-outputs.jsonl`` right after its atomic rename: one JSON
-line with the path relative to DIR, the size, the modification time and a fingerprint of the bytes
-(SHA-256 of the first and last 64 KiB), and the source photo it was made from. A file at an output
-path that is not in the ledger, or whose size, time and fingerprint no longer match (somebody
-replaced or edited it), is not Revive's: it is an original and is never replaced.
+line with the path relative to DIR, the size, the modification time, the SHA-256 of the whole
+file and the source photo it was made from. A file at an output path that is not in the ledger,
+or whose size, or time and hash, no longer match (somebody replaced or edited it), is not
+Revive's: it is an original and is never replaced. The hash is of every byte, not a sample: an
+edit that keeps the size (a retouched patch in the middle of an uncompressed TIFF or PNG) must
+not pass for Revive's file. It is read only when the time differs (a copied folder).
+Ledgers of earlier versions hashed only the first and last 64 KiB (``sha256_ends``); such an
+entry still proves a file whose size and time are unchanged, and nothing more.
 
 The ledger is append-only (a line per write, fsynced), so a batch killed at any moment leaves a
 ledger that lists exactly the complete files; a torn last line is ignored. It is read defensively:
@@ -35,7 +39,7 @@ LEDGER_NAME = ".revive-outputs.jsonl"
 LEGACY_REPORT_NAME = "revive-report.json"
 _MAX_LEDGER_BYTES = 256 * 1024 * 1024
 _MAX_LINE_CHARS = 16 * 1024
-_FINGERPRINT_SPAN = 64 * 1024
+_HASH_CHUNK = 1024 * 1024
 KINDS = ("colorized", "restored", "report")
 
 
@@ -43,14 +47,14 @@ KINDS = ("colorized", "restored", "report")
 class _Entry:
     size: int | None  # None: listed by an old report (no size recorded)
     mtime_ns: int | None
-    fingerprint: str | None
+    fingerprint: str | None  # SHA-256 of the whole file; None: an older entry, proven by size and time only
     source: str | None  # the real path of the photo it was made from, or None (a report)
     kind: str = "colorized"  # what the file is: "colorized", "restored" (a gray repair), "report"
 
 
 @dataclass(frozen=True)
 class FileStamp:
-    """What the ledger records of one written file: its size, modification time and fingerprint.
+    """What the ledger records of one written file: its size, modification time and SHA-256.
     Measured by whoever wrote the file, right after the rename, so a ledger kept on another machine
     (the driver of a cluster batch, ``engine.cluster``) records exactly the bytes that were written."""
 
@@ -66,16 +70,12 @@ def stamp_file(path: Path) -> FileStamp:
 
 
 def fingerprint(path: Path) -> str:
-    """SHA-256 of a file's size, first and last 64 KiB: cheap on huge files, changes with any edit
-    that a person would make to a photo."""
+    """SHA-256 of every byte of a file (hex). Right after a write the bytes are in the page cache,
+    so this costs a few milliseconds for a 12-MP JPEG."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        digest.update(str(size).encode())
-        digest.update(handle.read(_FINGERPRINT_SPAN))
-        if size > 2 * _FINGERPRINT_SPAN:
-            handle.seek(size - _FINGERPRINT_SPAN)
-        digest.update(handle.read(_FINGERPRINT_SPAN))
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -166,6 +166,8 @@ class OutputLedger:
             return False
         if info.st_mtime_ns == entry.mtime_ns:
             return True
+        if entry.fingerprint is None:  # an older entry's partial hash cannot tell an edit from a copy
+            return False
         try:  # copied with new times (cp -r, a sync tool): the bytes decide
             return fingerprint(path) == entry.fingerprint
         except OSError:
@@ -218,7 +220,7 @@ def _line(relative: str, entry: _Entry) -> str:
             "path": relative,
             "size": entry.size,
             "mtime_ns": entry.mtime_ns,
-            "sha256_ends": entry.fingerprint,
+            "sha256": entry.fingerprint,
             "source": entry.source,
             "kind": entry.kind,
         },
@@ -258,9 +260,11 @@ def _parse_line(line: str) -> tuple[str, _Entry] | None:
         return None
     relative = _str_or_none(data.get("path"))
     size, mtime = _int_or_none(data.get("size")), _int_or_none(data.get("mtime_ns"))
-    digest = _str_or_none(data.get("sha256_ends"), 64)
-    if relative is None or size is None or mtime is None or digest is None:
+    digest = _str_or_none(data.get("sha256"), 64)
+    if relative is None or size is None or mtime is None:
         return None
+    if digest is None and _str_or_none(data.get("sha256_ends"), 64) is None:
+        return None  # neither this version's hash nor an earlier version's
     parts = Path(relative).parts
     if Path(relative).is_absolute() or ".." in parts:
         return None  # a ledger speaks only for its own folder
