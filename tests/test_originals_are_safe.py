@@ -98,6 +98,28 @@ def test_output_above_the_input_does_not_replace_the_originals_there(album, colo
     assert any("did not write" in note for note in plan.notes)
 
 
+def test_a_link_in_the_output_folder_does_not_lead_outputs_among_the_originals(album, tmp_path, colorizer):
+    write_gray_photo(album / "sub" / "b.tif", 30, 20)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sub").symlink_to(album / "sub", target_is_directory=True)
+    before = _digests(album)
+    for _ in range(2):  # and a rerun does not take a stray output for a new photo either
+        plan, events = _run([album], out, colorizer)
+        assert set(album.rglob("*")) == set(before) | {album / "sub"}  # nothing written there
+        for path, digest in before.items():
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+        [(source, problem)] = plan.problems
+        assert source.name == "b.tif" and "link out of the output folder" in problem
+        assert sorted(job.source.name for job in plan.jobs) == ["a.jpg", "c.png"]
+    inside = out / "inside"
+    inside.mkdir()
+    (out / "sub").unlink()
+    (out / "sub").symlink_to(inside, target_is_directory=True)  # a link within the output folder is fine
+    plan, events = _run([album], out, colorizer)
+    assert not plan.problems and (inside / "b.tif").exists()
+
+
 def test_an_unrelated_file_of_the_same_name_in_the_output_folder_is_kept(album, tmp_path, colorizer):
     out = tmp_path / "out"
     out.mkdir()

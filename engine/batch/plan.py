@@ -121,13 +121,35 @@ def plan_batch(inputs: Sequence[Path], options: BatchOptions) -> BatchPlan:
 
     unique: list[tuple[Path, Path]] = []
     seen: set[str] = set()
+    links: dict[Path, Path | None] = {}  # per output subfolder: an archive has few, photos many
     for source, relative in sources:
         key = real_path(source)
-        if key not in seen:  # the same file named twice (e.g. a file and its folder)
-            seen.add(key)
+        if key in seen:  # the same file named twice (e.g. a file and its folder)
+            continue
+        seen.add(key)
+        if relative.parent not in links:
+            links[relative.parent] = _link_on_the_way(output_dir, output_real, relative.parent)
+        link = links[relative.parent]
+        if link is not None:
+            problems.append(
+                (source, f"its output folder {link} is a link out of the output folder; Revive writes only inside it")
+            )
+        else:
             unique.append((source, relative))
     jobs, notes = _name_outputs(unique, output_dir, options.format, ledger, options.output_kind)
     return BatchPlan(tuple(jobs), output_dir, tuple(notes), tuple(problems), other_types, revive_outputs)
+
+
+def _link_on_the_way(output_dir: Path, output_real: str, subfolder: Path) -> Path | None:
+    """The first folder of ``output_dir / subfolder`` that resolves outside the output folder
+    (a symlink under it, e.g. to the input folder: outputs would land among the originals and
+    be taken for new photos on the next run), or None when every one stays inside."""
+    folder = output_dir
+    for part in subfolder.parts:
+        folder = folder / part
+        if not real_path(folder).startswith(os.path.join(output_real, "")):
+            return folder
+    return None
 
 
 def _name_outputs(
