@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +72,8 @@ def test_restore_replaces_only_its_own_results_and_resumes(photos: Path, tmp_pat
     out = tmp_path / "out"
     assert restore([photos, "-o", out, "--stages", "fading"]) == 0
     assert restore([photos, "-o", out, "--stages", "fading", "--strength", "1"]) == 0
-    assert sorted(p.name for p in out.glob("*.*") if not p.name.startswith(".")) == ["a.png", "b.jpg"]
+    photos_written = sorted(p.name for p in out.glob("*.*") if p.suffix in (".png", ".jpg"))
+    assert photos_written == ["a.png", "b.jpg"]
     assert restore([photos, "-o", out, "--stages", "fading", "--skip-existing"]) == 0
     assert "skipped 2" in capsys.readouterr().err
 
@@ -175,3 +177,21 @@ def test_colorize_restore_repairs_before_colour_and_says_so_in_the_report(home: 
         main.main(["colorize", str(folder), "-o", str(tmp_path / "o2"), "--model", "tiny", "--restore", "polish"]) == 2
     )
     assert "unknown restoration stage 'polish'" in capsys.readouterr().err
+
+
+def test_restore_reports_every_file_as_colorize_does(photos: Path, tmp_path: Path, capsys):
+    (photos / "broken.jpg").write_bytes(b"not a photo")  # fails when read
+    (photos / "notes.txt").write_text("a file of another type")
+    (photos / "loop.png").symlink_to(photos / "loop.png")  # unusable before anything is read
+    out = tmp_path / "out"
+    assert restore([photos, "-o", out, "--stages", "fading"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot use: " in err and "failed 2" in err and "Skipped 1 file of other types (.txt 1)" in err
+    assert f"Report: {out / 'revive-report.json'}" in err
+    report = json.loads((out / "revive-report.json").read_text())
+    assert report["command"] == "restore" and report["stages"] == ["fading"]
+    assert report["counts"] == {"done": 2, "skipped": 0, "failed": 2}
+    assert {Path(e["source"]).name for e in report["files"] if e["status"] == "failed"} == {"broken.jpg", "loop.png"}
+    assert OutputLedger.load(out).owns(out / "revive-report.json")
+    assert restore([photos, "-o", out, "--stages", "fading", "--skip-existing"]) == 1  # the report is replaced
+    assert json.loads((out / "revive-report.json").read_text())["counts"]["skipped"] == 2

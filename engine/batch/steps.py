@@ -177,11 +177,19 @@ def write_report(
         "files": record.entries,
         **(extra or {}),
     }
+    return write_report_files(plan.output_dir, report, began_at, ledger)
+
+
+def write_report_files(output_dir: Path, report: dict, began_at: datetime, ledger: OutputLedger) -> Path | None:
+    """``report`` as ``revive-report.json`` (the latest run) and ``revive-report-<UTC time>.json``
+    (kept) in ``output_dir``, each only where nothing is or Revive's own report is, and recorded in
+    the ledger; the latest report's path, or None when neither could be written (a warning says why).
+    Shared by every kind of batch (colorize, restore), so their reports follow one rule."""
     text = json.dumps(report, indent=2) + "\n"
     stamp = began_at.strftime("%Y%m%d-%H%M%S")
     latest = None
     for name in (f"revive-report-{stamp}.json", REPORT_NAME):
-        path = plan.output_dir / name
+        path = output_dir / name
         if os.path.lexists(path) and not ledger.owns(path):
             log.warning("not writing the batch report over %s: Revive did not write that file", path)
             continue

@@ -150,7 +150,7 @@ def _print_plan(plan: BatchPlan) -> None:
     if len(plan.notes) > NOTES_SHOWN:
         say(f"note: ... and {len(plan.notes) - NOTES_SHOWN} more renamed outputs (the report lists them all)")
     for path, message in plan.problems:
-        say(f"skipped: {path}: {message}")
+        say(f"cannot use: {path}: {message}")
     if plan.revive_outputs:
         say(
             f"note: {plan.revive_outputs} file(s) under the inputs are Revive's own earlier results; not colorized again"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from engine.batch.folder_scan import describe_other_types
 from engine.batch.settings import DEFAULT_QUALITY, FORMATS, BatchOptions
 from engine.cancel import CancelToken
 from engine.cli.progress import ProgressLine
@@ -145,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     for note in plan.notes[:8]:
         say(f"note: {note}")
     for path, message in plan.problems:
-        say(f"skipped: {path}: {message}")
+        say(f"cannot use: {path}: {message}")
     try:
         restorer = _restorer(stages, args.detector)
         prepare_output_folder(batch.output_dir)  # after the detector: a usage error leaves no folder
@@ -200,14 +201,19 @@ def _run_plan(plan, stages, options, restorer, batch: BatchOptions) -> int:
         finally:
             progress.close()
     assert summary is not None
-    problems = len(summary.failed) + len(plan.problems)
+    failed = list(plan.problems) + list(summary.failed)  # counted as colorize counts them
     say(
-        f"Done {summary.done}, skipped {summary.skipped}, failed {len(summary.failed)} in "
+        f"Done {summary.done}, skipped {summary.skipped}, failed {len(failed)} in "
         f"{format_duration(summary.seconds)}" + (" - cancelled" if summary.cancelled else "")
     )
-    for source, message in summary.failed:
+    for source, message in failed:
         say(f"  {source}: {message}")
+    other = describe_other_types(plan.other_types)
+    if other:
+        say(f"Skipped {other}.")
+    if summary.report_path:
+        say(f"Report: {summary.report_path}")
     if summary.cancelled:
         say("Cancelled: finished photos are kept; run again with --skip-existing to resume.")
         return 130
-    return 1 if problems else 0
+    return 1 if failed else 0

@@ -19,17 +19,20 @@ import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from engine.batch.ledger import OutputLedger
 from engine.batch.plan import BatchPlan, Job
+from engine.batch.steps import BatchRecord, write_report_files
 from engine.cancel import CancelToken
 from engine.errors import Cancelled, describe_error
 from engine.imaging import Photo, read_photo, write_photo
 from engine.restoration.pipeline import RestorationStep, Restorer
 from engine.restoration.stages import RestorationOptions
+from engine.version import app_version
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class RestoreFinished:
     failed: tuple[tuple[Path, str], ...]
     cancelled: bool
     seconds: float
+    report_path: Path | None = None  # revive-report.json, or None when it could not be written
 
 
 RestoreEvent = RestoreStarted | PhotoStarted | PhotoRestored | PhotoSkipped | PhotoFailed | RestoreFinished
@@ -101,9 +105,15 @@ def restore_batch(
 ) -> Iterator[RestoreEvent]:
     """Restore every job of ``plan`` (planned with ``output_kind="restored"``); yields events, the last
     ``RestoreFinished``.
-    ``progress(job, step)`` is called on this generator's thread after every tile."""
+    ``progress(job, step)`` is called on this generator's thread after every tile. The report
+    (``revive-report.json``, as a colorize batch writes) lists every file, the plan's unusable
+    inputs among the failed, and the stages and options used."""
     cancel = cancel or CancelToken()
     started = time.monotonic()
+    began_at = datetime.now(UTC)
+    record = BatchRecord()
+    for path, message in plan.problems:
+        record.add_problem(path, message)
     forbidden = frozenset(job.source for job in plan.jobs)
     ledger = OutputLedger.load(plan.output_dir)
     pending = [job for job in plan.jobs if not (skip_existing and job.existing)]
@@ -112,6 +122,7 @@ def restore_batch(
     for job in plan.jobs:
         if skip_existing and job.existing:
             skipped += 1
+            record.add(job, "skipped", "output exists")
             yield PhotoSkipped(job, "output exists")
     done = 0
     failed: list[tuple[Path, str]] = []
@@ -144,9 +155,29 @@ def restore_batch(
         except Exception as error:  # noqa: BLE001 - one bad file never stops the batch
             message = describe_error(error)
             failed.append((job.source, message))
+            record.add(job, "failed", message)
             yield PhotoFailed(job, message)
             continue
         done += 1
         share = None if result.mask is None else float(result.mask.mean())
+        record.add(job, "done", seconds=time.monotonic() - tick)
         yield PhotoRestored(job, time.monotonic() - tick, share)
-    yield RestoreFinished(done, skipped, tuple(failed), cancelled, time.monotonic() - started)
+    finished = {entry["source"] for entry in record.entries}
+    for job in pending:
+        if str(job.source) not in finished:
+            record.add(job, "skipped", "cancelled before it was finished")
+    seconds = time.monotonic() - started
+    report = {
+        "revive_version": app_version(),
+        "command": "restore",
+        "started": began_at.isoformat(timespec="seconds"),
+        "seconds": round(seconds, 3),
+        "cancelled": cancelled,
+        "stages": list(stages),
+        "options": dataclasses.asdict(options),
+        "settings": {"quality": quality, "skip_existing": skip_existing},
+        "counts": {s: sum(1 for e in record.entries if e["status"] == s) for s in ("done", "skipped", "failed")},
+        "files": record.entries,
+    }
+    report_path = write_report_files(plan.output_dir, report, began_at, ledger)
+    yield RestoreFinished(done, skipped, tuple(failed), cancelled, seconds, report_path)
