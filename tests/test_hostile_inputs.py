@@ -326,6 +326,8 @@ def test_sigterm_and_ctrl_c_stop_cleanly_with_a_report(home, many_photos, tmp_pa
     assert process.returncode == 130, err
     assert "Traceback" not in err
     assert "Cancelled: finished photos are kept" in err
+    # a kill or a logout is not told to press Ctrl+C
+    assert ("press Ctrl+C again" in err) == (sig == signal.SIGINT), err
     report = json.loads((out / "revive-report.json").read_text())
     assert report["cancelled"] is True
 

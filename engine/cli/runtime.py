@@ -45,7 +45,9 @@ def interrupts(cancel: CancelToken, stopping_message: str):
         if presses == 1:
             cancel.cancel()
             print(file=sys.stderr)
-            say(f"revive: {stopping_message} (press Ctrl+C again to quit at once)")
+            # A SIGTERM comes from a logout or `kill`, where "press Ctrl+C" means nothing.
+            again = "press Ctrl+C again" if signum == signal.SIGINT else "a second signal ends it"
+            say(f"revive: {stopping_message} ({again} to quit at once)")
         else:
             say("revive: stopped at once")
             sys.stderr.flush()
