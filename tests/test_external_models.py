@@ -312,7 +312,7 @@ def test_odd_cards_are_listed_as_damaged_not_fatal(esrgan, home, capsys, kind):
 def test_remove_deletes_an_added_model_and_refuses_revive_ones(esrgan, home, capsys):
     install_model(home, "tiny")
     assert main.main(["models", "--remove", "tiny"]) == 2
-    assert "one of Revive's own models" in _one_line_error(capsys.readouterr().err)
+    assert "one of your own Revive models" in _one_line_error(capsys.readouterr().err)
     assert main.main(["models", "--remove", "x2"]) == 0
     assert "Removed x2" in capsys.readouterr().out
     assert not (home / "models" / "external" / "x2.pth").exists() and store.list_external() == []

@@ -1,10 +1,13 @@
 """The ``models`` command: list installed models (shipped, the user's, external), each checked;
 add an external model (``--add``), remove one (``--remove``).
 
-A Revive model is called healthy only when its header matches the file's size and every weight is
-a finite number (``engine.models.card.verify_weights``); an external one when its file is still the
-one Revive examined (size and SHA-256). A damaged one is listed with its problem. Listing never
-imports torch; ``--add`` does (spandrel identifies the file).
+A Revive model is called healthy only when it passes every check loading makes
+(``engine.models.files.check_model_file``: the card, the architecture and its arguments, the
+header's tensor names, shapes and dtypes against the architecture, every weight finite), so what
+is listed healthy is what ``colorize --model`` runs; an external one when its file is still the one
+Revive examined (size and SHA-256). A damaged one is listed with its problem. Listing imports torch
+only to build each Revive model's architecture on the meta device (shapes only, no memory) and
+reads no weights into torch; ``--add`` imports spandrel to identify the file.
 """
 
 from __future__ import annotations
@@ -16,8 +19,7 @@ from pathlib import Path
 from engine.cli.runtime import printable, say
 from engine.errors import ModelFileError, ReviveError
 from engine.external import store
-from engine.models.card import verify_weights
-from engine.models.registry import InstalledModel, list_models
+from engine.models.registry import InstalledModel, is_shipped_name, list_models
 from engine.paths import shipped_models_dir, user_models_dir
 
 
@@ -47,8 +49,10 @@ def _size(num_bytes: int) -> str:
 def _problem(model: InstalledModel) -> str | None:
     if model.card is None:
         return model.problem
+    from engine.models.files import check_model_file  # torch: only when there is a model to check
+
     try:
-        verify_weights(model.path)
+        check_model_file(model.path)
     except ModelFileError as error:
         return str(error)
     return None
@@ -81,16 +85,26 @@ def _remove(name: str) -> int:
     try:
         removed = store.remove(name)
     except ReviveError as error:
-        message = str(error)
-        if any(m.name == name for m in list_models()):
-            message = (
-                f"{name!r} is one of Revive's own models, not an added one; "
-                f"delete its file in {user_models_dir()} to remove it"
-            )
-        say(f"revive: {message}")
+        say(f"revive: {_not_removable(name) or error}")
         return 2
     print(printable(f"Removed {removed.name} ({removed.path})"))
     return 0
+
+
+def _not_removable(name: str) -> str | None:
+    """Why ``--remove`` does not remove the Revive model ``name`` (shipped or trained by the user),
+    and what to do instead; None when no Revive model has that name."""
+    user = [m for m in list_models() if m.name == name and m.source == "user"]
+    shipped = is_shipped_name(name)
+    if user:
+        after = "; the shipped model of that name is used again then" if shipped else ""
+        return (
+            f"{name!r} is one of your own Revive models, not an added one; "
+            f"delete its file {user[0].path} to remove it{after}"
+        )
+    if shipped:
+        return f"{name!r} ships with Revive and cannot be removed (only models added with --add can)"
+    return None
 
 
 def _external_summary(card) -> str:

@@ -8,7 +8,9 @@ dicts, tensor rebuilding, storages) and refuses every other one, so a pickle who
 calls ``os.system`` fails before anything runs. TorchScript archives are refused (programs, not
 weights). Then spandrel's registry, with spandrel-extra-arches added (DDColor, CodeFormer, MAT...),
 detects the architecture from the tensors' names and shapes; anything it cannot place is "a
-foreign state dict".
+foreign state dict". Its weights must be numbers a network can run: a NaN or infinite weight, or a
+whole-number tensor where the architecture holds floating-point weights (spandrel would copy it
+in silently), is refused naming the tensor; such a model once wrote all-black photos.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ MAX_KEYS = 100_000
 MAX_LAYER_INDEX = 10_000  # spandrel builds as many blocks as the largest index in a key name says
 _INDEX = re.compile(r"(?:^|\.)(\d+)(?=\.|$)")
 _FORBIDDEN = re.compile(r"Global '([^']{1,120})' is forbidden")
+# Whole-number buffers some architectures legitimately keep (BatchNorm's step count, the window
+# attention tables of SwinIR, HAT, DAT, CRAFT...): by the last part of the name, for tensors whose
+# name spandrel changed while loading (every other one is compared with the built module).
+_INTEGER_BUFFER = re.compile(r"(?:^|\.)(?:num_batches_tracked|relative_position_index\w*|rel_pos_indices)$")
 _TILING = {ModelTiling.SUPPORTED: "supported", ModelTiling.DISCOURAGED: "discouraged", ModelTiling.INTERNAL: "internal"}
 
 
@@ -78,7 +84,36 @@ def state_dict_from_bytes(data: bytes, file_name: str) -> dict:
             raise ModelFileError(f"{file_name}: a state dict's names must be text")
         if any(int(i) > MAX_LAYER_INDEX for i in _INDEX.findall(key)):
             raise ModelFileError(f"{file_name}: implausible layer index in {key[:60]!r}; not a model Revive runs")
+    bad = _first_non_finite(weights)
+    if bad is not None:
+        raise ModelFileError(f"{file_name}: weights contain NaN or infinite values ({bad[:60]})")
     return weights
+
+
+def _first_non_finite(weights: dict) -> str | None:
+    """The first floating-point tensor (by name) holding a NaN or an infinity; None if there is none."""
+    for name in sorted(weights):
+        tensor = weights[name]
+        if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            return name
+    return None
+
+
+def _first_misplaced_integers(state: dict, model: torch.nn.Module) -> str | None:
+    """The first (by name) whole-number tensor of ``state`` that sits where ``model`` holds
+    floating-point weights, or, for a name the built model lacks (spandrel renamed it), that is not a
+    known whole-number buffer; None if there is none."""
+    built = model.state_dict()
+    for name in sorted(state):
+        tensor = state[name]
+        if not isinstance(tensor, torch.Tensor) or tensor.is_floating_point():
+            continue
+        target = built.get(name)
+        if target is None and _INTEGER_BUFFER.search(name) is None:
+            return name
+        if target is not None and target.is_floating_point():
+            return name
+    return None
 
 
 def _unpickle(data: bytes, file_name: str) -> object:
@@ -141,6 +176,13 @@ def identify(state: dict, file_name: str) -> ModelDescriptor:
         raise ModelFileError(
             f"{file_name}: looks like a known architecture, but its weights do not fit it ({_first(error)})"
         ) from None
+    misplaced = _first_misplaced_integers(state, descriptor.model)
+    if misplaced is not None:
+        dtype = str(state[misplaced].dtype).removeprefix("torch.")
+        raise ModelFileError(
+            f"{file_name}: tensor {misplaced[:60]} holds {dtype} whole numbers where "
+            f"{descriptor.architecture.id} needs floating-point weights (a damaged or modified model)"
+        )
     return descriptor.eval()
 
 

@@ -44,6 +44,25 @@ _DTYPE_BYTES = {
     "F8_E4M3": 1,
     "F8_E5M2": 1,
 }
+# The safetensors dtype codes as torch names them (what a message shows); the floating-point ones.
+DTYPE_NAMES = {
+    "F64": "float64",
+    "F32": "float32",
+    "F16": "float16",
+    "BF16": "bfloat16",
+    "I64": "int64",
+    "I32": "int32",
+    "I16": "int16",
+    "I8": "int8",
+    "U8": "uint8",
+    "BOOL": "bool",
+    "U16": "uint16",
+    "U32": "uint32",
+    "U64": "uint64",
+    "F8_E4M3": "float8_e4m3fn",
+    "F8_E5M2": "float8_e5m2",
+}
+FLOATING_DTYPES = frozenset({"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"})
 _TEXT_LIMIT = 20_000
 
 
@@ -165,12 +184,23 @@ def card_problem(card: ModelCard) -> str | None:
 
 
 @dataclass(frozen=True)
+class TensorSpec:
+    """One tensor as a file's header describes it (nothing of its data is read)."""
+
+    shape: tuple[int, ...]
+    dtype: str  # as torch names it: "float16", "int32"...
+    floating: bool
+
+
+@dataclass(frozen=True)
 class FileHeader:
-    """A safetensors header, checked: the card text and the byte size the tensors need."""
+    """A safetensors header, checked: the card text, the byte size the tensors need, and each
+    tensor's shape and dtype by name."""
 
     card_text: str | None
     data_bytes: int  # bytes after the header that the tensors occupy
     header_bytes: int  # 8 + the JSON header's length
+    tensors: dict[str, TensorSpec] = field(default_factory=dict)
 
 
 def _open_regular(path: Path):
@@ -216,6 +246,7 @@ def read_header(path: Path) -> FileHeader:
     if not isinstance(header, dict):
         raise ModelFileError(f"{path.name}: damaged model file header (not an object)")
     end = 0
+    tensors = {}
     for name, info in header.items():
         if name == "__metadata__":
             continue
@@ -237,16 +268,26 @@ def read_header(path: Path) -> FileHeader:
                 f"{path.name}: damaged model file header (tensor {str(name)[:60]!r} has the wrong size)"
             )
         end = max(end, offsets[1])
+        tensors[str(name)] = TensorSpec(tuple(shape), DTYPE_NAMES[dtype], dtype in FLOATING_DTYPES)
     if 8 + header_size + end > size:
         raise ModelFileError(
             f"{path.name}: the model file is truncated ({size} bytes, its header needs {8 + header_size + end})"
         )
     metadata = header.get("__metadata__")
     card_text = metadata.get(CARD_KEY) if isinstance(metadata, dict) else None
-    return FileHeader(card_text if isinstance(card_text, str) else None, end, 8 + header_size)
+    return FileHeader(card_text if isinstance(card_text, str) else None, end, 8 + header_size, tensors)
 
 
-_FLOAT_VIEWS = {"F16": ("<f2", None), "F32": ("<f4", None), "F64": ("<f8", None), "BF16": ("<u2", 0x7F80)}
+# numpy view, and the exponent bits that mark NaN and infinity where numpy has no such float type
+# (float8 e4m3fn has no infinity: its NaN is all of the low seven bits).
+_FLOAT_VIEWS = {
+    "F16": ("<f2", None),
+    "F32": ("<f4", None),
+    "F64": ("<f8", None),
+    "BF16": ("<u2", 0x7F80),
+    "F8_E4M3": ("u1", 0x7F),
+    "F8_E5M2": ("u1", 0x7C),
+}
 
 
 def verify_weights(path: Path) -> None:

@@ -7,11 +7,14 @@ architecture to build with which arguments, the colour space, the render size, w
 on and how well it did. A ``NAME.json`` beside it is a copy of the card for people; the header is
 what counts. Loading checks everything before allocating anything: the card's fields, the
 architecture's arguments and parameter budget, the header against the file size, the tensors'
-names and shapes against the architecture, and that no weight is NaN or infinite.
+names, shapes and dtypes against the architecture, and that no weight is NaN or infinite.
+``check_model_file`` makes the same checks from the header, without loading the weights.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -22,9 +25,28 @@ from torch import nn
 from engine.atomic_files import write_bytes_atomically, write_text_atomically
 from engine.errors import ModelFileError
 from engine.models.architectures import COLORIZER_ARCHITECTURES, build, check
-from engine.models.card import CARD_KEY, FORMAT, MODEL_SUFFIX, ModelCard, read_card, verify_weights
+from engine.models.card import (
+    CARD_KEY,
+    FORMAT,
+    MODEL_SUFFIX,
+    ModelCard,
+    TensorSpec,
+    read_card,
+    read_header,
+    verify_weights,
+)
 
-__all__ = ["CARD_KEY", "FORMAT", "MODEL_SUFFIX", "ModelCard", "load_model", "read_card", "save_model", "verify_weights"]
+__all__ = [
+    "CARD_KEY",
+    "FORMAT",
+    "MODEL_SUFFIX",
+    "ModelCard",
+    "check_model_file",
+    "load_model",
+    "read_card",
+    "save_model",
+    "verify_weights",
+]
 
 
 def load_model(path: Path) -> tuple[nn.Module, ModelCard]:
@@ -34,39 +56,80 @@ def load_model(path: Path) -> tuple[nn.Module, ModelCard]:
     """
     path = Path(path)
     card = read_card(path)
-    if card.architecture not in COLORIZER_ARCHITECTURES:
-        raise ModelFileError(f"{path.name}: architecture {card.architecture[:40]!r} is not a colorizer")
-    try:
-        check(card.architecture, card.arguments)
-        module = build(card.architecture, card.arguments)
-    except ValueError as error:
-        raise ModelFileError(f"{path.name}: {error}") from None
+    module = _architecture(path, card)
     try:
         tensors = load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as error:
         raise ModelFileError(f"{path.name}: damaged model weights ({str(error)[:120]})") from None
+    _check_tensors(path, card, {name: _spec(t) for name, t in tensors.items()}, module)
     tensors = {name: t.float() if t.is_floating_point() else t for name, t in tensors.items()}
-    # Buffers added after a model was made (e.g. the decoding prior) keep their defaults.
-    optional = set(getattr(module, "optional_state_keys", ()))
-    expected = module.state_dict()
-    for name, tensor in tensors.items():
-        if name in expected and tuple(expected[name].shape) != tuple(tensor.shape):
-            raise ModelFileError(
-                f"{path.name}: weights do not match architecture {card.architecture!r} "
-                f"({name} is {tuple(tensor.shape)}, the card's arguments need {tuple(expected[name].shape)})"
-            )
-    missing = set(expected) - set(tensors) - optional
-    unexpected = set(tensors) - set(expected)
-    if missing or unexpected:
-        names = ", ".join(sorted(unexpected)[:3] + sorted(missing)[:3])
-        raise ModelFileError(
-            f"{path.name}: weights do not match architecture {card.architecture!r} (unexpected or missing: {names})"
-        )
     module.load_state_dict(tensors, strict=False)
     bad = _first_non_finite(module.state_dict())
     if bad:
         raise ModelFileError(f"{path.name}: weights contain NaN or infinite values ({bad})")
     return module.eval(), card
+
+
+def check_model_file(path: Path) -> ModelCard:
+    """Everything ``load_model`` checks, without loading the weights: what ``models`` does to call a
+    file healthy. The card, the architecture and its arguments, and the header's tensor names,
+    shapes and dtypes against the architecture (built on the meta device: shapes only, no memory);
+    then every weight is read, tensor by tensor, to check that it is finite. Returns the card;
+    ModelFileError (the same message loading gives) for anything wrong."""
+    path = Path(path)
+    card = read_card(path)
+    module = _architecture(path, card, meta=True)
+    _check_tensors(path, card, read_header(path).tensors, module)
+    verify_weights(path)
+    return card
+
+
+def _architecture(path: Path, card: ModelCard, meta: bool = False) -> nn.Module:
+    """The module ``card`` describes, its architecture and arguments checked first (on the meta
+    device when ``meta``: for its tensors' names, shapes and dtypes only)."""
+    if card.architecture not in COLORIZER_ARCHITECTURES:
+        raise ModelFileError(f"{path.name}: architecture {card.architecture[:40]!r} is not a colorizer")
+    try:
+        check(card.architecture, card.arguments)
+        with torch.device("meta") if meta else contextlib.nullcontext():
+            return build(card.architecture, card.arguments)
+    except ValueError as error:
+        raise ModelFileError(f"{path.name}: {error}") from None
+
+
+def _spec(tensor: torch.Tensor) -> TensorSpec:
+    return TensorSpec(tuple(tensor.shape), str(tensor.dtype).removeprefix("torch."), tensor.is_floating_point())
+
+
+def _check_tensors(path: Path, card: ModelCard, found: Mapping[str, TensorSpec], module: nn.Module) -> None:
+    """ModelFileError unless the file's tensors (``found``) are the ones ``module`` holds: the same
+    names (buffers added after a model was made may be absent: they keep their defaults), shapes,
+    and floating-point where the module's are (and whole numbers where they are: BatchNorm's count)."""
+    optional = set(getattr(module, "optional_state_keys", ()))
+    expected = {name: _spec(t) for name, t in module.state_dict().items()}
+    architecture = card.architecture
+    for name in sorted(found):
+        spec, wanted = found[name], expected.get(name)
+        if wanted is None:
+            continue
+        if spec.shape != wanted.shape:
+            raise ModelFileError(
+                f"{path.name}: weights do not match architecture {architecture!r} "
+                f"({name} is {spec.shape}, the card's arguments need {wanted.shape})"
+            )
+        if spec.floating != wanted.floating:
+            needs = "floating-point numbers" if wanted.floating else f"whole numbers ({wanted.dtype})"
+            raise ModelFileError(
+                f"{path.name}: weights do not match architecture {architecture!r} "
+                f"({name[:60]} holds {spec.dtype}, the architecture needs {needs})"
+            )
+    missing = set(expected) - set(found) - optional
+    unexpected = set(found) - set(expected)
+    if missing or unexpected:
+        names = ", ".join(sorted(unexpected)[:3] + sorted(missing)[:3])
+        raise ModelFileError(
+            f"{path.name}: weights do not match architecture {architecture!r} (unexpected or missing: {names})"
+        )
 
 
 def _first_non_finite(state: dict[str, torch.Tensor]) -> str | None:
