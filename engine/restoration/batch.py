@@ -167,7 +167,7 @@ def restore_batch(
         if str(job.source) not in finished:
             record.add(job, "skipped", "cancelled before it was finished")
     seconds = time.monotonic() - started
-    report = {
+    summary = {
         "revive_version": app_version(),
         "command": "restore",
         "started": began_at.isoformat(timespec="seconds"),
@@ -179,5 +179,5 @@ def restore_batch(
         "counts": {s: sum(1 for e in record.entries if e["status"] == s) for s in ("done", "skipped", "failed")},
         "files": record.entries,
     }
-    report_path = write_report_files(plan.output_dir, report, began_at, ledger)
+    report_path = write_report_files(plan.output_dir, summary, began_at, ledger)
     yield RestoreFinished(done, skipped, tuple(failed), cancelled, seconds, report_path)
