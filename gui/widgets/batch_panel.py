@@ -101,6 +101,7 @@ class BatchPanel(QWidget):
         self.current_label.setObjectName("Hint")
         self.current_label.setWordWrap(True)
         self.failures = QListWidget()
+        self._listed = (0, 0)  # (inputs that could not be used, photos that failed) in the list
         self.failures.setObjectName("FailureList")
         self.failures.setMaximumHeight(140)
 
@@ -281,6 +282,7 @@ class BatchPanel(QWidget):
 
     def show_started(self) -> None:
         self.failures.clear()
+        self._listed = (0, 0)
         self.report_label.clear()
         self.progress_bar.setRange(0, 0)  # busy until the plan is known
         choice = self.cluster_choice()
@@ -295,15 +297,19 @@ class BatchPanel(QWidget):
         parts = [f"{progress.finished_count} of {progress.to_do} photos"]
         if progress.skipped:
             parts.append(f"{progress.skipped} already done")
-        if progress.failed:
-            parts.append(f"{len(progress.failed)} failed")
+        failed = len(progress.failed) + len(progress.problems)  # as the summary counts them
+        if failed:
+            parts.append(f"{failed} failed")
         self.count_label.setText(" · ".join(parts))
         self.eta_label.setText(describe_eta(progress.eta_seconds()))
         self.current_label.setText(f"Now: {progress.current.name}" if progress.current else "")
-        while self.failures.count() < len(progress.failed):
-            source, message = progress.failed[self.failures.count()]
+        # Inputs that could not be used (a pipe, a missing folder) are failures the user must see
+        # too; the two lists grow independently, so each keeps its own count of rows shown.
+        problems, photos = self._listed
+        for source, message in progress.problems[problems:] + progress.failed[photos:]:
             prefix = f"{source.name}: "
             self.failures.addItem(prefix + (message[len(prefix) :] if message.startswith(prefix) else message))
+        self._listed = (len(progress.problems), len(progress.failed))
 
     def show_finished(self, progress: BatchProgress) -> None:
         self.show_progress(progress)

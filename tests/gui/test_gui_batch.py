@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -95,6 +96,20 @@ def test_output_folder_equal_to_input_is_refused_plainly(qtbot, make_window, tmp
     assert "also an input folder" in failed.args[0]
     assert window.batch_panel.count_label.text() == "The batch could not start"
     assert window.batch_panel.start_button.isEnabled()
+
+
+def test_inputs_that_cannot_be_used_are_listed_with_their_reason(qtbot, make_window, tmp_path):
+    make_album(tmp_path / "album", 1)
+    os.mkfifo(tmp_path / "album" / "pipe.png")  # counted as failed by the summary: it must be shown
+    (tmp_path / "album" / "broken.jpg").write_bytes(b"not a photo")
+    window = make_window()
+    with qtbot.waitSignal(window.controller.batch_finished, timeout=30_000):
+        start(window, tmp_path / "album", tmp_path / "out")
+    panel = window.batch_panel
+    assert panel.count_label.text().startswith("Finished: 1 colorized, 2 failed")
+    rows = sorted(panel.failures.item(i).text() for i in range(panel.failures.count()))
+    assert len(rows) == 2 and rows[0].startswith("broken.jpg: ") and rows[1].startswith("pipe.png: ")
+    assert "pipe" in rows[1].split(": ", 1)[1]
 
 
 def test_closing_during_a_batch_stops_it_and_the_thread(qtbot, make_window, tmp_path):
