@@ -231,7 +231,7 @@ def test_a_folder_of_unreadable_photos_is_a_revive_error(workspace):
     [
         ({"steps": 0}, "steps must be at least 1, got 0"),
         ({"size": 40}, "size must be a multiple of 16"),
-        ({"batch_size": 0}, "batch size must be at least 1"),
+        ({"batch_size": 0}, "batch size must be from 2 to 1024, got 0"),
         ({"learning_rate": 1.5}, "learning rate must be between 0 and 1"),
         ({"name": ""}, "needs a name"),
         ({"augment_strength": 2.5}, "augmentation strength must be from 0 to 2, got 2.5"),

@@ -15,6 +15,15 @@ if TYPE_CHECKING:
 
 MAX_WIDTH = 1024  # channels of the widest U-Net level a run may ask for
 MAX_BLOCKS = 16  # residual blocks at the bottleneck
+# Upper bounds on what a run may ask for, so that an absurd option is one line here rather than an
+# allocator failure minutes later. 1024 px crops (each cached at 1280 px) and batches of 1024 are
+# far beyond the recipe (128-192 px, batch 16-64) yet still fit a large GPU at small widths.
+MAX_SIZE = 1024
+MAX_BATCH_SIZE = 1024
+MAX_STEPS = 10_000_000  # also the largest step a saved state may hold (training.base.saved_state)
+# Batches are seeded with seed * 1_000_003 + step (trainer.make_batch), which torch takes up to
+# 2**64 - 1: any seed up to 2**32 - 1 fits with every step up to MAX_STEPS.
+MAX_SEED = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -73,14 +82,20 @@ class BaseTrainingConfig:
             raise ValueError(problem)
         if self.steps < 1:
             raise ValueError(f"steps must be at least 1, got {self.steps}")
+        if self.steps > MAX_STEPS:
+            raise ValueError(f"steps must be at most {MAX_STEPS}, got {self.steps}")
         if len(self.widths) != 4 or not all(isinstance(w, int) and 4 <= w <= MAX_WIDTH for w in self.widths):
             raise ValueError(f"widths must be 4 channel counts from 4 to {MAX_WIDTH}, got {self.widths}")
         if not 0 <= self.blocks <= MAX_BLOCKS:
             raise ValueError(f"blocks must be from 0 to {MAX_BLOCKS}, got {self.blocks}")
-        if self.size < 32 or self.size % 16:
-            raise ValueError(f"size must be a multiple of 16 and at least 32, got {self.size}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch size must be at least 1, got {self.batch_size}")
+        if not 32 <= self.size <= MAX_SIZE or self.size % 16:
+            raise ValueError(f"size must be a multiple of 16 from 32 to {MAX_SIZE}, got {self.size}")
+        # The photo-level branch normalises its 1x1 map over the batch: one photo gives no statistics.
+        fewest = 2 if self.global_fusion else 1
+        if not fewest <= self.batch_size <= MAX_BATCH_SIZE:
+            raise ValueError(f"batch size must be from {fewest} to {MAX_BATCH_SIZE}, got {self.batch_size}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be a whole number from 0 to {MAX_SEED}, got {self.seed}")
         if not 0 < self.learning_rate < 1:
             raise ValueError(f"learning rate must be between 0 and 1, got {self.learning_rate}")
         if self.checkpoint_every < 1 or self.validate_every < 1:

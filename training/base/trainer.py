@@ -3,7 +3,10 @@
 The loop is a generator of ``training.events`` objects; it checks a cancel token every step, saves
 a resumable state (``state.pt``, tensors only, loaded with ``weights_only=True`` and checked field
 by field) every ``checkpoint_every`` steps and on cancel, a snapshot of the averaged weights as a
-model file at every validation, and exports a normal model file at the end.
+model file at every validation, and exports a normal model file at the end, never over a model it
+did not install itself (``training.base.installing``). A resumed run keeps the options it was
+started with (``training.base.run_options``); running out of memory is one line that says what to
+lower, after saving the run when a step was trained (``training.base.memory``).
 
 Recipe (revive-base v2): sources balanced by square-root sampling (``training.base.data``); random
 crops, scale and flips; inputs degraded like old scans (``training.data.augment``); simulated colour
@@ -32,21 +35,30 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.atomic_files import atomic_file
 from engine.batch.settings import DEFAULT_TEMPERATURE
 from engine.cancel import CancelToken
 from engine.color import lab_to_rgb, rgb_to_lab
 from engine.device import DeviceChoice, select_device
-from engine.errors import Cancelled, ReviveError
+from engine.errors import Cancelled, OutOfMemory, ReviveError
 from engine.metrics import colourfulness, gray_copy, score, summarize
 from engine.models.ab_bins import annealed_mean
 from engine.models.architectures.unet_colorizer import UNetColorizer
 from engine.models.files import ModelCard, load_model, save_model
-from engine.models.registry import is_shipped_name, resolve_model, user_model_path
+from engine.models.registry import is_shipped_name, resolve_model
 from engine.paths import runs_dir
 from engine.version import app_version
 from training.base.config import BaseTrainingConfig
 from training.base.data import load_photo_cache
+from training.base.installing import check_name_is_free, forget_installs, install
+from training.base.memory import (
+    export_out_of_memory_text,
+    is_memory_error,
+    memory_errors_as,
+    out_of_memory_text,
+    smaller_run_advice,
+)
+from training.base.run_options import check_resume_options, save_options
+from training.base.saved_state import DAMAGED_RUN, load_state, restore, save_state
 from training.base.snapshot_choice import (
     SCORE_FIELD,
     best_step,
@@ -70,6 +82,7 @@ log = logging.getLogger(__name__)
 
 MAX_SKIPPED_STEPS = 3  # steps in a row with non-finite gradients before a run is called diverged
 PREFETCH_ON_ACCELERATORS = 6  # batches made ahead at once when the model trains on a GPU
+STAGED_MODEL_FILE = "to-install.safetensors"  # the exported model before it is installed
 
 
 def run_dir_for(config: BaseTrainingConfig) -> Path:
@@ -124,48 +137,6 @@ def make_batch(
     return Batch(inputs, ab)
 
 
-def _save_state(path: Path, model, ema, optimizer, step: int, class_weights: torch.Tensor) -> None:
-    with atomic_file(path) as handle:
-        torch.save(
-            {
-                "model": model.state_dict(),
-                "ema": ema.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "step": torch.tensor(step),
-                "class_weights": class_weights,
-            },
-            handle,
-        )
-
-
-DAMAGED_RUN = "the saved run in {} is damaged; start again without --resume (or delete that folder)"
-
-
-def load_state(path: Path, device: torch.device) -> dict:
-    """A saved run's state, loaded safely (tensors only) and checked; ReviveError in one line for
-    anything damaged or foreign, never advice to load it unsafely."""
-    try:
-        state = torch.load(path, map_location=device, weights_only=True)
-    except Exception as error:  # noqa: BLE001 - unpickling errors have many types; all mean "damaged"
-        log.info("cannot load %s: %s", path, error)
-        raise ReviveError(DAMAGED_RUN.format(path.parent)) from None
-    expected = {"model": dict, "ema": dict, "optimizer": dict, "step": torch.Tensor, "class_weights": torch.Tensor}
-    if not isinstance(state, dict) or any(not isinstance(state.get(k), t) for k, t in expected.items()):
-        raise ReviveError(DAMAGED_RUN.format(path.parent))
-    step = state["step"]
-    if step.numel() != 1 or step.dtype not in (torch.int64, torch.int32) or not 0 <= int(step) <= 10_000_000:
-        raise ReviveError(DAMAGED_RUN.format(path.parent))
-    weights = state["class_weights"]
-    if (
-        weights.dim() != 1
-        or not weights.is_floating_point()
-        or not torch.isfinite(weights).all()
-        or (weights <= 0).any()
-    ):
-        raise ReviveError(DAMAGED_RUN.format(path.parent))
-    return state
-
-
 class WeightAverage:
     """Exponential moving average of a model's parameters and buffers (the weights exported)."""
 
@@ -216,7 +187,12 @@ def evaluate(
 
 
 def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) -> Iterator[object]:
-    """Train (or resume) a base colorizer and install it as user model ``config.name``."""
+    """Train (or resume) a base colorizer and install it as user model ``config.name``.
+
+    ReviveError in one line, before anything is trained, for a shipped name without ``force``, an
+    existing run without ``resume`` (or ``resume`` without one), a model of that name this run did
+    not install, a resume with other training options, or a damaged saved run; OutOfMemory when
+    memory runs out."""
     cancel = cancel or CancelToken()
     if is_shipped_name(config.name) and not config.force:
         raise ReviveError(
@@ -233,6 +209,7 @@ def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) ->
         )
     if config.resume and not state_path.exists():
         raise ReviveError(f"there is no saved run to resume in {run_dir}")
+    check_name_is_free(run_dir, config.name, resumed=config.resume)  # and again just before installing
 
     start = starting_model(config.init_from) if config.init_from else None
     if start is not None:  # its architecture, whatever the options say
@@ -244,38 +221,44 @@ def train_base(config: BaseTrainingConfig, cancel: CancelToken | None = None) ->
             hints=bool(arguments["hints"]),
             global_fusion=bool(arguments["global_fusion"]),
         )
+    if config.resume:
+        check_resume_options(run_dir, config)
     train_paths, validation_paths = split_photos(list_photos(config.photos))
     if not train_paths:
         raise ReviveError(f"no photos found in {config.photos}")
     state = load_state(state_path, device) if config.resume else None
-    data = load_photo_cache(train_paths, config.cache_size, cancel=cancel)
-    train_cache = data.images
-    weights = data.sampling_weights(config.balance_power) if config.balance_power < 1 else None
-    validation_cache = load_square_cache(validation_paths[: config.validation_images], config.size, cancel=cancel)
-    # The photos every snapshot is scored on (training.base.snapshot_choice), read once.
-    score_photos = (
-        load_originals(spread(tune_paths(config, validation_paths), config.snapshot_images)) if config.keep_best else []
-    )
+    with memory_errors_as(
+        f"not enough memory to hold {len(train_paths)} photos at {config.cache_size} px:"
+        f" try a smaller --size (now {config.size}) or fewer photos"
+    ):
+        data = load_photo_cache(train_paths, config.cache_size, cancel=cancel)
+        train_cache = data.images
+        weights = data.sampling_weights(config.balance_power) if config.balance_power < 1 else None
+        validation_cache = load_square_cache(validation_paths[: config.validation_images], config.size, cancel=cancel)
+        # The photos every snapshot is scored on (training.base.snapshot_choice), read once.
+        score_photos = (
+            load_originals(spread(tune_paths(config, validation_paths), config.snapshot_images))
+            if config.keep_best
+            else []
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
+    if state is None:  # a new run: what --resume must keep, and no claim on an older run's installs
+        forget_installs(run_dir)
+        save_options(run_dir, config)
 
-    torch.manual_seed(config.seed)  # the same seed gives the same initial weights, hence the same model
-    model = UNetColorizer(**config.architecture_arguments).to(device)
-    if start is not None:
-        model.load_state_dict(start.module.state_dict())
+    with memory_errors_as(
+        f"out of memory on {choice.description} setting up the network: try {smaller_run_advice(config, choice)}"
+    ):
+        torch.manual_seed(config.seed)  # the same seed gives the same initial weights, hence the same model
+        model = UNetColorizer(**config.architecture_arguments).to(device)
+        if start is not None:
+            model.load_state_dict(start.module.state_dict())
+        ema = WeightAverage(model, config.ema_decay)
     centers = model.bin_centers
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, betas=(0.9, 0.99), weight_decay=1e-5)
     start_step = 0
-    ema = WeightAverage(model, config.ema_decay)
     if state is not None:
-        try:
-            model.load_state_dict(state["model"])
-            ema.model.load_state_dict(state["ema"])
-            optimizer.load_state_dict(state["optimizer"])
-        except (RuntimeError, ValueError, KeyError) as error:
-            log.info("state does not match: %s", error)
-            raise ReviveError(
-                f"the saved run in {run_dir} does not match this model or these options; start again without --resume"
-            ) from None
+        restore(state, run_dir, model, ema.model, optimizer)
         start_step = int(state["step"])
         class_weights = state["class_weights"].to(device)
         if class_weights.shape != (len(centers),):
@@ -389,7 +372,12 @@ def _loop(run: _Run, step: int) -> Iterator[object]:
     if final is None:  # stopped: the state is saved, nothing is exported
         return
     log.info("trained %d steps in %.0f s", final - step, time.monotonic() - started)
-    yield from _export(run, final)
+    try:  # the last step's state is saved: a resumed run comes straight back to the export
+        yield from _export(run, final)
+    except (MemoryError, RuntimeError, OutOfMemory) as error:
+        if not is_memory_error(error):
+            raise
+        raise OutOfMemory(export_out_of_memory_text(final, run.run_dir)) from None
 
 
 def prefetch_depth(device: torch.device) -> int:
@@ -403,70 +391,53 @@ def _steps(
 ) -> Generator[object, None, int | None]:
     """Train from ``step`` to ``config.steps``; returns the last step, or None when stopped
     (after saving the state). ``upcoming``: step -> the batch being made for it on ``prefetch``,
-    ``depth`` steps ahead."""
+    ``depth`` steps ahead. Running out of memory is one OutOfMemory line (``_out_of_memory``)."""
     config, model, ema, optimizer = run.config, run.model, run.ema, run.optimizer
-    centers, device, dtype, cancel = model.bin_centers, run.device, run.dtype, run.cancel
+    device, dtype, cancel = run.device, run.dtype, run.cancel
     state_path, class_weights, train_cache, weights = run.state_path, run.class_weights, run.train_cache, run.weights
     recent: list[float] = []
     skipped = 0  # steps in a row whose gradients were not finite
+    first = step
+    saved: int | None = step if state_path.exists() else None  # the step the saved state holds
     shown = run.start_decoding or Decoding(temperature=DEFAULT_TEMPERATURE)  # what --decoded-weight decodes with
     while step < config.steps:
         if cancel.cancelled:
-            _save_state(state_path, model, ema, optimizer, step, class_weights)
+            save_state(state_path, model, ema, optimizer, step, class_weights)
             yield CheckpointSaved(step, state_path)
             yield TrainingFinished(step, None, cancelled=True)
             return None
         tick = time.monotonic()
         for group in optimizer.param_groups:
             group["lr"] = config.learning_rate * learning_rate_factor(step, config.steps)
-        batch = upcoming.pop(step).result()
-        if step + depth < config.steps:
-            upcoming[step + depth] = prefetch.submit(make_batch, train_cache, config, step + depth, weights)
-        inputs, ab = batch.inputs.to(device), batch.ab.to(device)
-        with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
-            logits = model(inputs)
-        classes = colour_class_loss(logits, ab, centers, class_weights)
-        losses = {"colour_classes": classes}
-        loss = classes
-        if config.regression_weight:
-            regression = mean_ab_l1(logits, ab, centers)
-            losses["mean_ab_l1"] = regression
-            loss = loss + config.regression_weight * regression
-        if config.decoded_weight:
-            decoded = decoded_error_loss(
-                logits,
-                ab,
-                (inputs[:, :1].float() + 1.0) * 50.0,
-                centers,
-                model.log_class_weights,
-                shown.temperature,
-                shown.prior_correction,
-                shown.chroma_scale,
-                shown.lightness_rolloff,
-                config.decoded_colour_floor,
-            )
-            losses["decoded_vs_gray"] = decoded
-            loss = loss + config.decoded_weight * decoded
-        if not torch.isfinite(loss):
-            raise ReviveError(f"training diverged at step {step} (loss is {loss.item()}); try a lower learning rate")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        # A finite loss can still give non-finite gradients: bf16 through a BatchNorm over a couple
-        # of values (the photo-level branch's 1x1 map, from small crops and batches). Such a step is
-        # left out rather than let one NaN into every weight and the installed model.
-        gradient_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), math.inf)
-        if torch.isfinite(gradient_norm):
-            skipped = 0
-            optimizer.step()
-        else:
-            skipped += 1
-            log.warning("step %d left out: its gradients are not finite", step)
-            if skipped >= MAX_SKIPPED_STEPS:
-                raise ReviveError(
-                    f"training diverged at step {step} ({skipped} steps in a row with non-finite gradients);"
-                    " try a lower learning rate, or a larger --size or --batch-size"
-                )
-        ema.update(model, step)
+        try:
+            batch = upcoming.pop(step).result()
+            if step + depth < config.steps:
+                upcoming[step + depth] = prefetch.submit(make_batch, train_cache, config, step + depth, weights)
+            losses, gradient_norm = _backward(run, batch, step, shown)
+        except (MemoryError, RuntimeError) as error:  # the weights are still those of `step`: saved
+            if not is_memory_error(error):
+                raise
+            raise _out_of_memory(run, step, saved, save=step > first) from None
+        try:
+            # A finite loss can still give non-finite gradients: bf16 through a BatchNorm over a couple
+            # of values (the photo-level branch's 1x1 map, from small crops and batches). Such a step
+            # is left out rather than let one NaN into every weight and the installed model.
+            if torch.isfinite(gradient_norm):
+                skipped = 0
+                optimizer.step()
+            else:
+                skipped += 1
+                log.warning("step %d left out: its gradients are not finite", step)
+                if skipped >= MAX_SKIPPED_STEPS:
+                    raise ReviveError(
+                        f"training diverged at step {step} ({skipped} steps in a row with non-finite gradients);"
+                        " try a lower learning rate, or a larger --size or --batch-size"
+                    )
+            ema.update(model, step)
+        except (MemoryError, RuntimeError) as error:  # perhaps half-updated weights: not saved
+            if not is_memory_error(error):
+                raise
+            raise _out_of_memory(run, step, saved, save=False) from None
         step += 1
         recent = (recent + [time.monotonic() - tick])[-50:]
         per_step = sum(recent) / len(recent)
@@ -474,20 +445,77 @@ def _steps(
             step, config.steps, {k: v.item() for k, v in losses.items()}, per_step, per_step * (config.steps - step)
         )
         if step % config.checkpoint_every == 0 or step == config.steps:
-            _save_state(state_path, model, ema, optimizer, step, class_weights)
+            save_state(state_path, model, ema, optimizer, step, class_weights)
+            saved = step
             yield CheckpointSaved(step, state_path)
         if (step % config.validate_every == 0 or step == config.steps) and len(run.validation_cache):
-            summary = evaluate(ema.model, run.validation_cache, device, dtype)
             try:
+                summary = evaluate(ema.model, run.validation_cache, device, dtype)
                 score = _score(run, ema.model, step)
+                _save_snapshot(run.run_dir, config, ema.model, step, len(train_cache), score)
             except Cancelled:  # the snapshot is not saved: a resumed run has one fewer to choose from
-                _save_state(state_path, model, ema, optimizer, step, class_weights)
+                save_state(state_path, model, ema, optimizer, step, class_weights)
                 yield CheckpointSaved(step, state_path)
                 yield TrainingFinished(step, None, cancelled=True)
                 return None
-            _save_snapshot(run.run_dir, config, ema.model, step, len(train_cache), score)
+            except (MemoryError, RuntimeError, OutOfMemory) as error:  # after a whole step: saved
+                if not is_memory_error(error):
+                    raise
+                raise _out_of_memory(run, step, saved, save=True) from None
             yield ValidationDone(step, summary, score)
     return step
+
+
+def _backward(run: _Run, batch: Batch, step: int, shown: Decoding) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """The losses of ``batch`` (name -> scalar tensor) and the norm of their gradients, which are
+    left on the model's weights; ReviveError when the loss is not finite. ``shown``: the decoding
+    the decoded-colour term decodes with."""
+    config, model, device, dtype = run.config, run.model, run.device, run.dtype
+    centers, class_weights = model.bin_centers, run.class_weights
+    inputs, ab = batch.inputs.to(device), batch.ab.to(device)
+    with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
+        logits = model(inputs)
+    classes = colour_class_loss(logits, ab, centers, class_weights)
+    losses = {"colour_classes": classes}
+    loss = classes
+    if config.regression_weight:
+        regression = mean_ab_l1(logits, ab, centers)
+        losses["mean_ab_l1"] = regression
+        loss = loss + config.regression_weight * regression
+    if config.decoded_weight:
+        decoded = decoded_error_loss(
+            logits,
+            ab,
+            (inputs[:, :1].float() + 1.0) * 50.0,
+            centers,
+            model.log_class_weights,
+            shown.temperature,
+            shown.prior_correction,
+            shown.chroma_scale,
+            shown.lightness_rolloff,
+            config.decoded_colour_floor,
+        )
+        losses["decoded_vs_gray"] = decoded
+        loss = loss + config.decoded_weight * decoded
+    if not torch.isfinite(loss):
+        raise ReviveError(f"training diverged at step {step} (loss is {loss.item()}); try a lower learning rate")
+    run.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    return losses, torch.nn.utils.clip_grad_norm_(model.parameters(), math.inf)
+
+
+def _out_of_memory(run: _Run, step: int, saved: int | None, save: bool) -> OutOfMemory:
+    """The error for memory running out at ``step``, after saving the state of ``step`` when
+    ``save`` (the weights are whole, and some step was trained since ``saved``) and it fits."""
+    if run.device.type == "cuda":
+        torch.cuda.empty_cache()  # room to save, and for whatever runs next
+    if save and step != saved:
+        try:
+            save_state(run.state_path, run.model, run.ema, run.optimizer, step, run.class_weights)
+            saved = step
+        except (MemoryError, RuntimeError, ReviveError) as error:  # the last checkpoint stands
+            log.warning("the run could not be saved after running out of memory: %s", error)
+    return OutOfMemory(out_of_memory_text(run.config, run.device_choice, step, saved, run.run_dir))
 
 
 def _score(run: _Run, model: UNetColorizer, step: int) -> dict | None:
@@ -585,7 +613,10 @@ def _export(run: _Run, step: int) -> Iterator[object]:
         **({"snapshot_choice": choice} if choice else {}),
     }
     card = _card(config, train_count, step, decoding, metrics)
-    path = save_model(user_model_path(config.name), model, card)
+    # Written in the run folder first, then placed only if nothing there is another's (re-checked
+    # now: a file of that name may have appeared during a long run).
+    staged = save_model(run.run_dir / STAGED_MODEL_FILE, model, card)
+    path = install(run.run_dir, config.name, staged)
     yield TrainingFinished(step, path, metrics=metrics)
 
 
