@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from engine.errors import ModelFileError
+from engine.errors import ModelFileError, OutputError
 from engine.models.card import CARD_KEY, MODEL_SUFFIX, read_header
 from engine.paths import shipped_models_dir
 
@@ -163,13 +164,15 @@ def load_detector(path: Path | None = None):
     return module.eval(), card
 
 
-def save_detector(path: Path, module, card: DetectorCard, half: bool = True) -> Path:
+def save_detector(path: Path, module, card: DetectorCard, half: bool = True, *, replace: bool = True) -> Path:
     """Write ``module``'s weights and ``card`` to ``path`` atomically, plus a ``.json`` copy of the
-    card for people. ``half`` stores parameters as fp16 (BatchNorm statistics stay fp32)."""
+    card for people. ``half`` stores parameters as fp16 (BatchNorm statistics stay fp32).
+    ``replace`` False never replaces anything: OutputError when a file is at ``path`` or at its
+    card's place, or appears there while writing (a trainer decides what it may replace)."""
     import torch
     from safetensors.torch import save
 
-    from engine.atomic_files import write_bytes_atomically, write_text_atomically
+    from engine.atomic_files import atomic_file, ensure_folder, write_bytes_atomically
 
     path = Path(path)
     if path.suffix != MODEL_SUFFIX:
@@ -179,7 +182,19 @@ def save_detector(path: Path, module, card: DetectorCard, half: bool = True) -> 
     for name, weights in module.state_dict().items():
         tensor = weights.detach().cpu().contiguous()
         state[name] = tensor.to(torch.float16) if half and name in parameters and tensor.is_floating_point() else tensor
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomically(path, save(state, metadata={CARD_KEY: card.to_json(), "format": DETECTOR_FORMAT}))
-    write_text_atomically(path.with_suffix(".json"), card.to_json() + "\n")
+    files = (
+        (path, save(state, metadata={CARD_KEY: card.to_json(), "format": DETECTOR_FORMAT})),
+        (path.with_suffix(".json"), (card.to_json() + "\n").encode("utf-8")),
+    )
+    ensure_folder(path)
+    if replace:
+        for target, data in files:
+            write_bytes_atomically(target, data)
+        return path
+    for target, _ in files:  # both checked first: neither is written when either is taken
+        if os.path.lexists(target):
+            raise OutputError(f"{target}: a file is already there; it was left untouched")
+    for target, data in files:
+        with atomic_file(target, replace=False) as handle:
+            handle.write(data)
     return path

@@ -38,8 +38,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-photos", type=int, default=3000, help="photos cached for training (default 3000)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="cpu")
-    parser.add_argument("--run-dir", type=Path, help="where the resumable state goes (default: the data folder)")
+    parser.add_argument(
+        "--run-dir",
+        type=Path,
+        help="where the resumable state goes (default: runs/detector-NAME in the data folder)",
+    )
     parser.add_argument("--resume", action="store_true", help="continue the run in the run folder")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a file at --out (or its .json card) that this run did not write"
+        " (by default only the run's own earlier detector is replaced)",
+    )
     parser.add_argument(
         "--init-from",
         type=Path,
@@ -77,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
             device=args.device,
             run_dir=args.run_dir,
             resume=args.resume,
+            force=getattr(args, "force", False),
             seed=args.seed,
             init_from=args.init_from,
             learning_rate=args.learning_rate,

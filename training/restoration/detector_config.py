@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.models.card import MODEL_SUFFIX
+from engine.models.registry import model_name_problem
+from engine.paths import runs_dir
+from training.cyclegan.install_record import foreign_files
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class DetectorTrainingConfig:
     threads: int = 1  # torch and OpenCV threads (the machine is shared)
     seed: int = 0
     resume: bool = False
+    force: bool = False  # replace a file at ``out`` (or its card) that this run did not write
     run_dir: Path | None = None  # default: <REVIVE_HOME>/runs/detector-<name>
     checkpoint_every: int = 250
     validate_every: int = 500
@@ -37,18 +41,21 @@ class DetectorTrainingConfig:
     clean_budget: float = 0.02  # at most this share of clean held-out photos may get any mask
 
     def __post_init__(self) -> None:
-        if not str(self.name).strip():
-            raise ValueError("the detector needs a name")
+        # The name decides the default run folder: a path in it would put files outside the data folder.
+        problem = model_name_problem(self.name)
+        if problem:
+            raise ValueError(problem)
         if Path(self.out).suffix != MODEL_SUFFIX:
             raise ValueError(f"the detector file must end in {MODEL_SUFFIX}, got {Path(self.out).name}")
         if self.steps < 1:
             raise ValueError(f"steps must be at least 1, got {self.steps}")
         if self.batch_size < 1:
             raise ValueError(f"batch size must be at least 1, got {self.batch_size}")
-        if self.size < 32 or self.size % 4:
-            raise ValueError(f"size must be a multiple of 4 and at least 32, got {self.size}")
-        if self.cache_size < self.size:
-            raise ValueError(f"cache size ({self.cache_size}) must be at least the crop size ({self.size})")
+        if self.cache_size < 32 or self.cache_size % 4:
+            raise ValueError(f"cache size must be a multiple of 4 and at least 32, got {self.cache_size}")
+        # Crops are cut from the cached squares, so the cache size is the crop's upper bound.
+        if not 32 <= self.size <= self.cache_size or self.size % 4:
+            raise ValueError(f"--size must be from 32 to {self.cache_size} (a multiple of 4), got {self.size}")
         if self.max_photos < 1 or self.validation_images < 1:
             raise ValueError("max photos and validation images must be at least 1")
         if self.validation_size < 32 or self.validation_size % 4:
@@ -70,3 +77,24 @@ class DetectorTrainingConfig:
     @property
     def architecture_arguments(self) -> dict:
         return {"widths": list(self.widths), "dilations": list(self.dilations)}
+
+
+def detector_run_dir(config: DetectorTrainingConfig) -> Path:
+    """The run folder: ``run_dir`` when given, else ``runs/detector-<name>`` (a checked name)."""
+    return Path(config.run_dir) if config.run_dir is not None else runs_dir() / f"detector-{config.name}"
+
+
+def out_problem(config: DetectorTrainingConfig) -> str | None:
+    """Why writing ``config.out`` would destroy a file (None when it would not): a file there, or
+    its card, that this run did not write itself (``training.cyclegan.install_record``), unless
+    ``force``. Checked before training and again right before writing."""
+    if config.force:
+        return None
+    foreign = foreign_files(Path(config.out), detector_run_dir(config))
+    if not foreign:
+        return None
+    them = "it" if len(foreign) == 1 else "them"
+    return (
+        f"{' and '.join(str(p) for p in foreign)} already exist{'s' if len(foreign) == 1 else ''} and this run"
+        f" did not write {them}: choose another --out, or add --force to replace {them}"
+    )

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -37,13 +38,13 @@ from engine.atomic_files import atomic_file
 from engine.cancel import CancelToken
 from engine.device import select_device
 from engine.errors import ReviveError
-from engine.paths import runs_dir
 from engine.restoration.detection import DamageDetector, apply_rule
 from engine.restoration.detector_file import DetectorCard, load_detector, save_detector
 from engine.restoration.detector_net import DamageUNet
+from training.cyclegan.install_record import record_install
 from training.data.photo_folder import list_photos, split_photos
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted, ValidationDone
-from training.restoration.detector_config import DetectorTrainingConfig
+from training.restoration.detector_config import DetectorTrainingConfig, detector_run_dir, out_problem
 from training.restoration.detector_data import load_luma_cache, make_batch, spread, tuning_split, validation_set
 from training.schedule import warmup_cosine
 
@@ -56,7 +57,7 @@ MIN_SHARES = (0.0, 0.0005, 0.001, 0.002, 0.004)
 
 
 def run_dir_for(config: DetectorTrainingConfig) -> Path:
-    return config.run_dir or runs_dir() / f"detector-{config.name}"
+    return detector_run_dir(config)
 
 
 def learning_rate_factor(step: int, total: int) -> float:
@@ -202,20 +203,25 @@ def choose_rule(damaged_p, masks, clean_p, clean_budget: float) -> tuple[dict, l
 def train_detector(config: DetectorTrainingConfig, cancel: CancelToken | None = None) -> Iterator[object]:
     """Train (or resume) a damage detector and write it to ``config.out``."""
     cancel = cancel or CancelToken()
+    run_dir = run_dir_for(config)
+    state_path = run_dir / "state.pt"
+    if state_path.exists() and not config.resume:
+        # The default folder follows --name, not --out: a new --out alone lands on the old run.
+        raise ReviveError(
+            f"a training run already exists in {run_dir}: add --resume to continue it, or start a new run"
+            " in a folder of its own with --run-dir DIR"
+        )
+    if config.resume and not state_path.exists():
+        raise ReviveError(f"there is no saved run to resume in {run_dir}")
+    problem = out_problem(config)  # before any photo is read, so no time is spent on a run that cannot finish
+    if problem:
+        raise ReviveError(problem)
     torch.set_num_threads(config.threads)
     import cv2
 
     cv2.setNumThreads(config.threads)
     choice = select_device(config.device)
     device, dtype = choice.device, choice.dtype
-    run_dir = run_dir_for(config)
-    state_path = run_dir / "state.pt"
-    if state_path.exists() and not config.resume:
-        raise ReviveError(
-            f"a training run already exists in {run_dir}: add --resume to continue it, or pick another run folder"
-        )
-    if config.resume and not state_path.exists():
-        raise ReviveError(f"there is no saved run to resume in {run_dir}")
     train_paths, held_out = split_photos(list_photos(config.photos))
     if not train_paths:
         raise ReviveError(f"no photos found in {config.photos}")
@@ -301,8 +307,22 @@ def train_detector(config: DetectorTrainingConfig, cancel: CancelToken | None = 
     card = _card(
         config, train_count=len(cache), validation_count=len(validation_clean), step=step, best=best, rows=rows
     )
-    path = save_detector(config.out, model.cpu().eval(), card)
+    path = _install(config, run_dir, model.cpu().eval(), card)
     yield TrainingFinished(step, path, metrics=card.metrics)
+
+
+def _install(config: DetectorTrainingConfig, run_dir: Path, model: DamageUNet, card: DetectorCard) -> Path:
+    """Write the detector to ``config.out`` if nothing there would be lost (checked again: a file
+    may have appeared during the run), and record what was written so a rerun may replace it."""
+    problem = out_problem(config)
+    if problem:
+        raise ReviveError(
+            f"{problem} (the trained run is kept in {run_dir}: add --resume to install it without training again)"
+        )
+    taken = os.path.lexists(config.out) or os.path.lexists(Path(config.out).with_suffix(".json"))
+    path = save_detector(config.out, model, card, replace=taken)  # taken: by this run's own file, or --force
+    record_install(path, run_dir)
+    return path
 
 
 def _card(
@@ -324,7 +344,7 @@ def _card(
             **{
                 k: (str(v) if isinstance(v, Path) else v)
                 for k, v in asdict(config).items()
-                if k not in ("run_dir", "resume", "out")
+                if k not in ("run_dir", "resume", "out", "force")
             },
             "steps_done": step,
             "loss": f"binary cross-entropy (clean pixels weighted 1 + {config.hard_negative_weight} x p)"
