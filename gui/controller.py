@@ -49,6 +49,7 @@ from gui.models.photo_inspection import inspect_photo
 from gui.models.photo_session import (
     WAITING,
     ColourChoice,
+    Expanded,
     PhotoEntry,
     PhotoSession,
     PhotoStatus,
@@ -440,10 +441,10 @@ class Controller(QObject):
             on_failed=self.nothing_found.emit,
         )
 
-    def _on_tasks_paths_expanded(self, asked: list[Path], found: tuple[list[Path], int]) -> None:
-        photos, skipped = found
-        known = sum(1 for p in photos if self.session.get(p) is not None)
-        added = self.session.add(photos)
+    def _on_tasks_paths_expanded(self, asked: list[Path], found: Expanded) -> None:
+        photos, skipped, reals = found
+        known = sum(1 for p, real in zip(photos, reals, strict=True) if self.session.knows(p, real))
+        added = self.session.add(photos, reals)
         if not photos:
             names = ", ".join(p.name for p in asked[:3])
             self.nothing_found.emit(

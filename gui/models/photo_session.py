@@ -10,8 +10,10 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from engine.batch.folder_scan import scan_folder
+from engine.batch.ledger import real_path
 from engine.hints.schema import ColourAdjust, PhotoHints, ReferenceStats
 from engine.hints.store import HintStore
 from engine.imaging import is_image_path
@@ -84,23 +86,38 @@ class PhotoEntry:
 @dataclass
 class PhotoSession:
     entries: dict[Path, PhotoEntry] = field(default_factory=dict)
+    _by_real: dict[str, Path] = field(default_factory=dict)  # a file's real path -> its entry's key
 
-    def add(self, paths: Iterable[Path]) -> list[PhotoEntry]:
-        """Add new photos (already known ones are left as they are); returns the new entries."""
+    def add(self, paths: Iterable[Path], reals: Sequence[str] | None = None) -> list[PhotoEntry]:
+        """Add new photos (already known ones are left as they are); returns the new entries.
+        ``reals``: each path's real path (``expand_paths`` finds them off the GUI thread), so the
+        same file reached through a link (a folder dropped again by a linked name) is known too."""
         added = []
-        for path in paths:
+        for i, path in enumerate(paths):
             key = Path(path)
-            if key not in self.entries:
-                self.entries[key] = entry = PhotoEntry(key)
-                added.append(entry)
+            real = reals[i] if reals is not None else None
+            if key in self.entries or (real is not None and real in self._by_real):
+                continue
+            self.entries[key] = entry = PhotoEntry(key)
+            if real is not None:
+                self._by_real[real] = key
+            added.append(entry)
         return added
+
+    def knows(self, path: Path, real: str | None = None) -> bool:
+        """True when ``path`` (or the file at ``real``) is in the list."""
+        return Path(path) in self.entries or (real is not None and real in self._by_real)
 
     def get(self, path: Path) -> PhotoEntry | None:
         return self.entries.get(Path(path))
 
     def remove(self, paths: Iterable[Path]) -> list[PhotoEntry]:
         """Forget photos; returns the entries removed."""
-        return [entry for entry in (self.entries.pop(Path(p), None) for p in paths) if entry is not None]
+        removed = [entry for entry in (self.entries.pop(Path(p), None) for p in paths) if entry is not None]
+        if removed:
+            gone = {entry.source for entry in removed}
+            self._by_real = {real: key for real, key in self._by_real.items() if key not in gone}
+        return removed
 
     def paths(self) -> list[Path]:
         return list(self.entries)
@@ -115,10 +132,17 @@ class PhotoSession:
         return counts
 
 
-def expand_paths(paths: Sequence[Path], recursive: bool = True) -> tuple[list[Path], int]:
+class Expanded(NamedTuple):
+    photos: list[Path]  # as reached (a linked folder's photos keep the linked name)
+    skipped: int
+    reals: list[str]  # each photo's real path: one file reached by two names is listed once
+
+
+def expand_paths(paths: Sequence[Path], recursive: bool = True) -> Expanded:
     """Files and folders -> the image files among them, in a stable order, and how many other
     files (dropped, or met in the folders) were skipped because they are not photos. Folders are
-    walked as a batch walks them (hidden files and Revive's own reports skipped)."""
+    walked as a batch walks them (hidden files and Revive's own reports skipped). Runs off the
+    GUI thread: resolving real paths costs a few system calls per photo."""
     found: list[Path] = []
     skipped = 0
     for raw in paths:
@@ -134,5 +158,7 @@ def expand_paths(paths: Sequence[Path], recursive: bool = True) -> tuple[list[Pa
                 skipped += 1
         else:
             skipped += 1
-    unique = list(dict.fromkeys(found))
-    return unique, skipped
+    by_real: dict[str, Path] = {}
+    for photo in found:
+        by_real.setdefault(real_path(photo), photo)
+    return Expanded(list(by_real.values()), skipped, list(by_real))

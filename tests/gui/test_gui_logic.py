@@ -71,7 +71,7 @@ def test_opening_expands_folders_and_skips_non_images(tmp_path):
     (tmp_path / "album" / "notes.txt").write_text("hello")
     note = tmp_path / "readme.txt"
     note.write_text("x")
-    found, skipped = expand_paths([tmp_path / "album", note, a])
+    found, skipped, _ = expand_paths([tmp_path / "album", note, a])
     assert found == [a, b] and skipped == 2  # readme.txt dropped, notes.txt met in the folder
     assert expand_paths([tmp_path / "album"], recursive=False)[0] == [a]
 
@@ -82,6 +82,22 @@ def test_session_keeps_one_entry_per_photo(tmp_path):
     assert session.add([tmp_path / "a.jpg"]) == []
     session.get(tmp_path / "a.jpg").status = PhotoStatus.DONE
     assert session.counts()[PhotoStatus.DONE] == 1
+
+
+def test_a_folder_dropped_again_by_a_linked_name_adds_nothing(tmp_path):
+    a = write_photo_file(tmp_path / "album" / "a.jpg")
+    (tmp_path / "album" / "loop").symlink_to(tmp_path / "album", target_is_directory=True)
+    (tmp_path / "link").symlink_to(tmp_path / "album", target_is_directory=True)
+    session = PhotoSession()
+    first = expand_paths([tmp_path / "album"])
+    assert first.photos == [a]
+    assert len(session.add(first.photos, first.reals)) == 1
+    again = expand_paths([tmp_path / "link", tmp_path / "album" / "loop" / "a.jpg"])
+    assert again.photos == [tmp_path / "link" / "a.jpg"]  # one file, reached by two names, listed once
+    assert session.knows(again.photos[0], again.reals[0])
+    assert session.add(again.photos, again.reals) == []
+    session.remove([a])
+    assert len(session.add(again.photos, again.reals)) == 1  # once removed, it may come back
 
 
 def test_result_cache_drops_the_oldest_over_budget_but_keeps_the_one_on_show(tmp_path):
