@@ -41,7 +41,10 @@ from training.cyclegan.config import (
     STATE_FILE,
     DamagedRun,
     load_run_config,
+    replace_problem,
 )
+from training.cyclegan.install_record import record_install
+from training.cyclegan.parts import non_finite_weight
 from training.cyclegan.scores import ScoreBook, load_score_book
 from training.decoding_sweep import Decoding
 
@@ -225,7 +228,7 @@ def _saved_step(path: Path) -> int:
     return step
 
 
-def export_cyclegan(run: Path, name: str, keep_worse: bool = False) -> Path:
+def export_cyclegan(run: Path, name: str, keep_worse: bool = False, *, replace_any: bool = True) -> Path:
     """Install the run's best G as user model ``name``; returns the model file's path.
 
     ``run``: a run folder (``<REVIVE_HOME>/runs/<run>``) or its ``state.pt``. The best G is the one
@@ -233,11 +236,18 @@ def export_cyclegan(run: Path, name: str, keep_worse: bool = False) -> Path:
     unless ``keep_worse``: then the run's current G. The model card records the base model, the
     folders (names and counts), the step installed, the options, the preset, the mean losses of the
     last steps and the held-out scores of base and fine-tune. ValueError for a bad name; ReviveError
-    for an incomplete run.
+    for an incomplete run or weights that are not finite.
+
+    ``replace_any`` False refuses (ReviveError) to replace an installed model of that name, or its
+    card, that this run did not install itself (``install_record``): what ``train`` does unless
+    ``--force``. The wizard, which warns that Finish replaces a model of that name, keeps True.
     """
     run = Path(run)
     run_dir, state_path = (run.parent, run) if run.is_file() else (run, run / STATE_FILE)
     destination = user_model_path(name)  # ValueError early for a bad name
+    problem = None if replace_any else replace_problem(name, destination, run_dir)
+    if problem:
+        raise ReviveError(problem)
     config = load_run_config(run_dir)
     base = ModelCard.from_json(required_run_file(run_dir / BASE_CARD_FILE), BASE_CARD_FILE)
     dataset = load_run_dataset(run_dir)
@@ -303,6 +313,16 @@ def export_cyclegan(run: Path, name: str, keep_worse: bool = False) -> Path:
         metrics=metrics,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
+    broken = non_finite_weight({"G": module.state_dict()})
+    if broken:
+        raise ReviveError(
+            f"{run_dir}: the weights of step {steps} are not finite numbers ({broken}); nothing was installed"
+        )
+    if not replace_any:  # again right before writing: a model of that name may have been installed meanwhile
+        problem = replace_problem(name, destination, run_dir)
+        if problem:
+            raise ReviveError(problem)
     path = save_model(destination, module.eval(), card)
+    record_install(path, run_dir)
     log.info("exported %s (step %d) to %s", run_dir.name, steps, path)
     return path

@@ -16,8 +16,37 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.color import lab_to_rgb, rgb_to_lab
+from engine.device import DeviceChoice, select_device
 from engine.models.architectures.patchgan import PatchDiscriminator
 from engine.models.architectures.resnet_generator import ResnetGenerator
+
+# Below this crop side G's global branch (a UNetColorizer's two stride-2 convolutions after its
+# x16 down-sampling) runs a strided convolution over a 1x1 map.
+MIN_BF16_CPU_CROP = 48
+
+
+def training_precision(device: str, precision: str, size: int) -> DeviceChoice:
+    """The device and precision to train on (``engine.device.select_device``), except that "auto"
+    on the CPU trains ``size`` crops under MIN_BF16_CPU_CROP in fp32: there bf16 gave NaN
+    gradients. Measured (torch 2.15, oneDNN): the weight gradient of a stride-2 3x3 convolution
+    over a 1x1 map in CPU bf16 autocast holds NaN at the taps that fall on the padding (4 of 30
+    random cases, every step of the tiny preset), so after one step G's weights were NaN; fp32,
+    and 2x2 or larger maps, were clean. At such sizes fp32 costs next to nothing."""
+    choice = select_device(device, precision)
+    if precision == "auto" and choice.device.type == "cpu" and choice.dtype == torch.bfloat16:
+        if size < MIN_BF16_CPU_CROP:
+            return select_device(device, "fp32")
+    return choice
+
+
+def non_finite_weight(named: dict[str, dict[str, torch.Tensor]]) -> str | None:
+    """The first ``network.tensor`` of ``{network: state dict}`` holding NaN or infinity (None when
+    all are finite): what must never be saved or installed."""
+    for network, weights in named.items():
+        for name, tensor in weights.items():
+            if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                return f"{network}.{name}"
+    return None
 
 
 class ImagePool:

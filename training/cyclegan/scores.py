@@ -41,6 +41,7 @@ from engine.models.colorizer import Colorizer
 from engine.models.files import ModelCard, load_model, save_model
 from training.cyclegan.config import BEST_MODEL_FILE, SCORES_FILE
 from training.cyclegan.events import HoldoutScored
+from training.cyclegan.parts import non_finite_weight
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +233,11 @@ def format_table(
 
 
 def save_generator(path: Path, module: nn.Module, base: ModelCard, step: int, what: str) -> Path:
-    """Save G's weights at ``step`` as a model file with the base's card (``what``: which step it is)."""
+    """Save G's weights at ``step`` as a model file with the base's card (``what``: which step it is).
+    ReviveError, and nothing written, when a weight is NaN or infinite."""
+    broken = non_finite_weight({"G": module.state_dict()})
+    if broken:
+        raise ReviveError(f"at step {step} the weights ({broken}) are no longer finite numbers, so they were not saved")
     card = base.with_updates(
         description=f"{what} ({step}) of the fine-tuning run {Path(path).parent.name}",
         base_model=base.name,

@@ -15,6 +15,11 @@ Two kinds of G (``ColorizerG`` and ``RGBGenerator``):
 - A plain RGB -> RGB ``ResnetGenerator`` (the Monet example): identity is the paper's
   (G(b) ~ b and F(a) ~ a, averaged) and there is no paired term.
 
+Non-finite gradients: a finite loss can still give NaN or infinite gradients (see
+``parts.training_precision`` for the case a small run met); such an update is left out, weights
+and Adam moments unchanged, and ``skipped`` says which (the trainer counts them and stops a run
+that keeps doing it), rather than let one NaN into every weight, the checkpoint and the install.
+
 Mode-collapse guard (``diversity``): the spread (standard deviation across the batch) of each fake
 colour photo's mean a*b* should not fall under ``diversity_margin`` Lab units; the penalty is
 relu(margin - spread) / margin, 0 for batches of one. It fires when G paints every photo with the
@@ -23,7 +28,8 @@ same cast (a common GAN collapse for colorizers) and is silent otherwise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import torch
@@ -141,6 +147,8 @@ class CycleGANNetworks:
     opt_d: torch.optim.Optimizer
     pool_a: ImagePool
     pool_b: ImagePool
+    # The updates the last step left out: "G" (G and F, opt_g), "D" (D_A and D_B, opt_d).
+    skipped: tuple[str, ...] = field(default=())
 
     @classmethod
     def create(cls, g, f, d_a, d_b, config, device: torch.device) -> "CycleGANNetworks":
@@ -214,7 +222,8 @@ class CycleGANNetworks:
         """One update of G and F, then of D_A and D_B. ``real_a``, ``real_b``: ``(N, 3, S, S)`` RGB in
         [-1, 1] on the networks' device; ``lr_factor`` scales every group's ``initial_lr`` (the
         schedule), ``adversarial_factor`` the generators' GAN losses (the warm-up; D always trains).
-        Returns the unweighted losses (``LOSS_NAMES``). ReviveError when a loss is not finite (diverged)."""
+        Returns the unweighted losses (``LOSS_NAMES``); ``skipped`` then names the updates left out
+        for non-finite gradients. ReviveError when a loss is not finite (diverged)."""
         device = real_a.device
         for optimizer in (self.opt_g, self.opt_d):
             for group in optimizer.param_groups:
@@ -257,7 +266,7 @@ class CycleGANNetworks:
             )
         self.opt_g.zero_grad(set_to_none=True)
         total.backward()
-        self.opt_g.step()
+        skipped = () if step_if_finite(self.opt_g) else ("G",)
 
         set_requires_grad([self.d_a, self.d_b], True)
         with autocast:
@@ -268,6 +277,16 @@ class CycleGANNetworks:
             raise ReviveError(f"training diverged (discriminator loss is {d_total.item()}); try a lower learning rate")
         self.opt_d.zero_grad(set_to_none=True)
         d_total.backward()
-        self.opt_d.step()
+        self.skipped = skipped if step_if_finite(self.opt_d) else (*skipped, "D")
         values = (g_adv, f_adv, cycle_a, cycle_b, identity, paired, d_a, d_b, diversity)
         return {name: float(value.detach()) for name, value in zip(LOSS_NAMES, values)}
+
+
+def step_if_finite(optimizer: torch.optim.Optimizer) -> bool:
+    """``optimizer.step()`` unless one of its gradients is NaN or infinite (then nothing changes:
+    weights and moments stay as they were). True when it stepped."""
+    gradients = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+    if gradients and not math.isfinite(float(torch.nn.utils.get_total_norm(gradients))):
+        return False
+    optimizer.step()
+    return True

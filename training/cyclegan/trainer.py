@@ -38,7 +38,7 @@ from torch import nn
 
 from engine.atomic_files import atomic_file, write_text_atomically
 from engine.cancel import CancelToken
-from engine.device import out_of_memory_as, select_device
+from engine.device import out_of_memory_as
 from engine.errors import Cancelled, ReviveError
 from engine.models.architectures import build
 from engine.models.files import ModelCard, load_model
@@ -72,6 +72,8 @@ from training.cyclegan.parts import (
     build_resnet,
     lab_from_rgb11,
     learning_rate_factor,
+    non_finite_weight,
+    training_precision,
     uint8_to_rgb11,
 )
 from training.cyclegan.preview import save_grid, translate_previews
@@ -82,6 +84,7 @@ from training.events import CheckpointSaved, StepDone, TrainingFinished, Trainin
 log = logging.getLogger(__name__)
 
 RECENT = 50  # steps averaged for the ETA and the reported metrics
+MAX_SKIPPED_STEPS = 3  # steps in a row with an update left out (non-finite gradients) before the run is called diverged
 
 
 def init_weights(module: nn.Module, std: float = 0.02) -> nn.Module:
@@ -139,8 +142,22 @@ def save_state(path: Path, networks: CycleGANNetworks, step: int) -> None:
 
 def save_checkpoint(run_dir: Path, networks: CycleGANNetworks, base_card: ModelCard, step: int) -> Path:
     """The resumable state, and G alone as ``latest.safetensors``: exporting the current G (a
-    worse run installed anyway) then reads G's weights (16 MB for revive-base), not the whole training state."""
+    worse run installed anyway) then reads G's weights (16 MB for revive-base), not the whole training state.
+    ReviveError, and nothing written, when a weight is NaN or infinite: the last good checkpoint
+    stays resumable instead of being replaced by one that can only fail."""
     state_path = run_dir / STATE_FILE
+    nets = {"G": networks.g.module, "F": networks.f, "D_A": networks.d_a, "D_B": networks.d_b}
+    broken = non_finite_weight({name: module.state_dict() for name, module in nets.items()})
+    if broken:
+        kept = (
+            f"the last good checkpoint in {run_dir} is kept (resume it with --resume)"
+            if state_path.exists()
+            else "no checkpoint was saved before it"
+        )
+        raise ReviveError(
+            f"at step {step} the weights ({broken}) are no longer finite numbers, so they were not saved;"
+            f" {kept}; a larger --size or a lower learning rate may avoid it"
+        )
     save_state(state_path, networks, step)
     assert isinstance(networks.g, ColorizerG)  # build_networks' G is always the colorizer
     save_generator(run_dir / LATEST_MODEL_FILE, networks.g.module, base_card, step, "last checkpoint")
@@ -184,7 +201,7 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
     problem = start_problem(config)
     if problem:
         raise ReviveError(problem)
-    choice = select_device(config.device, config.precision)
+    choice = training_precision(config.device, config.precision, config.size)
     device, dtype = choice.device, choice.dtype
     run_dir = config.resolved_run_dir()
     state_path = run_dir / STATE_FILE
@@ -250,11 +267,12 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
     step = start_step
     recent: list[float] = []
     recent_losses: list[dict[str, float]] = []
+    skipped, in_a_row = 0, 0  # steps with an update left out (non-finite gradients): all, and the latest run of them
     while step < config.steps:
         if cancel.cancelled:
             save_checkpoint(run_dir, networks, base_card, step)
             if recent_losses:
-                _write_json(run_dir / METRICS_FILE, _mean_losses(recent_losses, step))
+                _write_json(run_dir / METRICS_FILE, _mean_losses(recent_losses, step, skipped))
             yield CheckpointSaved(step, state_path)
             yield TrainingFinished(step, None, cancelled=True)
             return
@@ -273,6 +291,18 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
                 )
             except ReviveError as error:
                 raise ReviveError(f"at step {step}: {error}") from None
+        if networks.skipped:
+            skipped, in_a_row = skipped + 1, in_a_row + 1
+            log.warning(
+                "step %d: the %s update was left out: its gradients are not finite", step, "/".join(networks.skipped)
+            )
+            if in_a_row >= MAX_SKIPPED_STEPS:
+                raise ReviveError(
+                    f"training diverged at step {step} ({in_a_row} steps in a row with non-finite gradients);"
+                    " try a larger --size or a lower learning rate"
+                )
+        else:
+            in_a_row = 0
         step += 1
         recent = (recent + [time.monotonic() - tick])[-RECENT:]
         recent_losses = (recent_losses + [losses])[-RECENT:]
@@ -280,16 +310,16 @@ def train_cyclegan(config: CycleGANConfig, cancel: CancelToken | None = None) ->
         yield StepDone(step, config.steps, losses, per_step, per_step * (config.steps - step))
         if step % config.checkpoint_every == 0 or step == config.steps:
             save_checkpoint(run_dir, networks, base_card, step)
-            _write_json(run_dir / METRICS_FILE, _mean_losses(recent_losses, step))
+            _write_json(run_dir / METRICS_FILE, _mean_losses(recent_losses, step, skipped))
             yield CheckpointSaved(step, state_path)
         if step % config.preview_every == 0 or step == config.steps:
             yield _preview(networks, a, run_dir, step, device, dtype)
             yield judge.judge(step, networks.g.module)
-    metrics = _mean_losses(recent_losses, step)
+    metrics = _mean_losses(recent_losses, step, skipped)
     model_path = None
     if config.name:
         try:
-            model_path = export_cyclegan(run_dir, config.name, keep_worse=config.keep_worse)
+            model_path = export_cyclegan(run_dir, config.name, keep_worse=config.keep_worse, replace_any=config.force)
         except NotBetter as error:
             log.info("%s: %s", run_dir.name, error)
     book = judge.book
@@ -341,11 +371,13 @@ def _restore(networks: CycleGANNetworks, state: dict, run_dir: Path) -> None:
         networks.g.class_weights = weights.to(centers.device)
 
 
-def _mean_losses(recent_losses: list[dict[str, float]], step: int) -> dict:
+def _mean_losses(recent_losses: list[dict[str, float]], step: int, skipped: int = 0) -> dict:
+    """The metrics of a checkpoint; ``skipped``: steps since this session started with an update
+    left out for non-finite gradients."""
     if not recent_losses:
-        return {"step": step}
+        return {"step": step, "skipped_steps": skipped}
     means = {name: sum(losses[name] for losses in recent_losses) / len(recent_losses) for name in LOSS_NAMES}
-    return {"step": step, "mean_losses_last_steps": len(recent_losses), "losses": means}
+    return {"step": step, "mean_losses_last_steps": len(recent_losses), "losses": means, "skipped_steps": skipped}
 
 
 def _preview(networks, a: DomainData, run_dir: Path, step: int, device, dtype, base: bool = False) -> PreviewReady:
