@@ -30,7 +30,7 @@ from engine.cancel import CancelToken
 from engine.paths import cache_dir
 from gui.models.batch_form import BatchForm
 from gui.models.damage_mask import DamageMaskEdits
-from gui.models.photo_session import WAITING
+from gui.models.photo_session import WAITING, PhotoStatus
 from gui.models.restoration_choice import (
     DETECT,
     RESTORE,
@@ -106,6 +106,9 @@ class RestorationMode(QObject):
         self._serial = 0
         self._running: RestorationJob | None = None
         self._redo_waiting: set[Path] = set()
+        # Photos colorized again after a repair (or its undoing), with what the panel says when
+        # that colour arrives: "colorizing it again…" must not stay on after it is done.
+        self._recolorizing: dict[Path, str] = {}
         self._closed = False
 
         queued = Qt.ConnectionType.QueuedConnection
@@ -281,7 +284,8 @@ class RestorationMode(QObject):
         entry = self._controller.session.get(restored.source)
         if entry is not None:
             entry.restoration = restored.applied
-            self._colorize_again(restored.source)
+            done = f"Repaired in {restored.seconds:.1f} s and colorized again from the repair."
+            self._colorize_again(restored.source, done)
         if restored.source == self._current():
             self._update_photo_state()
             self.compare_box.set_pair(ORIGINAL_RESTORED)
@@ -304,10 +308,10 @@ class RestorationMode(QObject):
         if state is None or state.applied is None:
             return
         self._forget_repair(path, state)
-        self._colorize_again(path)
+        self.panel.set_status("Colorizing the original again…")
+        self._colorize_again(path, "Colorized from the original again.")
         self._update_photo_state()
         self._show_pair()
-        self.panel.set_status("Colorizing the original again…")
 
     def _forget_repair(self, path: Path, state: _PhotoRestoration) -> None:
         entry = self._controller.session.get(path)
@@ -317,10 +321,11 @@ class RestorationMode(QObject):
             state.applied.luma_path.unlink(missing_ok=True)
         state.applied = state.restored = None
 
-    def _colorize_again(self, path: Path) -> None:
+    def _colorize_again(self, path: Path, done_text: str) -> None:
         entry = self._controller.session.get(path)
         if entry is None:
             return
+        self._recolorizing[path] = done_text
         if entry.status in WAITING:  # its job was made before the repair: once more when it is done
             self._redo_waiting.add(path)
         else:
@@ -361,6 +366,7 @@ class RestorationMode(QObject):
             if state is not None and state.applied is not None:
                 state.applied.luma_path.unlink(missing_ok=True)
             self._redo_waiting.discard(Path(path))
+            self._recolorizing.pop(Path(path), None)
             if self._running is not None and self._running.source == Path(path):
                 self.cancel()
 
@@ -368,6 +374,14 @@ class RestorationMode(QObject):
         if path in self._redo_waiting and status not in WAITING:
             self._redo_waiting.discard(path)
             self._controller.redo(path)
+            return  # that was the job made before the repair; the redo's outcome comes next
+        if path in self._recolorizing and status not in WAITING:
+            done_text = self._recolorizing.pop(path)
+            if path == self._current() and self._running is None:
+                if status == PhotoStatus.DONE:
+                    self.panel.set_status(done_text)
+                else:
+                    self.panel.set_status(f"Could not colorize it again: {message or status.value}")
 
     def _on_hints_mode_changed(self, on: bool) -> None:
         if on:

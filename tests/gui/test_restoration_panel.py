@@ -224,6 +224,8 @@ def test_apply_fills_the_edited_mask_only_and_the_view_compares_the_three_versio
         assert gray[kept].mean() < 215  # was 250 before the repair
 
     qtbot.waitUntil(recolorized, timeout=30_000)
+    # and the panel says so once that colour is in, not "colorizing it again…" for good
+    qtbot.waitUntil(lambda: "colorized again from the repair" in panel.status.text(), timeout=10_000)
 
     # The view compares the pair chosen: Original | Restored was chosen on apply.
     assert mode.compare_box.pair() == ORIGINAL_RESTORED and view.labels() == ORIGINAL_RESTORED
@@ -249,6 +251,8 @@ def test_apply_fills_the_edited_mask_only_and_the_view_compares_the_three_versio
     panel.revert_button.click()  # colorize from the original again
     assert entry.restoration is None and not applied.luma_path.exists()
     assert not mode.compare_box.model().item(1).isEnabled()
+    assert panel.status.text() == "Colorizing the original again…"
+    qtbot.waitUntil(lambda: panel.status.text() == "Colorized from the original again.", timeout=30_000)
 
 
 def test_cancel_stops_a_job_and_leaves_the_mask_as_it_was(qtbot, make_window, scratched):
