@@ -14,7 +14,7 @@ from engine.paths import runs_dir
 from tests.test_cyclegan import BASE, folders, home, tiny_config, write_photos  # noqa: F401 (fixtures)
 from tests.test_cyclegan_command import one_error_line, train_args
 from training.cyclegan.config import LATEST_MODEL_FILE, STATE_FILE
-from training.cyclegan.export import load_run_state
+from training.cyclegan.export import export_cyclegan, load_run_state
 from training.cyclegan.parts import MIN_BF16_CPU_CROP, training_precision
 from training.cyclegan.scores import save_generator
 from training.cyclegan.step import CycleGANNetworks
@@ -131,27 +131,28 @@ def _users_model(name: str) -> None:
     path.write_bytes(USER_BYTES)
 
 
-def test_a_users_model_of_that_name_is_refused_before_training(folders, capsys):
+def test_a_users_model_of_that_name_is_refused_before_training_even_with_force(folders, capsys):
     _users_model("mine")
-    assert main.main(train_args(*folders, "mine", "--keep-worse")) == 2
-    line = one_error_line(capsys)
-    assert "'mine' is already installed" in line and "this run did not install it" in line and "--force" in line
-    assert user_model_path("mine").read_bytes() == USER_BYTES
-    assert not (runs_dir() / "mine").exists()  # nothing was read or trained
+    for extra in ((), ("--force",)):  # --force lets a name hide a shipped model, never lose a user's
+        assert main.main(train_args(*folders, "mine", "--keep-worse", *extra)) == 2
+        line = one_error_line(capsys)
+        assert "'mine' is already installed" in line and "this run did not make it" in line
+        assert "choose another --out name" in line
+        assert user_model_path("mine").read_bytes() == USER_BYTES
+        assert not (runs_dir() / "mine").exists()  # nothing was read or trained
 
 
-def test_force_replaces_it_and_a_resumed_run_replaces_only_its_own_install(folders, capsys):
-    _users_model("mine")
-    assert main.main(train_args(*folders, "mine", "--keep-worse", "--force", "--steps", "2")) == 0
-    assert user_model_path("mine").read_bytes() != USER_BYTES
+def test_a_resumed_run_replaces_only_its_own_install(folders, capsys):
+    assert main.main(train_args(*folders, "mine", "--keep-worse", "--steps", "2")) == 0
+    first = user_model_path("mine").read_bytes()
     capsys.readouterr()
     # The same run again (--resume): it may replace the model it installed itself.
     assert main.main(train_args(*folders, "mine", "--keep-worse", "--steps", "2", "--resume")) == 0
-    load_model(user_model_path("mine"))
+    assert load_model(user_model_path("mine")) and user_model_path("mine").read_bytes()[:8] == first[:8]
     capsys.readouterr()
     user_model_path("mine").write_bytes(USER_BYTES)  # now it is not the run's any more
     assert main.main(train_args(*folders, "mine", "--keep-worse", "--steps", "2", "--resume")) == 2
-    assert "this run did not install it" in one_error_line(capsys)
+    assert "this run did not make it" in one_error_line(capsys)
     assert user_model_path("mine").read_bytes() == USER_BYTES
 
 
@@ -161,6 +162,14 @@ def test_a_model_installed_during_the_run_is_left_untouched(folders):
         if isinstance(event, TrainingStarted):
             _users_model("mine")  # installed by hand (or another run) while this one trains
             break
-    with pytest.raises(ReviveError, match="'mine' is already installed"):
+    with pytest.raises(ReviveError, match="'mine' appeared in .* during this run and was left untouched"):
         list(events)
     assert user_model_path("mine").read_bytes() == USER_BYTES
+
+
+def test_the_wizards_export_still_replaces_after_its_own_warning(folders):
+    config = tiny_config(folders, name=None, keep_worse=True, steps=2)
+    list(train_cyclegan(config))
+    _users_model("mine")  # the wizard told the user "Finish replaces it"
+    export_cyclegan(config.resolved_run_dir(), "mine", keep_worse=True)
+    load_model(user_model_path("mine"))

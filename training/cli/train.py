@@ -77,8 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force",
         action="store_true",
-        help="allow a NAME that replaces a shipped model (e.g. revive-base) wherever that name is used,"
-        " or one of your models that this run did not install (by default such a model is never replaced)",
+        help="allow a NAME that replaces a shipped model (e.g. revive-base) wherever that name is used",
     )
     parser.add_argument(
         "--keep-worse",

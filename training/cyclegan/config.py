@@ -28,9 +28,9 @@ from typing import Any
 
 from engine.batch.settings import DEVICE_CHOICES
 from engine.errors import ReviveError
-from engine.models.registry import is_shipped_name, model_name_problem, user_model_path
+from engine.models.registry import is_shipped_name, model_name_problem
 from engine.paths import runs_dir
-from training.cyclegan.install_record import foreign_files
+from training.base.installing import check_name_is_free
 
 # A run folder's files (see training.cyclegan.trainer).
 CONFIG_FILE = "config.json"
@@ -99,7 +99,7 @@ class CycleGANConfig:
     device: str = "auto"
     precision: str = "auto"
     resume: bool = False
-    force: bool = False  # allow a name that hides a shipped model, or replaces a model this run did not install
+    force: bool = False  # allow a name that hides a shipped model of the same name
     run_dir: Path | None = None  # default: <REVIVE_HOME>/runs/<name> (or runs/cyclegan without a name)
     checkpoint_every: int = 100
     preview_every: int = 50
@@ -242,9 +242,10 @@ def load_run_config(run_dir: Path) -> CycleGANConfig:
 
 def start_problem(config: CycleGANConfig) -> str | None:
     """Why the run cannot start (None when it can), found at once, without torch and before any
-    folder is read: a name that would hide a shipped model or replace a model this run did not
-    install (unless ``force``), an existing run without ``resume``, or ``resume`` with nothing to
-    resume."""
+    folder is read: a name that would hide a shipped model (unless ``force``), an existing run
+    without ``resume``, ``resume`` with nothing to resume, or a name under which a model is
+    installed that this run did not install (``training.base.installing``: ``force`` does not lift
+    it, replacing a user's file would lose it for good)."""
     if config.name and is_shipped_name(config.name) and not config.force:
         return (
             f"{config.name!r} is the name of a shipped model: your model would replace it everywhere;"
@@ -256,21 +257,12 @@ def start_problem(config: CycleGANConfig) -> str | None:
         return f"a training run already exists in {run_dir}: resume it (--resume) or pick another name"
     if config.resume and not saved:
         return f"there is no saved run to resume in {run_dir}; start without --resume"
-    if config.name and not config.force:
-        return replace_problem(config.name, user_model_path(config.name), run_dir)
+    if config.name:
+        try:
+            check_name_is_free(run_dir, config.name, resumed=config.resume)
+        except ReviveError as error:
+            return str(error)
     return None
-
-
-def replace_problem(name: str, destination: Path, run_dir: Path) -> str | None:
-    """Why installing model ``name`` at ``destination`` would destroy a file (None when it would
-    not): a model there, or its card, that the run in ``run_dir`` did not install itself."""
-    foreign = foreign_files(destination, run_dir)
-    if not foreign:
-        return None
-    return (
-        f"a model called {name!r} is already installed ({foreign[0]}) and this run did not install it:"
-        " choose another --out name, or add --force to replace it"
-    )
 
 
 @dataclass(frozen=True)

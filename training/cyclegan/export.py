@@ -31,6 +31,7 @@ from engine.models.card import read_card
 from engine.models.files import ModelCard, load_model, save_model
 from engine.models.registry import user_model_path
 from engine.version import app_version
+from training.base.installing import install
 from training.cyclegan.config import (
     BASE_CARD_FILE,
     BEST_MODEL_FILE,
@@ -41,9 +42,7 @@ from training.cyclegan.config import (
     STATE_FILE,
     DamagedRun,
     load_run_config,
-    replace_problem,
 )
-from training.cyclegan.install_record import record_install
 from training.cyclegan.parts import non_finite_weight
 from training.cyclegan.scores import ScoreBook, load_score_book
 from training.decoding_sweep import Decoding
@@ -52,6 +51,7 @@ log = logging.getLogger(__name__)
 
 MAX_STEP = 10_000_000  # far beyond any preset; a saved step outside 0..MAX_STEP is not a real run's
 NETWORKS = ("G", "F", "D_A", "D_B")
+STAGED_MODEL_FILE = "install.safetensors"  # the model being installed, in the run folder until placed
 OPTIMIZERS = ("opt_G", "opt_D")
 
 
@@ -238,16 +238,13 @@ def export_cyclegan(run: Path, name: str, keep_worse: bool = False, *, replace_a
     last steps and the held-out scores of base and fine-tune. ValueError for a bad name; ReviveError
     for an incomplete run or weights that are not finite.
 
-    ``replace_any`` False refuses (ReviveError) to replace an installed model of that name, or its
-    card, that this run did not install itself (``install_record``): what ``train`` does unless
-    ``--force``. The wizard, which warns that Finish replaces a model of that name, keeps True.
+    ``replace_any`` False installs through ``training.base.installing``: a model of that name, or
+    its card, that this run did not install itself is never replaced (ReviveError, the run kept);
+    what ``train`` does. The wizard, which warns that Finish replaces a model of that name, keeps True.
     """
     run = Path(run)
     run_dir, state_path = (run.parent, run) if run.is_file() else (run, run / STATE_FILE)
     destination = user_model_path(name)  # ValueError early for a bad name
-    problem = None if replace_any else replace_problem(name, destination, run_dir)
-    if problem:
-        raise ReviveError(problem)
     config = load_run_config(run_dir)
     base = ModelCard.from_json(required_run_file(run_dir / BASE_CARD_FILE), BASE_CARD_FILE)
     dataset = load_run_dataset(run_dir)
@@ -318,11 +315,9 @@ def export_cyclegan(run: Path, name: str, keep_worse: bool = False, *, replace_a
         raise ReviveError(
             f"{run_dir}: the weights of step {steps} are not finite numbers ({broken}); nothing was installed"
         )
-    if not replace_any:  # again right before writing: a model of that name may have been installed meanwhile
-        problem = replace_problem(name, destination, run_dir)
-        if problem:
-            raise ReviveError(problem)
-    path = save_model(destination, module.eval(), card)
-    record_install(path, run_dir)
+    if replace_any:
+        path = save_model(destination, module.eval(), card)
+    else:  # written in the run folder first, then placed only where nothing but this run's own model is
+        path = install(run_dir, name, save_model(run_dir / STAGED_MODEL_FILE, module.eval(), card))
     log.info("exported %s (step %d) to %s", run_dir.name, steps, path)
     return path

@@ -44,6 +44,7 @@ from engine.models.architectures import build
 from engine.models.files import ModelCard, load_model
 from engine.models.registry import resolve_model
 from training.base.data import PhotoCache, source_tag
+from training.base.installing import forget_installs
 from training.colour_classes import rebalancing_weights
 from training.cyclegan.config import (
     BASE_CARD_FILE,
@@ -167,6 +168,7 @@ def save_checkpoint(run_dir: Path, networks: CycleGANNetworks, base_card: ModelC
 def _prepare_run(
     config: CycleGANConfig, run_dir: Path, base_card: ModelCard, base_path: Path, a: DomainData, b: DomainData
 ) -> None:
+    forget_installs(run_dir)  # a new run in an older run's folder owns none of its installs
     (run_dir / CONFIG_FILE).write_text(config.to_json() + "\n", encoding="utf-8")
     (run_dir / BASE_CARD_FILE).write_text(base_card.to_json() + "\n", encoding="utf-8")
     _write_json(

@@ -8,7 +8,7 @@ from pathlib import Path
 from engine.models.card import MODEL_SUFFIX
 from engine.models.registry import model_name_problem
 from engine.paths import runs_dir
-from training.cyclegan.install_record import foreign_files
+from training.restoration.install_record import foreign_files
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def detector_run_dir(config: DetectorTrainingConfig) -> Path:
 
 def out_problem(config: DetectorTrainingConfig) -> str | None:
     """Why writing ``config.out`` would destroy a file (None when it would not): a file there, or
-    its card, that this run did not write itself (``training.cyclegan.install_record``), unless
+    its card, that this run did not write itself (``training.restoration.install_record``), unless
     ``force``. Checked before training and again right before writing."""
     if config.force:
         return None

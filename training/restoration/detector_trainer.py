@@ -41,11 +41,11 @@ from engine.errors import ReviveError
 from engine.restoration.detection import DamageDetector, apply_rule
 from engine.restoration.detector_file import DetectorCard, load_detector, save_detector
 from engine.restoration.detector_net import DamageUNet
-from training.cyclegan.install_record import record_install
 from training.data.photo_folder import list_photos, split_photos
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted, ValidationDone
 from training.restoration.detector_config import DetectorTrainingConfig, detector_run_dir, out_problem
 from training.restoration.detector_data import load_luma_cache, make_batch, spread, tuning_split, validation_set
+from training.restoration.install_record import record_install
 from training.schedule import warmup_cosine
 
 log = logging.getLogger(__name__)

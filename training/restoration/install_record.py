@@ -1,13 +1,13 @@
-"""What a training run installed, so that it replaces only its own files, never a user's.
+"""What a detector run wrote at its --out path, so that it replaces only its own file, never a user's.
 
-A run may write its result (a model file and its ``.json`` card) where something already is only
-when that something is exactly what the same run wrote before (a resumed or rerun export). The
-run folder keeps ``installed.json``: the destination's absolute path and the SHA-256 of the model
-file and of its card as written. Anything else at that path (a user's model, another run's, a
-file that was edited since) is foreign: the caller refuses unless the user asked to replace it.
+A run may write its detector (a ``.safetensors`` file and its ``.json`` card) where something
+already is only when that something is exactly what the same run wrote before (a resumed run that
+exports again). The run folder keeps ``installed.json``: the destination's absolute path and the
+SHA-256 of the file and of its card as written. Anything else at that path (a user's model,
+another run's, a file edited since) is foreign: the caller refuses unless ``--force``.
 
-Used by ``train`` (CycleGAN export) and ``train-detector``. Torch-free: the commands check before
-any photo is read.
+The same rule for user models found by name is ``training.base.installing`` (train-base, train);
+this one is for an arbitrary path. Torch-free: the command checks before any photo is read.
 """
 
 from __future__ import annotations
