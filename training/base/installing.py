@@ -1,29 +1,25 @@
 """Installing a run's model as a user model without ever replacing a model the run did not make.
 
 A user model is two files in the user's model folder: ``NAME.safetensors`` and its card
-``NAME.json``. A run may replace only what it installed itself (a resumed run that exports again):
-its folder keeps the SHA-256 of every file it installed (``installed.json``), written *before* the
-file is placed, so a run stopped between the two still knows its own file. Anything else under
-that name (the user's model, another run's, one that appeared during a long run) is refused in one
-line and left byte for byte as it was. ``--force`` does not lift this: it lets a name shadow a
-shipped model, which loses nothing, while replacing a user's file would lose it for good.
+``NAME.json``. A run may replace only what it installed itself (``training.install_record``: the
+rule and the run folder's ``installed.json``). Anything else under that name (the user's model,
+another run's, one that appeared during a long run) is refused in one line and left byte for byte
+as it was. ``--force`` does not lift this: it lets a name shadow a shipped model, which loses
+nothing, while replacing a user's file would lose it for good.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import logging
 import os
 from pathlib import Path
 
-from engine.atomic_files import atomic_file, ensure_folder, write_text_atomically
+from engine.atomic_files import atomic_file, ensure_folder
 from engine.errors import ReviveError
 from engine.models.registry import user_model_path
+from training.install_record import INSTALLED_FILE, foreign_files, forget, record
 
-log = logging.getLogger(__name__)
-
-INSTALLED_FILE = "installed.json"  # {"sha256": [hex digests of every file this run installed]}
+__all__ = ["INSTALLED_FILE", "check_name_is_free", "forget_installs", "install", "targets"]
 
 
 def targets(name: str) -> tuple[Path, Path]:
@@ -35,7 +31,7 @@ def targets(name: str) -> tuple[Path, Path]:
 def check_name_is_free(run_dir: Path, name: str, resumed: bool) -> None:
     """Before a run starts: ReviveError when a model called ``name`` is installed that this run
     did not install (a new run, ``resumed`` False, installed nothing yet)."""
-    foreign = _foreign_files(run_dir, name) if resumed else [p for p in targets(name) if os.path.lexists(p)]
+    foreign = foreign_files(run_dir if resumed else None, targets(name))
     if not foreign:
         return
     names = " and ".join(p.name for p in targets(name))
@@ -49,7 +45,7 @@ def check_name_is_free(run_dir: Path, name: str, resumed: bool) -> None:
 
 def forget_installs(run_dir: Path) -> None:
     """A new run in the folder of an older one owns none of that run's installs."""
-    (run_dir / INSTALLED_FILE).unlink(missing_ok=True)
+    forget(run_dir)
 
 
 def install(run_dir: Path, name: str, staged: Path) -> Path:
@@ -57,7 +53,7 @@ def install(run_dir: Path, name: str, staged: Path) -> Path:
     the installed path. ReviveError, with nothing replaced, when a file there is not this run's
     (it may have appeared during the run); the run folder keeps ``staged`` for a later try."""
     model, card = targets(name)
-    foreign = _foreign_files(run_dir, name)
+    foreign = foreign_files(run_dir, (model, card))
     if foreign:
         raise ReviveError(
             f"a model called {name!r} appeared in {foreign[0].parent} during this run and was left untouched;"
@@ -65,7 +61,7 @@ def install(run_dir: Path, name: str, staged: Path) -> Path:
             " with --resume to install it"
         )
     contents = [(model, staged.read_bytes()), (card, staged.with_suffix(".json").read_bytes())]
-    _record(run_dir, [hashlib.sha256(data).hexdigest() for _, data in contents])
+    record(run_dir, [hashlib.sha256(data).hexdigest() for _, data in contents])
     ensure_folder(model)
     for path, data in contents:
         # Only this run's own file is replaced; a new name is linked into place, which fails
@@ -75,38 +71,3 @@ def install(run_dir: Path, name: str, staged: Path) -> Path:
     staged.unlink(missing_ok=True)
     staged.with_suffix(".json").unlink(missing_ok=True)
     return model
-
-
-def _foreign_files(run_dir: Path, name: str) -> list[Path]:
-    """The files under ``name`` that this run did not install."""
-    own = _own_digests(run_dir)
-    return [p for p in targets(name) if os.path.lexists(p) and _digest(p) not in own]
-
-
-def _own_digests(run_dir: Path) -> set[str]:
-    """The digests of the files this run installed; an unreadable record owns nothing (a run
-    folder is user-writable: when in doubt, nothing is replaced)."""
-    path = run_dir / INSTALLED_FILE
-    try:
-        digests = json.loads(path.read_text(encoding="utf-8"))["sha256"]
-    except FileNotFoundError:
-        return set()
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
-        log.warning("%s is unreadable (%s): this run replaces no installed model", path, error)
-        return set()
-    if not isinstance(digests, list):
-        return set()
-    return {d for d in digests if isinstance(d, str) and len(d) == 64}
-
-
-def _record(run_dir: Path, digests: list[str]) -> None:
-    known = sorted(_own_digests(run_dir) | set(digests))
-    write_text_atomically(run_dir / INSTALLED_FILE, json.dumps({"sha256": known}, indent=2) + "\n")
-
-
-def _digest(path: Path) -> str | None:
-    try:
-        with open(path, "rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
-    except OSError:  # a folder, a dangling link, unreadable: not a file this run wrote
-        return None

@@ -8,7 +8,7 @@ from pathlib import Path
 from engine.models.card import MODEL_SUFFIX
 from engine.models.registry import model_name_problem
 from engine.paths import runs_dir
-from training.restoration.install_record import foreign_files
+from training.install_record import foreign_files
 
 
 @dataclass(frozen=True)
@@ -86,11 +86,12 @@ def detector_run_dir(config: DetectorTrainingConfig) -> Path:
 
 def out_problem(config: DetectorTrainingConfig) -> str | None:
     """Why writing ``config.out`` would destroy a file (None when it would not): a file there, or
-    its card, that this run did not write itself (``training.restoration.install_record``), unless
+    its card, that this run did not write itself (``training.install_record``), unless
     ``force``. Checked before training and again right before writing."""
     if config.force:
         return None
-    foreign = foreign_files(Path(config.out), detector_run_dir(config))
+    out = Path(config.out)
+    foreign = foreign_files(detector_run_dir(config), (out, out.with_suffix(".json")))
     if not foreign:
         return None
     them = "it" if len(foreign) == 1 else "them"

@@ -43,9 +43,9 @@ from engine.restoration.detector_file import DetectorCard, load_detector, save_d
 from engine.restoration.detector_net import DamageUNet
 from training.data.photo_folder import list_photos, split_photos
 from training.events import CheckpointSaved, StepDone, TrainingFinished, TrainingStarted, ValidationDone
+from training.install_record import file_digest, record
 from training.restoration.detector_config import DetectorTrainingConfig, detector_run_dir, out_problem
 from training.restoration.detector_data import load_luma_cache, make_batch, spread, tuning_split, validation_set
-from training.restoration.install_record import record_install
 from training.schedule import warmup_cosine
 
 log = logging.getLogger(__name__)
@@ -321,7 +321,9 @@ def _install(config: DetectorTrainingConfig, run_dir: Path, model: DamageUNet, c
         )
     taken = os.path.lexists(config.out) or os.path.lexists(Path(config.out).with_suffix(".json"))
     path = save_detector(config.out, model, card, replace=taken)  # taken: by this run's own file, or --force
-    record_install(path, run_dir)
+    # Recorded after the write (the bytes are made inside save_detector): a run stopped in between
+    # takes its own file for a stranger's and refuses, the safe side.
+    record(run_dir, [d for d in (file_digest(path), file_digest(path.with_suffix(".json"))) if d is not None])
     return path
 
 
