@@ -93,6 +93,13 @@ def is_out_of_memory(error: BaseException) -> bool:
     return isinstance(error, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
 
 
+def free_cached_memory(device: torch.device) -> None:
+    """Give the CUDA allocator's cached blocks back after running out (room to save a state, and
+    for whatever runs next); nothing to do on other devices."""
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
 @contextlib.contextmanager
 def out_of_memory_as(device: torch.device, message: str) -> Iterator[None]:
     """Inside: an allocator failure (``is_out_of_memory``) becomes ``OutOfMemory(message)``, after
@@ -104,6 +111,5 @@ def out_of_memory_as(device: torch.device, message: str) -> Iterator[None]:
     except RuntimeError as error:
         if not is_out_of_memory(error):
             raise
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
+        free_cached_memory(device)
         raise OutOfMemory(message) from None

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from engine.batch.settings import DEFAULT_TEMPERATURE
 from engine.cancel import CancelToken
 from engine.color import lab_to_rgb, rgb_to_lab
-from engine.device import DeviceChoice, select_device
+from engine.device import DeviceChoice, free_cached_memory, select_device
 from engine.errors import Cancelled, OutOfMemory, ReviveError
 from engine.metrics import colourfulness, gray_copy, score, summarize
 from engine.models.ab_bins import annealed_mean
@@ -507,8 +507,7 @@ def _backward(run: _Run, batch: Batch, step: int, shown: Decoding) -> tuple[dict
 def _out_of_memory(run: _Run, step: int, saved: int | None, save: bool) -> OutOfMemory:
     """The error for memory running out at ``step``, after saving the state of ``step`` when
     ``save`` (the weights are whole, and some step was trained since ``saved``) and it fits."""
-    if run.device.type == "cuda":
-        torch.cuda.empty_cache()  # room to save, and for whatever runs next
+    free_cached_memory(run.device)  # room to save, and for whatever runs next
     if save and step != saved:
         try:
             save_state(run.state_path, run.model, run.ema, run.optimizer, step, run.class_weights)
