@@ -72,6 +72,8 @@ def test_the_documented_example_parses_and_round_trips():
         ({"adjust": {"warmth": 3}}, "adjust.warmth"),
         ({"adjust": {"reference": {"a_mean": 1}}}, "adjust.reference.a_std is missing"),
         ({"points": [{"x": 0.5, "y": 0.5, "color": RED}] * 3000}, "at most 2000"),
+        ({"points": [{"x": 10**400, "y": 0.5, "color": RED}]}, "points[0].x: must be a number"),  # no float holds it
+        ({"points": [{"x": 0.5, "y": 0.5, "color": "#ff0000\n"}]}, "points[0].color: must be an sRGB colour"),
     ],
 )
 def test_bad_hint_files_get_one_line_errors_naming_the_field(data, field):
@@ -101,6 +103,23 @@ def test_points_and_strokes_render_where_they_were_put():
     assert np.allclose(channels[:2, 60, 50] * 110.0, colour_ab(RED), atol=1e-3)
     tiny = PhotoHints(points=(HintPoint(0.5, 0.5, RED, 0.0),))
     assert hint_marks(tiny, 64, 64)[1].sum() >= 1  # a point smaller than a pixel still marks one
+
+
+def test_strokes_that_would_take_millions_of_discs_are_drawn_within_a_budget(monkeypatch):
+    import engine.hints.schema as schema
+
+    # 20,000 points zig-zagging corner to corner at width 0: a small file, millions of discs as drawn
+    zigzag = tuple((float(i % 2), float(i % 2)) for i in range(20_000))
+    hints = PhotoHints(strokes=(HintStroke(zigzag, RED, 0.0),))
+    drawn = []
+    real_disc = schema._disc
+    monkeypatch.setattr(schema, "_disc", lambda *args: drawn.append(1) or real_disc(*args))
+    values, mask = hint_marks(hints, 512, 384)
+    assert len(drawn) <= schema.MAX_STAMPS + len(zigzag)
+    assert mask[0, 0] == 1 and mask[383, 511] == 1  # its points are still marked, the discs between sparser
+    drawn.clear()
+    hint_marks(PhotoHints(strokes=(HintStroke(((0.1, 0.5), (0.9, 0.5)), RED, 0.0),)), 512, 384)
+    assert len(drawn) > 600  # a stroke a person draws keeps its half-pixel spacing
 
 
 # ------------------------------------------------------------------------------------ colorizer

@@ -35,7 +35,7 @@ from engine.errors import ReviveError
 HINT_AB_SCALE = 110.0
 MAX_POINTS = 2000
 MAX_STROKE_POINTS = 20000
-_HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
+_HEX = re.compile(r"#?([0-9a-fA-F]{6})")  # whole string only (fullmatch): "$" lets a newline through
 WARMTH_AB = 12.0  # a*b* units at warmth 1 (b* mostly, a little a*: warm light is yellow-orange)
 TINT_AB = 10.0  # a* units at tint 1 (magenta; -1 is green)
 
@@ -122,8 +122,14 @@ class PhotoHints:
 
 
 def _number(value: Any, where: str, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise HintError(f"{where}: must be a number, got {str(value)[:40]!r}")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # a whole number too large for a float (JSON allows any number of digits)
+        finite = False
+    if not finite:
+        raise HintError(f"{where}: must be a number between {low:g} and {high:g}, got {str(value)[:40]!r}")
     if not low <= value <= high:
         raise HintError(f"{where}: must be between {low:g} and {high:g}, got {value:g}")
     return float(value)
@@ -131,7 +137,7 @@ def _number(value: Any, where: str, low: float, high: float) -> float:
 
 def parse_colour(value: Any, where: str) -> str:
     """'#rrggbb' (or 'rrggbb') -> '#rrggbb' in lower case; HintError otherwise."""
-    match = _HEX.match(value) if isinstance(value, str) else None
+    match = _HEX.fullmatch(value) if isinstance(value, str) else None
     if not match:
         raise HintError(f'{where}: must be an sRGB colour like "#b02020", got {str(value)[:40]!r}')
     return "#" + match.group(1).lower()
@@ -310,6 +316,25 @@ def _disc(mask: np.ndarray, values: np.ndarray, cx: float, cy: float, radius: fl
     values[1, y0:y1, x0:x1][inside] = ab[1]
 
 
+MAX_STAMPS = 50_000  # discs drawn for all strokes together: a fraction of a second
+"""A hand-drawn stroke needs a few hundred discs at a render size; a file's strokes may ask for
+millions (20,000 points zig-zagging across the photo at width 0) and hold one photo for minutes.
+Past this budget the discs are spaced further apart, the same for every stroke."""
+
+
+def _stamp_stretch(hints: PhotoHints, width: int, height: int) -> float:
+    """How much further apart than usual stroke discs are placed so that at most MAX_STAMPS are
+    drawn (1 for every stroke a person draws)."""
+    short = min(width, height)
+    stamps = 0.0
+    for stroke in hints.strokes:
+        spacing = max(0.5, stroke.width * short / 4)
+        xs = np.array([x for x, _ in stroke.points]) * width
+        ys = np.array([y for _, y in stroke.points]) * height
+        stamps += float(np.ceil(np.hypot(np.diff(xs), np.diff(ys)) / spacing).sum()) + 1
+    return max(1.0, stamps / MAX_STAMPS)
+
+
 def hint_marks(hints: PhotoHints, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     """The points and strokes drawn at ``width`` x ``height``: (a*b* ``(2, h, w)`` float32 in Lab
     units, mask ``(h, w)`` float32 0/1). Later marks are drawn over earlier ones; strokes after
@@ -319,10 +344,11 @@ def hint_marks(hints: PhotoHints, width: int, height: int) -> tuple[np.ndarray, 
     short = min(width, height)
     for point in hints.points:
         _disc(mask, values, point.x * width, point.y * height, point.radius * short, colour_ab(point.color))
+    stretch = _stamp_stretch(hints, width, height)
     for stroke in hints.strokes:
         ab = colour_ab(stroke.color)
         radius = stroke.width * short / 2
-        spacing = max(0.5, radius / 2)
+        spacing = max(0.5, radius / 2) * stretch
         previous = None
         for x, y in stroke.points:
             here = (x * width, y * height)
