@@ -31,11 +31,18 @@ _PATH_ROLE = Qt.ItemDataRole.UserRole
 
 class RunsDialog(QDialog):
     def __init__(
-        self, runs: Path, on_resume: Callable[[Path], None] | None = None, parent: QWidget | None = None
+        self,
+        runs: Path,
+        on_resume: Callable[[Path], None] | None = None,
+        parent: QWidget | None = None,
+        training_now: Callable[[], Path | None] = lambda: None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Training Runs")
         self._runs, self._on_resume = Path(runs), on_resume
+        # The run folder being trained right now (None: none): it is neither deleted from under
+        # its trainer (which then lost everything when it saved) nor resumed a second time.
+        self._training_now = training_now
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.table = QTableWidget(0, 4)
@@ -78,7 +85,7 @@ class RunsDialog(QDialog):
                 info.name,
                 info.modified.strftime("%Y-%m-%d %H:%M"),
                 describe_size(info.size_bytes),
-                info.progress_text(),
+                "training now" if self._is_training(info) else info.progress_text(),
             )
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -117,10 +124,16 @@ class RunsDialog(QDialog):
         )
         return answer == QMessageBox.StandardButton.Yes
 
+    def _is_training(self, info: RunInfo) -> bool:
+        now = self._training_now()
+        return now is not None and Path(now).resolve() == Path(info.path).resolve()
+
     def _update_buttons(self) -> None:
         chosen = self.selected()
-        self.delete_button.setEnabled(bool(chosen))
-        self.resume_button.setEnabled(len(chosen) == 1 and chosen[0].resumable)
+        self.delete_button.setEnabled(bool(chosen) and not any(self._is_training(info) for info in chosen))
+        self.resume_button.setEnabled(len(chosen) == 1 and chosen[0].resumable and self._training_now() is None)
+        busy = self._training_now()
+        self.resume_button.setToolTip("A run is training now: stop it first" if busy is not None else "")
 
     def _on_delete_button_clicked(self) -> None:
         chosen = self.selected()
@@ -128,6 +141,9 @@ class RunsDialog(QDialog):
             return
         problems = []
         for info in chosen:
+            if self._is_training(info):  # it may have started since the selection
+                problems.append(f"{info.name} is training now: stop it before deleting it")
+                continue
             try:
                 delete_run(info.path, self._runs)
             except ReviveError as error:
@@ -138,6 +154,9 @@ class RunsDialog(QDialog):
 
     def _on_resume_button_clicked(self) -> None:
         chosen = self.selected()
+        if self._training_now() is not None:
+            QMessageBox.information(self, "Resume a training run", "A run is training now: stop it first.")
+            return
         if len(chosen) == 1 and chosen[0].resumable and self._on_resume is not None:
             self._on_resume(chosen[0].path)
             self.accept()

@@ -114,10 +114,13 @@ class TrainingWizard(QWizard):
     # -- earlier runs ---------------------------------------------------------------------------------------
     def manage_runs(self) -> RunsDialog:
         """The list of training runs on disk, to resume or delete (non-modal)."""
-        dialog = RunsDialog(runs_dir(), self.resume_run, self)
+        dialog = RunsDialog(runs_dir(), self.resume_run, self, training_now=self._run_training_now)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
+
+    def _run_training_now(self) -> Path | None:
+        return self.train_page.run_dir if self.train_page.is_running() else None
 
     def resume_run(self, run_dir: Path) -> None:
         """Continue a stopped run with its own options: straight to the training page."""

@@ -388,7 +388,9 @@ def test_a_stopped_run_is_resumed_not_restarted(qtbot, make_wizard, folders):
     assert page.run_dir == first_dir
 
 
-def test_manage_runs_lists_resumes_and_deletes_runs(qtbot, make_wizard, folders, revive_home):
+def test_manage_runs_lists_resumes_and_deletes_runs(qtbot, make_wizard, folders, revive_home, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
     from gui.training_wizard.runs_dialog import RunsDialog
 
     wizard = make_wizard()
@@ -406,6 +408,17 @@ def test_manage_runs_lists_resumes_and_deletes_runs(qtbot, make_wizard, folders,
     dialog.resume_button.click()
     assert wizard.currentId() == wizard.TRAIN_PAGE and page.run_dir == run_dir and page.config.resume
     qtbot.waitUntil(page.is_running, timeout=10_000)
+    # While it trains, the list says so and neither deletes it from under its trainer nor resumes it
+    busy = wizard.manage_runs()
+    busy.select(run_dir.name)
+    assert busy.table.item(0, 3).text() == "training now"
+    assert not busy.delete_button.isEnabled() and not busy.resume_button.isEnabled()
+    busy.confirm_delete = lambda infos: True
+    warned = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warned.append(args[2]))
+    busy._on_delete_button_clicked()
+    assert run_dir.exists() and "training now" in warned[0]
+    busy.close()
     page.stop()
     qtbot.waitUntil(page.isComplete, timeout=TRAINING_TIMEOUT_MS)
 
