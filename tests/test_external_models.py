@@ -178,6 +178,25 @@ def test_upscalers_of_each_family_are_added_and_upscale_a_photo(home, tmp_path, 
     assert result.shape == (13 * s, 21 * s, 3) and result.dtype == np.uint8
 
 
+def test_an_upscaler_whose_output_overflows_fails_the_photo_instead_of_writing_black(home, tmp_path, capsys):
+    from tests.helpers import install_model, write_gray_photo
+
+    torch.manual_seed(1)
+    module = Compact(num_feat=8, num_conv=2, upscale=2).eval()
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.mul_(1e20)  # finite weights (so it is added) whose output is not finite
+    code, _, err = _add(capsys, _save(module, tmp_path / "blows-up.safetensors"))
+    assert code == 0, err
+    install_model(home, "tiny", render_size=64)
+    photo = write_gray_photo(tmp_path / "in" / "scan.png", 40, 30)
+    out = tmp_path / "out"
+    code = main.main(["colorize", str(photo), "-o", str(out), "--model", "tiny", "--upscale", "blows-up"])
+    err = capsys.readouterr().err
+    assert code == 1 and "invalid values (NaN or infinity)" in err and "Traceback" not in err
+    assert not (out / "scan.png").exists()
+
+
 def test_a_safetensors_state_dict_in_half_precision_is_added(home, tmp_path, capsys):
     path = _save(_tiny_esrgan(), tmp_path / "half.safetensors", half=True)
     code, _, err = _add(capsys, path)

@@ -30,7 +30,7 @@ from engine.color import gray_to_lightness, lab_to_rgb, rgb_to_ycbcr_chroma
 from engine.errors import ModelFileError, ModelNotFound, UnsupportedImage
 from engine.external import store
 from engine.external.card import DDCOLOR_INPUT_SIZE
-from engine.external.runtime import LoadedModel, load_external, running
+from engine.external.runtime import LoadedModel, load_external, require_finite, running
 from engine.hints.schema import HintError, PhotoHints, adjust_ab
 from engine.models.card import MODEL_SUFFIX, read_header
 from engine.models.chroma_merge import ChromaField, fit_chroma_field, merge_chroma
@@ -114,7 +114,8 @@ class ExternalColorizer:
         side = prepared.square.shape[0]
         with running(loaded, f"render size {side}", "a smaller render size"):
             ab = loaded.descriptor.model(gray_rgb.to(loaded.device.device))
-        ab = F.interpolate(ab.float(), size=tuple(prepared.guide.shape), mode="bilinear", align_corners=False)
+        ab = require_finite(ab.float(), f"the colorizer {self.card.name}")
+        ab = F.interpolate(ab, size=tuple(prepared.guide.shape), mode="bilinear", align_corners=False)
         return ab.cpu()
 
     def hint_channels(self, prepared: DDColorPrepared, hints: PhotoHints | None) -> None:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from engine.errors import ModelFileError
-from engine.external.runtime import LoadedModel, check_image, load_external, running
+from engine.external.runtime import LoadedModel, check_image, load_external, require_finite, running
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ class FaceRestorer:
                 y = (model(x * 2 - 1, weight=self.fidelity)[0] + 1) / 2
             else:
                 y = loaded.descriptor(x)
-        return y.float().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy()
+        return require_finite(y.float(), "the face model").clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy()
 
     def apply_faces(self, rgb: np.ndarray, faces: list[Face] | None = None) -> np.ndarray:
         """``rgb`` with every face (found by the detector unless ``faces`` are given) restored and

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from engine.device import DeviceChoice, out_of_memory_as, select_device
-from engine.errors import ModelFileError, UnsupportedImage
+from engine.errors import ModelFileError, ReviveError, UnsupportedImage
 from engine.external import store
 from engine.external.card import ExternalCard, require_task
 from engine.models.registry import model_name_problem
@@ -142,10 +142,22 @@ def to_tensor(image: np.ndarray, channels: int, device: torch.device) -> torch.T
     return x.contiguous()
 
 
+def require_finite(y: torch.Tensor, what: str = "the added model") -> torch.Tensor:
+    """``y`` (a model's output), or ReviveError when it holds NaN or infinity: finite weights can
+    still overflow at run time, and clamping keeps NaN, which becomes black pixels written as a
+    success. The photo fails alone, saying so."""
+    if not bool(torch.isfinite(y).all()):
+        raise ReviveError(
+            f"{what} gave invalid values (NaN or infinity) for this photo: it does not work on it,"
+            " or its weights are damaged"
+        )
+    return y
+
+
 def from_tensor(x: torch.Tensor, dtype: np.dtype, gray: bool) -> np.ndarray:
     """``(1, C, H, W)`` in [0, 1] -> ``(H, W, 3)`` (or ``(H, W)`` when ``gray``: ITU-R 601 luma of an RGB
-    output) of ``dtype`` (uint8/uint16), rounded."""
-    x = x.detach().float().clamp(0, 1)[0].cpu()
+    output) of ``dtype`` (uint8/uint16), rounded. ReviveError when ``x`` is not finite (``require_finite``)."""
+    x = require_finite(x.detach().float()).clamp(0, 1)[0].cpu()
     if gray and x.shape[0] == 3:
         x = (0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2])[None]
     elif not gray and x.shape[0] == 1:
