@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import main
 from engine.batch.ledger import OutputLedger, stamp_file
 from engine.batch.plan import REPORT_NAME, BatchOptions, plan_batch
 from engine.batch.run import BatchFinished, BatchStarted, JobDone, JobFailed, JobSkipped, JobStarted, run_batch
@@ -158,6 +159,27 @@ def test_without_the_extra_cluster_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     with pytest.raises(ClusterError, match=r"^install the cluster extra: uv sync --extra cluster$"):
         import_ray()
+
+
+def test_an_address_where_nothing_answers_is_one_line_at_once(home, tmp_path, capsys):
+    import socket
+
+    from engine.cluster.address import unreachable
+
+    with socket.socket() as listening:  # something answers here
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        assert unreachable(f"127.0.0.1:{port}") is None
+    # the socket is closed: nothing answers there now (Ray itself would retry for minutes)
+    assert "Connection refused" in unreachable(f"127.0.0.1:{port}")
+    assert unreachable("local") is None and unreachable("auto") is None
+    install_model(home, "tiny", render_size=64)
+    photo = write_gray_photo(tmp_path / "in" / "a.png", 30, 20)
+    argv = ["colorize", str(photo), "-o", str(tmp_path / "out"), "--model", "tiny", "--cluster", f"127.0.0.1:{port}"]
+    assert main.main(argv) == 2
+    [line] = [x for x in capsys.readouterr().err.splitlines() if x.startswith("revive:")]
+    assert f"cannot reach the Ray cluster at 127.0.0.1:{port} (Connection refused)" in line
 
 
 def test_the_option_loads_neither_ray_nor_torch():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import socket
 
 from engine.cluster import INSTALL_HINT
 
@@ -40,3 +41,27 @@ def address_problem(address: str) -> str | None:
 def ray_missing() -> str | None:
     """The install line when Ray is not installed, else None (looks for it without importing it)."""
     return INSTALL_HINT if importlib.util.find_spec("ray") is None else None
+
+
+REACH_SECONDS = 5.0
+RAY_CLIENT_PORT = 10001  # Ray Client's default, when ray://HOST gives none
+
+
+def unreachable(address: str, seconds: float = REACH_SECONDS) -> str | None:
+    """Why nothing answers at a HOST:PORT or ray://HOST[:PORT] address, in one line, or None (it
+    answers, or the address is "local" or "auto"). Ray itself retries an unreachable head for
+    minutes (20 tries of about 36 s) before it says so; a plain TCP connection says it at once."""
+    match = _RAY_CLIENT.fullmatch(address) or _HEAD.fullmatch(address)
+    if match is None:
+        return None
+    host = match.group("host").strip("[]")
+    port = int(match.group("port") or RAY_CLIENT_PORT)
+    try:
+        with socket.create_connection((host, port), timeout=seconds):
+            return None
+    except OSError as error:
+        reason = "no answer" if isinstance(error, TimeoutError) else (error.strerror or str(error))
+        return (
+            f"cannot reach the Ray cluster at {address} ({reason}): start one with `ray start --head`,"
+            f" or give its address ({ADDRESS_FORMS})"
+        )

@@ -29,6 +29,7 @@ from typing import Any
 from engine.batch.plan import BatchOptions, BatchPlan, Job, prepare_output_folder
 from engine.cancel import CancelToken
 from engine.cluster import INSTALL_HINT
+from engine.cluster.address import unreachable
 from engine.cluster.layout import WorkerLayout, plan_workers
 from engine.cluster.worker import ColorizeWorker, FinishingFiles, JobOutcome, ReachCheck, WorkerInfo
 from engine.errors import ClusterError, first_line
@@ -155,6 +156,9 @@ class ClusterWorkers:
             settings["job_config"] = JobConfig(code_search_path=[str(REVIVE_ROOT)])
         if self.address == "local":
             settings["include_dashboard"] = False
+        problem = unreachable(self.address)  # at once, where ray.init would retry for minutes
+        if problem is not None:
+            raise ClusterError(problem)
         try:
             ray.init(address=self.address, **settings)
         except (ConnectionError, ValueError) as error:
