@@ -182,6 +182,70 @@ def test_an_address_where_nothing_answers_is_one_line_at_once(home, tmp_path, ca
     assert f"cannot reach the Ray cluster at 127.0.0.1:{port} (Connection refused)" in line
 
 
+class _DyingPool:
+    """A stand-in for ClusterWorkers whose only worker colorizes one photo, then is gone."""
+
+    address = "local"
+
+    def __init__(self, model_path: Path) -> None:
+        from types import SimpleNamespace
+
+        from engine.cluster.pool import ModelFile
+
+        self.model = ModelFile.of(model_path)
+        self.infos = [SimpleNamespace(takes_hints=True, finishing=None, node="n1", device="CPU")]
+        self.handed: list = []
+        self.collected = False
+
+    def begin(self, plan, options, cancel, restore):
+        marker = plan.output_dir / ".revive-cluster-test"
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+        return marker
+
+    def has_room(self) -> bool:
+        return not self.handed
+
+    def hand_out(self, job, replace: bool) -> None:
+        self.handed.append(job)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.handed) and not self.collected
+
+    def collect(self, seconds):
+        from types import SimpleNamespace
+
+        self.collected = True
+        job = self.handed[0]
+        job.output.write_bytes(b"a colorized photo")
+        yield job, SimpleNamespace(message="", trace="", stamp=stamp_file(job.output), seconds=0.1)
+
+    def check_alive(self) -> None:
+        raise ClusterError("every Ray worker has stopped (killed); finished photos are kept")
+
+    def describe(self) -> str:
+        return "Ray cluster (local): 1 x CPU"
+
+
+def test_when_every_worker_is_gone_the_report_still_says_what_was_done(album, tmp_path, model_path):
+    from engine.cluster.run import _run
+
+    out = tmp_path / "out"
+    plan = plan_batch([album], BatchOptions(out))
+    pool = _DyingPool(model_path)
+    events = []
+    with pytest.raises(ClusterError, match="every Ray worker has stopped"):
+        for event in _run(plan, BatchOptions(out), pool, model=pool.model, address="local", cancel=CancelToken()):
+            events.append(event)
+    report = json.loads((out / REPORT_NAME).read_text())
+    assert report["counts"] == {"done": 1, "skipped": len(plan.jobs) - 1, "failed": 0}
+    assert {e["detail"] for e in report["files"] if e["status"] == "skipped"} == {
+        "not colorized: every Ray worker had stopped"
+    }
+    assert sum(isinstance(e, JobDone) for e in events) == 1
+
+
 def test_the_option_loads_neither_ray_nor_torch():
     """--help and runs without --cluster never wait for Ray (or torch)."""
     code = (

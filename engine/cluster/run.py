@@ -7,7 +7,8 @@
   it before any photo is handed out: it reads the first input and finds a marker file the driver
   wrote in the output folder; otherwise the batch stops with one line, before its first event.
 - One bad file never stops the batch: it fails alone (``JobFailed``), as does a photo whose worker
-  died; the other workers go on. Only when every worker is gone does the batch stop (ClusterError).
+  died; the other workers go on. Only when every worker is gone does the batch stop (ClusterError,
+  raised once the report is written: the photos done, and those not colorized as skipped).
 - Cancel hands out no more photos, lets those in progress finish (complete work, as on one
   machine), then ``BatchFinished`` says cancelled. ``JobStarted`` is yielded as a photo is handed
   out, which is when its worker starts on it; every one is followed by ``JobDone`` or ``JobFailed``.
@@ -48,7 +49,7 @@ from engine.batch.run import (
 from engine.batch.steps import BatchRecord, ReportModel, clean_leftovers, write_report
 from engine.cancel import CancelToken
 from engine.cluster.pool import POLL_SECONDS, REVIVE_ROOT, ClusterWorkers, ModelFile, import_ray
-from engine.errors import OutputError, ReviveError, first_line
+from engine.errors import ClusterError, OutputError, ReviveError, first_line
 from engine.restoration.stages import RestorationOptions
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,7 @@ def _run(
     finished = {job for job in plan.jobs if options.skip_existing and job.existing}
     pending = [job for job in plan.jobs if job not in finished]
     marker = None
+    lost: ClusterError | None = None  # every worker stopped: raised after the report is written
     if pending and pool is not None and pool.infos:
         if any(job.hints is not None and job.hints.has_marks for job in pending) and not pool.infos[0].takes_hints:
             raise ReviveError(
@@ -169,7 +171,13 @@ def _run(
                 yield JobStarted(job)
             if pool is None or not pool.busy:
                 if pool is not None and queue and not cancelled:
-                    pool.check_alive()
+                    try:
+                        pool.check_alive()
+                    except ClusterError as error:  # raised once the report says what was done
+                        lost = error
+                        for job in queue:
+                            record.add(job, "skipped", "not colorized: every Ray worker had stopped")
+                        queue.clear()
                 break
             for job, outcome in pool.collect(POLL_SECONDS):
                 message = outcome.message
@@ -221,4 +229,6 @@ def _run(
         ledger.compact()
     except OutputError as error:
         log.warning("could not tidy the output ledger: %s", error)
+    if lost is not None:
+        raise lost
     yield BatchFinished(BatchSummary(len(plan.jobs), done, skipped, tuple(failed), cancelled, seconds, report_path))
