@@ -197,6 +197,15 @@ def test_an_upscaler_whose_output_overflows_fails_the_photo_instead_of_writing_b
     assert not (out / "scan.png").exists()
 
 
+def test_an_upscale_over_the_pixel_limit_is_refused_before_the_work(esrgan, monkeypatch):
+    import engine.external.upscaling as upscaling
+
+    monkeypatch.setattr(upscaling, "MAX_PIXELS", 2_000_000)  # as a 200-MP limit for a photo 100 times larger
+    upscaler = Upscaler.load("x2")
+    with pytest.raises(UnsupportedImage, match=r"upscaled x2 it would be 1600 x 1400, over the 2-megapixel limit"):
+        upscaler.upscale(_photo(800, 700))
+
+
 def test_a_safetensors_state_dict_in_half_precision_is_added(home, tmp_path, capsys):
     path = _save(_tiny_esrgan(), tmp_path / "half.safetensors", half=True)
     code, _, err = _add(capsys, path)

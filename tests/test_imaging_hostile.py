@@ -392,3 +392,13 @@ def test_write_errors_about_a_name_are_one_line(tmp_path):
     with pytest.raises(OutputError) as caught:
         write_photo(source, gray_rgb(gradient()), METADATA, forbidden=[source], replace=True)
     assert one_line(str(caught.value)) and "refusing to overwrite" in str(caught.value)
+
+
+@pytest.mark.parametrize(("suffix", "limit"), [(".jpg", 65535), (".webp", 16383)])
+def test_a_result_wider_than_its_format_holds_is_refused_in_one_line(tmp_path, suffix, limit):
+    wide = np.zeros((2, limit + 1, 3), np.uint8)  # an upscaled panorama, say
+    with pytest.raises(OutputError) as caught:
+        write_photo(tmp_path / f"pano{suffix}", wide, METADATA)
+    assert f"at most {limit} pixels a side" in str(caught.value) and "PNG or TIFF" in str(caught.value)
+    assert not list(tmp_path.iterdir())  # nothing written, not even a temporary file
+    write_photo(tmp_path / "pano.png", wide, METADATA)  # PNG holds it

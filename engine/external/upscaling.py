@@ -18,8 +18,10 @@ import numpy as np
 import torch
 
 from engine.cancel import CancelToken
+from engine.errors import UnsupportedImage
 from engine.external.runtime import LoadedModel, check_image, from_tensor, load_external, running, to_tensor
 from engine.external.tiling import plan_tiles
+from engine.imaging.photo import MAX_PIXELS
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,11 @@ class Upscaler:
         gray = image.ndim == 2
         height, width = image.shape[:2]
         s = self.scale
+        if width * s * height * s > MAX_PIXELS:  # refused before the work: Revive could not read it back
+            raise UnsupportedImage(
+                f"upscaled x{s} it would be {width * s} x {height * s}, over the {MAX_PIXELS // 1_000_000}-megapixel"
+                " limit: use an upscaler of a smaller scale, or none"
+            )
         out = np.empty((height * s, width * s) if gray else (height * s, width * s, 3), image.dtype)
         tiles = plan_tiles(width, height, self.tile, self.context)
         descriptor, loaded = self.loaded.descriptor, self.loaded

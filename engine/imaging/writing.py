@@ -18,6 +18,10 @@ from engine.imaging.decoding import _shown
 from engine.imaging.encoding import _like, _refuse_inputs, _save_8bit, _write_png16, _write_tiff
 from engine.imaging.photo import _ALPHA_FORMATS, _WRITE_FORMATS, PhotoMetadata
 
+# The largest side each format can hold (JPEG's 16-bit header fields; WebP's 14-bit ones): past
+# it the encoder fails with "broken data stream", after all the work, saying nothing useful.
+_MAX_SIDE = {"JPEG": 65535, "WEBP": 16383}
+
 
 def write_photo(
     path: Path,
@@ -50,6 +54,12 @@ def write_photo(
             "use .jpg, .png, .tif or .webp"
         )
     _check_pixels(rgb, alpha)
+    limit = _MAX_SIDE.get(fmt)
+    if limit is not None and max(rgb.shape[:2]) > limit:
+        raise OutputError(
+            f"{_shown(path.name)}: a {fmt} file holds at most {limit} pixels a side, and this result is"
+            f" {rgb.shape[1]} x {rgb.shape[0]}: write it as PNG or TIFF (--format png)"
+        )
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be between 1 and 100, got {quality}")
     _refuse_inputs(path, forbidden)
