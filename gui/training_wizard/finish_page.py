@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -211,6 +212,8 @@ class FinishPage(QWizardPage):
         name = self.name.text().strip()
         if not self.isComplete() or run_dir is None:
             return False
+        if name in self._installed_names and not self.confirm_replace(name):
+            return False  # the warning under the name was not enough to replace a model unasked
         self._set_exporting(True)
         self.result.setText(f"Saving the model {html.escape(name)}…")
         self._tasks.submit(
@@ -222,6 +225,18 @@ class FinishPage(QWizardPage):
             on_failed=self._on_tasks_export_failed,
         )
         return False
+
+    def confirm_replace(self, name: str) -> bool:
+        """Ask before replacing an installed model of that name (a method, so tests can answer)."""
+        answer = QMessageBox.question(
+            self,
+            "Replace a model",
+            f"A model called {name} is installed. Replace it with this one? (A shipped model is only"
+            " hidden, and comes back when this one is removed.)",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def _set_exporting(self, exporting: bool) -> None:
         self._exporting = exporting

@@ -164,6 +164,11 @@ def test_the_wizard_trains_and_installs_a_model_that_loads(qtbot, make_wizard, f
     assert finish.name.text() == f"{TINY}-old"
     finish.name.setText("bad/name")
     assert not finish.isComplete() and ERROR_COLOUR in finish.name_problem.text()
+    finish.name.setText(TINY)  # the base model's own name: replaced only when the user says so
+    asked = []
+    finish.confirm_replace = lambda name: asked.append(name) or False
+    wizard.button(QWizard.WizardButton.FinishButton).click()
+    assert asked == [TINY] and not finish.is_exporting() and wizard.isVisible()
     finish.name.setText("family-album")
     assert finish.isComplete() and finish.make_active.isChecked()
     wizard.button(QWizard.WizardButton.FinishButton).click()
