@@ -182,6 +182,24 @@ def test_an_address_where_nothing_answers_is_one_line_at_once(home, tmp_path, ca
     assert f"cannot reach the Ray cluster at 127.0.0.1:{port} (Connection refused)" in line
 
 
+def test_a_ray_client_address_without_ray_client_names_the_install(home, tmp_path, capsys):
+    import importlib.util
+    import socket
+
+    if importlib.util.find_spec("grpc") is not None:
+        pytest.skip("Ray Client is installed here")
+    install_model(home, "tiny", render_size=64)
+    photo = write_gray_photo(tmp_path / "in" / "a.png", 30, 20)
+    with socket.socket() as listening:  # something answers, so the probe passes and Ray is asked
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        address = f"ray://127.0.0.1:{listening.getsockname()[1]}"
+        argv = ["colorize", str(photo), "-o", str(tmp_path / "out"), "--model", "tiny", "--cluster", address]
+        assert main.main(argv) == 2
+    [line] = [x for x in capsys.readouterr().err.splitlines() if x.startswith("revive:")]
+    assert "needs Ray Client" in line and "uv sync --extra cluster" in line and "ray start" not in line
+
+
 class _DyingPool:
     """A stand-in for ClusterWorkers whose only worker colorizes one photo, then is gone."""
 

@@ -162,6 +162,11 @@ class ClusterWorkers:
         try:
             ray.init(address=self.address, **settings)
         except (ConnectionError, ValueError) as error:
+            if "ray[client]" in str(error):  # reached, but this install cannot speak Ray Client
+                raise ClusterError(
+                    f"a ray:// address needs Ray Client, which the cluster extra installs ({INSTALL_HINT});"
+                    " or give the head node's HOST:PORT"
+                ) from None
             raise ClusterError(
                 f"cannot connect to the Ray cluster at {self.address} ({first_line(error)}):"
                 " start one with `ray start --head`, or give its address"
