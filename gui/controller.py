@@ -442,14 +442,14 @@ class Controller(QObject):
         )
 
     def _on_tasks_paths_expanded(self, asked: list[Path], found: Expanded) -> None:
-        photos, skipped, reals = found
+        photos, skipped, reals, reasons = found
         known = sum(1 for p, real in zip(photos, reals, strict=True) if self.session.knows(p, real))
         added = self.session.add(photos, reals)
         if not photos:
             names = ", ".join(p.name for p in asked[:3])
-            self.nothing_found.emit(
-                f"No photos found in {names}" + (" (not an image type Revive reads)" if skipped else "")
-            )
+            # A pipe or a dangling link dropped alone says what it is; other files are not photos.
+            why = reasons[0] if reasons and len(asked) == 1 else "not an image type Revive reads"
+            self.nothing_found.emit(f"No photos found in {names}" + (f" ({why})" if skipped else ""))
             return
         if added:
             self.photos_added.emit([entry.source for entry in added])

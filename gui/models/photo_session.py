@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from engine.batch.folder_scan import scan_folder
+from engine.batch.folder_scan import file_problem, scan_folder
 from engine.batch.ledger import real_path
 from engine.hints.schema import ColourAdjust, PhotoHints, ReferenceStats
 from engine.hints.store import HintStore
@@ -136,6 +136,7 @@ class Expanded(NamedTuple):
     photos: list[Path]  # as reached (a linked folder's photos keep the linked name)
     skipped: int
     reals: list[str]  # each photo's real path: one file reached by two names is listed once
+    reasons: list[str]  # why dropped entries that are not files could not be used ("a named pipe...")
 
 
 def expand_paths(paths: Sequence[Path], recursive: bool = True) -> Expanded:
@@ -145,6 +146,7 @@ def expand_paths(paths: Sequence[Path], recursive: bool = True) -> Expanded:
     GUI thread: resolving real paths costs a few system calls per photo."""
     found: list[Path] = []
     skipped = 0
+    reasons: list[str] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -158,7 +160,8 @@ def expand_paths(paths: Sequence[Path], recursive: bool = True) -> Expanded:
                 skipped += 1
         else:
             skipped += 1
+            reasons.append(file_problem(path) or "not a file or folder")
     by_real: dict[str, Path] = {}
     for photo in found:
         by_real.setdefault(real_path(photo), photo)
-    return Expanded(list(by_real.values()), skipped, list(by_real))
+    return Expanded(list(by_real.values()), skipped, list(by_real), reasons)

@@ -71,9 +71,18 @@ def test_opening_expands_folders_and_skips_non_images(tmp_path):
     (tmp_path / "album" / "notes.txt").write_text("hello")
     note = tmp_path / "readme.txt"
     note.write_text("x")
-    found, skipped, _ = expand_paths([tmp_path / "album", note, a])
+    found, skipped, *_ = expand_paths([tmp_path / "album", note, a])
     assert found == [a, b] and skipped == 2  # readme.txt dropped, notes.txt met in the folder
     assert expand_paths([tmp_path / "album"], recursive=False)[0] == [a]
+
+
+def test_a_dropped_pipe_says_what_it_is(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "scan.png")  # named like a photo: "not an image type" would be wrong
+    found = expand_paths([tmp_path / "scan.png"])
+    assert found.photos == [] and found.skipped == 1
+    assert found.reasons == ["a named pipe, not a photo file"]
 
 
 def test_session_keeps_one_entry_per_photo(tmp_path):

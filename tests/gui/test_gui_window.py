@@ -249,3 +249,13 @@ def test_old_results_leave_the_disk_cache_but_the_one_on_show_stays(qtbot, make_
     assert controller.redo(middle)
     wait_all_finished(qtbot, window, 3)
     assert controller.can_export(middle)
+
+
+def test_a_dropped_pipe_named_like_a_photo_is_called_what_it_is(qtbot, make_window, tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "scan.png")
+    window = make_window()
+    with qtbot.waitSignal(window.controller.nothing_found, timeout=10_000) as found:
+        window.controller.open_paths([tmp_path / "scan.png"], remember=False)
+    assert found.args[0] == "No photos found in scan.png (a named pipe, not a photo file)"
